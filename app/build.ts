@@ -1,0 +1,169 @@
+import { createHmac } from 'node:crypto';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createBatchWriter, type BatchWriter } from '../collector/batch-writer.ts';
+import { createIngest, type Ingest } from '../collector/ingest.ts';
+import { collectorPlugin } from '../collector/plugin.ts';
+import { openSpool } from '../collector/spool.ts';
+import type { Config } from '../core/config/load.ts';
+import { createPricer } from '../core/pricing/pricer.ts';
+import type { Policy } from '../core/quota/policy.ts';
+import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
+import { ENTITY_KINDS } from '../core/usage/types.ts';
+import { createBus } from '../detector/bus.ts';
+import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
+import { createTickLoop } from '../detector/loop.ts';
+import { createQuotaJob } from '../detector/quota-job.ts';
+import { enforcementRoutes } from '../detector/routes/enforcement.ts';
+import { healthRoutes } from '../detector/routes/health.ts';
+import { revocationRoutes } from '../detector/routes/revocations.ts';
+import { openClickHouse } from '../store/clickhouse.ts';
+import { lockDataDir } from '../store/data-lock.ts';
+import { createEnforcementRepo } from '../store/enforcement-repo.ts';
+import { createFiringsRepo } from '../store/firings-repo.ts';
+import { isMigrated, migrate } from '../store/migrate.ts';
+import type { ClickHouse } from '../store/port.ts';
+import { createQuotaRepo } from '../store/quota-repo.ts';
+import { createUsageRepo } from '../store/usage-repo.ts';
+import { ensureTokens } from './tokens.ts';
+
+export type Role = 'all' | 'collector' | 'detector';
+
+export interface Tollkeeper {
+  config: Config;
+  store: ClickHouse;
+  otlp?: FastifyInstance;
+  api?: FastifyInstance;
+  ingest?: Ingest;
+  writer?: BatchWriter;
+  enforcement?: Enforcement;
+  loop?: ReturnType<typeof createTickLoop>;
+  tokens: { admin: string; gateway: string; path: string };
+  /** Starts listening and the detector loop; returns the bound URLs. */
+  listen(): Promise<{ otlpUrl?: string; apiUrl?: string }>;
+  /** Graceful: stop accepting, flush batches, stop the loop, close the store, release the data lock. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  role?: Role;
+  logger: Logger;
+  now?: () => number;
+  /** Override the database name (tests use one per test). */
+  database?: string;
+  /** Start the detector loop on listen (default true). */
+  startLoop?: boolean;
+}
+
+/** Policies' match keys and attribute scopes must be kept on events to be selectable later. */
+function keptAttributes(config: Config): string[] {
+  const keep = new Set(config.identity.attributes);
+  for (const p of config.policies) {
+    for (const k of Object.keys(p.match)) keep.add(k);
+    if (!(ENTITY_KINDS as readonly string[]).includes(p.scope)) keep.add(p.scope);
+  }
+  return [...keep];
+}
+
+/** The composition root: one place that knows every adapter; roles pick which parts run. */
+export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<Tollkeeper> {
+  const role = o.role ?? 'all';
+  const now = o.now ?? Date.now;
+  const logger = o.logger;
+  const useChdb = !config.store.clickhouse;
+  const releaseLock = useChdb ? lockDataDir(config.dataDir) : () => undefined;
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  try {
+    const t = ensureTokens(config.dataDir, config.auth);
+    const store = config.store.clickhouse
+      ? await openClickHouse({ kind: 'server', url: config.store.clickhouse.url, database: o.database ?? config.store.clickhouse.database, username: config.store.clickhouse.username, password: config.store.clickhouse.password })
+      : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: o.database ?? 'tollkeeper' });
+    cleanups.unshift(() => store.close());
+    await migrate(store);
+    const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
+    const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
+    const app: Tollkeeper = { config, store, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
+    const fastifyOpts = { loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, forceCloseConnections: true, logController: new LogController({ disableRequestLogging: true }) };
+
+    if (role !== 'detector') {
+      const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
+      const writer = createBatchWriter({
+        repo: createUsageRepo(store),
+        spool,
+        logger: logger.child({ component: 'writer' }),
+        batchSize: config.ingest.batch_size,
+        flushIntervalMs: config.ingest.flush_interval,
+        maxQueued: config.ingest.batch_size * 40,
+      });
+      const identity: IdentityConfig = {
+        lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },
+        secretAttributes: config.identity.secret_attributes,
+        required: config.identity.required,
+        keep: keptAttributes(config),
+        hash: (v) => 'h:' + createHmac('sha256', t.tokens.hash_key).update(v).digest('hex').slice(0, 32),
+      };
+      const ingest = createIngest({
+        mapping: { identity, computeOperations: config.ingest.compute_operations, maxAgeMs: config.ingest.max_age, maxFutureMs: 5 * 60_000 },
+        pricer: createPricer(config.pricing),
+        writer,
+        logger: logger.child({ component: 'ingest' }),
+        now,
+      });
+      const otlp = Fastify(fastifyOpts);
+      healthRoutes(otlp, ready);
+      await otlp.register(collectorPlugin, { ingest, bodyLimit: config.ingest.body_limit_mib * 1024 * 1024, otlpToken: config.auth.otlp_token });
+      Object.assign(app, { otlp, ingest, writer });
+      cleanups.unshift(() => writer.close());
+      cleanups.unshift(() => otlp.close());
+    }
+
+    if (role !== 'collector') {
+      const enforcement = createEnforcement({ repo: createEnforcementRepo(store), logger: logger.child({ component: 'enforcement' }), now });
+      await enforcement.load();
+      const bus = createBus([(events) => { for (const e of events) logger.info({ event: e.type, data: e.data }, e.data.reason); }]);
+      const policies: Policy[] = config.policies;
+      const quotaJob = createQuotaJob({
+        policies: () => policies,
+        quotaRepo: createQuotaRepo(store),
+        firingsRepo: createFiringsRepo(store),
+        enforcement,
+        bus,
+        logger: logger.child({ component: 'quota' }),
+        shadow: config.detector.shadow,
+      });
+      const loop = createTickLoop({
+        jobs: [{ name: 'quota', run: (n) => quotaJob.run(n) }, { name: 'expiry', run: () => enforcement.expire() }],
+        intervalMs: config.detector.interval,
+        logger: logger.child({ component: 'detector' }),
+        now,
+      });
+      const api = Fastify(fastifyOpts);
+      healthRoutes(api, ready);
+      revocationRoutes(api, { enforcement, tokens, now });
+      enforcementRoutes(api, { enforcement, tokens, bus, now });
+      Object.assign(app, { api, enforcement, loop });
+      cleanups.unshift(() => loop.stop());
+      cleanups.unshift(() => api.close());
+    }
+
+    let closed = false;
+    app.listen = async () => {
+      const host = config.server.host;
+      const urls: { otlpUrl?: string; apiUrl?: string } = {};
+      if (app.otlp) urls.otlpUrl = await app.otlp.listen({ host, port: config.server.otlp_port });
+      if (app.api) urls.apiUrl = await app.api.listen({ host, port: config.server.api_port });
+      if (app.loop && o.startLoop !== false) app.loop.start();
+      return urls;
+    };
+    app.close = async () => {
+      if (closed) return;
+      closed = true;
+      for (const c of cleanups) await c();
+    };
+    return app;
+  } catch (err) {
+    for (const c of cleanups) await c();
+    throw err;
+  }
+}

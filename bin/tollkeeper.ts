@@ -1,0 +1,154 @@
+#!/usr/bin/env -S npx tsx
+import { parseArgs } from 'node:util';
+import { buildTollkeeper, type Role } from '../app/build.ts';
+import { readConfig } from '../app/config-file.ts';
+import { createLogger } from '../app/logger.ts';
+import type { Flags } from '../core/config/load.ts';
+import { DataDirInUseError } from '../store/data-lock.ts';
+import { migrate } from '../store/migrate.ts';
+import { openClickHouse } from '../store/clickhouse.ts';
+import { join } from 'node:path';
+
+const USAGE = `tollkeeper — quota management and denial-of-wallet defense for AI platforms
+
+Usage: tollkeeper <command> [flags]
+
+Commands:
+  start          run collector, detector, API and web UI in one process (embedded ClickHouse by default)
+  collector      run only the OTLP collector (scale out: N replicas against a ClickHouse server)
+  detector       run only the detector, API, enforcement and alerts (one active instance)
+  migrate        apply database migrations and exit
+  check-config   validate the configuration and exit (exit code 2 when invalid)
+
+Flags:
+  --config <file>          config file (default ./tollkeeper.yaml when present; env TOLLKEEPER_CONFIG)
+  --data <dir>             data directory: embedded ClickHouse, tokens, spool (default ./data; env TOLLKEEPER_DATA)
+  --clickhouse-url <url>   use a ClickHouse server instead of embedded chdb (env TOLLKEEPER_CLICKHOUSE_URL)
+  --host <addr>            bind address (default 127.0.0.1; use 0.0.0.0 in containers)
+  --otlp-port <n>          OTLP/HTTP port (default 4318)
+  --api-port <n>           API and web UI port (default 8080)
+  -h, --help               this help
+`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`tollkeeper: ${message}\n`);
+  process.exit(code);
+}
+
+function port(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name} must be a port number (0-65535), got ${JSON.stringify(v)}`, 2);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        data: { type: 'string' },
+        'clickhouse-url': { type: 'string' },
+        host: { type: 'string' },
+        'otlp-port': { type: 'string' },
+        'api-port': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const flags: Flags = {
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values.data !== undefined ? { data: values.data } : {}),
+    ...(values['clickhouse-url'] !== undefined ? { clickhouseUrl: values['clickhouse-url'] } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['otlp-port'] !== undefined ? { otlpPort: port('otlp-port', values['otlp-port']) } : {}),
+    ...(values['api-port'] !== undefined ? { apiPort: port('api-port', values['api-port']) } : {}),
+  };
+  const loaded = readConfig(flags);
+  if (!loaded.ok) fail(`invalid configuration:\n  ${loaded.errors.join('\n  ')}`, 2);
+  const config = loaded.config;
+
+  switch (command) {
+    case 'check-config':
+      process.stdout.write(`${config.source}: ok (${config.policies.length} policies)\n`);
+      return;
+    case 'migrate': {
+      const store = config.store.clickhouse
+        ? await openClickHouse({ kind: 'server', ...config.store.clickhouse })
+        : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: 'tollkeeper' });
+      const applied = await migrate(store);
+      await store.close();
+      process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    case 'start':
+    case 'collector':
+    case 'detector':
+      await serve(command === 'start' ? 'all' : command, config);
+      return;
+    default:
+      fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+  }
+}
+
+async function serve(role: Role, config: Parameters<typeof buildTollkeeper>[0]): Promise<void> {
+  const logger = createLogger();
+  let app;
+  try {
+    app = await buildTollkeeper(config, { role, logger });
+  } catch (err) {
+    if (err instanceof DataDirInUseError) fail(err.message, 1);
+    throw err;
+  }
+  let urls;
+  try {
+    urls = await app.listen();
+  } catch (err) {
+    await app.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') fail(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port`, 1);
+    throw err;
+  }
+  const store = config.store.clickhouse ? `ClickHouse server ${config.store.clickhouse.url}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
+  const lines = [`tollkeeper ${role === 'all' ? 'started' : role + ' started'} — store: ${store}; config: ${config.source}`];
+  if (urls.otlpUrl) lines.push(`  OTLP/HTTP traces:  ${urls.otlpUrl}/v1/traces`);
+  if (urls.apiUrl) {
+    lines.push(`  API + web UI:      ${urls.apiUrl}/`);
+    lines.push(`  revocation list:   ${urls.apiUrl}/v1/revocations`);
+  }
+  lines.push(`  admin + gateway tokens: ${app.tokens.path}`);
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: flushing batches');
+    const force = setTimeout(() => fail('shutdown took longer than 30 s; exiting', 1), 30_000);
+    force.unref();
+    app.close().then(
+      () => {
+        process.stdout.write('tollkeeper stopped\n');
+        process.exit(0);
+      },
+      (err: unknown) => fail(`error during shutdown: ${String(err)}`, 1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
+});

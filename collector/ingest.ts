@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
+import { createCallDeduper } from '../core/usage/call-dedupe.ts';
+import { mapSpan, type MappingConfig } from '../core/usage/map-span.ts';
+import type { DecodedSpan, UsageEvent } from '../core/usage/types.ts';
+import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
+
+export interface IngestResult {
+  rejected: number;
+  firstError: string;
+  outcome: WriteOutcome;
+}
+
+export interface IngestCounters {
+  spansReceived: number;
+  spansIgnored: number;
+  spansRejected: number;
+  spansSuperseded: number;
+  eventsAccepted: number;
+  unpricedByModel: Record<string, number>;
+}
+
+export interface IngestDeps {
+  mapping: MappingConfig;
+  pricer: { price(input: PriceInput): PriceResult };
+  writer: BatchWriter;
+  logger: Logger;
+  now: () => number;
+}
+
+/** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
+export function createIngest(deps: IngestDeps) {
+  const deduper = createCallDeduper();
+  const counters: IngestCounters = { spansReceived: 0, spansIgnored: 0, spansRejected: 0, spansSuperseded: 0, eventsAccepted: 0, unpricedByModel: {} };
+
+  function price(e: ReturnType<typeof deduper.select>['counted'][number]): UsageEvent {
+    const p = deps.pricer.price({
+      provider: e.provider,
+      model: e.model,
+      time: e.time,
+      inputTokens: e.inputTokens,
+      outputTokens: e.outputTokens,
+      cacheReadTokens: e.cacheReadTokens,
+      cacheWriteTokens: e.cacheWriteTokens,
+      reasoningTokens: e.reasoningTokens,
+      spanCost: e.spanCost,
+    });
+    const { role: _role, spanCost: _spanCost, responseId: _responseId, ...event } = e;
+    const usage = e.inputTokens + e.outputTokens;
+    // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
+    const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;
+    if (costSource === 'unpriced') {
+      const model = `${e.provider || '?'}/${e.model || '?'}`;
+      const seen = counters.unpricedByModel[model] ?? 0;
+      if (seen === 0) deps.logger.warn({ provider: e.provider, model: e.model }, 'cannot price model: its events are stored as unpriced (set pricing.overrides or pricing.fallback)');
+      counters.unpricedByModel[model] = seen + 1;
+    }
+    return { ...event, costUsd: p.costUsd, costSource, priceVersion: p.priceVersion };
+  }
+
+  return {
+    counters,
+    async ingest(spans: readonly DecodedSpan[]): Promise<IngestResult> {
+      counters.spansReceived += spans.length;
+      const now = deps.now();
+      let rejected = 0;
+      let firstError = '';
+      const candidates = [];
+      for (const span of spans) {
+        const r = mapSpan(span, deps.mapping, now);
+        if (r.kind === 'event') candidates.push(r.event);
+        else if (r.kind === 'ignored') counters.spansIgnored++;
+        else {
+          rejected++;
+          firstError ||= r.reason;
+        }
+      }
+      counters.spansRejected += rejected;
+      const { counted, superseded } = deduper.select(candidates, spans);
+      counters.spansSuperseded += superseded;
+      const events = counted.map(price);
+      const outcome = await deps.writer.submit(events);
+      if (outcome.ok) counters.eventsAccepted += events.length;
+      return { rejected, firstError, outcome };
+    },
+  };
+}
+export type Ingest = ReturnType<typeof createIngest>;

@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { safeEqual } from '../detector/auth.ts';
+import type { Ingest } from './ingest.ts';
+import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
+import { decodeContentEncoding, readLimited, type RawBody } from './read-body.ts';
+
+export interface CollectorPluginOptions {
+  ingest: Ingest;
+  /** Inflated and compressed body limit in bytes (SPEC §11). */
+  bodyLimit: number;
+  /** When set, OTLP requests need `Authorization: Bearer <token>`. */
+  otlpToken?: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawOtlp?: RawBody;
+  }
+}
+
+function formatOf(contentType: string | undefined): OtlpFormat | null {
+  const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (ct === 'application/x-protobuf' || ct === 'application/protobuf') return 'protobuf';
+  if (ct === 'application/json') return 'json';
+  return null;
+}
+
+function sendStatus(reply: FastifyReply, status: number, message: string, format: OtlpFormat, retryAfter?: number): FastifyReply {
+  const body = encodeStatus(rpcCodeForHttpStatus(status), message, format);
+  if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
+  if (status === 413) void reply.header('connection', 'close');
+  return reply.code(status).type(body.contentType).send(body.body);
+}
+
+/** OTLP/HTTP trace receiver (SPEC §1): POST /v1/traces in protobuf or JSON, optionally gzipped. */
+export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
+  const drainCap = Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
+  // Our own reader for every content type: limits, gzip and 415 are answered in OTLP form below.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
+    readLimited(payload, opts.bodyLimit, drainCap).then(
+      (raw) => {
+        request.rawOtlp = raw;
+        done(null, null);
+      },
+      (err: Error) => done(Object.assign(err, { statusCode: 400 })),
+    );
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+    request.log.info({ err: err.message }, 'bad OTLP request');
+    return sendStatus(reply, status, err.message, formatOf(request.headers['content-type']) ?? 'json');
+  });
+
+  app.post('/v1/traces', { bodyLimit: drainCap * 2 }, async (request, reply) => {
+    const format = formatOf(request.headers['content-type']);
+    if (opts.otlpToken && !safeEqual(request.headers.authorization ?? '', `Bearer ${opts.otlpToken}`)) {
+      return sendStatus(reply, 401, 'missing or invalid bearer token', format ?? 'json');
+    }
+    if (!format) {
+      return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
+    }
+    const raw = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
+    if (!raw.ok) return sendStatus(reply, 413, `request body exceeds the ${opts.bodyLimit}-byte limit`, format);
+    const inflated = await decodeContentEncoding(raw.bytes, request.headers['content-encoding'], opts.bodyLimit);
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
+    if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
+    const result = await opts.ingest.ingest(decoded.spans);
+    if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
+    const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
+    return reply.code(200).type(body.contentType).send(body.body);
+  });
+
+  for (const signal of ['metrics', 'logs'] as const) {
+    app.post(`/v1/${signal}`, async (request, reply) =>
+      sendStatus(reply, 404, `OTLP ${signal} are not accepted: tollkeeper meters usage from traces; export them to /v1/traces`, formatOf(request.headers['content-type']) ?? 'json'),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+import type { EntityKind } from '../usage/types.ts';
+import type { AnomalyConfig, AnomalyFloors, AnomalyTuning, Metric } from './types.ts';
+
+/** Defaults chosen against the labelled scenarios in test/helpers/traffic-sim.ts (see core/anomaly/README.md). */
+export const DEFAULT_TUNING: AnomalyTuning = {
+  relativeError: 0.15,
+  dispersion: { cost_usd: 3, tokens: 3, requests: 2, tool_calls: 2 },
+  minActiveHours: 6,
+  hysteresisMs: 3 * 60_000,
+  hysteresis: 0.75,
+  burst: { windowsMin: [1, 2, 5], minRatio: 4, minEvents: 3, metrics: ['cost_usd', 'tokens', 'requests'], scheduledRatio: 3 },
+  runaway: {
+    kinds: ['agent', 'conversation', 'api_key'],
+    windowMin: 10,
+    maxCv: 0.35,
+    minRatio: 3,
+    minPerMinute: 3,
+    metrics: ['requests', 'tool_calls'],
+  },
+  slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, metrics: ['cost_usd', 'tokens', 'requests'] },
+  tenantSpike: { windowsMin: [2, 5], minRatio: 2, explainedShare: 0.5, metrics: ['cost_usd', 'tokens', 'requests'] },
+  reset: { graceMin: 15, maxCatchUpMin: 30 },
+};
+
+export const DEFAULT_SCOPES: EntityKind[] = ['api_key', 'tenant', 'agent'];
+export const DEFAULT_THRESHOLDS = { warning: 4, critical: 8 } as const;
+export const DEFAULT_FLOORS: AnomalyFloors = { cost_usd_per_minute: 0.05 };
+
+export type DeepPartialTuning = { [K in keyof AnomalyTuning]?: AnomalyTuning[K] extends object ? Partial<AnomalyTuning[K]> : AnomalyTuning[K] };
+
+export interface AnomalyConfigInput {
+  scopes?: EntityKind[];
+  thresholds?: Partial<AnomalyConfig['thresholds']>;
+  floors?: Partial<AnomalyFloors>;
+  tuning?: DeepPartialTuning;
+}
+
+/** Fill an `anomaly:` config block (SPEC §10) with defaults; throws on nonsensical thresholds. */
+export function resolveAnomalyConfig(input: AnomalyConfigInput = {}): AnomalyConfig {
+  const t = input.tuning ?? {};
+  const d = DEFAULT_TUNING;
+  const tuning: AnomalyTuning = {
+    relativeError: t.relativeError ?? d.relativeError,
+    dispersion: { ...d.dispersion, ...t.dispersion },
+    minActiveHours: t.minActiveHours ?? d.minActiveHours,
+    hysteresisMs: t.hysteresisMs ?? d.hysteresisMs,
+    hysteresis: t.hysteresis ?? d.hysteresis,
+    burst: { ...d.burst, ...t.burst },
+    runaway: { ...d.runaway, ...t.runaway },
+    slowDrip: { ...d.slowDrip, ...t.slowDrip },
+    tenantSpike: { ...d.tenantSpike, ...t.tenantSpike },
+    reset: { ...d.reset, ...t.reset },
+  };
+  const thresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };
+  if (!(thresholds.warning > 0 && thresholds.critical >= thresholds.warning)) {
+    throw new RangeError(`anomaly.thresholds: need 0 < warning <= critical, got ${thresholds.warning}/${thresholds.critical}`);
+  }
+  const floors: AnomalyFloors = { ...DEFAULT_FLOORS };
+  for (const [k, v] of Object.entries(input.floors ?? {})) if (v !== undefined) (floors as unknown as Record<string, number>)[k] = v;
+  return { scopes: input.scopes ?? [...DEFAULT_SCOPES], thresholds, floors, tuning };
+}
+
+/** The configured floor for one metric, in units per minute (undefined: no floor of its own). */
+export function floorFor(floors: AnomalyFloors, metric: Metric): number | undefined {
+  switch (metric) {
+    case 'cost_usd':
+      return floors.cost_usd_per_minute;
+    case 'tokens':
+      return floors.tokens_per_minute;
+    case 'requests':
+      return floors.requests_per_minute;
+    case 'tool_calls':
+      return floors.tool_calls_per_minute;
+  }
+}

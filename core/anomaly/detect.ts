@@ -1,0 +1,141 @@
+import type { EntityKind } from '../usage/types.ts';
+import { DAY_MS, MINUTE_MS, entityKey } from './baseline.ts';
+import { explain } from './explain.ts';
+import { buildFrame } from './frame.ts';
+import type { EntityFrame } from './frame.ts';
+import { excessOver, rateSpike, runawayLoop, slowDrip } from './patterns.ts';
+import type { Candidate } from './patterns.ts';
+import { severityFor } from './score.ts';
+import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, PeerBaseline } from './types.ts';
+
+export interface DetectInput {
+  now: number;
+  observations: readonly EntityObservation[];
+  /** Keyed by `entityKey(kind, id)`. */
+  baselines: ReadonlyMap<string, Baseline>;
+  peers: ReadonlyMap<EntityKind, PeerBaseline>;
+  config: AnomalyConfig;
+  /** Recent quota period starts (epoch ms) from the policies; default: the start of the current UTC day. */
+  periodResets?: readonly number[];
+}
+
+export interface DetectResult {
+  state: DetectorState;
+  findings: Finding[];
+}
+
+export function emptyDetectorState(): DetectorState {
+  return { version: 1, active: {} };
+}
+
+function activeKey(kind: string, id: string, pattern: string): string {
+  return `${kind}\u0000${id}\u0000${pattern}`;
+}
+
+function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
+  const { kind, id, tenant } = f.o;
+  const last = state.active[activeKey(kind, id, c.pattern)];
+  const scale = last !== undefined && now - last <= cfg.tuning.hysteresisMs ? cfg.tuning.hysteresis : 1;
+  const severity = severityFor(c.score, cfg.thresholds, scale);
+  if (severity === null) return null;
+  const s = c.span;
+  const spread = c.sigma * s.minutes;
+  const base = { pattern: c.pattern, kind, id, metric: c.metric, observed: s.obs, expected: s.exp, spread, minutes: s.minutes, basis: f.m[c.metric].basis };
+  const explanation = explain(c.cv === undefined ? base : { ...base, cv: c.cv });
+  const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+  return {
+    kind,
+    id,
+    tenant,
+    pattern: c.pattern,
+    severity,
+    score: Math.round(Math.min(c.score, 1e6) * 100) / 100,
+    metric: c.metric,
+    observed: round(s.obs),
+    expected: round(s.exp),
+    expectedSpread: round(spread),
+    windowStart: s.start,
+    windowEnd: now,
+    explanation,
+  };
+}
+
+/** Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. */
+function entityFindings(f: EntityFrame, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+  const t = cfg.tuning;
+  const out: Finding[] = [];
+  const loop = runawayLoop(f, cfg);
+  const loopFinding = loop && toFinding(f, loop, state, cfg, now);
+  if (loopFinding) out.push(loopFinding);
+  if (!loopFinding) {
+    const burst = rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets });
+    const burstFinding = burst && toFinding(f, burst, state, cfg, now);
+    if (burstFinding) out.push(burstFinding);
+  }
+  if (out.length === 0) {
+    const drip = slowDrip(f, cfg);
+    const dripFinding = drip && toFinding(f, drip, state, cfg, now);
+    if (dripFinding) out.push(dripFinding);
+  }
+  return out;
+}
+
+/** A tenant finding is "explained" when keys with their own findings carry enough of the tenant's excess. */
+function explainedByKeys(tenant: EntityFrame, c: Candidate, flaggedKeys: readonly EntityFrame[], share: number): boolean {
+  if (flaggedKeys.length === 0) return false;
+  const tenantExcess = excessOver(tenant, c.metric, c.scoredMinutes);
+  const keyExcess = flaggedKeys.reduce((a, k) => a + excessOver(k, c.metric, c.scoredMinutes), 0);
+  return keyExcess >= share * tenantExcess;
+}
+
+function tenantFindings(f: EntityFrame, keys: readonly EntityFrame[], state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+  const t = cfg.tuning;
+  const out: Finding[] = [];
+  const spike = rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets });
+  if (spike && !explainedByKeys(f, spike, keys, t.tenantSpike.explainedShare)) {
+    const finding = toFinding(f, spike, state, cfg, now);
+    if (finding) out.push(finding);
+  }
+  if (out.length === 0) {
+    const drip = slowDrip(f, cfg);
+    if (drip && !explainedByKeys(f, drip, keys, t.tenantSpike.explainedShare)) {
+      const finding = toFinding(f, drip, state, cfg, now);
+      if (finding) out.push(finding);
+    }
+  }
+  return out;
+}
+
+/**
+ * One detector tick, pure: state in → state out. Everything is recomputed from the per-minute series, so the
+ * state only carries hysteresis (recently active entity+pattern pairs) and may be lost without harm.
+ */
+export function detect(state: DetectorState, input: DetectInput): DetectResult {
+  const { now, config: cfg } = input;
+  const scopes = new Set(cfg.scopes);
+  const resets = input.periodResets ?? [Math.floor(now / DAY_MS) * DAY_MS];
+  const frames: EntityFrame[] = [];
+  for (const o of input.observations) {
+    // api_keys are framed even out of scope: a tenant spike needs to know whether one of its keys explains it.
+    if (!scopes.has(o.kind) && o.kind !== 'api_key') continue;
+    const f = buildFrame(o, input.baselines.get(entityKey(o.kind, o.id)), input.peers.get(o.kind), now, cfg);
+    if (f) frames.push(f);
+  }
+  const findings: Finding[] = [];
+  const flaggedByTenant = new Map<string, EntityFrame[]>();
+  for (const f of frames) {
+    if (f.o.kind === 'tenant') continue;
+    const own = entityFindings(f, state, cfg, now, resets);
+    if (own.length > 0 && f.o.kind === 'api_key' && f.o.tenant !== '') {
+      flaggedByTenant.set(f.o.tenant, [...(flaggedByTenant.get(f.o.tenant) ?? []), f]);
+    }
+    if (scopes.has(f.o.kind)) findings.push(...own);
+  }
+  if (scopes.has('tenant')) {
+    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, flaggedByTenant.get(f.o.id) ?? [], state, cfg, now, resets));
+  }
+  const active: Record<string, number> = {};
+  for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;
+  for (const x of findings) active[activeKey(x.kind, x.id, x.pattern)] = now;
+  return { state: { version: 1, active }, findings };
+}

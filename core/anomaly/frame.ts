@@ -1,0 +1,145 @@
+import { DAY_MS, HOUR_MS, MINUTE_MS, hourOfDay, hourOfWeek } from './baseline.ts';
+import { floorFor } from './config.ts';
+import { METRICS } from './types.ts';
+import type { AnomalyConfig, Baseline, EntityObservation, Metric, PeerBaseline, SlotStat } from './types.ts';
+
+/** Where an expectation came from; shapes the explanation ("its usual" vs "a typical api_key's"). */
+export type Basis = 'own' | 'peers' | 'cold';
+
+/** Expected per-minute rate for one hour of one metric. */
+export interface Expectation {
+  mean: number;
+  /** σ of the level with the hourly counting noise removed (the window's own noise is added when scoring). */
+  level: number;
+  /** Hourly mean of a recurring heavy slot (batch job) or 0: its hourly budget may be spent in a few minutes. */
+  scheduled: number;
+  basis: Basis;
+}
+
+/** Expected per-minute rate of `metric` at time `t`, from the own baseline, peers, or the floors (cold start). */
+export function expectationAt(b: Baseline | undefined, peer: PeerBaseline | undefined, metric: Metric, t: number, cfg: AnomalyConfig): Expectation {
+  const tuning = cfg.tuning;
+  let best: Expectation = { mean: 0, level: 0, scheduled: 0, basis: 'cold' };
+  const sparse = b === undefined || b.activeHours < tuning.minActiveHours;
+  if (b !== undefined) {
+    const mb = b.metrics[metric];
+    const drift = Math.exp(Math.min(0.2, Math.max(-0.2, (mb.trendPerDay * (t - b.builtAt)) / DAY_MS)));
+    const slots = [mb.hourOfWeek[hourOfWeek(t)], mb.hourOfDay[hourOfDay(t)]].filter((s): s is SlotStat => s != null);
+    let pick: SlotStat = mb.typical;
+    for (const s of slots) if (s.mean > pick.mean) pick = s;
+    const mean = pick.mean * drift;
+    // The slot spread mixes day-to-day level changes with hourly counting noise; keep only the former.
+    const hourNoise = (tuning.dispersion[metric] * mb.unit * mean) / 60;
+    const spread = pick.spread * drift;
+    const level = Math.sqrt(Math.max(spread * spread - hourNoise, (0.05 * mean) ** 2));
+    const slotMax = Math.max(0, ...slots.map((s) => s.mean));
+    const scheduled = slotMax > 0 && slotMax >= tuning.burst.scheduledRatio * mb.typical.mean ? slotMax * drift : 0;
+    best = { mean, level, scheduled, basis: 'own' };
+  }
+  if (sparse && peer !== undefined) {
+    const p = peer.metrics[metric];
+    if (p.typical > best.mean) best = { mean: p.typical, level: p.spread, scheduled: 0, basis: 'peers' };
+  } else if (sparse) {
+    const floor = floorFor(cfg.floors, metric) ?? 0;
+    if (floor > best.mean) best = { mean: floor, level: floor, scheduled: 0, basis: 'cold' };
+  }
+  return best;
+}
+
+export interface MetricFrame {
+  obs: number[];
+  /** Expected per-minute rate for each minute of the series. */
+  mu: number[];
+  level: number[];
+  scheduled: number[];
+  unit: number;
+  basis: Basis;
+}
+
+/** One entity's observation aligned with its expectations, ready for the pattern detectors. */
+export interface EntityFrame {
+  o: EntityObservation;
+  now: number;
+  n: number;
+  /** Elapsed fraction of the current (last) minute. */
+  frac: number;
+  m: Record<Metric, MetricFrame>;
+}
+
+export function buildFrame(o: EntityObservation, b: Baseline | undefined, peer: PeerBaseline | undefined, now: number, cfg: AnomalyConfig): EntityFrame | null {
+  const n = Math.min(...METRICS.map((k) => o.series[k].length));
+  if (!(n > 0)) return null;
+  const frac = Math.min(1, Math.max(0, (now - (o.minuteStart + (n - 1) * MINUTE_MS)) / MINUTE_MS));
+  const m = {} as Record<Metric, MetricFrame>;
+  for (const metric of METRICS) {
+    const f: MetricFrame = { obs: o.series[metric].slice(-n), mu: [], level: [], scheduled: [], unit: 0, basis: 'cold' };
+    let hour = Number.NaN;
+    let e: Expectation = { mean: 0, level: 0, scheduled: 0, basis: 'cold' };
+    for (let j = 0; j < n; j++) {
+      const t = o.minuteStart + j * MINUTE_MS;
+      const h = Math.floor(t / HOUR_MS);
+      if (h !== hour) {
+        hour = h;
+        e = expectationAt(b, peer, metric, t, cfg);
+      }
+      f.mu.push(e.mean);
+      f.level.push(e.level);
+      f.scheduled.push(e.scheduled);
+    }
+    f.basis = e.basis;
+    f.unit = metric === 'requests' || metric === 'tool_calls' ? 1 : f.basis === 'own' ? (b?.metrics[metric].unit ?? 0) : (peer?.metrics[metric].unit ?? 0);
+    m[metric] = f;
+  }
+  return { o, now, n, frac, m };
+}
+
+/** Length in minutes of series minute j (the current minute counts only its elapsed part). */
+export function minuteLength(f: EntityFrame, j: number): number {
+  return j === f.n - 1 ? f.frac : 1;
+}
+
+/** Totals of one metric over a span of the series ending now. */
+export interface Span {
+  startIdx: number;
+  start: number;
+  minutes: number;
+  obs: number;
+  exp: number;
+  /** Duration-weighted mean level σ (per-minute rate). */
+  level: number;
+}
+
+/** Sum over the last `minutes` minutes ending now; the oldest minute may be partly included. */
+export function lastMinutes(f: EntityFrame, metric: Metric, minutes: number): Span {
+  const mf = f.m[metric];
+  let left = minutes;
+  const s: Span = { startIdx: f.n - 1, start: f.now, minutes: 0, obs: 0, exp: 0, level: 0 };
+  for (let j = f.n - 1; j >= 0 && left > 1e-9; j--) {
+    const len = minuteLength(f, j);
+    const w = Math.min(len, left);
+    if (len > 0) s.obs += (mf.obs[j] ?? 0) * (w / len);
+    s.exp += mf.mu[j]! * w;
+    s.level += mf.level[j]! * w;
+    s.minutes += w;
+    s.startIdx = j;
+    left -= w;
+  }
+  if (s.minutes > 0) s.level /= s.minutes;
+  s.start = f.now - s.minutes * MINUTE_MS;
+  return s;
+}
+
+/** Sum from the start of series minute `from` until now. */
+export function sinceIndex(f: EntityFrame, metric: Metric, from: number): Span {
+  const mf = f.m[metric];
+  const s: Span = { startIdx: from, start: f.o.minuteStart + from * MINUTE_MS, minutes: 0, obs: 0, exp: 0, level: 0 };
+  for (let j = Math.max(0, from); j < f.n; j++) {
+    const len = minuteLength(f, j);
+    s.obs += mf.obs[j] ?? 0;
+    s.exp += mf.mu[j]! * len;
+    s.level += mf.level[j]! * len;
+    s.minutes += len;
+  }
+  if (s.minutes > 0) s.level /= s.minutes;
+  return s;
+}

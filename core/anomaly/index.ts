@@ -1,0 +1,30 @@
+/** Public API of the denial-of-wallet detection core (pure: no I/O, time is a parameter). */
+export { buildBaseline, entityKey, hourOfDay, hourOfWeek } from './baseline.ts';
+export type { BaselineOptions } from './baseline.ts';
+export { buildPeerBaseline, peerBaselineFromObservations } from './peers.ts';
+export type { PeerOptions } from './peers.ts';
+export { DEFAULT_TUNING, resolveAnomalyConfig } from './config.ts';
+export type { AnomalyConfigInput } from './config.ts';
+export { detect, emptyDetectorState } from './detect.ts';
+export type { DetectInput, DetectResult } from './detect.ts';
+export { DEFAULT_RECONCILE, incidentId, reconcileIncidents } from './incidents.ts';
+export type { ReconcileOptions, ReconcileResult } from './incidents.ts';
+export { robustScore, severityFor } from './score.ts';
+export { METRICS, PATTERNS } from './types.ts';
+export type {
+  AnomalyConfig,
+  AnomalyFloors,
+  AnomalyTuning,
+  Baseline,
+  DetectorState,
+  EntityHistory,
+  EntityObservation,
+  Finding,
+  Incident,
+  Metric,
+  MetricBaseline,
+  Pattern,
+  PeerBaseline,
+  Severity,
+  SlotStat,
+} from './types.ts';

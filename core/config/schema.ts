@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { parseDuration } from '../quota/duration.ts';
+import { validateTimezone } from '../quota/period.ts';
+import { DIMENSIONS } from '../quota/policy.ts';
+import { ENTITY_KINDS } from '../usage/types.ts';
+
+const duration = z.string().transform((s, ctx) => {
+  const r = parseDuration(s);
+  if (!r.ok) {
+    ctx.addIssue({ code: 'custom', message: r.error });
+    return z.NEVER;
+  }
+  return r.ms;
+});
+
+const timezone = z
+  .string()
+  .default('UTC')
+  .refine(validateTimezone, { message: 'unknown time zone (use an IANA name such as UTC or Europe/Berlin)' });
+
+const date = z
+  .union([z.string(), z.date()])
+  .transform((v, ctx) => {
+    const s = v instanceof Date ? v.toISOString().slice(0, 10) : v;
+    if (!/^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) || Number.isNaN(Date.parse(s))) {
+      ctx.addIssue({ code: 'custom', message: 'expected a date like 2026-01-31' });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+const port = z.number().int().min(0).max(65535);
+const nonNegative = z.number().finite().nonnegative();
+const positive = z.number().finite().positive();
+
+const periodSchema = z.union([
+  z.strictObject({ calendar: z.enum(['hour', 'day', 'week', 'month']), timezone }).transform((p) => ({
+    kind: 'calendar' as const,
+    unit: p.calendar,
+    timezone: p.timezone,
+  })),
+  z
+    .strictObject({ billing_cycle: z.strictObject({ anchor: date, timezone }) })
+    .transform((p) => ({ kind: 'billing_cycle' as const, anchor: p.billing_cycle.anchor, timezone: p.billing_cycle.timezone })),
+  z.strictObject({ rolling: duration }).transform((p) => ({ kind: 'rolling' as const, ms: p.rolling })),
+]);
+
+const throttle = z.strictObject({
+  throttle: z
+    .strictObject({ requests_per_minute: positive.optional(), tokens_per_minute: positive.optional() })
+    .refine((t) => t.requests_per_minute !== undefined || t.tokens_per_minute !== undefined, {
+      message: 'throttle needs requests_per_minute or tokens_per_minute',
+    }),
+});
+
+export const actionSchema = z.union([
+  z.literal('alert').transform(() => ({ type: 'alert' as const })),
+  z.literal('revoke').transform(() => ({ type: 'revoke' as const })),
+  throttle.transform((t) => ({
+    type: 'throttle' as const,
+    ...(t.throttle.requests_per_minute !== undefined ? { requestsPerMinute: t.throttle.requests_per_minute } : {}),
+    ...(t.throttle.tokens_per_minute !== undefined ? { tokensPerMinute: t.throttle.tokens_per_minute } : {}),
+  })),
+]);
+
+const limitsShape = Object.fromEntries(DIMENSIONS.map((d) => [d, positive.optional()])) as Record<
+  (typeof DIMENSIONS)[number],
+  z.ZodOptional<z.ZodNumber>
+>;
+
+export const policySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'use letters, digits and _ . : - (max 128)'),
+  scope: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]{0,127}$/, 'expected an entity kind or an attribute name'),
+  match: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  period: periodSchema.default({ kind: 'calendar', unit: 'day', timezone: 'UTC' }),
+  limits: z
+    .strictObject(limitsShape)
+    .refine((l) => Object.values(l).some((v) => v !== undefined), { message: 'at least one limit is needed' }),
+  thresholds: z
+    .array(z.number().gt(0).max(10))
+    .min(1)
+    .default([0.5, 0.8, 1.0])
+    .transform((t) => [...new Set(t)].sort((a, b) => a - b)),
+  action: actionSchema.default({ type: 'alert' }),
+});
+
+const identityList = z.array(z.string().min(1)).min(1);
+const identityShape = Object.fromEntries(ENTITY_KINDS.map((k) => [k, identityList.optional()])) as Record<
+  (typeof ENTITY_KINDS)[number],
+  z.ZodOptional<typeof identityList>
+>;
+
+const overrideSchema = z.strictObject({
+  provider: z.string().min(1),
+  model: z.string().min(1),
+  input_per_mtok: nonNegative,
+  output_per_mtok: nonNegative,
+  cache_read_per_mtok: nonNegative.optional(),
+  cache_write_per_mtok: nonNegative.optional(),
+  reasoning_per_mtok: nonNegative.optional(),
+  effective_from: date.default('1970-01-01'),
+});
+
+const severityAction = actionSchema;
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({ host: z.string().default('127.0.0.1'), otlp_port: port.default(4318), api_port: port.default(8080), public_url: z.string().url().optional() })
+    .default({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080 }),
+  store: z
+    .strictObject({
+      chdb: z.strictObject({ path: z.string().default('./data') }).optional(),
+      clickhouse: z
+        .strictObject({
+          url: z.string().url(),
+          database: z.string().default('tollkeeper'),
+          username: z.string().default('default'),
+          password: z.string().default(''),
+        })
+        .optional(),
+    })
+    .refine((s) => !(s.chdb && s.clickhouse), { message: 'choose one of store.chdb and store.clickhouse' })
+    .default({}),
+  auth: z
+    .strictObject({ admin_token: z.string().min(16).optional(), gateway_token: z.string().min(16).optional(), otlp_token: z.string().min(16).optional() })
+    .default({}),
+  identity: z
+    .strictObject({
+      ...identityShape,
+      secret_attributes: z.array(z.string()).default([]),
+      required: z.array(z.enum(ENTITY_KINDS)).default([]),
+      attributes: z.array(z.string()).default([]),
+      hash_key: z.string().min(16).optional(),
+    })
+    .default({ secret_attributes: [], required: [], attributes: [] }),
+  ingest: z
+    .strictObject({
+      max_age: duration.default(35 * 86_400_000),
+      body_limit_mib: positive.max(512).default(8),
+      batch_size: z.number().int().min(1).max(100_000).default(5000),
+      flush_interval: duration.default(200),
+      spool_max_mib: positive.default(512),
+      compute_operations: z.array(z.string()).default([]),
+    })
+    .default({ max_age: 35 * 86_400_000, body_limit_mib: 8, batch_size: 5000, flush_interval: 200, spool_max_mib: 512, compute_operations: [] }),
+  pricing: z
+    .strictObject({
+      overrides: z.array(overrideSchema).default([]),
+      fallback: z.strictObject({ input_per_mtok: nonNegative, output_per_mtok: nonNegative }).nullable().default(null),
+    })
+    .default({ overrides: [], fallback: null }),
+  detector: z
+    .strictObject({ interval: duration.default(2000), shadow: z.boolean().default(false) })
+    .default({ interval: 2000, shadow: false }),
+  policies: z.array(policySchema).default([]),
+  anomaly: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      scopes: z.array(z.enum(ENTITY_KINDS)).default(['api_key', 'tenant', 'agent']),
+      thresholds: z.strictObject({ warning: positive.default(4), critical: positive.default(8) }).default({ warning: 4, critical: 8 }),
+      floors: z
+        .strictObject({
+          cost_usd_per_minute: nonNegative.default(0.05),
+          tokens_per_minute: nonNegative.default(5000),
+          requests_per_minute: nonNegative.default(30),
+        })
+        .default({ cost_usd_per_minute: 0.05, tokens_per_minute: 5000, requests_per_minute: 30 }),
+      actions: z
+        .strictObject({ warning: severityAction.default({ type: 'alert' }), critical: severityAction.default({ type: 'revoke' }) })
+        .default({ warning: { type: 'alert' }, critical: { type: 'revoke' } }),
+      ttl: duration.optional(),
+    })
+    .default({
+      enabled: true,
+      scopes: ['api_key', 'tenant', 'agent'],
+      thresholds: { warning: 4, critical: 8 },
+      floors: { cost_usd_per_minute: 0.05, tokens_per_minute: 5000, requests_per_minute: 30 },
+      actions: { warning: { type: 'alert' }, critical: { type: 'revoke' } },
+    }),
+  alerts: z
+    .strictObject({
+      email: z
+        .strictObject({
+          smtp_url: z.string().optional(),
+          from: z.string().default('tollkeeper@localhost'),
+          to: z.array(z.string()).default([]),
+          cooldown: duration.default(15 * 60_000),
+        })
+        .optional(),
+      webhooks: z
+        .array(z.strictObject({ url: z.string().url(), secret: z.string().min(8), events: z.array(z.string()).optional() }))
+        .default([]),
+    })
+    .default({ webhooks: [] }),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

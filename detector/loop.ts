@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+
+export interface Job {
+  name: string;
+  run(now: number): Promise<unknown>;
+}
+
+export interface TickStats {
+  ticks: number;
+  lastTickAt: number;
+  lastTickMs: number;
+  maxTickMs: number;
+  failures: number;
+}
+
+/**
+ * Runs the jobs every `intervalMs`, one tick at a time (a slow tick delays the next, never overlaps it).
+ * A failing job is logged and retried next tick; it never stops the loop.
+ */
+export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Logger; now: () => number }) {
+  const stats: TickStats = { ticks: 0, lastTickAt: 0, lastTickMs: 0, maxTickMs: 0, failures: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = true;
+
+  async function tick(): Promise<void> {
+    const started = o.now();
+    for (const job of o.jobs) {
+      try {
+        await job.run(started);
+      } catch (err) {
+        stats.failures++;
+        o.logger.error({ err, job: job.name }, 'detector job failed');
+      }
+    }
+    const took = o.now() - started;
+    stats.ticks++;
+    stats.lastTickAt = started;
+    stats.lastTickMs = took;
+    stats.maxTickMs = Math.max(stats.maxTickMs, took);
+  }
+
+  function schedule(delay: number): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(() => {
+        running = undefined;
+        schedule(Math.max(0, o.intervalMs - stats.lastTickMs));
+      });
+    }, delay);
+  }
+
+  return {
+    stats,
+    start(): void {
+      stopped = false;
+      schedule(0);
+    },
+    /** Runs one tick now (tests, replay); waits for a tick already running first. */
+    async tickNow(): Promise<void> {
+      if (running) await running;
+      await tick();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      if (running) await running;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/** Query parameters are typed in SQL as `{name:Type}` and sent separately, never spliced into the text. */
+export type QueryParams = Record<string, unknown>;
+
+export interface QueryOptions {
+  /** Tag shown in system.query_log.log_comment, so slow queries can be traced to their caller. */
+  tag?: string;
+}
+
+/**
+ * The project's own port onto ClickHouse. Both the embedded engine (chdb) and a server sit behind it,
+ * through the same @clickhouse/client code path, so nothing above the store knows which one runs.
+ */
+export interface ClickHouse {
+  readonly kind: 'chdb' | 'server';
+  /** Database that holds every tollkeeper table. */
+  readonly database: string;
+  /** Fully qualified, quoted table name: `db`.`name`. */
+  table(name: string): string;
+  query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]>;
+  command(sql: string, params?: QueryParams, options?: QueryOptions): Promise<void>;
+  insert(table: string, rows: readonly object[], options?: QueryOptions): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Store failures the caller may retry (engine down, timeout) versus bugs in our SQL. */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildTollkeeper, type Role, type Tollkeeper } from '../../app/build.ts';
+import { createLogger } from '../../app/logger.ts';
+import { loadConfig } from '../../core/config/load.ts';
+
+export interface TestApp {
+  app: Tollkeeper;
+  otlpUrl: string;
+  apiUrl: string;
+  adminToken: string;
+  gatewayToken: string;
+  dataDir: string;
+  database: string;
+  /** Closes the app; keeps the data directory for a restart unless `cleanup`. */
+  close(opts?: { cleanup?: boolean }): Promise<void>;
+}
+
+/** A ClickHouse server for the suite, when TOLLKEEPER_TEST_CLICKHOUSE_URL is set; else embedded chdb. */
+export const serverUrl = process.env.TOLLKEEPER_TEST_CLICKHOUSE_URL;
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tollkeeper-test-'));
+}
+
+/** Starts the real app on 127.0.0.1 random ports against a fresh store (a new chdb directory or server database). */
+export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number } = {}): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? tempDataDir();
+  const database = opts.database ?? `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const loaded = loadConfig({
+    source: 'test.yaml',
+    ...(opts.yaml !== undefined ? { fileText: opts.yaml } : {}),
+    env: {},
+    flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const app = await buildTollkeeper(loaded.config, {
+    logger: createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent'),
+    ...(opts.role ? { role: opts.role } : {}),
+    ...(serverUrl ? { database } : {}),
+    ...(opts.startLoop !== undefined ? { startLoop: opts.startLoop } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const urls = await app.listen();
+  return {
+    app,
+    otlpUrl: urls.otlpUrl ?? '',
+    apiUrl: urls.apiUrl ?? '',
+    adminToken: app.tokens.admin,
+    gatewayToken: app.tokens.gateway,
+    dataDir,
+    database,
+    async close(c) {
+      await app.close();
+      if (c?.cleanup) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
