@@ -47,11 +47,9 @@ export function expectationAt(b: Baseline | undefined, peer: PeerBaseline | unde
 }
 
 export interface MetricFrame {
-  obs: number[];
-  /** Expected per-minute rate for each minute of the series. */
-  mu: number[];
-  level: number[];
-  scheduled: number[];
+  obs: readonly number[];
+  /** Expectation per hour touched by the series (index via `segmentOf`). */
+  seg: Expectation[];
   unit: number;
   basis: Basis;
 }
@@ -63,34 +61,32 @@ export interface EntityFrame {
   n: number;
   /** Elapsed fraction of the current (last) minute. */
   frac: number;
+  /** Minute-of-hour of series minute 0. */
+  m0: number;
   m: Record<Metric, MetricFrame>;
+}
+
+/** Expectation in force for series minute j. */
+export function expAt(f: EntityFrame, metric: Metric, j: number): Expectation {
+  return f.m[metric].seg[Math.floor((j + f.m0) / 60)]!;
 }
 
 export function buildFrame(o: EntityObservation, b: Baseline | undefined, peer: PeerBaseline | undefined, now: number, cfg: AnomalyConfig): EntityFrame | null {
   const n = Math.min(...METRICS.map((k) => o.series[k].length));
   if (!(n > 0)) return null;
   const frac = Math.min(1, Math.max(0, (now - (o.minuteStart + (n - 1) * MINUTE_MS)) / MINUTE_MS));
+  const m0 = Math.floor((o.minuteStart % HOUR_MS) / MINUTE_MS);
+  const firstHour = o.minuteStart - m0 * MINUTE_MS;
+  const hours = Math.floor((n - 1 + m0) / 60) + 1;
   const m = {} as Record<Metric, MetricFrame>;
   for (const metric of METRICS) {
-    const f: MetricFrame = { obs: o.series[metric].slice(-n), mu: [], level: [], scheduled: [], unit: 0, basis: 'cold' };
-    let hour = Number.NaN;
-    let e: Expectation = { mean: 0, level: 0, scheduled: 0, basis: 'cold' };
-    for (let j = 0; j < n; j++) {
-      const t = o.minuteStart + j * MINUTE_MS;
-      const h = Math.floor(t / HOUR_MS);
-      if (h !== hour) {
-        hour = h;
-        e = expectationAt(b, peer, metric, t, cfg);
-      }
-      f.mu.push(e.mean);
-      f.level.push(e.level);
-      f.scheduled.push(e.scheduled);
-    }
-    f.basis = e.basis;
-    f.unit = metric === 'requests' || metric === 'tool_calls' ? 1 : f.basis === 'own' ? (b?.metrics[metric].unit ?? 0) : (peer?.metrics[metric].unit ?? 0);
-    m[metric] = f;
+    const series = o.series[metric];
+    const seg = Array.from({ length: hours }, (_, h) => expectationAt(b, peer, metric, firstHour + h * HOUR_MS, cfg));
+    const basis = seg[seg.length - 1]!.basis;
+    const unit = metric === 'requests' || metric === 'tool_calls' ? 1 : basis === 'own' ? (b?.metrics[metric].unit ?? 0) : (peer?.metrics[metric].unit ?? 0);
+    m[metric] = { obs: series.length === n ? series : series.slice(-n), seg, unit, basis };
   }
-  return { o, now, n, frac, m };
+  return { o, now, n, frac, m0, m };
 }
 
 /** Length in minutes of series minute j (the current minute counts only its elapsed part). */
@@ -117,9 +113,10 @@ export function lastMinutes(f: EntityFrame, metric: Metric, minutes: number): Sp
   for (let j = f.n - 1; j >= 0 && left > 1e-9; j--) {
     const len = minuteLength(f, j);
     const w = Math.min(len, left);
+    const e = expAt(f, metric, j);
     if (len > 0) s.obs += (mf.obs[j] ?? 0) * (w / len);
-    s.exp += mf.mu[j]! * w;
-    s.level += mf.level[j]! * w;
+    s.exp += e.mean * w;
+    s.level += e.level * w;
     s.minutes += w;
     s.startIdx = j;
     left -= w;
@@ -135,9 +132,10 @@ export function sinceIndex(f: EntityFrame, metric: Metric, from: number): Span {
   const s: Span = { startIdx: from, start: f.o.minuteStart + from * MINUTE_MS, minutes: 0, obs: 0, exp: 0, level: 0 };
   for (let j = Math.max(0, from); j < f.n; j++) {
     const len = minuteLength(f, j);
+    const e = expAt(f, metric, j);
     s.obs += mf.obs[j] ?? 0;
-    s.exp += mf.mu[j]! * len;
-    s.level += mf.level[j]! * len;
+    s.exp += e.mean * len;
+    s.level += e.level * len;
     s.minutes += len;
   }
   if (s.minutes > 0) s.level /= s.minutes;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../quota/duration.ts';
-import { validateTimezone } from '../quota/period.ts';
+import { validatePeriodSpec, validateTimezone, type PeriodSpec } from '../quota/period.ts';
 import { DIMENSIONS } from '../quota/policy.ts';
 import { ENTITY_KINDS } from '../usage/types.ts';
 
@@ -43,7 +43,10 @@ const periodSchema = z.union([
     .strictObject({ billing_cycle: z.strictObject({ anchor: date, timezone }) })
     .transform((p) => ({ kind: 'billing_cycle' as const, anchor: p.billing_cycle.anchor, timezone: p.billing_cycle.timezone })),
   z.strictObject({ rolling: duration }).transform((p) => ({ kind: 'rolling' as const, ms: p.rolling })),
-]);
+]).superRefine((spec: PeriodSpec, ctx) => {
+  const r = validatePeriodSpec(spec);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
+});
 
 const throttle = z.strictObject({
   throttle: z

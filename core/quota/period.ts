@@ -9,8 +9,7 @@
 //   [start, next start): a day is 23h or 25h across a DST change.
 // - Weeks are ISO weeks: Monday 00:00 local.
 // - Hour periods also end at every UTC-offset change: the hour repeated by a fall-back transition is two
-//   distinct periods, and a 30-minute shift (Australia/Lord_Howe) makes a 30-minute or 90-minute clock hour
-//   into two periods.
+//   distinct periods; a 30-minute shift (Australia/Lord_Howe) gives 30-minute hour periods.
 // - Billing cycles start on the anchor's day of month, clamped to the month's last day (anchor Jan 31 →
 //   Feb 28/29 → Mar 31 → Apr 30), at the anchor's local time (00:00 for a bare date), in every month
 //   before and after the anchor. An anchor with `Z` or an offset is an instant; its local day and time in
@@ -26,10 +25,7 @@ export type PeriodSpec =
   | { kind: 'rolling'; ms: number };
 
 /** A period as epoch milliseconds, [start, end). */
-export interface PeriodWindow {
-  start: number;
-  end: number;
-}
+export interface PeriodWindow { start: number; end: number }
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -37,13 +33,8 @@ const REACH = 16 * HOUR; // more than any UTC offset ever used, LMT included
 const MONDAY = 4 * DAY; // 1970-01-05, a Monday
 const ANCHOR = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|([+-])(\d{2}):(\d{2}))?)?$/;
 
-type Offset = (t: number) => number;
-type Tuple8 = [number, number, number, number, number, number, number, number];
-interface Segment {
-  from: number;
-  to: number;
-  offset: number;
-}
+type Offset = (t: number) => number; // UTC offset in ms at an instant
+type Segment = { from: number; to: number; offset: number };
 
 /** True when `tz` is a zone of the runtime's tz database (any IANA name, including Etc/* and UTC). */
 export function validateTimezone(tz: string): boolean {
@@ -78,10 +69,7 @@ function segments(off: Offset, a: number, b: number): Segment[] {
     if (off(mid) === before) lo = mid;
     else hi = mid;
   }
-  return [
-    { from: a, to: hi, offset: before },
-    { from: hi, to: b, offset: after },
-  ];
+  return [{ from: a, to: hi, offset: before }, { from: hi, to: b, offset: after }];
 }
 
 /** The first instant whose local wall-clock time is at or after the naive local time `local`. */
@@ -106,6 +94,7 @@ function locate(off: Offset, now: number, nominal: (i: number) => number, guess:
   return { start, end };
 }
 
+/** Local clock hours, also split at offset changes. */
 function hourAt(off: Offset, now: number): PeriodWindow {
   for (const s of segments(off, now - HOUR, now + HOUR)) {
     if (now < s.from || now >= s.to) continue;
@@ -119,12 +108,9 @@ type Anchor = { ok: true; day: number; time: number } | { ok: false; error: stri
 
 function parseAnchor(anchor: string, timezone: string): Anchor {
   const m = ANCHOR.exec(anchor);
-  const bad: Anchor = {
-    ok: false,
-    error: `billing_cycle anchor ${JSON.stringify(anchor)}: expected a real date or date-time, YYYY-MM-DD or YYYY-MM-DDTHH:mm[:ss[.SSS]][Z|±HH:mm]`,
-  };
+  const bad: Anchor = { ok: false, error: `billing_cycle anchor ${JSON.stringify(anchor)}: expected a real date or date-time, YYYY-MM-DD or YYYY-MM-DDTHH:mm[:ss[.SSS]][Z|±HH:mm]` };
   if (m === null) return bad;
-  const [y, mo, d, h, mi, s, zh, zm] = [1, 2, 3, 4, 5, 6, 10, 11].map((g) => Number(m[g] ?? 0)) as Tuple8;
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, zh = 0, zm = 0] = [1, 2, 3, 4, 5, 6, 10, 11].map((g) => Number(m[g] ?? 0));
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo - 1) || h > 23 || mi > 59 || s > 59 || zh > 23 || zm > 59) return bad;
   let local = civil(y, mo - 1, d) + h * HOUR + mi * 60_000 + s * 1000 + Number((m[7] ?? '').padEnd(3, '0'));
   if (m[8] !== undefined) {
@@ -159,7 +145,8 @@ export function periodAt(spec: PeriodSpec, nowMs: number): PeriodWindow {
   const monthIndex = date.getUTCFullYear() * 12 + date.getUTCMonth();
   const month = (i: number) => ({ y: Math.floor(i / 12), m: i - 12 * Math.floor(i / 12) });
   if (spec.kind === 'billing_cycle') {
-    const a = parseAnchor(spec.anchor, spec.timezone) as { ok: true; day: number; time: number };
+    const a = parseAnchor(spec.anchor, spec.timezone);
+    if (!a.ok) throw new RangeError(a.error);
     const cycle = (i: number) => {
       const { y, m } = month(i);
       return civil(y, m, Math.min(a.day, daysInMonth(y, m))) + a.time;

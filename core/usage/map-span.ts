@@ -36,7 +36,8 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   const operation = operationOf(a, family);
   const role = roleOf(a, family, operation, span.name);
   const metered = Object.keys(a).some(isMeteringAttribute);
-  if (!metered && !a['gen_ai.operation.name'] && role !== 'inference' && role !== 'tool') return { kind: 'ignored' };
+  const familyMarksCall = family !== 'semconv' && (role === 'inference' || role === 'tool');
+  if (!metered && !a['gen_ai.operation.name'] && !familyMarksCall) return { kind: 'ignored' };
 
   const where = `span ${span.spanId}`;
   const tokens: Record<keyof typeof TOKEN_ATTRS, number> = { input: 0, output: 0, total: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };

@@ -38,6 +38,7 @@ export function roleOf(attrs: Attributes, family: Family, operation: string, spa
       return asString(attrs['llm.request.type']) ? 'inference' : 'other';
     }
     default:
+      // Only for spans that carry usage (the caller decides): a span named "chat …" is not a call by name alone.
       if (/^(chat|text_completion|embeddings|generate_content)\b/.test(spanName)) return 'inference';
       return 'other';
   }

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../core/config/load.ts';
+
+function load(yaml: string, env: Record<string, string> = {}, flags = {}) {
+  return loadConfig({ fileText: yaml, source: 'tk.yaml', env, flags });
+}
+
+describe('config', () => {
+  it('runs with no file at all, on the SPEC defaults', () => {
+    const r = loadConfig({ source: '(defaults)', env: {}, flags: {} });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.server).toEqual({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080 });
+    expect(r.config.detector).toEqual({ interval: 2000, shadow: false });
+    expect(r.config.dataDir).toBe('./data');
+    expect(r.config.store.clickhouse).toBeUndefined();
+  });
+
+  it('parses policies, periods, durations and actions', () => {
+    const r = load(`
+detector: { interval: 5s }
+policies:
+  - name: p
+    scope: tenant
+    match: { plan: free }
+    period: { billing_cycle: { anchor: 2026-01-31, timezone: Europe/Berlin } }
+    limits: { cost_usd: 5, requests: 100 }
+    action: { throttle: { requests_per_minute: 10 } }
+  - name: r
+    scope: api_key
+    period: { rolling: 24h }
+    limits: { tokens: 1000 }
+`);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.detector.interval).toBe(5000);
+    expect(r.config.policies[0]).toMatchObject({
+      match: { plan: 'free' },
+      period: { kind: 'billing_cycle', anchor: '2026-01-31', timezone: 'Europe/Berlin' },
+      action: { type: 'throttle', requestsPerMinute: 10 },
+      thresholds: [0.5, 0.8, 1],
+    });
+    expect(r.config.policies[1]!.period).toEqual({ kind: 'rolling', ms: 86_400_000 });
+  });
+
+  it('names the path and the value of every problem', () => {
+    const r = load(`
+detector: { intreval: 2s }
+policies:
+  - name: p
+    scope: api_key
+    period: { calendar: dya }
+    limits: { cost_usd: -5 }
+`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = r.errors.join('\n');
+    expect(text).toContain('tk.yaml: detector.intreval: unknown key (did you mean "interval"?)');
+    expect(text).toMatch(/policies\[0\]\.period\.calendar: .*"dya"/);
+    expect(text).toMatch(/policies\[0\]\.limits\.cost_usd: .*-5/);
+  });
+
+  it('reports invalid YAML and a non-mapping document', () => {
+    const bad = load('policies: [\n');
+    expect(!bad.ok && bad.errors[0]).toMatch(/^tk\.yaml: invalid YAML/);
+    const list = load('- a\n- b\n');
+    expect(!list.ok && list.errors[0]).toContain('expected a mapping');
+  });
+
+  it('rejects an unknown time zone and a bad duration', () => {
+    const r = load(`
+detector: { interval: soon }
+policies: [{ name: p, scope: api_key, period: { calendar: day, timezone: Mars/Olympus }, limits: { tokens: 1 } }]
+`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.join('\n')).toMatch(/detector\.interval/);
+    expect(r.errors.join('\n')).toMatch(/timezone/);
+  });
+
+  it('lets flags beat env and env beat the file', () => {
+    const yaml = 'server: { otlp_port: 1111 }\nauth: { admin_token: from-file-0123456789 }\n';
+    const r = load(yaml, { TOLLKEEPER_ADMIN_TOKEN: 'from-env-0123456789', TOLLKEEPER_CLICKHOUSE_URL: 'http://env:8123' }, { otlpPort: 2222, clickhouseUrl: 'http://flag:8123' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.server.otlp_port).toBe(2222);
+    expect(r.config.auth.admin_token).toBe('from-env-0123456789');
+    expect(r.config.store.clickhouse?.url).toBe('http://flag:8123');
+  });
+});
