@@ -17,6 +17,11 @@ import { createTickLoop } from '../detector/loop.ts';
 import { createQuotaJob } from '../detector/quota-job.ts';
 import { enforcementRoutes } from '../detector/routes/enforcement.ts';
 import { healthRoutes } from '../detector/routes/health.ts';
+import { policyRoutes } from '../detector/routes/policies.ts';
+import { quotaRoutes } from '../detector/routes/quotas.ts';
+import { createPolicyService } from '../detector/policies.ts';
+import { createQuotaStatus } from '../detector/quota-status.ts';
+import { createPolicyRepo } from '../store/policy-repo.ts';
 import { revocationRoutes } from '../detector/routes/revocations.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { lockDataDir } from '../store/data-lock.ts';
@@ -57,9 +62,9 @@ export interface BuildOptions {
 }
 
 /** Policies' match keys and attribute scopes must be kept on events to be selectable later. */
-function keptAttributes(config: Config): string[] {
+function keptAttributes(config: Config, policies: readonly Policy[]): string[] {
   const keep = new Set(config.identity.attributes);
-  for (const p of config.policies) {
+  for (const p of policies) {
     for (const k of Object.keys(p.match)) keep.add(k);
     if (!(ENTITY_KINDS as readonly string[]).includes(p.scope)) keep.add(p.scope);
   }
@@ -81,6 +86,11 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: o.database ?? 'tollkeeper' });
     cleanups.unshift(() => store.close());
     await migrate(store);
+    const policyService = createPolicyService({ repo: createPolicyRepo(store), configPolicies: config.policies, now });
+    await policyService.load();
+    // Refreshed as API policies change (also in a separate collector process, which polls the policy table).
+    const keep = keptAttributes(config, policyService.active());
+    const refreshKeep = () => keep.splice(0, keep.length, ...keptAttributes(config, policyService.active()));
     const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
     const app: Tollkeeper = { config, store, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
@@ -100,7 +110,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },
         secretAttributes: config.identity.secret_attributes,
         required: config.identity.required,
-        keep: keptAttributes(config),
+        keep,
         hash: (v) => 'h:' + createHmac('sha256', t.tokens.hash_key).update(v).digest('hex').slice(0, 32),
       };
       const ingest = createIngest({
@@ -114,6 +124,11 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       healthRoutes(otlp, ready);
       await otlp.register(collectorPlugin, { ingest, bodyLimit: config.ingest.body_limit_mib * 1024 * 1024, otlpToken: config.auth.otlp_token });
       Object.assign(app, { otlp, ingest, writer });
+      if (role === 'collector') {
+        const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
+        timer.unref();
+        cleanups.unshift(() => clearInterval(timer));
+      }
       cleanups.unshift(() => writer.close());
       cleanups.unshift(() => otlp.close());
     }
@@ -122,10 +137,11 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const enforcement = createEnforcement({ repo: createEnforcementRepo(store), logger: logger.child({ component: 'enforcement' }), now });
       await enforcement.load();
       const bus = createBus([(events) => { for (const e of events) logger.info({ event: e.type, data: e.data }, e.data.reason); }]);
-      const policies: Policy[] = config.policies;
+      const quotaRepo = createQuotaRepo(store);
       const quotaJob = createQuotaJob({
-        policies: () => policies,
-        quotaRepo: createQuotaRepo(store),
+        policies: () => policyService.active(),
+        limitsFor: (p, entity) => policyService.limitsFor(p, entity),
+        quotaRepo,
         firingsRepo: createFiringsRepo(store),
         enforcement,
         bus,
@@ -142,6 +158,11 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       healthRoutes(api, ready);
       revocationRoutes(api, { enforcement, tokens, now });
       enforcementRoutes(api, { enforcement, tokens, bus, now });
+      policyRoutes(api, { policies: policyService, tokens });
+      quotaRoutes(api, { status: createQuotaStatus({ quotaRepo, policies: policyService }), tokens, now });
+      api.addHook('onResponse', async (request) => {
+        if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
+      });
       Object.assign(app, { api, enforcement, loop });
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());

@@ -11,6 +11,8 @@ export interface CollectorPluginOptions {
   bodyLimit: number;
   /** When set, OTLP requests need `Authorization: Bearer <token>`. */
   otlpToken?: string | undefined;
+  /** Inflated bytes being decoded and mapped at once; past it requests get 429 (decoding is CPU and memory heavy). */
+  maxInflightBytes?: number;
 }
 
 declare module 'fastify' {
@@ -36,6 +38,8 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
 /** OTLP/HTTP trace receiver (SPEC §1): POST /v1/traces in protobuf or JSON, optionally gzipped. */
 export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
   const drainCap = Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
+  const maxInflight = opts.maxInflightBytes ?? Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
+  let inflight = 0;
   // Our own reader for every content type: limits, gzip and 415 are answered in OTLP form below.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
@@ -66,9 +70,18 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     if (!raw.ok) return sendStatus(reply, 413, `request body exceeds the ${opts.bodyLimit}-byte limit`, format);
     const inflated = await decodeContentEncoding(raw.bytes, request.headers['content-encoding'], opts.bodyLimit);
     if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
-    const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
-    if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
-    const result = await opts.ingest.ingest(decoded.spans);
+    if (inflight > 0 && inflight + inflated.bytes.length > maxInflight) {
+      return sendStatus(reply, 429, 'collector busy: too much data in flight; retry later', format, 1);
+    }
+    inflight += inflated.bytes.length;
+    let result;
+    try {
+      const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
+      if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
+      result = await opts.ingest.ingest(decoded.spans);
+    } finally {
+      inflight -= inflated.bytes.length;
+    }
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
     return reply.code(200).type(body.contentType).send(body.body);

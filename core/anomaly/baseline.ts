@@ -1,4 +1,4 @@
-import { median, medianAbsoluteDeviation } from 'simple-statistics';
+import { median } from 'simple-statistics';
 import { METRICS } from './types.ts';
 import type { Baseline, EntityHistory, Metric, MetricBaseline, SlotStat } from './types.ts';
 
@@ -17,10 +17,27 @@ export interface BaselineOptions {
 
 const EMPTY: SlotStat = { mean: 0, spread: 0, n: 0 };
 
+function medianOfSorted(a: Float64Array): number {
+  const mid = a.length >> 1;
+  return a.length % 2 === 1 ? a[mid]! : (a[mid - 1]! + a[mid]!) / 2;
+}
+
+// Scratch space: baselines are rebuilt hourly for every entity, and most slots hold a handful of samples.
+let scratch = new Float64Array(1024);
+
 /** Median and MAD-σ of a sample; an empty sample gives zeros. */
 export function robustStat(values: readonly number[]): SlotStat {
-  if (values.length === 0) return EMPTY;
-  return { mean: median(values), spread: medianAbsoluteDeviation(values) * MAD_TO_SIGMA, n: values.length };
+  const n = values.length;
+  if (n === 0) return EMPTY;
+  if (scratch.length < 2 * n) scratch = new Float64Array(4 * n);
+  const sorted = scratch.subarray(0, n);
+  sorted.set(values);
+  sorted.sort();
+  const mid = medianOfSorted(sorted);
+  const dev = scratch.subarray(n, 2 * n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(sorted[i]! - mid);
+  dev.sort();
+  return { mean: mid, spread: medianOfSorted(dev) * MAD_TO_SIGMA, n };
 }
 
 /** UTC hour of week, 0 = Monday 00:00 (1970-01-01 was a Thursday). */

@@ -13,11 +13,12 @@ export const DEFAULT_TUNING: AnomalyTuning = {
     kinds: ['agent', 'conversation', 'api_key'],
     windowMin: 10,
     maxCv: 0.35,
+    maxCvVsPoisson: 0.5,
     minRatio: 3,
     minPerMinute: 3,
     metrics: ['requests', 'tool_calls'],
   },
-  slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, metrics: ['cost_usd', 'tokens', 'requests'] },
+  slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, relativeError: 0.1, metrics: ['cost_usd', 'tokens', 'requests'] },
   tenantSpike: { windowsMin: [2, 5], minRatio: 2, explainedShare: 0.5, metrics: ['cost_usd', 'tokens', 'requests'] },
   reset: { graceMin: 15, maxCatchUpMin: 30 },
 };

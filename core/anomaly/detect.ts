@@ -3,7 +3,8 @@ import { DAY_MS, MINUTE_MS, entityKey } from './baseline.ts';
 import { explain } from './explain.ts';
 import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
-import { excessOver, rateSpike, runawayLoop, slowDrip } from './patterns.ts';
+import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
+import { excessOver } from './window-scores.ts';
 import type { Candidate } from './patterns.ts';
 import { severityFor } from './score.ts';
 import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, PeerBaseline } from './types.ts';
@@ -60,24 +61,28 @@ function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: Anom
   };
 }
 
-/** Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. */
+function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, cfg: AnomalyConfig, now: number): boolean {
+  const last = state.active[activeKey(f.o.kind, f.o.id, pattern)];
+  return last !== undefined && now - last <= cfg.tuning.hysteresisMs;
+}
+
+/**
+ * Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. "Explains" also
+ * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name.
+ */
 function entityFindings(f: EntityFrame, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
   const t = cfg.tuning;
-  const out: Finding[] = [];
-  const loop = runawayLoop(f, cfg);
-  const loopFinding = loop && toFinding(f, loop, state, cfg, now);
-  if (loopFinding) out.push(loopFinding);
-  if (!loopFinding) {
-    const burst = rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets });
-    const burstFinding = burst && toFinding(f, burst, state, cfg, now);
-    if (burstFinding) out.push(burstFinding);
-  }
-  if (out.length === 0) {
-    const drip = slowDrip(f, cfg);
-    const dripFinding = drip && toFinding(f, drip, state, cfg, now);
-    if (dripFinding) out.push(dripFinding);
-  }
-  return out;
+  const loopCandidate = runawayLoop(f, cfg, resets);
+  const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now);
+  if (loop) return [loop];
+  if (recentlyActive(state, f, 'runaway_loop', cfg, now)) return [];
+  const burstCandidate = rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets });
+  const burst = burstCandidate && toFinding(f, burstCandidate, state, cfg, now);
+  if (burst) return [burst];
+  if (recentlyActive(state, f, 'burst', cfg, now)) return [];
+  const dripCandidate = slowDrip(f, cfg);
+  const drip = dripCandidate && toFinding(f, dripCandidate, state, cfg, now);
+  return drip ? [drip] : [];
 }
 
 /** A tenant finding is "explained" when keys with their own findings carry enough of the tenant's excess. */

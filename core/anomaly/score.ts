@@ -15,30 +15,34 @@ export interface ScoreInput {
   dispersion: number;
   /** Model error always allowed, as a fraction of expected. */
   relativeError: number;
-  /** Rate at which the counting noise is evaluated; default the midpoint of observed and expected. */
-  noiseAt?: number;
 }
 
 export interface Score {
-  /** (observed − expected) / σ: a robust z. */
+  /** Robust z: excess over expected in units of its spread (see `robustScore`). */
   score: number;
-  /** σ of the per-minute rate used for the score. */
+  /** σ of the per-minute rate under the expectation (level, model error and counting noise). */
   sigma: number;
 }
 
 /**
- * Robust z of an observed rate against an expectation. The variance has three parts: the level's own
- * day-to-day spread, a relative model error, and compound-Poisson counting noise of the window, taken at the
- * midpoint of observed and expected so small counts do not produce huge scores while real floods still do.
+ * Robust z of an observed rate against an expectation. Two sources of doubt are scored separately and combined
+ * like independent normal errors (1/z² = 1/z_level² + 1/z_count²):
+ * - level: the expectation itself may be off (day-to-day spread of that hour, plus a relative model error);
+ * - counting: a window holds few events; Anscombe's √ transform, 2(√obs − √exp) in event units over √dispersion,
+ *   keeps a handful of requests from looking extreme while a real flood still scores high.
  */
 export function robustScore(i: ScoreInput): Score {
   const minutes = Math.max(i.minutes, 1 / 60);
-  const noiseAt = i.noiseAt ?? (i.expected + i.observed) / 2;
-  const noise = (i.dispersion * Math.max(i.unit, 0) * Math.max(0, noiseAt)) / minutes;
-  const variance = i.level * i.level + (i.relativeError * i.expected) ** 2 + noise;
-  const sigma = Math.sqrt(variance);
-  if (sigma <= 1e-12) return { score: i.observed > i.expected ? 1e6 : 0, sigma: 0 };
-  return { score: (i.observed - i.expected) / sigma, sigma };
+  const unit = Math.max(i.unit, 1e-12);
+  const levelSd = Math.sqrt(i.level * i.level + (i.relativeError * i.expected) ** 2);
+  const sigma = Math.sqrt(levelSd * levelSd + (i.dispersion * unit * Math.max(0, i.expected)) / minutes);
+  const diff = i.observed - i.expected;
+  if (diff <= 0) return { score: sigma > 0 ? diff / sigma : 0, sigma };
+  const zLevel = levelSd > 0 ? diff / levelSd : Number.POSITIVE_INFINITY;
+  const events = (rate: number): number => (Math.max(0, rate) * minutes) / unit;
+  const zCount = i.unit > 0 ? (2 * (Math.sqrt(events(i.observed)) - Math.sqrt(events(i.expected)))) / Math.sqrt(i.dispersion) : Number.POSITIVE_INFINITY;
+  const inv = 1 / (zLevel * zLevel) + 1 / (zCount * zCount);
+  return { score: inv > 0 ? Math.min(1e6, 1 / Math.sqrt(inv)) : 1e6, sigma };
 }
 
 /** Severity for a score; `warningScale` < 1 lowers the warning bar for a condition that is already active. */

@@ -98,12 +98,13 @@ function show(v: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 
-function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
+/** One line per problem: path, message, and the offending value. */
+export function formatIssue(issue: z.core.$ZodIssue, root: unknown, schema: unknown = configSchema): string {
   const where = pathText(issue.path);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys
       .map((k) => {
-        const hint = didYouMean(k, knownKeys(issue.path));
+        const hint = didYouMean(k, knownKeys(issue.path, schema));
         return `${pathText([...issue.path, k])}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`;
       })
       .join('; ');
@@ -119,8 +120,8 @@ function formatIssue(issue: z.core.$ZodIssue, root: unknown): string {
 }
 
 /** Keys the schema allows at a path, for "did you mean". */
-function knownKeys(path: readonly PropertyKey[]): string[] {
-  let schema: unknown = configSchema;
+function knownKeys(path: readonly PropertyKey[], root: unknown): string[] {
+  let schema: unknown = root;
   for (const p of [...path, null]) {
     schema = unwrap(schema);
     if (p === null) break;

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { buildTollkeeper, type Tollkeeper } from '../../app/build.ts';
+import { createLogger } from '../../app/logger.ts';
+import { loadConfig } from '../../core/config/load.ts';
+import { openClickHouse } from '../../store/clickhouse.ts';
+import { migrate } from '../../store/migrate.ts';
+import type { ClickHouse } from '../../store/port.ts';
+
+export interface BenchApp {
+  app: Tollkeeper;
+  otlpUrl: string;
+  apiUrl: string;
+  /** Rows in usage_events and distinct event ids among them. */
+  countEvents(): Promise<{ rows: number; distinct: number }>;
+  /** Closes the app after dropping its database (frees the engine's background merges for the next cell). */
+  close(): Promise<void>;
+}
+
+/**
+ * The real app as `npm start` builds it (every role, embedded ClickHouse), on 127.0.0.1 random ports.
+ * One chdb data directory per process: cells of a benchmark share it and each get their own database.
+ */
+export async function startBenchApp(dataDir: string, database: string, yaml?: string): Promise<BenchApp> {
+  const loaded = loadConfig({
+    source: 'bench.yaml',
+    ...(yaml !== undefined ? { fileText: yaml } : {}),
+    env: {},
+    flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1' },
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const app = await buildTollkeeper(loaded.config, { logger: createLogger('warn'), database });
+  const urls = await app.listen();
+  return {
+    app,
+    otlpUrl: urls.otlpUrl ?? '',
+    apiUrl: urls.apiUrl ?? '',
+    countEvents: () => countEvents(app.store),
+    async close() {
+      await app.loop?.stop();
+      await app.writer?.flush();
+      await app.store.command(`DROP DATABASE IF EXISTS \`${database}\` SYNC`);
+      await app.close();
+    },
+  };
+}
+
+export async function countEvents(store: ClickHouse): Promise<{ rows: number; distinct: number }> {
+  const [r] = await store.query<{ rows: number; distinct: number }>(`SELECT count() AS rows, uniqExact(event_id) AS distinct FROM ${store.table('usage_events')}`);
+  return { rows: Number(r?.rows ?? 0), distinct: Number(r?.distinct ?? 0) };
+}
+
+/** A bare store on the benchmark's data directory (same engine, own database), migrated. */
+export async function openBenchStore(dataDir: string, database: string): Promise<ClickHouse> {
+  const store = await openClickHouse({ kind: 'chdb', path: join(dataDir, 'clickhouse'), database });
+  await migrate(store);
+  return store;
+}
+
+/** Samples RSS every `everyMs`; stop() gives the peak seen (bytes). */
+export function sampleRss(everyMs = 50): () => number {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, process.memoryUsage.rss());
+  };
+}

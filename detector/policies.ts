@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { formatIssue } from '../core/config/load.ts';
+import { policySchema } from '../core/config/schema.ts';
+import { policyToInput } from '../core/quota/policy-format.ts';
+import { DIMENSIONS, type Policy } from '../core/quota/policy.ts';
+import type { OverrideRecord, PolicyRecord, PolicyRepo } from '../store/policy-repo.ts';
+
+export interface PolicyView {
+  name: string;
+  source: 'config' | 'api';
+  version: number;
+  updated_at: string | null;
+  policy: Record<string, unknown>;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; errors: string[] };
+
+const limitsSchema = z
+  .strictObject(Object.fromEntries(DIMENSIONS.map((d) => [d, z.number().finite().positive().optional()])) as Record<(typeof DIMENSIONS)[number], z.ZodOptional<z.ZodNumber>>)
+  .refine((l) => Object.values(l).some((v) => v !== undefined), { message: 'at least one limit is needed' });
+
+function validate<T>(schema: z.ZodType<T>, body: unknown, prefix: string): Outcome<T> {
+  const r = schema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, status: 400, errors: r.error.issues.map((i) => `${prefix}${formatIssue(i, body, schema)}`) };
+}
+
+/**
+ * Policies from the config file (read-only here) and from the admin API (versioned in ClickHouse), and the
+ * per-entity overrides of their limits. Reads come from memory; every change is written before it applies.
+ */
+export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: readonly Policy[]; now: () => number }) {
+  const fromConfig = new Map(deps.configPolicies.map((p) => [p.name, p]));
+  const api = new Map<string, { record: PolicyRecord; policy: Policy }>();
+  const history = new Map<string, PolicyRecord[]>();
+  const overrides = new Map<string, OverrideRecord>();
+  const overrideKey = (policy: string, entity: string) => `${policy}\u0000${entity}`;
+  let active: Policy[] = [...fromConfig.values()];
+
+  function rebuild(): void {
+    active = [...fromConfig.values(), ...[...api.values()].map((v) => v.policy)];
+  }
+
+  function applyRecord(r: PolicyRecord): void {
+    history.set(r.name, [...(history.get(r.name) ?? []), r]);
+    if (r.deleted) api.delete(r.name);
+    else {
+      const parsed = policySchema.safeParse(r.body);
+      if (parsed.success) api.set(r.name, { record: r, policy: parsed.data });
+    }
+  }
+
+  function view(name: string): PolicyView | undefined {
+    const c = fromConfig.get(name);
+    if (c) return { name, source: 'config', version: 1, updated_at: null, policy: policyToInput(c) };
+    const a = api.get(name);
+    if (!a) return undefined;
+    return { name, source: 'api', version: a.record.version, updated_at: new Date(a.record.changedAt).toISOString(), policy: policyToInput(a.policy) };
+  }
+
+  async function write(name: string, body: unknown, deleted: boolean, actor: string): Promise<PolicyRecord> {
+    const versions = history.get(name) ?? [];
+    const record: PolicyRecord = { name, version: (versions.at(-1)?.version ?? 0) + 1, body, deleted, changedAt: deps.now(), actor };
+    await deps.repo.appendPolicy(record);
+    applyRecord(record);
+    rebuild();
+    return record;
+  }
+
+  return {
+    async load(): Promise<void> {
+      for (const r of await deps.repo.allPolicyVersions()) if (!fromConfig.has(r.name)) applyRecord(r);
+      for (const o of await deps.repo.allOverrideVersions()) overrides.set(overrideKey(o.policy, o.entity), o);
+      rebuild();
+    },
+    active: (): readonly Policy[] => active,
+    list: (): PolicyView[] => [...fromConfig.keys(), ...api.keys()].map((n) => view(n)!),
+    get: (name: string) => view(name),
+    history: (name: string) => (history.get(name) ?? []).map((r) => ({ version: r.version, deleted: r.deleted, changed_at: new Date(r.changedAt).toISOString(), actor: r.actor, policy: r.body })),
+
+    async create(body: unknown, actor: string): Promise<Outcome<PolicyView>> {
+      const v = validate(policySchema, body, '');
+      if (!v.ok) return v;
+      if (fromConfig.has(v.value.name) || api.has(v.value.name)) return { ok: false, status: 409, errors: [`policy ${v.value.name} exists`] };
+      await write(v.value.name, body, false, actor);
+      return { ok: true, value: view(v.value.name)! };
+    },
+    async update(name: string, body: unknown, actor: string): Promise<Outcome<PolicyView>> {
+      if (fromConfig.has(name)) return { ok: false, status: 409, errors: [`policy ${name} is defined in the config file; change it there`] };
+      if (!api.has(name)) return { ok: false, status: 404, errors: [`no policy ${name}`] };
+      const withName = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body), name } : body;
+      if (typeof body === 'object' && body !== null && 'name' in body && (body).name !== name) {
+        return { ok: false, status: 400, errors: ['name: a policy cannot be renamed; create a new one'] };
+      }
+      const v = validate(policySchema, withName, '');
+      if (!v.ok) return v;
+      await write(name, withName, false, actor);
+      return { ok: true, value: view(name)! };
+    },
+    async remove(name: string, actor: string): Promise<Outcome<{ name: string; version: number }>> {
+      if (fromConfig.has(name)) return { ok: false, status: 409, errors: [`policy ${name} is defined in the config file; remove it there`] };
+      if (!api.has(name)) return { ok: false, status: 404, errors: [`no policy ${name}`] };
+      const r = await write(name, api.get(name)!.record.body, true, actor);
+      return { ok: true, value: { name, version: r.version } };
+    },
+
+    limitsFor(policy: Policy, entity: string): Policy['limits'] {
+      const o = overrides.get(overrideKey(policy.name, entity));
+      return o && !o.deleted ? o.limits : policy.limits;
+    },
+    listOverrides(policy: string): { entity: string; limits: Record<string, number>; version: number; updated_at: string }[] {
+      return [...overrides.values()]
+        .filter((o) => o.policy === policy && !o.deleted)
+        .map((o) => ({ entity: o.entity, limits: o.limits, version: o.version, updated_at: new Date(o.changedAt).toISOString() }));
+    },
+    async setOverride(policy: string, entity: string, body: unknown, actor: string, remove = false): Promise<Outcome<{ policy: string; entity: string; limits: Record<string, number> | null; version: number }>> {
+      if (!view(policy)) return { ok: false, status: 404, errors: [`no policy ${policy}`] };
+      const prior = overrides.get(overrideKey(policy, entity));
+      if (remove && (!prior || prior.deleted)) return { ok: false, status: 404, errors: [`no override for ${entity} on ${policy}`] };
+      let limits: Record<string, number> = prior?.limits ?? {};
+      if (!remove) {
+        const v = validate(limitsSchema, (body as { limits?: unknown } | null)?.limits ?? body, 'limits.');
+        if (!v.ok) return v;
+        limits = Object.fromEntries(Object.entries(v.value).filter(([, n]) => n !== undefined));
+      }
+      const record: OverrideRecord = { policy, entity, version: (prior?.version ?? 0) + 1, limits, deleted: remove, changedAt: deps.now(), actor };
+      await deps.repo.appendOverride(record);
+      overrides.set(overrideKey(policy, entity), record);
+      return { ok: true, value: { policy, entity, limits: remove ? null : limits, version: record.version } };
+    },
+  };
+}
+export type PolicyService = ReturnType<typeof createPolicyService>;
