@@ -19,6 +19,7 @@ import { enforcementRoutes } from '../detector/routes/enforcement.ts';
 import { healthRoutes } from '../detector/routes/health.ts';
 import { policyRoutes } from '../detector/routes/policies.ts';
 import { quotaRoutes } from '../detector/routes/quotas.ts';
+import { usageRoutes } from '../detector/routes/usage.ts';
 import { createPolicyService } from '../detector/policies.ts';
 import { createQuotaStatus } from '../detector/quota-status.ts';
 import { createPolicyRepo } from '../store/policy-repo.ts';
@@ -86,6 +87,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: o.database ?? 'tollkeeper' });
     cleanups.unshift(() => store.close());
     await migrate(store);
+    const pricer = createPricer(config.pricing);
     const policyService = createPolicyService({ repo: createPolicyRepo(store), configPolicies: config.policies, now });
     await policyService.load();
     // Refreshed as API policies change (also in a separate collector process, which polls the policy table).
@@ -115,7 +117,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       };
       const ingest = createIngest({
         mapping: { identity, computeOperations: config.ingest.compute_operations, maxAgeMs: config.ingest.max_age, maxFutureMs: 5 * 60_000 },
-        pricer: createPricer(config.pricing),
+        pricer,
         writer,
         logger: logger.child({ component: 'ingest' }),
         now,
@@ -159,6 +161,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       revocationRoutes(api, { enforcement, tokens, now });
       enforcementRoutes(api, { enforcement, tokens, bus, now });
       policyRoutes(api, { policies: policyService, tokens });
+      usageRoutes(api, { store, tokens, now, pricer });
       quotaRoutes(api, { status: createQuotaStatus({ quotaRepo, policies: policyService }), tokens, now });
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();

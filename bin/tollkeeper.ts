@@ -4,7 +4,11 @@ import { buildTollkeeper, type Role } from '../app/build.ts';
 import { readConfig } from '../app/config-file.ts';
 import { createLogger } from '../app/logger.ts';
 import type { Flags } from '../core/config/load.ts';
-import { DataDirInUseError } from '../store/data-lock.ts';
+import { DataDirInUseError, lockDataDir } from '../store/data-lock.ts';
+import type { ClickHouse } from '../store/port.ts';
+import { repriceRange } from '../store/reprice.ts';
+import { REPRICE_SETTLE_MS } from '../detector/routes/usage.ts';
+import { createPricer } from '../core/pricing/pricer.ts';
 import { migrate } from '../store/migrate.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { join } from 'node:path';
@@ -19,6 +23,7 @@ Commands:
   detector       run only the detector, API, enforcement and alerts (one active instance)
   migrate        apply database migrations and exit
   check-config   validate the configuration and exit (exit code 2 when invalid)
+  reprice        re-rate stored events with the current prices: --from <date> --to <date> [--dry-run]
 
 Flags:
   --config <file>          config file (default ./tollkeeper.yaml when present; env TOLLKEEPER_CONFIG)
@@ -27,6 +32,8 @@ Flags:
   --host <addr>            bind address (default 127.0.0.1; use 0.0.0.0 in containers)
   --otlp-port <n>          OTLP/HTTP port (default 4318)
   --api-port <n>           API and web UI port (default 8080)
+  --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
+  --dry-run                reprice: report what would change without writing
   -h, --help               this help
 `;
 
@@ -55,6 +62,9 @@ async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         'otlp-port': { type: 'string' },
         'api-port': { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -84,12 +94,29 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${config.source}: ok (${config.policies.length} policies)\n`);
       return;
     case 'migrate': {
-      const store = config.store.clickhouse
-        ? await openClickHouse({ kind: 'server', ...config.store.clickhouse })
-        : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: 'tollkeeper' });
-      const applied = await migrate(store);
-      await store.close();
+      const applied = await withStore(config, (store) => migrate(store));
       process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    case 'reprice': {
+      const from = Date.parse(values.from ?? '');
+      const to = Date.parse(values.to ?? '');
+      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) fail('reprice needs --from and --to as ISO dates or date-times, with --from before --to', 2);
+      if (to > Date.now() - REPRICE_SETTLE_MS) fail('--to must be at least 5 minutes in the past: later minutes may still receive spans', 2);
+      const dryRun = values['dry-run'] ?? false;
+      const report = await withStore(config, async (store) => {
+        await migrate(store);
+        return repriceRange(store, createPricer(config.pricing), { from, to }, {
+          dryRun,
+          progress: (scanned, changed) => process.stderr.write(`\rscanned ${scanned} events, ${changed} to re-rate`),
+        });
+      });
+      process.stderr.write('\n');
+      const sources = Object.entries(report.bySource).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+      process.stdout.write(
+        `${dryRun ? 'would re-rate' : 're-rated'} ${report.changed} of ${report.scanned} events between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}\n` +
+          `  cost before: $${report.costBefore.toFixed(4)}  after: $${report.costAfter.toFixed(4)}\n  new cost sources: ${sources}\n`,
+      );
       return;
     }
     case 'start':
@@ -99,6 +126,28 @@ async function main(argv: string[]): Promise<void> {
       return;
     default:
       fail(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`, 2);
+  }
+}
+
+/** Opens the configured store for a one-off command; embedded chdb needs the data directory to itself. */
+async function withStore<T>(config: Parameters<typeof buildTollkeeper>[0], fn: (store: ClickHouse) => Promise<T>): Promise<T> {
+  let release = () => {};
+  if (!config.store.clickhouse) {
+    try {
+      release = lockDataDir(config.dataDir);
+    } catch (err) {
+      if (err instanceof DataDirInUseError) fail(`${err.message} (a running server re-rates through POST /api/usage/reprice)`, 1);
+      throw err;
+    }
+  }
+  const store = config.store.clickhouse
+    ? await openClickHouse({ kind: 'server', ...config.store.clickhouse })
+    : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: 'tollkeeper' });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    release();
   }
 }
 

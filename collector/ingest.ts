@@ -45,7 +45,7 @@ export function createIngest(deps: IngestDeps) {
       reasoningTokens: e.reasoningTokens,
       spanCost: e.spanCost,
     });
-    const { role: _role, spanCost: _spanCost, responseId: _responseId, ...event } = e;
+    const { role: _role, responseId: _responseId, ...event } = e;
     const usage = e.inputTokens + e.outputTokens;
     // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
     const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;

@@ -40,7 +40,7 @@ function quoteIdent(name: string): string {
 }
 
 function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database: string): ClickHouse {
-  const settings = (options?: QueryOptions) => (options?.tag ? { ...SETTINGS, log_comment: options.tag } : SETTINGS);
+  const settings = (options?: QueryOptions) => ({ ...SETTINGS, ...(options?.tag ? { log_comment: options.tag } : {}), ...options?.settings });
   return {
     kind,
     database,

@@ -4,6 +4,8 @@ export type QueryParams = Record<string, unknown>;
 export interface QueryOptions {
   /** Tag shown in system.query_log.log_comment, so slow queries can be traced to their caller. */
   tag?: string;
+  /** Extra ClickHouse settings for this statement (e.g. mutations_sync). */
+  settings?: Record<string, string | number>;
 }
 
 /**

@@ -32,6 +32,7 @@ function toRow(e: UsageEvent): Record<string, unknown> {
     tool_name: e.toolName,
     compute_seconds: e.computeSeconds,
     cost_usd: e.costUsd,
+    span_cost: e.spanCost,
     cost_source: e.costSource,
     price_version: e.priceVersion,
   };

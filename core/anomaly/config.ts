@@ -4,7 +4,7 @@ import type { AnomalyConfig, AnomalyFloors, AnomalyTuning, Metric } from './type
 /** Defaults chosen against the labelled scenarios in test/helpers/traffic-sim.ts (see core/anomaly/README.md). */
 export const DEFAULT_TUNING: AnomalyTuning = {
   relativeError: 0.15,
-  dispersion: { cost_usd: 3, tokens: 3, requests: 2, tool_calls: 2 },
+  dispersion: { cost_usd: 3, tokens: 3, requests: 1.5, tool_calls: 1.5 },
   minActiveHours: 6,
   hysteresisMs: 3 * 60_000,
   hysteresis: 0.75,
@@ -20,7 +20,7 @@ export const DEFAULT_TUNING: AnomalyTuning = {
   },
   slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, relativeError: 0.1, metrics: ['cost_usd', 'tokens', 'requests'] },
   tenantSpike: { windowsMin: [2, 5], minRatio: 2, explainedShare: 0.5, metrics: ['cost_usd', 'tokens', 'requests'] },
-  reset: { graceMin: 15, maxCatchUpMin: 30 },
+  reset: { graceMin: 15, maxCatchUpMin: 60 },
 };
 
 export const DEFAULT_SCOPES: EntityKind[] = ['api_key', 'tenant', 'agent'];

@@ -80,7 +80,9 @@ export function buildFrame(o: EntityObservation, b: Baseline | undefined, peer: 
   const hours = Math.floor((n - 1 + m0) / 60) + 1;
   const m = {} as Record<Metric, MetricFrame>;
   for (const metric of METRICS) {
-    const series = o.series[metric];
+    // Rollups are sums and never negative; anything else is treated as no usage rather than trusted.
+    const raw = o.series[metric];
+    const series = raw.every((v) => Number.isFinite(v) && v >= 0) ? raw : raw.map((v) => (Number.isFinite(v) && v > 0 ? v : 0));
     const seg = Array.from({ length: hours }, (_, h) => expectationAt(b, peer, metric, firstHour + h * HOUR_MS, cfg));
     const basis = seg[seg.length - 1]!.basis;
     const unit = metric === 'requests' || metric === 'tool_calls' ? 1 : basis === 'own' ? (b?.metrics[metric].unit ?? 0) : (peer?.metrics[metric].unit ?? 0);

@@ -1,4 +1,4 @@
-import { HOUR_MS, MINUTE_MS } from './baseline.ts';
+import { MINUTE_MS } from './baseline.ts';
 import { floorFor } from './config.ts';
 import { expAt, lastMinutes, minuteLength, sinceIndex } from './frame.ts';
 import type { EntityFrame, Span } from './frame.ts';

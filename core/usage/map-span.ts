@@ -13,7 +13,7 @@ export interface MappingConfig {
 }
 
 /** A usage event before pricing, plus what the collector needs to dedupe calls described by several spans. */
-export type Unpriced = Omit<UsageEvent, 'costUsd' | 'costSource' | 'priceVersion'> & { role: SpanRole; spanCost: number | null; responseId: string };
+export type Unpriced = Omit<UsageEvent, 'costUsd' | 'costSource' | 'priceVersion'> & { role: SpanRole; responseId: string };
 
 export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored' } | { kind: 'rejected'; reason: string };
 

@@ -58,6 +58,8 @@ export interface UsageEvent {
   toolName: string;
   computeSeconds: number;
   costUsd: number;
+  /** Cost the span itself reported (USD), kept so a re-rating can apply the same precedence. */
+  spanCost: number | null;
   costSource: CostSource;
   priceVersion: string;
 }

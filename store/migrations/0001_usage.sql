@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.usage_events
     tool_name         String,
     compute_seconds   Float64,
     cost_usd          Float64,
+    span_cost         Nullable(Float64),
     cost_source       LowCardinality(String),
     price_version     LowCardinality(String),
     INDEX idx_event_id event_id TYPE bloom_filter(0.001) GRANULARITY 4,
@@ -58,7 +59,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.usage_minute
     reasoning_tokens   UInt64,
     compute_seconds    Float64,
     cost_usd           Float64,
-    unpriced_requests  UInt64
+    unpriced_requests  Int64
 )
 ENGINE = SummingMergeTree
 PARTITION BY toYYYYMM(minute)
@@ -80,7 +81,7 @@ SELECT
     sum(reasoning_tokens) AS reasoning_tokens,
     sum(compute_seconds) AS compute_seconds,
     sum(cost_usd) AS cost_usd,
-    sumIf(ue.requests, ue.cost_source = 'unpriced') AS unpriced_requests
+    toInt64(sumIf(ue.requests, ue.cost_source = 'unpriced')) AS unpriced_requests
 FROM {{db}}.usage_events AS ue
 ARRAY JOIN [('api_key', api_key), ('user', user), ('tenant', tenant), ('agent', agent), ('conversation', conversation), ('service', service)] AS e
 WHERE e.2 != ''

@@ -36,6 +36,7 @@ export function usageEvent(e: Partial<UsageEvent> = {}): UsageEvent {
     toolName: '',
     computeSeconds: 0,
     costUsd: 0,
+    spanCost: null,
     costSource: 'price_db',
     priceVersion: 'test',
     ...e,

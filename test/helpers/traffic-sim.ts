@@ -5,6 +5,7 @@
  * the scenarios are data; the machinery is the first half.
  */
 import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import type { BaselineOptions } from '../../core/anomaly/baseline.ts';
 import { buildPeerBaseline, peerBaselineFromObservations } from '../../core/anomaly/peers.ts';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { replayDetection } from '../../core/anomaly/replay.ts';
@@ -120,7 +121,7 @@ export function drawMinute(seed: number, li: number, leaf: Leaf, t: number): Tot
   const lambda = leaf.rate(t);
   if (lambda <= 0) return zero();
   const r = mulberry32(mix(seed, li, t / MIN, 1));
-  if (leaf.steady) return amounts(r, leaf, Math.max(0, Math.round(lambda + (r() - 0.5) * 1.6)));
+  if (leaf.steady) return amounts(r, leaf, Math.max(0, Math.round(lambda * (1 + (r() - 0.5) * 0.4))));
   const cv = leaf.cvMinute ?? 0.3;
   const multiplier = gamma(r, 1 / (cv * cv), cv * cv) * dayFactor(seed, li, t, leaf.cvDay ?? 0.1);
   return amounts(r, leaf, poisson(r, lambda * multiplier));
@@ -199,7 +200,7 @@ export function* scenarioMinutes(s: Scenario, from: number, to: number): Generat
   }
 }
 
-function keyLeaves(seed: number, tenant: string, n: number, o: { min: number; max: number; cost: [number, number]; tz?: number; prefix?: string }): Leaf[] {
+export function keyLeaves(seed: number, tenant: string, n: number, o: { min: number; max: number; cost: [number, number]; tz?: number; prefix?: string }): Leaf[] {
   const r = mulberry32(mix(seed, n, 99));
   return Array.from({ length: n }, (_, i) => {
     const base = o.min * Math.pow(o.max / o.min, r());
@@ -210,7 +211,7 @@ function keyLeaves(seed: number, tenant: string, n: number, o: { min: number; ma
 
 const T = EVAL_DAY;
 const attackAt = (h: number): number => T + h * HOUR;
-const key = (tenant: string, api_key: string, rate: (t: number) => number, costPerRequest: number, extra: Partial<Leaf> = {}): Leaf => ({
+export const key = (tenant: string, api_key: string, rate: (t: number) => number, costPerRequest: number, extra: Partial<Leaf> = {}): Leaf => ({
   identity: { api_key, tenant },
   rate,
   costPerRequest,
@@ -401,9 +402,10 @@ function periodReset(): Scenario {
     // Each day the free-tier key exhausts its daily quota between 17:00 and 23:00 and is blocked until midnight.
     const blockedFrom = (t: number): number => Math.floor(t / DAY) * DAY + (17 + (mix(808, i, Math.floor(t / DAY)) % 6)) * HOUR;
     const rate = (t: number): number => (t >= blockedFrom(t) ? 0 : normal(t));
+    // Queued jobs and retrying clients come back at once: 6× the daytime rate, decaying over a few minutes.
     const catchUp = (t: number): number => {
       const since = t - Math.floor(t / DAY) * DAY;
-      return since < 20 * MIN ? 2 * normal(t) * Math.exp(-since / (5 * MIN)) : 0;
+      return since < 20 * MIN ? 9 * Math.exp(-since / (4 * MIN)) : 0;
     };
     leaves.push(key('t-free', `k-free-${i}`, rate, 0.02), key('t-free', `k-free-${i}`, catchUp, 0.02));
   }
@@ -413,18 +415,18 @@ function periodReset(): Scenario {
 function noise(): Scenario {
   return trap(
     'normal noise',
-    '40 keys from 0.05 to 40 req/min in 3 tenants/time zones, agents with tool calls, for a whole day',
+    '30 keys from 0.05 to 40 req/min in 3 tenants/time zones, agents with tool calls, for a whole day',
     909,
     [
-      ...keyLeaves(901, 't-eu', 14, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 1 }),
-      ...keyLeaves(902, 't-us', 14, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: -6 }),
-      ...keyLeaves(903, 't-ap', 12, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 8 }),
+      ...keyLeaves(901, 't-eu', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 1 }),
+      ...keyLeaves(902, 't-us', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: -6 }),
+      ...keyLeaves(903, 't-ap', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 8 }),
       { identity: { api_key: 'k-eu-agents', tenant: 't-eu', agent: 'a-planner' }, rate: human(5, 1), costPerRequest: 0.02, tokensPerRequest: 3000, toolCallsPerRequest: 1.5 },
       { identity: { api_key: 'k-us-agents', tenant: 't-us', agent: 'a-coder' }, rate: human(12, -6), costPerRequest: 0.03, tokensPerRequest: 4000, toolCallsPerRequest: 2 },
     ],
     T,
     T + DAY,
-    4,
+    6,
   );
 }
 
@@ -526,7 +528,7 @@ function historiesAt(p: Prepared, now: number): EntityHistory[] {
   return out;
 }
 
-function* ticks(p: Prepared): Generator<ReplayTick> {
+function* ticks(p: Prepared, baselineOpts: BaselineOptions): Generator<ReplayTick> {
   let hour = Number.NaN;
   let baselines = new Map<string, Baseline>();
   let peers = new Map<EntityKind, PeerBaseline>();
@@ -534,7 +536,7 @@ function* ticks(p: Prepared): Generator<ReplayTick> {
     const now = t + 45_000;
     if (Math.floor(now / HOUR) !== hour) {
       hour = Math.floor(now / HOUR);
-      baselines = new Map(historiesAt(p, now).map((h) => [entityKey(h.kind, h.id), buildBaseline(h, hour * HOUR)]));
+      baselines = new Map(historiesAt(p, now).map((h) => [entityKey(h.kind, h.id), buildBaseline(h, hour * HOUR, baselineOpts)]));
       peers = new Map();
       for (const kind of ['api_key', 'tenant', 'agent'] as const) {
         const peer = buildPeerBaseline(kind, baselines.values());
@@ -566,8 +568,15 @@ export interface ScenarioOutcome {
   incidents: IncidentSummary[];
 }
 
-export function runScenario(s: Scenario, config: AnomalyConfig = resolveAnomalyConfig({ scopes: s.scopes })): ScenarioOutcome {
-  const result = replayDetection(ticks(prepare(s)), config);
+export interface RunOptions {
+  config?: AnomalyConfig;
+  /** Baseline options, e.g. to show what a trap does to a detector without seasonality or trend. */
+  baseline?: BaselineOptions;
+}
+
+export function runScenario(s: Scenario, opts: RunOptions = {}): ScenarioOutcome {
+  const config = opts.config ?? resolveAnomalyConfig({ scopes: s.scopes });
+  const result = replayDetection(ticks(prepare(s), opts.baseline ?? {}), config);
   const targets = new Set(s.targets.map((t) => entityKey(t.kind, t.id)));
   const incidents = result.incidents.map((inc): IncidentSummary => {
     const onTarget = targets.has(entityKey(inc.kind, inc.entityId)) && s.attackStart !== null && (inc.criticalAt ?? inc.detectedAt) >= s.attackStart;
