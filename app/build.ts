@@ -13,7 +13,11 @@ import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts
 import { ENTITY_KINDS } from '../core/usage/types.ts';
 import { createBus } from '../detector/bus.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
-import { createTickLoop } from '../detector/loop.ts';
+import { createTickLoop, type Job } from '../detector/loop.ts';
+import { createAnomalyJob } from '../detector/anomaly-job.ts';
+import { incidentRoutes } from '../detector/routes/incidents.ts';
+import { createAnomalyRepo } from '../store/anomaly-repo.ts';
+import { anomalyConfig } from './anomaly-config.ts';
 import { createQuotaJob } from '../detector/quota-job.ts';
 import { enforcementRoutes } from '../detector/routes/enforcement.ts';
 import { healthRoutes } from '../detector/routes/health.ts';
@@ -150,8 +154,25 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         logger: logger.child({ component: 'quota' }),
         shadow: config.detector.shadow,
       });
+      const anomalyRepo = createAnomalyRepo(store);
+      const jobs: Job[] = [{ name: 'quota', run: (n) => quotaJob.run(n) }];
+      if (config.anomaly.enabled) {
+        const anomalyJob = createAnomalyJob({
+          repo: anomalyRepo,
+          enforcement,
+          bus,
+          logger: logger.child({ component: 'anomaly' }),
+          config: anomalyConfig(config),
+          actions: config.anomaly.actions,
+          shadow: config.detector.shadow,
+          ttlMs: config.anomaly.ttl,
+          quietMs: config.anomaly.quiet_period,
+        });
+        jobs.push({ name: 'anomaly', run: (n) => anomalyJob.run(n) });
+      }
+      jobs.push({ name: 'expiry', run: () => enforcement.expire() });
       const loop = createTickLoop({
-        jobs: [{ name: 'quota', run: (n) => quotaJob.run(n) }, { name: 'expiry', run: () => enforcement.expire() }],
+        jobs,
         intervalMs: config.detector.interval,
         logger: logger.child({ component: 'detector' }),
         now,
@@ -161,6 +182,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       revocationRoutes(api, { enforcement, tokens, now });
       enforcementRoutes(api, { enforcement, tokens, bus, now });
       policyRoutes(api, { policies: policyService, tokens });
+      incidentRoutes(api, { repo: anomalyRepo, tokens });
       usageRoutes(api, { store, tokens, now, pricer });
       quotaRoutes(api, { status: createQuotaStatus({ quotaRepo, policies: policyService }), tokens, now });
       api.addHook('onResponse', async (request) => {

@@ -8,6 +8,7 @@ import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { LoadClient } from './lib/load.ts';
 import type { Format } from './lib/otlp-requests.ts';
 import { fmt, mib } from './lib/stats.ts';
+import { timeStore } from './lib/store-timing.ts';
 import { usageEvents } from './lib/usage-rows.ts';
 
 const GOAL = 50_000;
@@ -31,6 +32,7 @@ await runBench(async ({ tmpDir, scale }) => {
   const client = new LoadClient('load client');
   const problems: string[] = [];
   const rows: string[][] = [];
+  const budgetRows: string[][] = [];
   const rates: number[] = [];
   try {
     for (const [i, c] of CELLS.entries()) {
@@ -41,10 +43,15 @@ await runBench(async ({ tmpDir, scale }) => {
         const spec = { url: bench.otlpUrl, format: c.format, spans: c.spans, concurrency: c.concurrency };
         const warm = await client.load({ ...spec, spanBudget: Math.max(2_000, c.spans * c.concurrency * 2), maxMs: 5_000 });
         const before = await bench.countEvents();
+        const timing = timeStore(bench.app.store);
         const stopRss = sampleRss();
         const cpu0 = process.cpuUsage();
+        const elu0 = performance.eventLoopUtilization();
         const r = await client.load({ ...spec, spanBudget: budget, maxMs });
+        const elu = performance.eventLoopUtilization(elu0).utilization;
         const cpu = process.cpuUsage(cpu0);
+        const t = timing.snapshot();
+        timing.restore();
         const peak = stopRss();
         const after = await bench.countEvents();
         const stats = bench.app.writer?.stats();
@@ -74,6 +81,20 @@ await runBench(async ({ tmpDir, scale }) => {
           mib(peak),
           `${fmt(serverCpu * 100)}% / ${fmt((r.cpuMs / r.elapsedMs) * 100)}%`,
         ]);
+        const ins = t['store.insert usage_events'] ?? { calls: 0, ms: 0 };
+        const dedupe = t['store.query collector.dedupe'] ?? { calls: 0, ms: 0 };
+        const engine = t['engine insert'] ?? { calls: 0, ms: 0 };
+        const per = (x: { ms: number }) => (ins.calls ? fmt(x.ms / ins.calls) : '–');
+        budgetRows.push([
+          name,
+          `${fmt(elu * 100)}%`,
+          fmt(ins.calls),
+          ins.calls ? fmt(accepted / ins.calls) : '–',
+          per(dedupe),
+          per(ins),
+          per(engine),
+          `${fmt(((ins.ms + dedupe.ms) / r.elapsedMs) * 100)}%`,
+        ]);
         progress(`${name}: ${fmt(rate)} spans/s (${fmt(accepted)} stored of ${fmt(r.spansSent)} sent in ${fmt(r.elapsedMs / 1000, 1)} s), p50 ${fmt(r.latencyMs.p50, 1)} ms, p99 ${fmt(r.latencyMs.p99, 1)} ms, peak RSS ${mib(peak)} MiB${bad.length ? '  !! ' + bad.join('; ') : ''}`);
       } finally {
         await bench.close();
@@ -97,10 +118,16 @@ await runBench(async ({ tmpDir, scale }) => {
       'Bodies come from the OTel SDK serializers (`ProtobufTraceSerializer` / `JsonTraceSerializer`) over `sdk-trace-base` chat spans with 16 gen_ai.* / identity attributes (gpt-4o and claude-3-5-sonnet, input/output/cache tokens, 1000 API keys, 50 tenants); every request gets fresh trace/span ids and current timestamps.',
       `Per cell: fresh database, warm-up, then ${fmt(budget)} spans or ${fmt(maxMs / 1000)} s, whichever first. spans/s = rows in \`usage_events\` (counted in ClickHouse) ÷ wall time from first send to last 200. A 200 means the batch is in ClickHouse (the writer acknowledges after the insert).`,
       'CPU = process CPU time ÷ wall time (server includes ClickHouse threads; 200% = both cores).',
+      'Time budget: the store port and chdb\'s `Session.queryAsync` are wrapped during the timed part. event-loop busy = `performance.eventLoopUtilization()`; writer busy = (dedupe query + insert time) ÷ wall time; the batch writer runs them one batch at a time, so 100% means the writer is the bottleneck. store.insert − engine = row encoding on the main thread (`toRow`, JSON) and chdb\'s SQL assembly.',
     ],
     tables: [
       table('protobuf', 'protobuf'),
       table('JSON', 'json'),
+      {
+        caption: 'Where the time goes (same cells; per ClickHouse batch, averaged)',
+        columns: ['cell', 'event-loop busy', 'batches', 'rows/batch', 'dedupe query ms', 'store.insert ms', 'of which engine ms', 'writer busy'],
+        rows: budgetRows,
+      },
       {
         caption: 'Ceiling: the same rows straight into ClickHouse',
         columns: ['path', 'rows', 'batch', 'rows/s', 'best ingest cell ÷ this'],

@@ -59,28 +59,33 @@ export function runawayLoop(f: EntityFrame, cfg: AnomalyConfig, resets: readonly
   let best: Candidate | null = null;
   for (const metric of r.metrics) {
     const mf = f.m[metric];
-    const counts = mf.obs.slice(end - r.windowMin, end);
-    const { mean, cv } = meanCv(counts);
+    const recent = mf.obs.slice(end - r.windowMin, end);
+    const med = median(recent);
+    // The loop's run: back from the window while minutes stay within ±50 % of its median. The whole run is
+    // evidence, so a loop that keeps going scores higher the longer it lasts.
+    let start = end - r.windowMin;
+    while (start > 0 && Math.abs((mf.obs[start - 1] ?? 0) - med) <= 0.5 * med) start--;
+    const counts = mf.obs.slice(start, end);
+    const minutes = counts.length;
+    const { mean, cv } = meanCv(recent);
     // Poisson traffic has CV 1/√mean: a loop is clearly steadier than that.
     if (mean < r.minPerMinute || cv > Math.min(r.maxCv, r.maxCvVsPoisson / Math.sqrt(mean))) continue;
     if (mean < (floorFor(cfg.floors, metric) ?? 0) || !aboveFloors(f, metric, r.windowMin + f.frac, cfg)) continue;
     let expected = 0;
     let level = 0;
-    for (let j = end - r.windowMin; j < end; j++) {
+    for (let j = start; j < end; j++) {
       const e = expAt(f, metric, j);
-      expected += e.mean / r.windowMin;
-      level += e.level / r.windowMin;
+      expected += e.mean / minutes;
+      level += e.level / minutes;
     }
-    if (ratioOf(mean, expected) < r.minRatio) continue;
+    const runMean = counts.reduce((a, b) => a + b, 0) / minutes;
+    if (ratioOf(runMean, expected) < r.minRatio) continue;
     const t = cfg.tuning;
-    const z = robustScore({ observed: mean, expected, level, unit: 1, minutes: r.windowMin, dispersion: t.dispersion[metric], relativeError: t.relativeError }).score;
+    const z = robustScore({ observed: runMean, expected, level, unit: 1, minutes, dispersion: t.dispersion[metric], relativeError: t.relativeError }).score;
     const score = Math.min(z, budgetScore(f, metric, cfg), resetScore(f, metric, resets, cfg));
     if (best !== null && score <= best.score) continue;
-    const med = median(counts);
-    let start = end - r.windowMin;
-    while (start > 0 && Math.abs((mf.obs[start - 1] ?? 0) - med) <= 0.5 * med) start--;
     const span = sinceIndex(f, metric, start);
-    best = { pattern: 'runaway_loop', metric, score, scoredMinutes: r.windowMin, span, sigma: scoreSpan(f, metric, span, cfg).sigma, cv };
+    best = { pattern: 'runaway_loop', metric, score, scoredMinutes: minutes, span, sigma: scoreSpan(f, metric, span, cfg).sigma, cv };
   }
   return best;
 }

@@ -30,7 +30,8 @@ function summarize(kind: EntityKind, samples: Sample[], opts: PeerOptions): Peer
   for (const m of METRICS) {
     const rates = samples.map((s) => s.rate[m]);
     const med = median(rates);
-    const high = quantile(rates, q);
+    // With few peers the quantile would be set by the top one or two (possibly the attacker): stay below them.
+    const high = quantile(rates, Math.min(q, 1 - 2 / rates.length));
     const typical = med > 0 ? Math.min(high, med * cap) : high;
     const units = samples.map((s) => s.unit[m]).filter((u) => u > 0);
     // σ from the width of the upper tail (median → quantile), as if it were normal; never below minSpread × typical.

@@ -80,7 +80,7 @@ export function resetScore(f: EntityFrame, metric: Metric, resets: readonly numb
   return best;
 }
 
-/** Start of the current excursion: walk back while minutes stay far above their expectation (1-minute gaps allowed). */
+/** Start of the current excursion: the earliest far-above-normal minute reached from now with at most 1-minute gaps. */
 export function onsetIndex(f: EntityFrame, metric: Metric, from: number, minRatio: number, cfg: AnomalyConfig): number {
   const mf = f.m[metric];
   const unit = isCount(metric) ? 1 : mf.unit;
@@ -92,15 +92,15 @@ export function onsetIndex(f: EntityFrame, metric: Metric, from: number, minRati
     const sd = Math.sqrt(e.level ** 2 + (cfg.tuning.dispersion[metric] * unit * (rate + e.mean)) / 2);
     return ratioOf(rate, e.mean) >= minRatio && rate - e.mean >= 2 * sd;
   };
-  let onset = from;
+  let onset = -1;
   let gap = 0;
-  for (let j = from - 1; j >= 0; j--) {
+  for (let j = f.n - 1; j >= 0; j--) {
     if (elevated(j)) {
       onset = j;
       gap = 0;
-    } else if (++gap > 1) break;
+    } else if (j < from && ++gap > 1) break; // quiet minutes inside the scored window do not end the search
   }
-  return onset;
+  return onset >= 0 ? onset : from;
 }
 
 /** Excess (observed − expected) of `metric` over the last `minutes`, never negative. */

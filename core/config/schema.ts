@@ -164,20 +164,25 @@ export const configSchema = z.strictObject({
       floors: z
         .strictObject({
           cost_usd_per_minute: nonNegative.default(0.05),
-          tokens_per_minute: nonNegative.default(5000),
-          requests_per_minute: nonNegative.default(30),
+          tokens_per_minute: nonNegative.optional(),
+          requests_per_minute: nonNegative.optional(),
+          tool_calls_per_minute: nonNegative.optional(),
         })
-        .default({ cost_usd_per_minute: 0.05, tokens_per_minute: 5000, requests_per_minute: 30 }),
+        .default({ cost_usd_per_minute: 0.05 }),
       actions: z
         .strictObject({ warning: severityAction.default({ type: 'alert' }), critical: severityAction.default({ type: 'revoke' }) })
         .default({ warning: { type: 'alert' }, critical: { type: 'revoke' } }),
+      /** How long an anomaly revocation/throttle lasts unless restored earlier (default: until restored). */
       ttl: duration.optional(),
+      /** Back to normal for this long resolves an incident. */
+      quiet_period: duration.default(120_000),
     })
     .default({
       enabled: true,
+      quiet_period: 120_000,
       scopes: ['api_key', 'tenant', 'agent'],
       thresholds: { warning: 4, critical: 8 },
-      floors: { cost_usd_per_minute: 0.05, tokens_per_minute: 5000, requests_per_minute: 30 },
+      floors: { cost_usd_per_minute: 0.05 },
       actions: { warning: { type: 'alert' }, critical: { type: 'revoke' } },
     }),
   alerts: z

@@ -598,7 +598,12 @@ export interface ReportRow {
   truePositives: number;
   crossLabelled: number;
   falsePositives: number;
+  /** Strict: right pattern on an attacked entity / all critical incidents of the pattern. */
   precision: number | null;
+  /** Lenient: critical incidents on an attacked entity (any pattern name) / all of the pattern. */
+  entityPrecision: number | null;
+  /** Incidents that stayed warnings, on entities not under attack (SPEC §11: reported as noise). */
+  noiseWarnings: number;
 }
 
 export interface TrapRow {
@@ -616,6 +621,7 @@ export function scenarioReport(outcomes: ScenarioOutcome[] = scenarios().map((s)
     const delays = attacks.map((o) => o.delayMin).filter((d): d is number => d !== null);
     const criticals = outcomes.flatMap((o) => o.incidents).filter((i) => i.pattern === pattern && i.criticalAt !== null);
     const count = (v: IncidentSummary['verdict']): number => criticals.filter((i) => i.verdict === v).length;
+    const all = outcomes.flatMap((o) => o.incidents).filter((i) => i.pattern === pattern);
     return {
       pattern,
       attacks: attacks.length,
@@ -628,6 +634,8 @@ export function scenarioReport(outcomes: ScenarioOutcome[] = scenarios().map((s)
       crossLabelled: count('cross_labelled'),
       falsePositives: count('false_positive'),
       precision: criticals.length > 0 ? count('true_positive') / criticals.length : null,
+      entityPrecision: criticals.length > 0 ? (count('true_positive') + count('cross_labelled')) / criticals.length : null,
+      noiseWarnings: all.filter((i) => i.criticalAt === null && i.verdict === 'false_positive').length,
     };
   });
   const traps = outcomes

@@ -97,10 +97,13 @@ describe('peer baselines', () => {
   const baselines = (rates: number[]): Baseline[] => rates.map((r, i) => buildBaseline(history(7, () => r, `k${i}`), T0 + 7 * DAY));
 
   it('a high quantile of peers’ typical rates, with a spread from the upper tail', () => {
+    const many = buildPeerBaseline('api_key', baselines(Array.from({ length: 40 }, (_, i) => 1 + (i % 10))))!;
+    expect(many.metrics.requests.typical).toBeCloseTo(10, 0); // p95 of 1…10
     const p = buildPeerBaseline('api_key', baselines([1, 1, 1, 2, 2, 2, 3, 3, 4, 5]))!;
     expect(p.peers).toBe(10);
-    expect(p.metrics.requests.typical).toBeGreaterThanOrEqual(4);
-    expect(p.metrics.requests.typical).toBeLessThanOrEqual(5);
+    // with few peers the quantile stays below the top two (one of them may be the attacker)
+    expect(p.metrics.requests.typical).toBeGreaterThanOrEqual(3);
+    expect(p.metrics.requests.typical).toBeLessThan(4);
     expect(p.metrics.requests.spread).toBeGreaterThanOrEqual(0.25 * p.metrics.requests.typical);
     expect(p.metrics.cost_usd.unit).toBeCloseTo(0.01, 6);
   });
@@ -120,8 +123,7 @@ describe('peer baselines', () => {
     const obs = [mk('a', 0, 5, 1), mk('b', 10, 10, 2), mk('c', 30, 3, 2), mk('d', 40, 20, 3), mk('e', 50, 2, 1), mk('idle', 0, 0, 0)];
     const p = peerBaselineFromObservations('conversation', obs)!;
     expect(p.peers).toBe(5);
-    expect(p.metrics.requests.typical).toBeGreaterThan(2);
-    expect(p.metrics.requests.typical).toBeLessThanOrEqual(3);
+    expect(p.metrics.requests.typical).toBe(2); // rates 1, 2, 2, 3, 1 → 0.6 quantile with five peers
     expect(p.metrics.cost_usd.unit).toBeCloseTo(0.01, 6);
   });
 });

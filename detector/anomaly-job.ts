@@ -1,0 +1,148 @@
+import type { Logger } from 'pino';
+import {
+  buildBaseline,
+  buildPeerBaseline,
+  detect,
+  emptyDetectorState,
+  entityKey,
+  peerBaselineFromObservations,
+  reconcileIncidents,
+  type AnomalyConfig,
+  type Baseline,
+  type DetectorState,
+  type EntityObservation,
+  type Incident,
+  type PeerBaseline,
+  type Severity,
+} from '../core/anomaly/index.ts';
+import type { Cause } from '../core/enforcement/types.ts';
+import type { PolicyAction } from '../core/quota/policy.ts';
+import type { EntityKind } from '../core/usage/types.ts';
+import type { AnomalyRepo, IncidentRow } from '../store/anomaly-repo.ts';
+import type { Bus, BusEvent } from './bus.ts';
+import type { Enforcement } from './enforcement.ts';
+
+const HOUR = 3_600_000;
+/** Per-minute series the patterns look at (slow drip needs hours). */
+export const OBSERVATION_MINUTES = 360;
+/** Entities with activity this recently are scored. */
+const ACTIVE_MINUTES = 30;
+const HISTORY_HOURS = 28 * 24;
+
+export interface AnomalyJobOptions {
+  repo: AnomalyRepo;
+  enforcement: Enforcement;
+  bus: Bus;
+  logger: Logger;
+  config: AnomalyConfig;
+  actions: Record<Severity, PolicyAction>;
+  shadow: boolean;
+  ttlMs: number | undefined;
+  quietMs: number;
+}
+
+function describeAction(a: PolicyAction): string {
+  if (a.type !== 'throttle') return a.type;
+  return `throttle(${[a.requestsPerMinute ? `${a.requestsPerMinute} rpm` : '', a.tokensPerMinute ? `${a.tokensPerMinute} tpm` : ''].filter(Boolean).join(', ')})`;
+}
+
+/**
+ * Each tick: per-minute series of active entities from ClickHouse → baselines (rebuilt hourly from the hourly
+ * history, so a restart loses nothing) → findings → incidents (stored) → actions per severity.
+ */
+export function createAnomalyJob(o: AnomalyJobOptions) {
+  let state: DetectorState = emptyDetectorState();
+  let open: Incident[] | undefined;
+  const baselines = new Map<string, Baseline>();
+  const lastSeen = new Map<string, number>();
+  /** Severity whose action was applied per incident, so an escalation acts once more and a restart does not re-act. */
+  const acted = new Map<string, Severity>();
+  let version = 0;
+  const nextVersion = (now: number) => (version = Math.max(version + 1, now * 1000));
+
+  async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
+    const hour = Math.floor(now / HOUR);
+    const stale = new Map<EntityKind, string[]>();
+    for (const ob of obs) {
+      const key = entityKey(ob.kind, ob.id);
+      lastSeen.set(key, now);
+      const b = baselines.get(key);
+      if (!b || Math.floor(b.builtAt / HOUR) !== hour) stale.set(ob.kind, [...(stale.get(ob.kind) ?? []), ob.id]);
+    }
+    for (const [kind, ids] of stale) {
+      for (let i = 0; i < ids.length; i += 1000) {
+        for (const h of await o.repo.histories(kind, ids.slice(i, i + 1000), now, HISTORY_HOURS)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
+      }
+    }
+    for (const [key, seen] of lastSeen) {
+      if (now - seen > 24 * HOUR) {
+        lastSeen.delete(key);
+        baselines.delete(key);
+      }
+    }
+  }
+
+  function peers(obs: readonly EntityObservation[]): Map<EntityKind, PeerBaseline> {
+    const out = new Map<EntityKind, PeerBaseline>();
+    for (const kind of o.config.scopes) {
+      const p = buildPeerBaseline(kind, baselines.values()) ?? peerBaselineFromObservations(kind, obs);
+      if (p) out.set(kind, p);
+    }
+    return out;
+  }
+
+  async function act(inc: Incident, now: number): Promise<{ action: string; events: BusEvent[] }> {
+    const action = o.actions[inc.severity];
+    const data = { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly' as const, incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, reason: inc.explanation };
+    const label = describeAction(action);
+    if (acted.get(inc.id) === inc.severity || (acted.get(inc.id) === 'critical' && inc.severity === 'warning')) return { action: label, events: [] };
+    acted.set(inc.id, inc.severity);
+    if (action.type === 'alert' || o.shadow) return { action: label, events: [] };
+    const cause: Cause = {
+      action: action.type,
+      ...(action.type === 'throttle' ? { limit: { ...(action.requestsPerMinute ? { requests_per_minute: action.requestsPerMinute } : {}), ...(action.tokensPerMinute ? { tokens_per_minute: action.tokensPerMinute } : {}) } } : {}),
+      reason: inc.explanation,
+      source: 'anomaly',
+      ref: inc.id,
+      created_at: new Date(now).toISOString(),
+      ...(o.ttlMs ? { expires_at: new Date(now + o.ttlMs).toISOString() } : {}),
+    };
+    await o.enforcement.addCause(inc.kind, inc.entityId, cause, `incident:${inc.id}`);
+    return { action: label, events: [{ type: action.type === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: cause.created_at, data: { ...data, action: action.type } }] };
+  }
+
+  return {
+    async run(now: number): Promise<{ findings: number; opened: Incident[]; resolved: Incident[] }> {
+      if (!open) {
+        open = await o.repo.listIncidents({ status: 'open', limit: 100_000 });
+        for (const inc of open as IncidentRow[]) acted.set(inc.id, inc.severity);
+      }
+      const obs = await o.repo.observations(o.config.scopes, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
+      await refreshBaselines(obs, now);
+      const r = detect(state, { now, observations: obs, baselines, peers: peers(obs), config: o.config });
+      state = r.state;
+      const rec = reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs });
+      open = rec.open;
+      const events: BusEvent[] = [];
+      const rows: IncidentRow[] = [];
+      const ts = new Date(now).toISOString();
+      for (const inc of [...rec.opened, ...rec.updated]) {
+        const before = acted.get(inc.id);
+        const { action, events: actionEvents } = await act(inc, now);
+        if (!before) {
+          events.push({ type: 'anomaly.detected', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, action: o.shadow ? `shadow:${action}` : action, reason: inc.explanation } });
+        }
+        events.push(...actionEvents);
+        rows.push({ ...inc, action, shadow: o.shadow });
+      }
+      for (const inc of rec.resolved) {
+        acted.delete(inc.id);
+        events.push({ type: 'anomaly.resolved', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, reason: `${inc.pattern} on ${inc.kind} ${inc.entityId} is back to normal` } });
+        rows.push({ ...inc, action: describeAction(o.actions[inc.severity]), shadow: o.shadow });
+      }
+      if (rows.length > 0) await o.repo.saveIncidents(rows, nextVersion(now));
+      o.bus.publish(events);
+      return { findings: r.findings.length, opened: rec.opened, resolved: rec.resolved };
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import type { EntityHistory, EntityObservation, Incident, Metric } from '../core/anomaly/index.ts';
+import type { EntityKind } from '../core/usage/types.ts';
+import type { ClickHouse } from './port.ts';
+import { chTime, fromChTime } from './time.ts';
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+type Point = [number, number, number, number, number];
+
+function emptySeries(n: number): Record<Metric, number[]> {
+  return { cost_usd: new Array<number>(n).fill(0), tokens: new Array<number>(n).fill(0), requests: new Array<number>(n).fill(0), tool_calls: new Array<number>(n).fill(0) };
+}
+
+function fill(series: Record<Metric, number[]>, points: readonly Point[]): void {
+  for (const [i, cost, tokens, requests, tools] of points) {
+    if (i < 0 || i >= series.cost_usd.length) continue;
+    series.cost_usd[i] = cost;
+    series.tokens[i] = tokens;
+    series.requests[i] = requests;
+    series.tool_calls[i] = tools;
+  }
+}
+
+export interface IncidentRow extends Incident {
+  action: string;
+  shadow: boolean;
+}
+
+/** Reads for detection (aggregation stays in ClickHouse; Node gets small per-entity series) and incident storage. */
+export function createAnomalyRepo(ch: ClickHouse) {
+  const minute = ch.table('usage_minute');
+  const incidents = ch.table('incidents');
+
+  return {
+    /**
+     * Per-minute series over the last `minutes` (ending with the current minute) of every entity of these kinds
+     * that was active in the last `activeMinutes`.
+     */
+    async observations(kinds: readonly EntityKind[], now: number, minutes: number, activeMinutes: number): Promise<EntityObservation[]> {
+      const current = Math.floor(now / MINUTE) * MINUTE;
+      const start = current - (minutes - 1) * MINUTE;
+      const rows = await ch.query<{ kind: EntityKind; entity: string; tenant: string; points: Point[] }>(
+        `SELECT kind, entity, any(tenant) AS tenant,
+                groupArray((toInt32(intDiv(toUnixTimestamp(minute) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
+         FROM (
+           SELECT kind, entity, minute, any(tenant) AS tenant, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
+                  toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
+           FROM ${minute}
+           WHERE kind IN {kinds:Array(String)} AND minute >= {from:DateTime}
+             AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime})
+           GROUP BY kind, entity, minute
+         )
+         GROUP BY kind, entity`,
+        { kinds, start: start / 1000, from: Math.floor(start / 1000), active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
+        { tag: 'anomaly.observations' },
+      );
+      return rows.map((r) => {
+        const series = emptySeries(minutes);
+        fill(series, r.points.map((p) => p.map(Number) as Point));
+        return { kind: r.kind, id: r.entity, tenant: r.kind === 'tenant' ? '' : r.tenant, minuteStart: start, series };
+      });
+    },
+
+    /** Hourly totals for the `hours` before the current hour, for the given entities of one kind. */
+    async histories(kind: EntityKind, ids: readonly string[], now: number, hours: number): Promise<EntityHistory[]> {
+      if (ids.length === 0) return [];
+      const end = Math.floor(now / HOUR) * HOUR;
+      const start = end - hours * HOUR;
+      const rows = await ch.query<{ entity: string; points: Point[] }>(
+        `SELECT entity, groupArray((toInt32(intDiv(toUnixTimestamp(hour) - {start:Int64}, 3600)), cost, tokens, requests, tools)) AS points
+         FROM (
+           SELECT entity, toStartOfHour(minute) AS hour, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
+                  toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
+           FROM ${minute}
+           WHERE kind = {kind:String} AND entity IN {ids:Array(String)} AND minute >= {from:DateTime} AND minute < {to:DateTime}
+           GROUP BY entity, hour
+         )
+         GROUP BY entity`,
+        { kind, ids, start: start / 1000, from: start / 1000, to: end / 1000 },
+        { tag: 'anomaly.histories' },
+      );
+      const byId = new Map(rows.map((r) => [r.entity, r.points]));
+      return ids.map((id) => {
+        const hourly = emptySeries(hours);
+        fill(hourly, (byId.get(id) ?? []).map((p) => p.map(Number) as Point));
+        return { kind, id, hourStart: start, hourly };
+      });
+    },
+
+    async saveIncidents(rows: readonly IncidentRow[], version: number): Promise<void> {
+      await ch.insert(
+        'incidents',
+        rows.map((i) => ({
+          id: i.id,
+          version,
+          kind: i.kind,
+          entity: i.entityId,
+          tenant: i.tenant,
+          pattern: i.pattern,
+          severity: i.severity,
+          score: i.score,
+          metric: i.metric,
+          observed: i.observed,
+          expected: i.expected,
+          expected_spread: i.expectedSpread,
+          started_at: chTime(i.startedAt),
+          detected_at: chTime(i.detectedAt),
+          updated_at: chTime(i.updatedAt),
+          resolved_at: i.resolvedAt === null ? null : chTime(i.resolvedAt),
+          window_start: chTime(i.windowStart),
+          window_end: chTime(i.windowEnd),
+          explanation: i.explanation,
+          action: i.action,
+          shadow: i.shadow ? 1 : 0,
+        })),
+        { tag: 'incidents.save' },
+      );
+    },
+
+    async listIncidents(filter: { status?: 'open' | 'resolved'; kind?: string; entity?: string; pattern?: string; severity?: string; from?: number; to?: number; limit: number }): Promise<IncidentRow[]> {
+      const where: string[] = [];
+      const params: Record<string, unknown> = { limit: filter.limit };
+      if (filter.status === 'open') where.push('resolved_at IS NULL');
+      if (filter.status === 'resolved') where.push('resolved_at IS NOT NULL');
+      for (const k of ['kind', 'entity', 'pattern', 'severity'] as const) {
+        if (filter[k] !== undefined) {
+          where.push(`${k} = {${k}:String}`);
+          params[k] = filter[k];
+        }
+      }
+      if (filter.from !== undefined) {
+        where.push('started_at >= {from:DateTime64(3)}');
+        params.from = chTime(filter.from);
+      }
+      if (filter.to !== undefined) {
+        where.push('started_at < {to:DateTime64(3)}');
+        params.to = chTime(filter.to);
+      }
+      const rows = await ch.query<Record<string, unknown>>(
+        `SELECT * FROM ${incidents} FINAL ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY detected_at DESC LIMIT {limit:UInt32}`,
+        params,
+        { tag: 'incidents.list' },
+      );
+      return rows.map(fromRow);
+    },
+
+    async getIncident(id: string): Promise<IncidentRow | undefined> {
+      const rows = await ch.query<Record<string, unknown>>(`SELECT * FROM ${incidents} FINAL WHERE id = {id:String}`, { id }, { tag: 'incidents.get' });
+      return rows[0] ? fromRow(rows[0]) : undefined;
+    },
+  };
+}
+export type AnomalyRepo = ReturnType<typeof createAnomalyRepo>;
+
+function fromRow(r: Record<string, unknown>): IncidentRow {
+  const t = (k: string) => fromChTime(String(r[k]));
+  return {
+    id: String(r.id),
+    kind: r.kind as EntityKind,
+    entityId: String(r.entity),
+    tenant: String(r.tenant),
+    pattern: r.pattern as IncidentRow['pattern'],
+    severity: r.severity as IncidentRow['severity'],
+    score: Number(r.score),
+    metric: r.metric as Metric,
+    observed: Number(r.observed),
+    expected: Number(r.expected),
+    expectedSpread: Number(r.expected_spread),
+    startedAt: t('started_at'),
+    detectedAt: t('detected_at'),
+    updatedAt: t('updated_at'),
+    resolvedAt: r.resolved_at === null || r.resolved_at === undefined ? null : t('resolved_at'),
+    windowStart: t('window_start'),
+    windowEnd: t('window_end'),
+    explanation: String(r.explanation),
+    action: String(r.action),
+    shadow: Number(r.shadow) === 1,
+  };
+}

@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createUsageRepo } from '../../store/usage-repo.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { usageEvent } from '../helpers/events.ts';
+import { createTracer } from '../helpers/otel.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const HOUR = 3_600_000;
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close({ cleanup: true });
+  t = undefined;
+});
+
+/** A week of ordinary traffic for a few keys: about $0.60 and 20 requests an hour each. */
+async function backfill(app: TestApp, keys: string[], now: number): Promise<void> {
+  const events = [];
+  for (const key of keys) {
+    for (let h = 7 * 24; h >= 1; h--) {
+      for (let i = 0; i < 4; i++) {
+        events.push(usageEvent({ apiKey: key, tenant: 'acme', costUsd: 0.15, inputTokens: 3000, outputTokens: 500, requests: 5, time: now - h * HOUR + i * 900_000 }));
+      }
+    }
+  }
+  await createUsageRepo(app.app.store).insert(events);
+}
+
+describe('denial-of-wallet detection end to end', () => {
+  it('revokes a leaked key within seconds of a spend burst and explains why, leaving normal keys alone', async () => {
+    t = await startApp({ yaml: 'detector: { interval: 250ms }\nanomaly: { actions: { warning: alert, critical: revoke } }\n' });
+    const now = Date.now();
+    await backfill(t, ['k-1', 'k-2', 'k-3', 'k-4', 'k-5', 'k-6'], now);
+    const sdk = createTracer(t.otlpUrl, 'protobuf');
+    const attackStart = Date.now();
+    // The leaked key: 40 calls of ~$0.75 each within seconds (gpt-4o list price).
+    for (let i = 0; i < 40; i++) {
+      sdk.chat({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 100_000, 'gen_ai.usage.output_tokens': 50_000, 'tollkeeper.api_key.id': 'k-leaked', 'tenant.id': 'acme' });
+    }
+    // A normal key at its usual pace.
+    sdk.chat({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 3000, 'gen_ai.usage.output_tokens': 500, 'tollkeeper.api_key.id': 'k-1', 'tenant.id': 'acme' });
+    await sdk.flush();
+
+    const entry = await waitFor(
+      async () => {
+        const res = await fetch(`${t!.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t!.gatewayToken}` } });
+        const body = (await res.json()) as { entries: { kind: string; id: string; source: string; ref: string; reason: string }[] };
+        return body.entries.find((e) => e.id === 'k-leaked');
+      },
+      { what: 'k-leaked revoked by the detector', timeoutMs: 30_000 },
+    );
+    const delayMs = Date.now() - attackStart;
+    expect(entry).toMatchObject({ kind: 'api_key', source: 'anomaly' });
+    expect(delayMs).toBeLessThan(30_000);
+    const incidents = await (await fetch(`${t.apiUrl}/api/incidents?entity=k-leaked`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
+    const incident = incidents.incidents[0];
+    expect(incident).toMatchObject({ entity: { kind: 'api_key', id: 'k-leaked' }, severity: 'critical', status: 'open', action: 'revoke' });
+    expect(incident.explanation).toMatch(/k-leaked/);
+    expect(incident.observed).toBeGreaterThan(incident.expected);
+    const one = await (await fetch(`${t.apiUrl}/api/incidents/${incident.id}`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
+    expect(one.id).toBe(incident.id);
+    const revoked = await (await fetch(`${t.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t.gatewayToken}` } })).json();
+    expect(revoked.entries.map((e: { id: string }) => e.id)).not.toContain('k-1');
+    await sdk.shutdown();
+  });
+});
