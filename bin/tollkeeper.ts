@@ -9,6 +9,11 @@ import type { ClickHouse } from '../store/port.ts';
 import { repriceRange } from '../store/reprice.ts';
 import { REPRICE_SETTLE_MS } from '../detector/routes/usage.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
+import { parseDuration } from '../core/quota/duration.ts';
+import { formatReplay, replay } from '../detector/replay.ts';
+import { createQuotaRepo } from '../store/quota-repo.ts';
+import { createAnomalyRepo } from '../store/anomaly-repo.ts';
+import { anomalyConfig } from '../app/anomaly-config.ts';
 import { migrate } from '../store/migrate.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { join } from 'node:path';
@@ -23,6 +28,7 @@ Commands:
   detector       run only the detector, API, enforcement and alerts (one active instance)
   migrate        apply database migrations and exit
   check-config   validate the configuration and exit (exit code 2 when invalid)
+  replay         run quotas and detection over stored usage: --from <date> --to <date> [--step 1m]; prints what would have fired
   reprice        re-rate stored events with the current prices: --from <date> --to <date> [--dry-run]
 
 Flags:
@@ -33,6 +39,7 @@ Flags:
   --otlp-port <n>          OTLP/HTTP port (default 4318)
   --api-port <n>           API and web UI port (default 8080)
   --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
+  --step <duration>        replay: detector tick to simulate (default 1m)
   --dry-run                reprice: report what would change without writing
   -h, --help               this help
 `;
@@ -65,6 +72,7 @@ async function main(argv: string[]): Promise<void> {
         from: { type: 'string' },
         to: { type: 'string' },
         'dry-run': { type: 'boolean' },
+        step: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,6 +104,34 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate': {
       const applied = await withStore(config, (store) => migrate(store));
       process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    case 'replay': {
+      const from = Date.parse(values.from ?? '');
+      const to = Date.parse(values.to ?? '');
+      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) fail('replay needs --from and --to as ISO dates or date-times, with --from before --to', 2);
+      const step = parseDuration(values.step ?? '1m');
+      if (!step.ok || step.ms < 1000) fail(`--step: ${step.ok ? 'must be at least 1s' : step.error}`, 2);
+      if ((to - from) / step.ms > 100_000) fail('replay would take more than 100000 ticks: use a larger --step or a shorter range', 2);
+      const rows = await withStore(config, async (store) => {
+        await migrate(store);
+        return replay({
+          quotaRepo: createQuotaRepo(store),
+          anomalyRepo: createAnomalyRepo(store),
+          policies: config.policies,
+          anomaly: config.anomaly.enabled ? anomalyConfig(config) : null,
+          actions: { warning: config.anomaly.actions.warning.type, critical: config.anomaly.actions.critical.type },
+          from,
+          to,
+          stepMs: step.ms,
+          progress: (done, total) => {
+            if (done % 10 === 0 || done === total) process.stderr.write(`\rreplaying tick ${done}/${total}`);
+          },
+        });
+      });
+      process.stderr.write('\n');
+      process.stdout.write(rows.length ? formatReplay(rows) : 'nothing would have fired\n');
+      process.stdout.write(`${rows.length} findings between ${new Date(from).toISOString()} and ${new Date(to).toISOString()} (nothing was acted on)\n`);
       return;
     }
     case 'reprice': {

@@ -47,12 +47,12 @@ export function createAnomalyRepo(ch: ClickHouse) {
            SELECT kind, entity, minute, any(tenant) AS tenant, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
                   toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
            FROM ${minute}
-           WHERE kind IN {kinds:Array(String)} AND minute >= {from:DateTime}
-             AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime})
+           WHERE kind IN {kinds:Array(String)} AND minute >= {from:DateTime} AND minute <= {current:DateTime}
+             AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime} AND minute <= {current:DateTime})
            GROUP BY kind, entity, minute
          )
          GROUP BY kind, entity`,
-        { kinds, start: start / 1000, from: Math.floor(start / 1000), active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
+        { kinds, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000, active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
         { tag: 'anomaly.observations' },
       );
       return rows.map((r) => {

@@ -113,7 +113,17 @@ function metricBaseline(history: EntityHistory, metric: Metric, now: number, act
     if (active[i]) busy.push(rate);
   });
   const slot = (values: number[]): SlotStat | null => (values.length >= o.minSlotSamples ? robustStat(values) : null);
-  return { typical: robustStat(busy), hourOfDay: byDay.map(slot), hourOfWeek: byWeek.map(slot), trendPerDay, unit: unitOf(history, metric) };
+  const typical = robustStat(busy);
+  const daySlots = byDay.map(slot);
+  const weekSlots = byWeek.map(slot);
+  // Pooled relative spread: how far an hour strays from its own slot's norm, over all hours. A slot's own MAD
+  // rests on 3–4 samples (hour of week) or mixes weekdays with weekends (hour of day); the pool rests on hundreds.
+  const residuals: number[] = [];
+  for (let w = 0; w < 168; w++) {
+    const ref = weekSlots[w] ?? daySlots[w % 24] ?? typical;
+    if (ref.mean > 0) for (const v of byWeek[w]!) residuals.push(v / ref.mean - 1);
+  }
+  return { typical, hourOfDay: daySlots, hourOfWeek: weekSlots, relSpread: robustStat(residuals).spread, trendPerDay, unit: unitOf(history, metric) };
 }
 
 /** Robust per-metric baseline of an entity's per-minute rate from its hourly history; pure, JSON-serializable. */

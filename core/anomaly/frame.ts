@@ -30,7 +30,7 @@ export function expectationAt(b: Baseline | undefined, peer: PeerBaseline | unde
     const mean = pick.mean * drift;
     // The slot spread mixes day-to-day level changes with hourly counting noise; keep only the former.
     const hourNoise = (tuning.dispersion[metric] * mb.unit * mean) / 60;
-    const spread = pick.spread * drift;
+    const spread = mb.relSpread * mean;
     const level = Math.sqrt(Math.max(spread * spread - hourNoise, (0.05 * mean) ** 2));
     const slotMax = Math.max(0, ...slots.map((s) => s.mean));
     const scheduled = slotMax > 0 && slotMax >= tuning.burst.scheduledRatio * mb.typical.mean ? slotMax * drift : 0;

@@ -33,7 +33,7 @@ export interface EntityHistory {
 export interface SlotStat {
   /** Median per-minute rate, projected to the baseline's build time when a trend was found. */
   mean: number;
-  /** Robust σ of the hourly per-minute rate (MAD × 1.4826). */
+  /** Robust σ of the hourly per-minute rate in this slot (MAD × 1.4826); informational, scoring uses `relSpread`. */
   spread: number;
   /** Number of hourly samples behind the numbers. */
   n: number;
@@ -46,6 +46,8 @@ export interface MetricBaseline {
   hourOfDay: (SlotStat | null)[];
   /** Hour-of-week slots (0 = Monday 00:00 UTC), null when fewer than `minSlotSamples` samples. */
   hourOfWeek: (SlotStat | null)[];
+  /** Pooled robust σ of an hour around its slot's median, as a fraction of that median. */
+  relSpread: number;
   /** Robust log-growth per day found in the history (0 when none or too little history). */
   trendPerDay: number;
   /** Typical size of one request in this metric (e.g. USD per request); 1 for counts. Drives the noise model. */

@@ -1,32 +1,87 @@
 import type { Attributes } from './types.ts';
 
 /** Instrumentation families whose attribute names and count meanings differ (SPEC §1). */
-export type Family = 'semconv' | 'openinference' | 'vercel' | 'traceloop' | 'openlit';
+export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit';
 
-export function detectFamily(attrs: Attributes, scopeName: string): Family {
-  if (attrs['openinference.span.kind'] !== undefined || attrs['llm.token_count.prompt'] !== undefined) return 'openinference';
-  if (attrs['ai.operationId'] !== undefined || scopeName === 'ai') return 'vercel';
-  const scope = scopeName.toLowerCase();
-  if (scope.startsWith('openlit') || attrs['gen_ai.application_name'] !== undefined) return 'openlit';
-  if (scope.startsWith('@traceloop/') || scope.includes('traceloop') || attrs['traceloop.span.kind'] !== undefined || attrs['llm.request.type'] !== undefined) {
-    return 'traceloop';
-  }
-  return 'semconv';
+/** How one instrumentation (family + language, told apart by scope name) states its numbers. */
+export interface Profile {
+  family: Family;
+  /** Providers (normalized) whose input count on this instrumentation's spans excludes cache read/creation tokens. */
+  inputExcludesCacheFor: readonly string[];
+  /** `gen_ai.usage.cost = 0` means "no price known" (OpenLIT), not "free". */
+  zeroCostIsUnknown: boolean;
 }
 
-/** Attribute names per quantity, most specific first; every family's names are tried (they rarely collide). */
+const profile = (family: Family, inputExcludesCacheFor: readonly string[] = [], zeroCostIsUnknown = false): Profile => ({ family, inputExcludesCacheFor, zeroCostIsUnknown });
+
+export const PROFILES = {
+  semconv: profile('semconv'),
+  anthropicSdk: profile('anthropic-sdk'),
+  openinference: profile('openinference'),
+  vercel: profile('vercel'),
+  // Traceloop Python (opentelemetry.instrumentation.anthropic 0.62) reports Anthropic input with cache; JS 0.27 passes the raw count.
+  traceloop: profile('traceloop'),
+  traceloopJsAnthropic: profile('traceloop', ['anthropic']),
+  // OpenLIT JS and Python both pass Anthropic's raw input_tokens, and write cost 0 for models they cannot price.
+  openlit: profile('openlit', ['anthropic'], true),
+} as const satisfies Record<string, Profile>;
+
+/** Scope-name prefixes (lower case), most specific first. The scope beats attributes: Traceloop stamps its attributes on foreign spans. */
+const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
+  ['com.anthropic.sdk', PROFILES.anthropicSdk],
+  ['@traceloop/instrumentation-anthropic', PROFILES.traceloopJsAnthropic],
+  ['@traceloop/', PROFILES.traceloop],
+  ['traceloop.', PROFILES.traceloop],
+  ['@openlit/', PROFILES.openlit],
+  ['openlit.', PROFILES.openlit],
+  ['@arizeai/openinference', PROFILES.openinference],
+  ['openinference', PROFILES.openinference],
+];
+
+const scopeCache = new Map<string, Profile | null>();
+
+function profileOfScope(scopeName: string): Profile | null {
+  const cached = scopeCache.get(scopeName);
+  if (cached !== undefined) return cached;
+  const lower = scopeName.toLowerCase();
+  let found: Profile | null = lower === 'ai' ? PROFILES.vercel : null;
+  if (!found) found = SCOPE_RULES.find(([prefix]) => lower.startsWith(prefix))?.[1] ?? null;
+  // Scope names are few per deployment; the bound only guards against a client inventing them.
+  if (scopeCache.size >= 1024) scopeCache.clear();
+  scopeCache.set(scopeName, found);
+  return found;
+}
+
+/** The instrumentation profile of a span: its scope name first, then family marker attributes, else plain semconv. */
+export function detectProfile(attrs: Attributes, scopeName: string): Profile {
+  const byScope = profileOfScope(scopeName);
+  if (byScope) return byScope;
+  if (attrs['openinference.span.kind'] !== undefined || attrs['llm.token_count.prompt'] !== undefined) return PROFILES.openinference;
+  if (attrs['ai.operationId'] !== undefined) return PROFILES.vercel;
+  if (attrs['gen_ai.application_name'] !== undefined || attrs['telemetry.sdk.name'] === 'openlit') return PROFILES.openlit;
+  if (attrs['traceloop.span.kind'] !== undefined || attrs['traceloop.workflow.name'] !== undefined || attrs['llm.request.type'] !== undefined) return PROFILES.traceloop;
+  return PROFILES.semconv;
+}
+
+/** Kept for callers that only need the family name. */
+export function detectFamily(attrs: Attributes, scopeName: string): Family {
+  return detectProfile(attrs, scopeName).family;
+}
+
+/** Attribute names per quantity, most specific first; every family's names are tried (they rarely collide). Totals are a fallback, never added. */
 export const TOKEN_ATTRS = {
   input: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens'],
   output: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.outputTokens', 'ai.usage.completionTokens'],
-  total: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens'],
+  total: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens', 'gen_ai.client.token.usage'],
   cacheRead: [
     'gen_ai.usage.cache_read.input_tokens',
     'gen_ai.usage.cache_read_input_tokens',
     'gen_ai.usage.cached_tokens',
     'llm.token_count.prompt_details.cache_read',
-    'ai.usage.cachedInputTokens',
     'ai.usage.inputTokenDetails.cacheReadTokens',
+    'ai.usage.cachedInputTokens',
   ],
+  // `anthropic.usage.cache_creation.ephemeral_*` split cache_write by TTL: never added.
   cacheWrite: [
     'gen_ai.usage.cache_creation.input_tokens',
     'gen_ai.usage.cache_write.input_tokens',
@@ -38,24 +93,41 @@ export const TOKEN_ATTRS = {
     'gen_ai.usage.reasoning.output_tokens',
     'gen_ai.usage.reasoning_tokens',
     'llm.token_count.completion_details.reasoning',
-    'ai.usage.reasoningTokens',
     'ai.usage.outputTokenDetails.reasoningTokens',
+    'ai.usage.reasoningTokens',
   ],
 } as const;
+export type TokenField = keyof typeof TOKEN_ATTRS;
 
-export const MODEL_ATTRS = ['gen_ai.response.model', 'gen_ai.request.model', 'llm.model_name', 'ai.response.model', 'ai.model.id'];
+/** Response model before request model, in every family. */
+export const MODEL_ATTRS = ['gen_ai.response.model', 'ai.response.model', 'llm.response.model_name', 'llm.model_name', 'gen_ai.request.model', 'llm.request.model_name', 'ai.model.id'];
+/** `llm.provider` (the host, e.g. azure) before `llm.system` (the API shape). */
 export const PROVIDER_ATTRS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider'];
 export const COST_ATTRS = ['gen_ai.usage.cost', 'gen_ai.usage.cost.amount', 'llm.usage.cost', 'llm.cost.total'];
 
 /** Where families put user-supplied metadata; identity lookups search under each prefix too. */
 export const METADATA_PREFIXES = ['ai.telemetry.metadata.', 'traceloop.association.properties.', 'metadata.', 'langfuse.trace.metadata.'];
 
-/**
- * Anthropic reports input tokens without the cached ones; some instrumentations pass that number through
- * unchanged as the semconv input count. Returns true when the family's input count for this provider excludes cache.
- */
-export function inputExcludesCache(family: Family, provider: string): boolean {
-  if (!provider.toLowerCase().includes('anthropic')) return false;
-  // Vercel's @ai-sdk/anthropic and OpenInference add cache to prompt tokens; Traceloop and OpenLIT sum them too.
-  return family === 'semconv';
+/** Whether this profile's input count for `provider` leaves out cache tokens (they are then added back). */
+export function inputExcludesCache(p: Profile, provider: string): boolean {
+  return p.inputExcludesCacheFor.length > 0 && p.inputExcludesCacheFor.includes(provider);
+}
+
+// Vercel AI SDK provider ids are `<provider>.<api>`: `openai.chat`, `anthropic.messages`, `google.generative-ai`.
+const VERCEL_PROVIDERS = new Set(['openai', 'anthropic', 'google', 'mistral', 'cohere', 'groq', 'xai', 'deepseek', 'bedrock', 'azure', 'vertex', 'amazon-bedrock', 'perplexity', 'togetherai', 'fireworks', 'cerebras']);
+const VERCEL_APIS = new Set(['chat', 'messages', 'responses', 'completion', 'embedding', 'generative-ai', 'text', 'image', 'transcription', 'speech']);
+const providerCache = new Map<string, string>();
+
+/** `openai.chat` (Vercel) → `openai`; `az.ai.openai` stays; lower case. */
+export function normalizeProvider(p: string): string {
+  if (p === '') return '';
+  const cached = providerCache.get(p);
+  if (cached !== undefined) return cached;
+  const lower = p.toLowerCase();
+  const dot = lower.indexOf('.');
+  let out = lower;
+  if (dot > 0 && lower.indexOf('.', dot + 1) < 0 && VERCEL_PROVIDERS.has(lower.slice(0, dot)) && VERCEL_APIS.has(lower.slice(dot + 1))) out = lower.slice(0, dot);
+  if (providerCache.size >= 1024) providerCache.clear();
+  providerCache.set(p, out);
+  return out;
 }

@@ -52,14 +52,14 @@ describe('denial-of-wallet detection end to end', () => {
     const delayMs = Date.now() - attackStart;
     expect(entry).toMatchObject({ kind: 'api_key', source: 'anomaly' });
     expect(delayMs).toBeLessThan(30_000);
-    const incidents = await (await fetch(`${t.apiUrl}/api/incidents?entity=k-leaked`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
+    const incidents: any = await (await fetch(`${t.apiUrl}/api/incidents?entity=k-leaked`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
     const incident = incidents.incidents[0];
     expect(incident).toMatchObject({ entity: { kind: 'api_key', id: 'k-leaked' }, severity: 'critical', status: 'open', action: 'revoke' });
     expect(incident.explanation).toMatch(/k-leaked/);
     expect(incident.observed).toBeGreaterThan(incident.expected);
-    const one = await (await fetch(`${t.apiUrl}/api/incidents/${incident.id}`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
+    const one: any = await (await fetch(`${t.apiUrl}/api/incidents/${incident.id}`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
     expect(one.id).toBe(incident.id);
-    const revoked = await (await fetch(`${t.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t.gatewayToken}` } })).json();
+    const revoked: any = await (await fetch(`${t.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t.gatewayToken}` } })).json();
     expect(revoked.entries.map((e: { id: string }) => e.id)).not.toContain('k-1');
     await sdk.shutdown();
   });

@@ -1,0 +1,59 @@
+import type { UsageEvent } from '../../core/usage/types.ts';
+import { StoreError } from '../../store/port.ts';
+import type { UsageRepo } from '../../store/usage-repo.ts';
+
+/** Switches for fault injection; flip them at any time while a writer runs. */
+export interface Faults {
+  /** Every call fails before it reaches the store, retriably (the store is down). */
+  down: boolean;
+  /** Inserts land, then the call fails retriably, as when the response is lost on the way back. */
+  loseAcks: boolean;
+  /** When > 0, every n-th call fails retriably before it reaches the store (a flapping store). */
+  failEvery: number;
+  /** Events the store refuses for good: an insert holding one fails with a non-retriable StoreError. */
+  refuse: (e: UsageEvent) => boolean;
+  /** While set, calls wait for it (a slow store); resolve it to let them through. */
+  hold: Promise<void> | undefined;
+}
+
+/**
+ * The real UsageRepo with injected failures: the data still goes to the real ClickHouse, and only the
+ * answers the writer sees are disturbed. This is fault injection, not a mock of the store.
+ */
+export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; calls: { insert: number; existingIds: number; failed: number } } {
+  const faults: Faults = { down: false, loseAcks: false, failEvery: 0, refuse: () => false, hold: undefined };
+  const calls = { insert: 0, existingIds: 0, failed: 0 };
+  let n = 0;
+
+  async function before(): Promise<void> {
+    if (faults.hold) await faults.hold;
+    n++;
+    if (faults.down || (faults.failEvery > 0 && n % faults.failEvery === 0)) {
+      calls.failed++;
+      throw new StoreError('injected: store unavailable', true);
+    }
+  }
+
+  const repo: UsageRepo = {
+    ...real,
+    async existingIds(ids, minTime, maxTime) {
+      calls.existingIds++;
+      await before();
+      return real.existingIds(ids, minTime, maxTime);
+    },
+    async insert(batch) {
+      calls.insert++;
+      await before();
+      if (batch.some((e) => faults.refuse(e))) {
+        calls.failed++;
+        throw new StoreError('injected: the store refuses this batch', false);
+      }
+      await real.insert(batch);
+      if (faults.loseAcks) {
+        calls.failed++;
+        throw new StoreError('injected: insert landed but the answer was lost', true);
+      }
+    },
+  };
+  return { repo, faults, calls };
+}

@@ -1,0 +1,26 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Event ids in the spool's batch files (`dead` = the set-aside batches), read straight from disk. */
+export function spooledIds(spoolDir: string, which: 'live' | 'dead' = 'live'): string[] {
+  const dir = which === 'dead' ? join(spoolDir, 'dead') : spoolDir;
+  if (!existsSync(dir)) return [];
+  const ids: string[] = [];
+  for (const f of readdirSync(dir).filter((name) => name.endsWith('.ndjson'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        ids.push((JSON.parse(line) as { eventId: string }).eventId);
+      } catch {
+        ids.push(`<unreadable line in ${f}>`);
+      }
+    }
+  }
+  return ids;
+}
+
+/** Names of the batch files in the spool (or its `dead` folder). */
+export function spoolFileNames(spoolDir: string, which: 'live' | 'dead' = 'live'): string[] {
+  const dir = which === 'dead' ? join(spoolDir, 'dead') : spoolDir;
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.ndjson')) : [];
+}

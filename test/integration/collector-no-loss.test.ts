@@ -1,0 +1,332 @@
+// SPEC §1 "No loss" and "Exactly once", §8 "kill -9 loses nothing acknowledged": the batch writer against the
+// real embedded ClickHouse and a real on-disk spool, with failures injected between the writer and the store.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../app/logger.ts';
+import { createBatchWriter, type BatchWriter, type WriteOutcome } from '../../collector/batch-writer.ts';
+import { RecentIds } from '../../collector/recent-ids.ts';
+import { openSpool } from '../../collector/spool.ts';
+import type { UsageEvent } from '../../core/usage/types.ts';
+import { usageEvent } from '../helpers/events.ts';
+import { faultyRepo, type Faults } from '../helpers/faulty-repo.ts';
+import { spooledIds, spoolFileNames } from '../helpers/spool-files.ts';
+import { eventTotals, openTestStore, removeTestStores, rollupTotals, type TestStore } from '../helpers/test-store.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
+const OK: WriteOutcome = { ok: true };
+
+let ts: TestStore;
+const cleanups: (() => Promise<void> | void)[] = [];
+beforeAll(async () => {
+  ts = await openTestStore();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await ts.close();
+  removeTestStores();
+});
+
+interface Rig {
+  writer: BatchWriter;
+  faults: Faults;
+  calls: { insert: number; existingIds: number; failed: number };
+  spoolDir: string;
+}
+
+/** A writer over the real store (through the fault injector) and a real spool directory. */
+async function rig(o: { spoolDir?: string; spoolMaxBytes?: number; batchSize?: number; maxQueued?: number; flushIntervalMs?: number } = {}): Promise<Rig> {
+  const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
+  if (!o.spoolDir) cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
+  const spool = await openSpool(spoolDir, o.spoolMaxBytes ?? 64 * 1024 * 1024);
+  const { repo, faults, calls } = faultyRepo(ts.repo);
+  const writer = createBatchWriter({
+    repo,
+    spool,
+    logger,
+    batchSize: o.batchSize ?? 50,
+    flushIntervalMs: o.flushIntervalMs ?? 5,
+    maxQueued: o.maxQueued ?? 100_000,
+    drainIntervalMs: 25,
+  });
+  cleanups.push(() => writer.close());
+  return { writer, faults, calls, spoolDir };
+}
+
+let keySeq = 0;
+/** An api key no other test uses, so each test reads only its own rows. */
+function freshKey(name: string): string {
+  return `${name}-${process.pid}-${++keySeq}`;
+}
+
+let tokenSeq = 0;
+/** `n` events for `apiKey` with varied token counts and costs (multiples of 1/8, so float sums are exact). */
+function batchOf(apiKey: string, n: number): UsageEvent[] {
+  return Array.from({ length: n }, () => {
+    tokenSeq++;
+    return usageEvent({ apiKey, inputTokens: 10 + (tokenSeq % 97), outputTokens: tokenSeq % 13, costUsd: (tokenSeq % 11) / 8 });
+  });
+}
+
+/** Every sent event is stored exactly once: raw rows, distinct ids, and the rollup quotas read. */
+async function expectExactlyOnce(apiKey: string, sent: readonly UsageEvent[]): Promise<void> {
+  const unique = [...new Map(sent.map((e) => [e.eventId, e])).values()];
+  const tokens = unique.reduce((a, e) => a + e.inputTokens, 0);
+  const cost = unique.reduce((a, e) => a + e.costUsd, 0);
+  expect(await eventTotals(ts.store, apiKey)).toEqual({ rows: unique.length, distinctIds: unique.length, inputTokens: tokens, costUsd: cost });
+  expect(await rollupTotals(ts.store, apiKey)).toEqual({ events: unique.length, requests: unique.length, inputTokens: tokens, costUsd: cost });
+}
+
+const drained = (r: Rig) => () => r.writer.stats().spoolFiles === 0 && r.writer.stats().queued === 0;
+
+describe('no loss through a store outage', () => {
+  it('acknowledges a batch only once it is spooled, and drains every event exactly once after recovery', async () => {
+    const r = await rig();
+    const key = freshKey('outage');
+    const sent: UsageEvent[] = [];
+    r.faults.down = true;
+    for (let wave = 0; wave < 6; wave++) {
+      const batches = Array.from({ length: 5 }, () => batchOf(key, 7 + wave));
+      sent.push(...batches.flat());
+      const outcomes = await Promise.all(batches.map((b) => r.writer.submit(b)));
+      expect(outcomes).toEqual(batches.map(() => OK));
+      // Acknowledged means durable: each id is in a spool file on disk right now.
+      const onDisk = new Set(spooledIds(r.spoolDir));
+      expect(sent.filter((e) => !onDisk.has(e.eventId))).toEqual([]);
+    }
+    expect(r.writer.stats().storeHealthy).toBe(false);
+    expect((await eventTotals(ts.store, key)).rows).toBe(0);
+    // Clients retry during the outage: the same events sit in the spool twice.
+    expect(await r.writer.submit(sent.slice(0, 40))).toEqual(OK);
+    expect(await r.writer.submit(sent.slice(20, 60))).toEqual(OK);
+
+    r.faults.down = false;
+    await waitFor(drained(r), { what: 'the spool to drain' });
+    await expectExactlyOnce(key, sent);
+    expect(r.writer.stats().storeHealthy).toBe(true);
+  });
+
+  it('counts once when the store flaps and when inserts land but their answers are lost', async () => {
+    const r = await rig({ batchSize: 20 });
+    const key = freshKey('flap');
+    const sent: UsageEvent[] = [];
+    r.faults.failEvery = 3;
+    r.faults.loseAcks = true;
+    const pending: Promise<WriteOutcome>[] = [];
+    for (let i = 0; i < 40; i++) {
+      const b = batchOf(key, 1 + (i % 9));
+      sent.push(...b);
+      pending.push(r.writer.submit(b));
+      // Drains and flushes asked for while others run: they must serialize, not interleave.
+      if (i % 7 === 0) void r.writer.drain();
+      if (i % 5 === 0) void r.writer.flush();
+      if (i === 25) r.faults.loseAcks = false;
+      if (i % 10 === 9) expect(await Promise.all(pending.splice(0))).toEqual(Array.from({ length: 10 }, () => OK));
+    }
+    r.faults.failEvery = 0;
+    await waitFor(drained(r), { what: 'the spool to drain' });
+    expect(r.calls.failed).toBeGreaterThan(0);
+    await expectExactlyOnce(key, sent);
+  });
+
+  it('refuses with 503 only when the store is down and the spool is full, and loses nothing it acknowledged', async () => {
+    const r = await rig({ spoolMaxBytes: 24 * 1024, batchSize: 10 });
+    const key = freshKey('full');
+    r.faults.down = true;
+    const acked: UsageEvent[] = [];
+    let refused: WriteOutcome | undefined;
+    for (let i = 0; i < 200 && !refused; i++) {
+      const b = batchOf(key, 10);
+      const out = await r.writer.submit(b);
+      if (out.ok) acked.push(...b);
+      else refused = out;
+    }
+    expect(refused).toMatchObject({ ok: false, status: 503, retryAfterSeconds: expect.any(Number) as unknown });
+    expect(acked.length).toBeGreaterThan(0);
+    r.faults.down = false;
+    await waitFor(drained(r), { what: 'the spool to drain' });
+    await expectExactlyOnce(key, acked);
+  });
+});
+
+describe('no loss across a restart', () => {
+  it('drains what a closed writer left in the spool, exactly once, also with client retries after the restart', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
+    cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
+    const key = freshKey('restart');
+    const first = await rig({ spoolDir, flushIntervalMs: 10_000 });
+    first.faults.down = true;
+    const sent = batchOf(key, 60);
+    expect(await Promise.all([first.writer.submit(sent.slice(0, 30)), first.writer.flush().then(() => OK), first.writer.submit(sent.slice(30))])).toEqual([OK, OK, OK]);
+    // Shutdown with the store still down: a batch still queued, and one submitted while closing.
+    const queued = batchOf(key, 5);
+    const late = batchOf(key, 5);
+    const settled: WriteOutcome[] = [];
+    const queuedOut = first.writer.submit(queued).then((o) => (settled.push(o), o));
+    const closing = first.writer.close();
+    const lateOut = first.writer.submit(late).then((o) => (settled.push(o), o));
+    await closing;
+    // close() settles everything submitted before it returns: nothing is written after the process "exits".
+    expect(settled).toHaveLength(2);
+    expect(await queuedOut).toEqual(OK);
+    const lateAcked = (await lateOut).ok;
+    const acked = [...sent, ...queued, ...(lateAcked ? late : [])];
+    const onDisk = new Set(spooledIds(spoolDir));
+    expect(acked.filter((e) => !onDisk.has(e.eventId))).toEqual([]);
+    expect((await eventTotals(ts.store, key)).rows).toBe(0);
+
+    // "Restart": a new writer on the same spool directory, the store healthy again.
+    const second = await rig({ spoolDir });
+    expect(await second.writer.submit(sent.slice(10, 40))).toEqual(OK);
+    await waitFor(drained(second), { what: 'the spool to drain after the restart' });
+    await expectExactlyOnce(key, acked);
+  });
+
+  it('leaves no timer running once closed', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
+    const before = timers();
+    const r = await rig({ flushIntervalMs: 60_000 });
+    r.faults.down = true;
+    const key = freshKey('timers');
+    const out = r.writer.submit(batchOf(key, 3));
+    const closing = r.writer.close();
+    const during = r.writer.submit(batchOf(key, 3));
+    await closing;
+    expect(await out).toEqual(OK);
+    expect((await during).ok === true || (await during).ok === false).toBe(true);
+    expect(timers()).toBe(before);
+  });
+
+  it('lets the process exit on its own after close, with the store healthy or down', { timeout: 90_000 }, async () => {
+    const run = promisify(execFile);
+    for (const mode of ['healthy', 'down'] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'tollkeeper-exit-'));
+      try {
+        const child = await run(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../helpers/writer-exit-child.ts'), dir, mode], {
+          timeout: 40_000,
+          killSignal: 'SIGKILL',
+        });
+        const result = JSON.parse(child.stdout.trim().split('\n').pop()!);
+        expect(result.first).toEqual(OK);
+        expect(result.settled).toBe(true);
+        expect(result.queued).toEqual(OK);
+        expect(result.stats.queued).toBe(0);
+        if (mode === 'down') expect(spoolFileNames(join(dir, 'spool')).length).toBeGreaterThan(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe('batches the store refuses', () => {
+  it('sets refused events aside in spool/dead without taking their neighbours or blocking later batches', async () => {
+    const r = await rig({ batchSize: 1000, flushIntervalMs: 20 });
+    const key = freshKey('neighbours');
+    const poisonKey = freshKey('poison');
+    r.faults.refuse = (e) => e.apiKey === poisonKey;
+    // Direct path: one flush merges a refused event with good events of other requests.
+    const good = [batchOf(key, 10), batchOf(key, 10)];
+    const bad = batchOf(poisonKey, 1);
+    expect(await Promise.all([r.writer.submit(good[0]!), r.writer.submit(bad), r.writer.submit(good[1]!)])).toEqual([OK, OK, OK]);
+    // Spool path: the same mix is spooled during an outage and refused while draining.
+    r.faults.down = true;
+    const good2 = [batchOf(key, 10), batchOf(key, 10)];
+    const bad2 = batchOf(poisonKey, 2);
+    expect(await Promise.all([r.writer.submit(good2[0]!), r.writer.submit(bad2), r.writer.submit(good2[1]!)])).toEqual([OK, OK, OK]);
+    r.faults.down = false;
+    await waitFor(drained(r), { what: 'the spool to drain' });
+    // Later batches flow.
+    const later = batchOf(key, 5);
+    expect(await r.writer.submit(later)).toEqual(OK);
+    await expectExactlyOnce(key, [...good.flat(), ...good2.flat(), ...later]);
+    expect(spooledIds(r.spoolDir, 'dead').sort()).toEqual([...bad, ...bad2].map((e) => e.eventId).sort());
+    expect((await eventTotals(ts.store, poisonKey)).rows).toBe(0);
+  });
+
+  it('stores strings ClickHouse would refuse (lone UTF-16 surrogates from OTLP/JSON) instead of blocking the spool', async () => {
+    const r = await rig({ batchSize: 1000, flushIntervalMs: 20 });
+    const key = freshKey('surrogate');
+    const odd = usageEvent({ apiKey: `${key}\ud800`, user: 'u\udc00x', attributes: { 'plan\udbff': 'free\ud83d' }, inputTokens: 7 });
+    const good = batchOf(key, 10);
+    expect(await Promise.all([r.writer.submit([odd]), r.writer.submit(good)])).toEqual([OK, OK]);
+    await waitFor(drained(r), { what: 'the writer to settle' });
+    expect(r.writer.stats().spoolFiles).toBe(0);
+    await expectExactlyOnce(key, good);
+    const rows = await ts.store.query<{ user: string; attributes: Record<string, string> }>(`SELECT user, attributes FROM ${ts.store.table('usage_events')} WHERE api_key = {k:String}`, {
+      k: `${key}\ufffd`,
+    });
+    expect(rows).toEqual([{ user: 'u\ufffdx', attributes: { 'plan\ufffd': 'free\ufffd' } }]);
+  });
+
+  it('sets an unreadable spool file aside and keeps draining and accepting', async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
+    cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
+    const key = freshKey('corrupt');
+    const older = batchOf(key, 4);
+    // Left by an earlier run: one damaged file (oldest) and one good one.
+    writeFileSync(join(spoolDir, '000000000000001-1-000000000.ndjson'), '{"eventId":"x", truncated\n');
+    writeFileSync(join(spoolDir, '000000000000002-1-000000000.ndjson'), older.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const r = await rig({ spoolDir });
+    await r.writer.drain();
+    const fresh = batchOf(key, 3);
+    expect(await r.writer.submit(fresh)).toEqual(OK);
+    await waitFor(drained(r), { what: 'the spool to drain' });
+    await expectExactlyOnce(key, [...older, ...fresh]);
+    expect(spoolFileNames(spoolDir, 'dead')).toEqual(['000000000000001-1-000000000.ndjson']);
+  });
+});
+
+describe('admission', () => {
+  it('takes a request larger than the queue bound when nothing is queued, and answers 429 behind a busy queue', async () => {
+    const r = await rig({ maxQueued: 10, batchSize: 5 });
+    const key = freshKey('admit');
+    const big = batchOf(key, 25);
+    expect(await r.writer.submit(big)).toEqual(OK);
+    let release!: () => void;
+    r.faults.hold = new Promise<void>((resolve) => (release = resolve));
+    const slow = batchOf(key, 6);
+    const slowOut = r.writer.submit(slow);
+    expect(await r.writer.submit(batchOf(key, 5))).toMatchObject({ ok: false, status: 429, retryAfterSeconds: expect.any(Number) as unknown });
+    r.faults.hold = undefined;
+    release();
+    expect(await slowOut).toEqual(OK);
+    await expectExactlyOnce(key, [...big, ...slow]);
+  });
+});
+
+describe('RecentIds', () => {
+  it('forgets the oldest ids first and never mistakes one id for another', () => {
+    const recent = new RecentIds(3);
+    const ids = ['a'.repeat(32) + '1'.repeat(16), 'a'.repeat(32) + '2'.repeat(16), 'not-hex-id', 'A'.repeat(32) + '1'.repeat(16), 'b'.repeat(48)];
+    for (const id of ids.slice(0, 3)) recent.add(id);
+    expect(ids.map((id) => recent.has(id))).toEqual([true, true, true, false, false]);
+    recent.add(ids[4]!);
+    expect(ids.map((id) => recent.has(id))).toEqual([false, true, true, false, true]);
+  });
+
+  it('keeps 200k event ids in a bounded, small amount of memory', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const n = 200_000;
+    // Ids as the decoder builds them: trace id + span id, two hex strings concatenated.
+    const hex = (i: number, len: number) => (i * 2654435761).toString(16).padStart(len, '0').slice(-len);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const recent = new RecentIds(n);
+    for (let i = 0; i < n; i++) recent.add(hex(i, 32) + hex(i + 7, 16));
+    gc();
+    const perId = (process.memoryUsage().heapUsed - before) / n;
+    expect(recent.has(hex(5, 32) + hex(12, 16))).toBe(true);
+    // A retained concatenation costs ~150 bytes an id (75 MB at the writer's 500k); a compact key about 70.
+    expect(perId).toBeLessThan(100);
+  });
+});
