@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createUsageRepo } from '../store/usage-repo.ts';
+import { startCpuProfile } from './lib/cpu-profile.ts';
 import { countEvents, openBenchStore, sampleRss, startBenchApp } from './lib/app.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { LoadClient } from './lib/load.ts';
@@ -44,6 +45,7 @@ await runBench(async ({ tmpDir, scale }) => {
         const warm = await client.load({ ...spec, spanBudget: Math.max(2_000, c.spans * c.concurrency * 2), maxMs: 5_000 });
         const before = await bench.countEvents();
         const timing = timeStore(bench.app.store);
+        const stopProfile = await startCpuProfile(`ingest ${name}`);
         const stopRss = sampleRss();
         const cpu0 = process.cpuUsage();
         const elu0 = performance.eventLoopUtilization();
@@ -52,6 +54,9 @@ await runBench(async ({ tmpDir, scale }) => {
         const cpu = process.cpuUsage(cpu0);
         const t = timing.snapshot();
         timing.restore();
+        const profile = await stopProfile();
+        if (profile) progress(`CPU profile: ${profile}`);
+        if (process.env.BENCH_DEBUG) progress(JSON.stringify(t));
         const peak = stopRss();
         const after = await bench.countEvents();
         const stats = bench.app.writer?.stats();
@@ -104,7 +109,7 @@ await runBench(async ({ tmpDir, scale }) => {
     client.close();
   }
 
-  const ceiling = await measureCeiling(dataDir, Math.round(200_000 * scale));
+  const ceiling = process.env.BENCH_CEILING === '0' ? [] : await measureCeiling(dataDir, Math.round(200_000 * scale));
   const best = Math.max(...rates);
   const table = (caption: string, which: Format) => ({
     caption,

@@ -15,6 +15,8 @@ export interface BatchWriterOptions {
   flushIntervalMs: number;
   /** Events queued in memory beyond which new requests get 429. */
   maxQueued: number;
+  /** How often the spool is retried while it holds batches (default 1 s). */
+  drainIntervalMs?: number;
 }
 
 interface Pending {
@@ -27,29 +29,69 @@ export interface WriterStats {
   duplicates: number;
   spooledBatches: number;
   drainedBatches: number;
+  /** Events the store refused for good, written to spool/dead. */
+  deadEvents: number;
   queued: number;
   spoolBytes: number;
   spoolFiles: number;
   storeHealthy: boolean;
 }
 
+/** Spool files moved per turn of the write queue, so fresh batches are not stuck behind a long drain. */
+const DRAIN_FILES_PER_TURN = 4;
+const OK: WriteOutcome = { ok: true };
+const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
+
+/** A failure that trying again later may cure. Anything else, our own bugs included, will fail the same way again. */
+const retriable = (err: unknown) => err instanceof StoreError && err.retriable;
+
+// ClickHouse refuses a JSON row holding a lone UTF-16 surrogate, which OTLP/JSON can carry ("\ud800"); replace it
+// as any UTF-8 encoder would, so one odd string cannot stall the batch it travels in.
+const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const SURROGATE = /[\ud800-\udfff]/; // a cheap first look: most text holds no surrogate at all
+const fixText = (s: string) => (SURROGATE.test(s) ? s.replace(LONE_SURROGATES, '\ufffd') : s);
+
+function wellFormed(e: UsageEvent): UsageEvent {
+  let odd = false;
+  for (const k in e) {
+    const v = e[k as keyof UsageEvent];
+    if (typeof v === 'string' && SURROGATE.test(v)) odd = true;
+  }
+  for (const k in e.attributes) if (SURROGATE.test(k) || SURROGATE.test(e.attributes[k]!)) odd = true;
+  if (!odd) return e;
+  const out: Record<string, unknown> = { ...e };
+  for (const [k, v] of Object.entries(e)) if (typeof v === 'string') out[k] = fixText(v);
+  out.attributes = Object.fromEntries(Object.entries(e.attributes).map(([k, v]) => [fixText(k), fixText(v)]));
+  return out as unknown as UsageEvent;
+}
+
 /**
  * Groups events from many requests into store-sized batches. A request is acknowledged only when its events
  * are in ClickHouse or fsynced in the spool; ids already stored are dropped, so retries never double count.
+ * Every store write (flush or drain) runs one at a time on one queue: the dedup check and the insert that
+ * follows it are never interleaved with another write of the same ids.
  */
 export function createBatchWriter(o: BatchWriterOptions) {
   const recent = new RecentIds(500_000);
+  const drainIntervalMs = o.drainIntervalMs ?? 1000;
   let pending: Pending[] = [];
   let pendingCount = 0;
   let inFlight = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let chain: Promise<void> = Promise.resolve();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  let queue: Promise<void> = Promise.resolve();
   let storeHealthy = true;
   let closed = false;
-  const stats = { stored: 0, duplicates: 0, spooledBatches: 0, drainedBatches: 0 };
+  const stats = { stored: 0, duplicates: 0, spooledBatches: 0, drainedBatches: 0, deadEvents: 0 };
+
+  /** Runs `step` after every step queued before it. The queue never rejects: one failure cannot stall later writes. */
+  function serial(step: () => Promise<void>): Promise<void> {
+    queue = queue.then(step).catch((err: unknown) => o.logger.error({ err }, 'batch writer step failed'));
+    return queue;
+  }
 
   /** Drops ids written before (this process, or any process per the store): exactly-once per event id. */
-  async function fresh(events: UsageEvent[]): Promise<UsageEvent[]> {
+  async function fresh(events: readonly UsageEvent[]): Promise<UsageEvent[]> {
     const seen = new Set<string>();
     const candidates = events.filter((e) => {
       if (seen.has(e.eventId) || recent.has(e.eventId)) return false;
@@ -71,113 +113,166 @@ export function createBatchWriter(o: BatchWriterOptions) {
     return stored.size === 0 ? candidates : candidates.filter((e) => !stored.has(e.eventId));
   }
 
-  async function store(events: UsageEvent[]): Promise<void> {
-    const batch = await fresh(events);
+  async function store(events: readonly UsageEvent[]): Promise<void> {
+    const batch = (await fresh(events)).map(wellFormed);
     stats.duplicates += events.length - batch.length;
     if (batch.length > 0) await o.repo.insert(batch);
     for (const e of batch) recent.add(e.eventId);
     stats.stored += batch.length;
   }
 
+  /**
+   * Stores events and returns those the store refuses for good, found by halving the batch, so one bad event
+   * does not cost the events of other requests that share its batch. Throws when the store is unavailable;
+   * halves stored before that are deduplicated when the batch is retried.
+   */
+  async function storeOrIsolate(events: readonly UsageEvent[]): Promise<UsageEvent[]> {
+    try {
+      await store(events);
+      return [];
+    } catch (err) {
+      if (retriable(err)) throw err;
+      if (events.length === 1) {
+        o.logger.error({ err, eventId: events[0]!.eventId }, 'store refuses an event; writing it to spool/dead');
+        return [...events];
+      }
+      const mid = Math.ceil(events.length / 2);
+      return [...(await storeOrIsolate(events.slice(0, mid))), ...(await storeOrIsolate(events.slice(mid)))];
+    }
+  }
+
+  async function bury(refused: readonly UsageEvent[]): Promise<void> {
+    if (refused.length === 0) return;
+    await o.spool.bury(refused);
+    stats.deadEvents += refused.length;
+  }
+
+  /** Store, else spool. While older batches wait in the spool the store is known down: queue behind them. */
+  async function write(events: readonly UsageEvent[]): Promise<WriteOutcome> {
+    if (storeHealthy || o.spool.files() === 0) {
+      try {
+        await bury(await storeOrIsolate(events));
+        storeHealthy = true;
+        return OK;
+      } catch (err) {
+        storeHealthy = false;
+        o.logger.warn({ err, events: events.length }, 'store write failed; spooling batch');
+      }
+    }
+    try {
+      if (!(await o.spool.append(events))) return SPOOL_FULL;
+    } catch (err) {
+      o.logger.error({ err }, 'spool write failed');
+      return SPOOL_FULL;
+    }
+    stats.spooledBatches++;
+    return OK;
+  }
+
   async function flushOnce(batch: Pending[]): Promise<void> {
     const events = batch.flatMap((p) => p.events);
-    let outcome: WriteOutcome = { ok: true };
+    let outcome: WriteOutcome = SPOOL_FULL;
     try {
-      if (!storeHealthy && o.spool.files() > 0) throw new StoreError('store recovering; spool first', true);
-      await store(events);
-      storeHealthy = true;
-    } catch (err) {
-      storeHealthy = false;
-      o.logger.warn({ err, events: events.length }, 'store write failed; spooling batch');
-      const spooled = await o.spool.append(events).catch((e: unknown) => {
-        o.logger.error({ err: e }, 'spool write failed');
-        return false;
-      });
-      if (spooled) stats.spooledBatches++;
-      else outcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
+      outcome = await write(events);
+    } finally {
+      inFlight -= events.length;
+      for (const p of batch) p.resolve(outcome);
     }
-    inFlight -= events.length;
-    for (const p of batch) p.resolve(outcome);
   }
 
   function flush(): Promise<void> {
-    if (timer) {
-      clearTimeout(timer);
-      timer = undefined;
+    if (flushTimer) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
     }
-    if (pending.length === 0) return chain;
+    if (pending.length === 0) return queue;
     const batch = pending;
     pending = [];
     inFlight += pendingCount;
     pendingCount = 0;
-    chain = chain.then(() => flushOnce(batch));
-    return chain;
+    return serial(() => flushOnce(batch));
   }
 
-  /** Moves spooled batches back into the store, oldest first; stops at the first failure. */
-  async function drain(): Promise<number> {
-    let drained = 0;
-    for (let i = 0; i < 1000; i++) {
+  /**
+   * Moves up to `max` spooled batches back into the store, oldest first. Returns whether more may follow
+   * right away (false when the spool is empty or the store failed).
+   */
+  async function drainSome(max: number): Promise<boolean> {
+    for (let i = 0; i < max; i++) {
       const next = await o.spool.peek();
-      if (!next) break;
-      try {
-        await store(next.events);
-      } catch (err) {
-        if (err instanceof StoreError && !err.retriable) {
-          o.logger.error({ err, file: next.file }, 'store refuses a spooled batch; moved to spool/dead');
-          await o.spool.quarantine(next.file);
-          continue;
-        }
-        storeHealthy = false;
-        return drained;
+      if (!next) return false;
+      if (next.events === null) {
+        o.logger.error({ file: next.file }, 'unreadable spool file; moved to spool/dead');
+        await o.spool.quarantine(next.file);
+        continue;
       }
+      let refused: UsageEvent[];
+      try {
+        refused = await storeOrIsolate(next.events);
+      } catch (err) {
+        if (storeHealthy) o.logger.warn({ err }, 'store unavailable; spooled batches wait');
+        storeHealthy = false;
+        return false;
+      }
+      storeHealthy = true;
+      await bury(refused);
       await o.spool.remove(next.file);
       stats.drainedBatches++;
-      drained++;
     }
-    storeHealthy = true;
-    return drained;
+    return o.spool.files() > 0;
   }
 
-  let drainTimer: NodeJS.Timeout | undefined;
-  const scheduleDrain = () => {
+  /** One turn of draining on the write queue; resolves to whether another turn should follow at once. */
+  async function drainTurn(): Promise<boolean> {
+    let more = false;
+    await serial(async () => {
+      if (!closed && o.spool.files() > 0) more = await drainSome(DRAIN_FILES_PER_TURN);
+    });
+    return more;
+  }
+
+  function scheduleDrain(delayMs: number): void {
+    if (closed) return;
     drainTimer = setTimeout(() => {
-      chain = chain.then(async () => {
-        if (o.spool.files() > 0) await drain().catch((err: unknown) => o.logger.error({ err }, 'spool drain failed'));
-      });
-      void chain.then(() => {
-        if (!closed) scheduleDrain();
-      });
-    }, 1000);
+      drainTimer = undefined;
+      void drainTurn().then((more) => scheduleDrain(more ? 0 : drainIntervalMs));
+    }, delayMs);
     drainTimer.unref();
-  };
-  scheduleDrain();
+  }
+  scheduleDrain(drainIntervalMs);
 
   return {
     /** Queues events; resolves once they are durable (store or spool), or with a refusal to send to the client. */
     submit(events: UsageEvent[]): Promise<WriteOutcome> {
       if (closed) return Promise.resolve({ ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' });
-      if (events.length === 0) return Promise.resolve({ ok: true });
-      if (pendingCount + inFlight + events.length > o.maxQueued) {
+      if (events.length === 0) return Promise.resolve(OK);
+      // An idle writer takes any request, however large: a bound it could never meet would be a 429 forever.
+      const queued = pendingCount + inFlight;
+      if (queued > 0 && queued + events.length > o.maxQueued) {
         return Promise.resolve({ ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' });
       }
       return new Promise<WriteOutcome>((resolve) => {
         pending.push({ events, resolve });
         pendingCount += events.length;
         if (pendingCount >= o.batchSize) void flush();
-        else timer ??= setTimeout(() => void flush(), o.flushIntervalMs);
+        else flushTimer ??= setTimeout(() => void flush(), o.flushIntervalMs);
       });
     },
     flush,
-    drain: () => (chain = chain.then(() => drain().then(() => undefined))),
+    /** Drains the spool until it is empty or the store fails, in turns that let flushes in between. */
+    async drain(): Promise<void> {
+      for (let more = true; more; ) more = await drainTurn();
+    },
     stats(): WriterStats {
       return { ...stats, queued: pendingCount + inFlight, spoolBytes: o.spool.bytes(), spoolFiles: o.spool.files(), storeHealthy };
     },
+    /** Refuses new events, then settles everything already submitted (stored or spooled). */
     async close(): Promise<void> {
-      await flush();
       closed = true;
       if (drainTimer) clearTimeout(drainTimer);
-      await chain;
+      drainTimer = undefined;
+      await flush();
+      await queue;
     },
   };
 }

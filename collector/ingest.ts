@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
 import { createCallDeduper } from '../core/usage/call-dedupe.ts';
-import { mapSpan, type MappingConfig } from '../core/usage/map-span.ts';
+import { missingIdentityError, type InheritableIdentity } from '../core/usage/identity.ts';
+import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-span.ts';
 import type { DecodedSpan, UsageEvent } from '../core/usage/types.ts';
 import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
 
@@ -16,6 +17,10 @@ export interface IngestCounters {
   spansIgnored: number;
   spansRejected: number;
   spansSuperseded: number;
+  /** Calls whose spans disagree after normalization (the innermost span's counts were kept), SPEC §11. */
+  callDiscrepancies: number;
+  /** Events that took ids from an ancestor span. */
+  identityInherited: number;
   eventsAccepted: number;
   unpricedByModel: Record<string, number>;
 }
@@ -23,7 +28,7 @@ export interface IngestCounters {
 export interface IngestDeps {
   mapping: MappingConfig;
   pricer: { price(input: PriceInput): PriceResult };
-  writer: BatchWriter;
+  writer: Pick<BatchWriter, 'submit'>;
   logger: Logger;
   now: () => number;
 }
@@ -31,9 +36,18 @@ export interface IngestDeps {
 /** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
 export function createIngest(deps: IngestDeps) {
   const deduper = createCallDeduper();
-  const counters: IngestCounters = { spansReceived: 0, spansIgnored: 0, spansRejected: 0, spansSuperseded: 0, eventsAccepted: 0, unpricedByModel: {} };
+  const counters: IngestCounters = {
+    spansReceived: 0,
+    spansIgnored: 0,
+    spansRejected: 0,
+    spansSuperseded: 0,
+    callDiscrepancies: 0,
+    identityInherited: 0,
+    eventsAccepted: 0,
+    unpricedByModel: {},
+  };
 
-  function price(e: ReturnType<typeof deduper.select>['counted'][number]): UsageEvent {
+  function price(e: Unpriced): UsageEvent {
     const p = deps.pricer.price({
       provider: e.provider,
       model: e.model,
@@ -45,7 +59,7 @@ export function createIngest(deps: IngestDeps) {
       reasoningTokens: e.reasoningTokens,
       spanCost: e.spanCost,
     });
-    const { role: _role, responseId: _responseId, ...event } = e;
+    const { role: _role, responseId: _responseId, meta: _meta, ...event } = e;
     const usage = e.inputTokens + e.outputTokens;
     // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
     const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;
@@ -65,20 +79,29 @@ export function createIngest(deps: IngestDeps) {
       const now = deps.now();
       let rejected = 0;
       let firstError = '';
-      const candidates = [];
+      const candidates: Unpriced[] = [];
+      let spanIds: Map<string, InheritableIdentity> | undefined;
       for (const span of spans) {
         const r = mapSpan(span, deps.mapping, now);
         if (r.kind === 'event') candidates.push(r.event);
-        else if (r.kind === 'ignored') counters.spansIgnored++;
-        else {
+        else if (r.kind === 'ignored') {
+          counters.spansIgnored++;
+          if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
+        } else {
           rejected++;
           firstError ||= r.reason;
         }
       }
+      const selected = deduper.select(candidates, spans, spanIds);
+      for (const { event, kinds } of selected.rejected) {
+        rejected++;
+        firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
+      }
       counters.spansRejected += rejected;
-      const { counted, superseded } = deduper.select(candidates, spans);
-      counters.spansSuperseded += superseded;
-      const events = counted.map(price);
+      counters.spansSuperseded += selected.superseded;
+      counters.callDiscrepancies += selected.discrepancies;
+      counters.identityInherited += selected.inherited;
+      const events = selected.counted.map(price);
       const outcome = await deps.writer.submit(events);
       if (outcome.ok) counters.eventsAccepted += events.length;
       return { rejected, firstError, outcome };

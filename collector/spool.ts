@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UsageEvent } from '../core/usage/types.ts';
@@ -9,30 +10,38 @@ import type { UsageEvent } from '../core/usage/types.ts';
 export interface Spool {
   /** Persists a batch; false when the spool is full (the caller must refuse the data). */
   append(events: readonly UsageEvent[]): Promise<boolean>;
-  /** Oldest batch first, or null when empty. */
-  peek(): Promise<{ file: string; events: UsageEvent[] } | null>;
+  /** Oldest batch first, or null when empty; `events` is null when the file cannot be parsed. */
+  peek(): Promise<{ file: string; events: UsageEvent[] | null } | null>;
   remove(file: string): Promise<void>;
-  /** Sets a batch aside that the store refuses for good, so it does not block the rest. */
+  /** Sets a batch aside that the store refuses for good (or that cannot be read), so it does not block the rest. */
   quarantine(file: string): Promise<void>;
+  /** Writes events the store refuses for good to spool/dead (fsynced), for an operator to inspect. */
+  bury(events: readonly UsageEvent[]): Promise<void>;
   bytes(): number;
   files(): number;
 }
 
+/** Opens (or creates) the spool in `dir`; batch files left by an earlier run are drained like new ones. */
 export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
-  await mkdir(join(dir, 'dead'), { recursive: true });
+  const deadDir = join(dir, 'dead');
+  await mkdir(deadDir, { recursive: true });
+  // Insertion order is age order: files found at open, sorted by name (time first), then appends.
   const sizes = new Map<string, number>();
-  for (const f of (await readdir(dir)).filter((f) => f.endsWith('.ndjson')).sort()) {
-    sizes.set(f, (await stat(join(dir, f))).size);
+  for (const f of (await readdir(dir)).sort()) {
+    // A .tmp file was never renamed, so never acknowledged: its writer died before the fsync finished.
+    if (f.endsWith('.tmp')) await unlink(join(dir, f));
+    else if (f.endsWith('.ndjson')) sizes.set(f, (await stat(join(dir, f))).size);
   }
   let total = [...sizes.values()].reduce((a, b) => a + b, 0);
   let seq = 0;
-  return {
-    async append(events) {
-      const body = events.map((e) => JSON.stringify(e)).join('\n') + '\n';
-      const size = Buffer.byteLength(body);
-      if (total + size > maxBytes) return false;
-      const name = `${Date.now().toString().padStart(15, '0')}-${process.pid}-${(seq++).toString().padStart(9, '0')}.ndjson`;
-      const tmp = join(dir, name + '.tmp');
+
+  /** Unique, time-ordered name; the random part keeps a restarted process (same pid, clock set back) off old names. */
+  const newName = () => `${Date.now().toString().padStart(15, '0')}-${process.pid}-${(seq++).toString().padStart(9, '0')}-${randomBytes(4).toString('hex')}.ndjson`;
+
+  /** Writes `body` durably under `target`: a temp file fsynced, renamed, and the rename fsynced too. */
+  async function writeDurably(target: string, body: string): Promise<void> {
+    const tmp = target + '.tmp';
+    try {
       const fh = await open(tmp, 'w', 0o600);
       try {
         await fh.writeFile(body);
@@ -40,32 +49,90 @@ export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
       } finally {
         await fh.close();
       }
-      await rename(tmp, join(dir, name));
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await syncDir(join(target, '..'));
+  }
+
+  return {
+    async append(events) {
+      const body = serialize(events);
+      const size = Buffer.byteLength(body);
+      if (total + size > maxBytes) return false;
+      const name = newName();
+      total += size; // reserved now, so concurrent appends cannot overshoot the bound
+      try {
+        await writeDurably(join(dir, name), body);
+      } catch (err) {
+        total -= size;
+        throw err;
+      }
       sizes.set(name, size);
-      total += size;
       return true;
     },
     async peek() {
-      const first = [...sizes.keys()].sort()[0];
-      if (first === undefined) return null;
-      const text = await readFile(join(dir, first), 'utf8');
-      const events = text
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as UsageEvent);
-      return { file: first, events };
+      for (const first of sizes.keys()) {
+        let text: string;
+        try {
+          text = await readFile(join(dir, first), 'utf8');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          sizes.delete(first); // removed behind our back: nothing left to drain
+          continue;
+        }
+        return { file: first, events: parse(text) };
+      }
+      return null;
     },
     async remove(file) {
-      await unlink(join(dir, file));
+      await unlink(join(dir, file)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       total -= sizes.get(file) ?? 0;
       sizes.delete(file);
     },
     async quarantine(file) {
-      await rename(join(dir, file), join(dir, 'dead', file));
+      await rename(join(dir, file), join(deadDir, file));
       total -= sizes.get(file) ?? 0;
       sizes.delete(file);
+    },
+    async bury(events) {
+      await writeDurably(join(deadDir, newName()), serialize(events));
     },
     bytes: () => total,
     files: () => sizes.size,
   };
+}
+
+function serialize(events: readonly UsageEvent[]): string {
+  return events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+}
+
+/** One event per line; null when any line is damaged (the whole file is then set aside, not half drained). */
+function parse(text: string): UsageEvent[] | null {
+  const events: UsageEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (line.length === 0) continue;
+    try {
+      const e = JSON.parse(line) as unknown;
+      if (typeof e !== 'object' || e === null || typeof (e as { eventId?: unknown }).eventId !== 'string') return null;
+      events.push(e as UsageEvent);
+    } catch {
+      return null;
+    }
+  }
+  return events;
+}
+
+/** Makes a rename in `dir` survive a power cut, so an acknowledged batch is not left under its temp name. */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

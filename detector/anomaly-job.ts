@@ -126,21 +126,22 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
       const events: BusEvent[] = [];
       const rows: IncidentRow[] = [];
       const ts = new Date(now).toISOString();
+      const toAct: Incident[] = [];
       for (const inc of [...rec.opened, ...rec.updated]) {
-        const before = acted.get(inc.id);
-        const { action, events: actionEvents } = await act(inc, now);
-        if (!before) {
-          events.push({ type: 'anomaly.detected', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, action: o.shadow ? `shadow:${action}` : action, reason: inc.explanation } });
+        if (!acted.has(inc.id)) {
+          events.push({ type: 'anomaly.detected', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, action: (o.shadow ? 'shadow:' : '') + describeAction(o.actions[inc.severity]), reason: inc.explanation } });
         }
-        events.push(...actionEvents);
-        rows.push({ ...inc, action, shadow: o.shadow });
+        toAct.push(inc);
+        rows.push({ ...inc, action: describeAction(o.actions[inc.severity]), shadow: o.shadow });
       }
       for (const inc of rec.resolved) {
         acted.delete(inc.id);
         events.push({ type: 'anomaly.resolved', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, reason: `${inc.pattern} on ${inc.kind} ${inc.entityId} is back to normal` } });
         rows.push({ ...inc, action: describeAction(o.actions[inc.severity]), shadow: o.shadow });
       }
+      // The incident is stored before its action shows on the revocation list, so whoever sees the entry finds its incident.
       if (rows.length > 0) await o.repo.saveIncidents(rows, nextVersion(now));
+      for (const inc of toAct) events.push(...(await act(inc, now)).events);
       o.bus.publish(events);
       return { findings: r.findings.length, opened: rec.opened, resolved: rec.resolved };
     },

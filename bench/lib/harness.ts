@@ -18,6 +18,8 @@ export interface BenchResult {
   method: string[];
   tables: Table[];
   notes?: string[];
+  /** Output that could not be put in a table, shown verbatim. */
+  raw?: string;
   /** Anything that makes the numbers suspect (e.g. stored rows != sent spans); the runner prints these loudly. */
   problems?: string[];
 }

@@ -17,6 +17,7 @@ export function renderResult(r: BenchResult, runLine?: string): string {
   if (runLine) parts.push(runLine, '');
   parts.push(...r.method.map((m) => `- ${m}`), '');
   for (const t of r.tables) parts.push(renderTable(t), '');
+  if (r.raw) parts.push('```', r.raw.trimEnd(), '```', '');
   for (const n of r.notes ?? []) parts.push(`> ${n}`, '');
   for (const p of r.problems ?? []) parts.push(`> **PROBLEM:** ${p}`, '');
   return parts.join('\n').trimEnd();

@@ -29,6 +29,7 @@ let scratch = new Float64Array(1024);
 export function robustStat(values: readonly number[]): SlotStat {
   const n = values.length;
   if (n === 0) return EMPTY;
+  if (values.every((v) => v === values[0])) return { mean: values[0]!, spread: 0, n }; // e.g. an unused metric
   if (scratch.length < 2 * n) scratch = new Float64Array(4 * n);
   const sorted = scratch.subarray(0, n);
   sorted.set(values);

@@ -13,7 +13,7 @@ export const DEFAULT_TUNING: AnomalyTuning = {
     kinds: ['agent', 'conversation', 'api_key'],
     windowMin: 10,
     maxCv: 0.35,
-    maxCvVsPoisson: 0.6,
+    maxCvVsPoisson: 0.5,
     minRatio: 3,
     minPerMinute: 3,
     metrics: ['requests', 'tool_calls'],

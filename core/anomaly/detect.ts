@@ -4,10 +4,10 @@ import { explain } from './explain.ts';
 import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
 import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
-import { excessOver } from './window-scores.ts';
 import type { Candidate } from './patterns.ts';
 import { severityFor } from './score.ts';
 import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, PeerBaseline } from './types.ts';
+import { excessOver } from './window-scores.ts';
 
 export interface DetectInput {
   now: number;
@@ -33,10 +33,14 @@ function activeKey(kind: string, id: string, pattern: string): string {
   return `${kind}\u0000${id}\u0000${pattern}`;
 }
 
+function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, cfg: AnomalyConfig, now: number): boolean {
+  const last = state.active[activeKey(f.o.kind, f.o.id, pattern)];
+  return last !== undefined && now - last <= cfg.tuning.hysteresisMs;
+}
+
 function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
   const { kind, id, tenant } = f.o;
-  const last = state.active[activeKey(kind, id, c.pattern)];
-  const scale = last !== undefined && now - last <= cfg.tuning.hysteresisMs ? cfg.tuning.hysteresis : 1;
+  const scale = recentlyActive(state, f, c.pattern, cfg, now) ? cfg.tuning.hysteresis : 1;
   const severity = severityFor(c.score, cfg.thresholds, scale);
   if (severity === null) return null;
   const s = c.span;
@@ -59,11 +63,6 @@ function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: Anom
     windowEnd: now,
     explanation,
   };
-}
-
-function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, cfg: AnomalyConfig, now: number): boolean {
-  const last = state.active[activeKey(f.o.kind, f.o.id, pattern)];
-  return last !== undefined && now - last <= cfg.tuning.hysteresisMs;
 }
 
 /**
@@ -115,8 +114,10 @@ function tenantFindings(f: EntityFrame, keys: readonly EntityFrame[], state: Det
  * One detector tick, pure: state in → state out. Everything is recomputed from the per-minute series, so the
  * state only carries hysteresis (recently active entity+pattern pairs) and may be lost without harm.
  */
-export function detect(state: DetectorState, input: DetectInput): DetectResult {
+export function detect(stateIn: DetectorState, input: DetectInput): DetectResult {
   const { now, config: cfg } = input;
+  // Tolerate a state from an older or foreign serialization: hysteresis is a nicety, never a reason to fail.
+  const state: DetectorState = { version: 1, active: typeof stateIn?.active === 'object' && stateIn.active !== null ? stateIn.active : {} };
   const scopes = new Set(cfg.scopes);
   const resets = input.periodResets ?? [Math.floor(now / DAY_MS) * DAY_MS];
   const frames: EntityFrame[] = [];

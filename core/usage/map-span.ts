@@ -1,8 +1,8 @@
 import { asNumber, asString, firstNumber, lookup } from './attributes.ts';
-import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectFamily, inputExcludesCache } from './families.ts';
-import { resolveIdentity, type IdentityConfig } from './identity.ts';
+import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, type TokenField } from './families.ts';
+import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
-import type { DecodedSpan, UsageEvent } from './types.ts';
+import type { Attributes, DecodedSpan, UsageEvent } from './types.ts';
 
 export interface MappingConfig {
   identity: IdentityConfig;
@@ -12,48 +12,87 @@ export interface MappingConfig {
   maxFutureMs: number;
 }
 
-/** A usage event before pricing, plus what the collector needs to dedupe calls described by several spans. */
-export type Unpriced = Omit<UsageEvent, 'costUsd' | 'costSource' | 'priceVersion'> & { role: SpanRole; responseId: string };
+/** What the call deduper needs beyond the event: which counts the span reported and which ids it may inherit. */
+export interface CallMeta {
+  /** Bit per token field the span reported (TOKEN_BITS); a call span without any is still a request. */
+  tokenFields: number;
+  /** Bit per INHERITABLE kind whose value came from the resource or nowhere: an ancestor span's value replaces it. */
+  weakIdentity: number;
+  /** Bits of identity.required kinds missing on the span and its resource: rejected unless an ancestor supplies them. */
+  missingRequired: number;
+}
 
-export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored' } | { kind: 'rejected'; reason: string };
+export const TOKEN_BITS: Record<Exclude<TokenField, 'total'>, number> = { input: 1, output: 2, cacheRead: 4, cacheWrite: 8, reasoning: 16 };
+
+/** A usage event before pricing, plus what the collector needs to dedupe calls described by several spans. */
+export type Unpriced = Omit<UsageEvent, 'costUsd' | 'costSource' | 'priceVersion'> & { role: SpanRole; responseId: string; meta: CallMeta };
+
+/** `ignored` spans may still pass identity down to the calls below them. */
+export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored'; identity?: InheritableIdentity } | { kind: 'rejected'; reason: string };
 
 const IDENTITY_ONLY = new Set(['tollkeeper.api_key.id', 'tollkeeper.tenant.id', 'tollkeeper.user.id']);
-
-/** gen_ai.usage.*, the families' usage names and tollkeeper.* metering attributes (identity alone never meters). */
-function isMeteringAttribute(key: string): boolean {
-  if (key.startsWith('tollkeeper.')) return !IDENTITY_ONLY.has(key);
-  return key.startsWith('gen_ai.usage.') || key.startsWith('llm.token_count.') || key.startsWith('ai.usage.');
-}
+const EMPTY: Attributes = {};
+const TOKEN_FIELDS = Object.keys(TOKEN_ATTRS) as TokenField[];
 
 /** Counts above this are not tokens but bugs or attacks. */
 const MAX_TOKENS = 100_000_000;
 const MAX_COST_USD = 100_000;
 
+/** One pass over the keys: does the span meter anything (SPEC §1), and does it carry identity to hand down? */
+function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: boolean; identity: boolean } {
+  let metered = false;
+  let identity = false;
+  for (const key in a) {
+    if (ids.has(key) || key === 'metadata') {
+      identity = true;
+      continue;
+    }
+    if (metered) continue;
+    if (key.startsWith('gen_ai.usage.') || key.startsWith('llm.token_count.') || key.startsWith('ai.usage.')) metered = true;
+    else if (key.startsWith('tollkeeper.')) metered = !IDENTITY_ONLY.has(key);
+  }
+  return { metered, identity };
+}
+
 /** Maps one decoded span to a usage event (SPEC §1), or says why it is not one. Pure. */
 export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): MapResult {
   const a = span.attributes;
-  const family = detectFamily(a, span.scopeName);
-  const operation = operationOf(a, family);
-  const role = roleOf(a, family, operation, span.name);
-  const metered = Object.keys(a).some(isMeteringAttribute);
-  const familyMarksCall = family !== 'semconv' && (role === 'inference' || role === 'tool');
-  if (!metered && !a['gen_ai.operation.name'] && !familyMarksCall) return { kind: 'ignored' };
+  const keys = scanKeys(a, identityKeys(config.identity));
+  const op = asString(a['gen_ai.operation.name']);
+  if (!keys.metered) {
+    const role = roleOf(a, span.name, false);
+    if (!op && role !== 'inference' && role !== 'tool') {
+      const identity = keys.identity ? ownIdentity(a, config.identity) : undefined;
+      return identity ? { kind: 'ignored', identity } : { kind: 'ignored' };
+    }
+  }
 
   const where = `span ${span.spanId}`;
-  const tokens: Record<keyof typeof TOKEN_ATTRS, number> = { input: 0, output: 0, total: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
-  for (const key of Object.keys(TOKEN_ATTRS) as (keyof typeof TOKEN_ATTRS)[]) {
-    const found = firstNumber(a, TOKEN_ATTRS[key]);
-    if (!found) continue;
-    const v = found.value;
-    if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
-      return { kind: 'rejected', reason: `${where}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}` };
+  const tokens: Record<TokenField, number> = { input: 0, output: 0, total: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
+  let tokenFields = 0;
+  if (keys.metered) {
+    for (const field of TOKEN_FIELDS) {
+      const found = firstNumber(a, TOKEN_ATTRS[field]);
+      if (!found) continue;
+      const v = found.value;
+      if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
+        return { kind: 'rejected', reason: `${where}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}` };
+      }
+      tokens[field] = v;
+      if (field !== 'total') tokenFields |= TOKEN_BITS[field];
     }
-    tokens[key] = v;
   }
+  const profile = detectProfile(a, span.scopeName);
+  const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
   const provider = normalizeProvider(asString(lookup(a, span.resource, PROVIDER_ATTRS)));
-  if (inputExcludesCache(family, provider)) tokens.input += tokens.cacheRead + tokens.cacheWrite;
-  // Output includes reasoning by definition; a family that reports them apart is caught by total.
-  if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) tokens.input = tokens.total;
+  if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) {
+    tokens.input = tokens.total;
+    tokenFields |= TOKEN_BITS.input;
+  }
+  // Semconv input includes cache. A profile that passes a provider's raw uncached count gets cache added back; so does
+  // any span whose input is smaller than its cache counts, which no input-with-cache count can be.
+  const cache = tokens.cacheRead + tokens.cacheWrite;
+  if (cache > 0 && (tokens.input < cache || inputExcludesCache(profile, provider))) tokens.input += cache;
 
   let spanCost: number | null = null;
   const cost = firstNumber(a, COST_ATTRS);
@@ -62,7 +101,8 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       return { kind: 'rejected', reason: `${where}: ${cost.name} must be a finite amount >= 0, got ${cost.value}` };
     }
     const currency = asString(a['gen_ai.usage.cost.currency']).toUpperCase();
-    if (currency === '' || currency === 'USD') spanCost = cost.value;
+    const unknown = cost.value === 0 && profile.zeroCostIsUnknown;
+    if ((currency === '' || currency === 'USD') && !unknown) spanCost = cost.value;
   }
 
   const time = Number(span.endTimeUnixNano / 1_000_000n);
@@ -70,9 +110,11 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   if (time < now - config.maxAgeMs) return { kind: 'rejected', reason: `${where}: ended ${new Date(time).toISOString()}, older than ingest.max_age` };
   if (time > now + config.maxFutureMs) return { kind: 'rejected', reason: `${where}: ends ${new Date(time).toISOString()}, in the future` };
 
-  const identity = resolveIdentity(a, span.resource, config.identity);
-  if (!identity.ok) return { kind: 'rejected', reason: `${where}: ${identity.error}` };
+  const identity = resolveSpanIdentity(a, span.resource, config.identity);
+  // A root span has no ancestor to inherit from: reject now. Others wait for the deduper's inheritance.
+  if (identity.missingRequired && !span.parentSpanId) return { kind: 'rejected', reason: `${where}: ${missingIdentityError(identity.missingRequired, config.identity)}` };
 
+  const operation = op || operationOf(a);
   let computeSeconds = 0;
   const explicitCompute = asNumber(a['tollkeeper.compute.seconds']);
   if (explicitCompute !== undefined) {
@@ -84,7 +126,8 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     computeSeconds = Math.max(0, time - startTime) / 1000;
   }
 
-  const toolName = asString(a['gen_ai.tool.name']) || asString(a['ai.toolCall.name']) || asString(a['tool.name']) || (role === 'tool' ? asString(a['traceloop.entity.name']) : '');
+  const toolName =
+    role === 'tool' ? asString(a['gen_ai.tool.name']) || asString(a['ai.toolCall.name']) || asString(a['tool.name']) || asString(a['traceloop.entity.name']) || span.name.slice(0, 256) : '';
   return {
     kind: 'event',
     event: {
@@ -95,15 +138,15 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       time,
       startTime,
       ...identity.value,
-      family,
+      family: profile.family,
       provider,
-      model: asString(lookup(a, {}, MODEL_ATTRS)),
+      model: asString(lookup(a, EMPTY, MODEL_ATTRS)),
       operation,
       spanName: span.name.slice(0, 256),
       inputTokens: tokens.input,
       outputTokens: tokens.output,
       cacheReadTokens: Math.min(tokens.cacheRead, tokens.input),
-      cacheWriteTokens: Math.min(tokens.cacheWrite, tokens.input),
+      cacheWriteTokens: Math.min(tokens.cacheWrite, tokens.input - Math.min(tokens.cacheRead, tokens.input)),
       reasoningTokens: Math.min(tokens.reasoning, tokens.output),
       requests: role === 'inference' ? 1 : 0,
       toolCalls: role === 'tool' ? 1 : 0,
@@ -112,13 +155,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       role,
       spanCost,
       responseId: asString(a['gen_ai.response.id']) || asString(a['ai.response.id']),
+      meta: { tokenFields, weakIdentity: identity.weak, missingRequired: identity.missingRequired },
     },
   };
-}
-
-/** `openai.chat` (Vercel) → `openai`; `az.ai.openai` stays; lower case. */
-function normalizeProvider(p: string): string {
-  const lower = p.toLowerCase();
-  const vercel = /^(openai|anthropic|google|mistral|cohere|groq|xai|deepseek|bedrock|azure)\.(chat|messages|responses|completion|embedding|generative-ai|text)$/.exec(lower);
-  return vercel?.[1] ?? lower;
 }

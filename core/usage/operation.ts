@@ -1,5 +1,4 @@
 import { asString } from './attributes.ts';
-import type { Family } from './families.ts';
 import type { Attributes } from './types.ts';
 
 /** What a span describes, after reading each family's way of saying it (SPEC §11 "What counts as what"). */
@@ -7,39 +6,49 @@ export type SpanRole = 'inference' | 'tool' | 'container' | 'other';
 
 const INFERENCE_OPS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'completion', 'embedding', 'create_embeddings', 'responses']);
 const CONTAINER_OPS = new Set(['invoke_agent', 'create_agent', 'workflow', 'task', 'agent', 'chain']);
+/** Vercel AI SDK spans that sum their steps' usage (also when Traceloop renamed them like a step). */
+const VERCEL_AGGREGATES = new Set(['ai.generateText', 'ai.streamText', 'ai.generateObject', 'ai.streamObject', 'ai.embed', 'ai.embedMany']);
+const OPENINFERENCE_CALLS = new Set(['LLM', 'EMBEDDING']);
+/** First words of semconv span names (`chat gpt-4o`) that name a call, trusted only on spans with token counts. */
+const CALL_NAME_WORDS = new Set(['chat', 'text_completion', 'embeddings', 'generate_content']);
 
-export function operationOf(attrs: Attributes, family: Family): string {
-  const op = asString(attrs['gen_ai.operation.name']);
-  if (op) return op;
-  if (family === 'vercel') return asString(attrs['ai.operationId']);
-  if (family === 'openinference') return asString(attrs['openinference.span.kind']).toUpperCase();
-  if (family === 'traceloop') return asString(attrs['llm.request.type']) || asString(attrs['traceloop.span.kind']);
-  return '';
+/** The operation stored on the event: semconv name, else the family's own word for it. */
+export function operationOf(attrs: Attributes): string {
+  return (
+    asString(attrs['gen_ai.operation.name']) ||
+    asString(attrs['ai.operationId']) ||
+    asString(attrs['openinference.span.kind']).toUpperCase() ||
+    asString(attrs['llm.request.type']) ||
+    asString(attrs['traceloop.span.kind'])
+  );
 }
 
-export function roleOf(attrs: Attributes, family: Family, operation: string, spanName: string): SpanRole {
-  if (operation === 'execute_tool') return 'tool';
-  if (INFERENCE_OPS.has(operation)) return 'inference';
-  if (CONTAINER_OPS.has(operation)) return 'container';
-  switch (family) {
-    case 'vercel':
-      if (operation === 'ai.toolCall') return 'tool';
-      // ai.generateText.doGenerate / ai.streamText.doStream / ai.embed.doEmbed are the calls; ai.generateText is their aggregate.
-      if (/\.do(Generate|Stream|Embed)$/.test(operation)) return 'inference';
-      return operation.startsWith('ai.') ? 'container' : 'other';
-    case 'openinference':
-      if (operation === 'LLM' || operation === 'EMBEDDING') return 'inference';
-      if (operation === 'TOOL') return 'tool';
-      return operation ? 'container' : 'other';
-    case 'traceloop': {
-      const kind = asString(attrs['traceloop.span.kind']);
-      if (kind === 'tool') return 'tool';
-      if (kind === 'workflow' || kind === 'task' || kind === 'agent') return 'container';
-      return asString(attrs['llm.request.type']) ? 'inference' : 'other';
-    }
-    default:
-      // Only for spans that carry usage (the caller decides): a span named "chat …" is not a call by name alone.
-      if (/^(chat|text_completion|embeddings|generate_content)\b/.test(spanName)) return 'inference';
-      return 'other';
+/**
+ * The role of a span, from the most specific marker down: Vercel `ai.operationId` (it tells an aggregate from its
+ * steps even after Traceloop renamed both `chat <model>`), `gen_ai.operation.name`, OpenInference span kind,
+ * Traceloop span kind, and last the semconv span name, only for a span that carries token counts.
+ */
+export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean): SpanRole {
+  const vercel = asString(attrs['ai.operationId']);
+  if (vercel) {
+    if (vercel === 'ai.toolCall') return 'tool';
+    if (VERCEL_AGGREGATES.has(vercel)) return 'container';
+    if (vercel.endsWith('.doGenerate') || vercel.endsWith('.doStream') || vercel.endsWith('.doEmbed')) return 'inference';
   }
+  const op = asString(attrs['gen_ai.operation.name']);
+  if (op === 'execute_tool') return 'tool';
+  if (INFERENCE_OPS.has(op)) return 'inference';
+  if (CONTAINER_OPS.has(op)) return 'container';
+  const oi = asString(attrs['openinference.span.kind']).toUpperCase();
+  if (oi) return OPENINFERENCE_CALLS.has(oi) ? 'inference' : oi === 'TOOL' ? 'tool' : 'container';
+  const tl = asString(attrs['traceloop.span.kind']);
+  if (tl === 'tool') return 'tool';
+  if (tl === 'workflow' || tl === 'task' || tl === 'agent') return 'container';
+  if (INFERENCE_OPS.has(asString(attrs['llm.request.type']))) return 'inference';
+  if (op || vercel) return vercel.startsWith('ai.') ? 'container' : 'other';
+  if (hasTokens) {
+    const space = spanName.indexOf(' ');
+    if (CALL_NAME_WORDS.has(space < 0 ? spanName : spanName.slice(0, space))) return 'inference';
+  }
+  return 'other';
 }

@@ -121,7 +121,8 @@ export function drawMinute(seed: number, li: number, leaf: Leaf, t: number): Tot
   const lambda = leaf.rate(t);
   if (lambda <= 0) return zero();
   const r = mulberry32(mix(seed, li, t / MIN, 1));
-  if (leaf.steady) return amounts(r, leaf, Math.max(0, Math.round(lambda * (1 + (r() - 0.5) * 0.4))));
+  // Machine-driven: a renewal process whose iteration time varies ±30 % (count variance 0.09 × mean, not mean).
+  if (leaf.steady) return amounts(r, leaf, Math.max(0, Math.round(lambda + 0.3 * Math.sqrt(lambda) * normal(r))));
   const cv = leaf.cvMinute ?? 0.3;
   const multiplier = gamma(r, 1 / (cv * cv), cv * cv) * dayFactor(seed, li, t, leaf.cvDay ?? 0.1);
   return amounts(r, leaf, poisson(r, lambda * multiplier));
@@ -285,14 +286,15 @@ function runawayAgent(): Scenario {
   return {
     name: 'runaway_loop: an agent conversation stuck in a tool loop',
     label: 'runaway_loop',
-    description: 'one conversation calls the LLM and a tool 15×/min, steadily, for an hour',
+    description: 'one conversation calls the LLM and a tool 20×/min, steadily, for an hour (peers: 0.5–3/min)',
     seed: 303,
     leaves: [
       { identity: bots, rate: human(10), costPerRequest: 0.015, tokensPerRequest: 2000, toolCallsPerRequest: 1 },
       { identity: { api_key: 'k-bots-2', tenant: 't-bots', agent: 'a-support' }, rate: human(6), costPerRequest: 0.01, tokensPerRequest: 1500, toolCallsPerRequest: 0.5 },
       ...conversations,
       ...keyLeaves(303, 't-bots', 4, { min: 0.5, max: 4, cost: [0.005, 0.02] }),
-      { identity: { ...bots, conversation: 'c-loop' }, rate: between(at, at + HOUR, constant(15)), costPerRequest: 0.02, tokensPerRequest: 3000, toolCallsPerRequest: 1, steady: true },
+      // One LLM call + one tool call every ~3 s, for an hour: ~7× what the busiest conversations do.
+      { identity: { ...bots, conversation: 'c-loop' }, rate: between(at, at + HOUR, constant(20)), costPerRequest: 0.02, tokensPerRequest: 3000, toolCallsPerRequest: 1, steady: true },
     ],
     scopes: ['api_key', 'tenant', 'agent', 'conversation'],
     attackStart: at,
@@ -374,7 +376,7 @@ function organicGrowth(): Scenario {
   const grow = (base: number) => (t: number): number => human(base)(t) * Math.pow(1.1, (t - T0) / DAY);
   const r = mulberry32(606);
   const leaves = Array.from({ length: 6 }, (_, i) => key('t-grow', `k-grow-${i}`, grow(0.1 + r()), 0.01 + 0.02 * r()));
-  return trap('organic growth', '+10 %/day compounding for 4 weeks (14× overall)', 606, leaves, T, T + DAY, 3);
+  return trap('organic growth', '+10 %/day compounding for 4 weeks (14× overall)', 606, leaves, T, T + DAY, 5);
 }
 
 function batchJobs(): Scenario {
@@ -415,12 +417,12 @@ function periodReset(): Scenario {
 function noise(): Scenario {
   return trap(
     'normal noise',
-    '30 keys from 0.05 to 40 req/min in 3 tenants/time zones, agents with tool calls, for a whole day',
+    '24 keys from 0.05 to 40 req/min in 3 tenants/time zones, agents with tool calls, for a whole day',
     909,
     [
-      ...keyLeaves(901, 't-eu', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 1 }),
-      ...keyLeaves(902, 't-us', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: -6 }),
-      ...keyLeaves(903, 't-ap', 10, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 8 }),
+      ...keyLeaves(901, 't-eu', 8, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 1 }),
+      ...keyLeaves(902, 't-us', 8, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: -6 }),
+      ...keyLeaves(903, 't-ap', 8, { min: 0.05, max: 40, cost: [0.002, 0.05], tz: 8 }),
       { identity: { api_key: 'k-eu-agents', tenant: 't-eu', agent: 'a-planner' }, rate: human(5, 1), costPerRequest: 0.02, tokensPerRequest: 3000, toolCallsPerRequest: 1.5 },
       { identity: { api_key: 'k-us-agents', tenant: 't-us', agent: 'a-coder' }, rate: human(12, -6), costPerRequest: 0.03, tokensPerRequest: 4000, toolCallsPerRequest: 2 },
     ],

@@ -230,6 +230,11 @@ describe('detector state and purity', () => {
     expect(JSON.parse(JSON.stringify(r.state))).toEqual(r.state);
   });
 
+  it('tolerates a foreign or empty state', () => {
+    const o2 = observe('api_key', 'k', 't', p, (i) => (i >= -1 ? flood(100, 0.05) : undefined));
+    expect(run([o2], [b], {}, {}, {} as DetectorState).findings).toHaveLength(1);
+  });
+
   it('tolerates garbage in the series', () => {
     const bad = observe('api_key', 'k', 't', p, (i) => (i === -5 ? { requests: Number.NaN, cost_usd: -3 } : undefined));
     const r = run([bad], [b]);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../core/config/load.ts';
 
 function load(yaml: string, env: Record<string, string> = {}, flags = {}) {
@@ -76,6 +77,12 @@ policies: [{ name: p, scope: api_key, period: { calendar: day, timezone: Mars/Ol
     if (r.ok) return;
     expect(r.errors.join('\n')).toMatch(/detector\.interval/);
     expect(r.errors.join('\n')).toMatch(/timezone/);
+  });
+
+  it('accepts the shipped example config', () => {
+    const text = readFileSync(new URL('../../tollkeeper.example.yaml', import.meta.url), 'utf8');
+    const r = load(text);
+    expect(r.ok ? r.config.policies.map((p) => p.name) : r.errors).toEqual(['daily-cost-per-key', 'tenant-monthly']);
   });
 
   it('lets flags beat env and env beat the file', () => {

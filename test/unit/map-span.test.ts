@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createCallDeduper } from '../../core/usage/call-dedupe.ts';
-import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
-import { mapSpan, type MappingConfig, type MapResult } from '../../core/usage/map-span.ts';
+import { DEFAULT_IDENTITY, type IdentityConfig, type InheritableIdentity } from '../../core/usage/identity.ts';
+import { mapSpan, type MappingConfig, type MapResult, type Unpriced } from '../../core/usage/map-span.ts';
+import type { DecodedSpan } from '../../core/usage/types.ts';
 import { span } from '../helpers/spans.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 5);
@@ -157,5 +158,200 @@ describe('call dedupe: one LLM call counts once', () => {
     expect(createCallDeduper().select([a, b].map((s) => event(mapSpan(s, config, NOW))), [a, b]).counted).toHaveLength(2);
     const oi = span({ 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-4o', 'llm.token_count.prompt': 9, 'llm.token_count.completion': 1 }, { traceId: t, spanId: '3'.repeat(16), parentSpanId: 'f'.repeat(16) });
     expect(createCallDeduper().select([a, oi].map((s) => event(mapSpan(s, config, NOW))), [a, oi]).counted).toHaveLength(1);
+  });
+});
+
+describe('mapSpan: instrumentation profiles (SPEC §1, §11 normalization)', () => {
+  const anthropicUsage = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.usage.output_tokens': 10, 'gen_ai.usage.cache_read.input_tokens': 1000 };
+
+  it.each([
+    // Input ≥ cache, so only the profile can tell whether cache is inside the input count.
+    ['Traceloop JS Anthropic (raw input)', '@traceloop/instrumentation-anthropic', 5000, 6000, 'traceloop'],
+    ['Traceloop Python Anthropic (input with cache)', 'opentelemetry.instrumentation.anthropic', 6000, 6000, 'semconv'],
+    ['OpenLIT JS Anthropic (raw input)', '@openlit/instrumentation-anthropic', 5000, 6000, 'openlit'],
+    ['OpenLIT Python Anthropic (raw input)', 'openlit.instrumentation.anthropic', 5000, 6000, 'openlit'],
+    ['Anthropic SDK (input with cache)', 'com.anthropic.sdk.typescript', 6000, 6000, 'anthropic-sdk'],
+    ['unknown semconv instrumentation (input with cache)', 'my-llm-lib', 6000, 6000, 'semconv'],
+  ])('%s: input %i → %i', (_name, scopeName, input, expected, family) => {
+    const e = event(mapSpan(span({ ...anthropicUsage, 'gen_ai.usage.input_tokens': input }, { scopeName }), config, NOW));
+    expect(e).toMatchObject({ inputTokens: expected, cacheReadTokens: 1000, family, provider: 'anthropic' });
+  });
+
+  it('adds cache back to any input count smaller than the cache counts (it cannot include them)', () => {
+    const e = event(mapSpan(span({ ...anthropicUsage, 'gen_ai.usage.input_tokens': 40, 'gen_ai.usage.cache_creation.input_tokens': 500 }), config, NOW));
+    expect(e).toMatchObject({ inputTokens: 1540, cacheReadTokens: 1000, cacheWriteTokens: 500 });
+  });
+
+  it('leaves OpenAI input alone under OpenLIT and Traceloop, and reads the legacy cache_write name', () => {
+    const openai = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 5000, 'gen_ai.usage.cache_read.input_tokens': 1000 };
+    expect(event(mapSpan(span(openai, { scopeName: '@openlit/instrumentation-vllm' }), config, NOW)).inputTokens).toBe(5000);
+    const sdk = event(mapSpan(span({ ...anthropicUsage, 'gen_ai.usage.input_tokens': 2000, 'gen_ai.usage.cache_write.input_tokens': 900, 'anthropic.usage.cache_creation.ephemeral_5m_input_tokens': 900 }, { scopeName: 'com.anthropic.sdk.typescript' }), config, NOW));
+    expect(sdk).toMatchObject({ inputTokens: 2000, cacheReadTokens: 1000, cacheWriteTokens: 900 });
+  });
+
+  it('takes the scope over attributes: the Anthropic SDK span stamped with Traceloop properties stays anthropic-sdk', () => {
+    const attrs = { ...anthropicUsage, 'gen_ai.usage.input_tokens': 6000, 'traceloop.workflow.name': 'w', 'traceloop.association.properties.api_key_id': 'k' };
+    expect(event(mapSpan(span(attrs, { scopeName: 'com.anthropic.sdk.typescript' }), config, NOW))).toMatchObject({ family: 'anthropic-sdk', inputTokens: 6000, apiKey: 'k' });
+  });
+
+  it("treats OpenLIT's cost 0 as unknown, but a 0 from other families as a cost", () => {
+    const attrs = { 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.cost': 0 };
+    expect(event(mapSpan(span(attrs, { scopeName: '@openlit/instrumentation-vllm' }), config, NOW)).spanCost).toBeNull();
+    expect(event(mapSpan(span(attrs, { scopeName: 'openlit.instrumentation.openai' }), config, NOW)).spanCost).toBeNull();
+    expect(event(mapSpan(span({ ...attrs, 'gen_ai.usage.cost': 0.01 }, { scopeName: '@openlit/instrumentation-vllm' }), config, NOW)).spanCost).toBe(0.01);
+    expect(event(mapSpan(span(attrs), config, NOW)).spanCost).toBe(0);
+  });
+
+  it('reads Vercel AI SDK steps, strips the provider suffix and never counts the aggregate as a request', () => {
+    const step = {
+      'ai.operationId': 'ai.generateText.doGenerate',
+      'ai.model.provider': 'anthropic.messages',
+      'ai.model.id': 'claude-sonnet-4-6',
+      'ai.usage.inputTokens': 1910,
+      'ai.usage.inputTokenDetails.cacheWriteTokens': 1844,
+      'ai.usage.outputTokens': 541,
+      'ai.usage.totalTokens': 2451,
+    };
+    expect(event(mapSpan(span(step, { scopeName: 'ai' }), config, NOW))).toMatchObject({ provider: 'anthropic', model: 'claude-sonnet-4-6', inputTokens: 1910, cacheWriteTokens: 1844, outputTokens: 541, requests: 1 });
+    // Traceloop renames the aggregate like its steps and gives it a provider: ai.operationId still tells.
+    const aggregate = { ...step, 'ai.operationId': 'ai.generateText', 'gen_ai.provider.name': 'openai' };
+    expect(event(mapSpan(span(aggregate, { scopeName: 'ai', name: 'chat gpt-5-mini' }), config, NOW))).toMatchObject({ requests: 0, toolCalls: 0 });
+  });
+
+  it('counts a call span without token counts as a request with no tokens (streams some families do not read)', () => {
+    const oi = event(mapSpan(span({ 'openinference.span.kind': 'LLM', 'llm.model_name': 'gpt-5-mini', 'llm.system': 'openai' }, { name: 'OpenAI Chat Completions' }), config, NOW));
+    expect(oi).toMatchObject({ requests: 1, inputTokens: 0, outputTokens: 0, provider: 'openai', model: 'gpt-5-mini', family: 'openinference' });
+    const tl = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai' }, { scopeName: '@traceloop/instrumentation-openai' }), config, NOW));
+    expect(tl).toMatchObject({ requests: 1, inputTokens: 0 });
+  });
+
+  it.each([
+    ['OpenInference TOOL', { 'openinference.span.kind': 'TOOL' }, 'get_weather'],
+    ['Vercel ai.toolCall', { 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'get_weather' }, 'get_weather'],
+    ['Traceloop tool', { 'traceloop.span.kind': 'tool', 'traceloop.entity.name': 'get_weather' }, 'get_weather'],
+  ])('counts %s spans as tool executions', (_name, attrs, toolName) => {
+    expect(event(mapSpan(span(attrs, { name: 'get_weather' }), config, NOW))).toMatchObject({ toolCalls: 1, requests: 0, toolName });
+  });
+
+  it('does not count container spans (AGENT, workflow, invoke_agent) as requests or tools', () => {
+    expect(mapSpan(span({ 'openinference.span.kind': 'AGENT' }), config, NOW).kind).toBe('ignored');
+    expect(mapSpan(span({ 'traceloop.span.kind': 'workflow' }), config, NOW).kind).toBe('ignored');
+    expect(event(mapSpan(span({ 'gen_ai.operation.name': 'invoke_agent' }), config, NOW))).toMatchObject({ requests: 0, toolCalls: 0 });
+  });
+});
+
+describe('mapSpan: identity under the families metadata', () => {
+  it.each([
+    ['Vercel metadata, snake_case', { 'ai.telemetry.metadata.api_key_id': 'k', 'ai.telemetry.metadata.tenant_id': 't', 'ai.telemetry.metadata.user_id': 'u' }],
+    ['Vercel metadata, camelCase', { 'ai.telemetry.metadata.apiKeyId': 'k', 'ai.telemetry.metadata.tenantId': 't', 'ai.telemetry.metadata.userId': 'u' }],
+    ['Traceloop association properties', { 'traceloop.association.properties.api_key_id': 'k', 'traceloop.association.properties.tenant_id': 't', 'traceloop.association.properties.user_id': 'u' }],
+    ['Traceloop standard keys (customer_id is the tenant)', { 'traceloop.association.properties.api_key_id': 'k', 'traceloop.association.properties.customer_id': 't', 'traceloop.association.properties.user_id': 'u' }],
+    ['OpenInference metadata JSON', { metadata: '{"api_key_id":"k","tenant_id":"t"}', 'user.id': 'u' }],
+  ])('%s', (_name, attrs) => {
+    expect(event(mapSpan(span({ 'gen_ai.operation.name': 'chat', ...attrs }), config, NOW))).toMatchObject({ apiKey: 'k', tenant: 't', user: 'u' });
+  });
+
+  it('prefers a direct attribute over metadata, and ignores metadata JSON that is not a small object', () => {
+    const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'tenant.id': 'direct', 'ai.telemetry.metadata.tenant_id': 'meta' }), config, NOW));
+    expect(e.tenant).toBe('direct');
+    const big = JSON.stringify({ api_key_id: 'k', pad: 'x'.repeat(10_000) });
+    expect(event(mapSpan(span({ 'gen_ai.operation.name': 'chat', metadata: big }), config, NOW)).apiKey).toBe('');
+    expect(event(mapSpan(span({ 'gen_ai.operation.name': 'chat', metadata: '{not json' }), config, NOW)).apiKey).toBe('');
+  });
+
+  it('hands the ids of an ignored span down to its descendants, never service', () => {
+    expect(mapSpan(span({ 'tollkeeper.api_key.id': 'k', 'gen_ai.agent.name': 'a', 'service.name': 's' }), config, NOW)).toEqual({
+      kind: 'ignored',
+      identity: { apiKey: 'k', user: '', tenant: '', agent: 'a', conversation: '' },
+    });
+    expect(mapSpan(span({ 'http.method': 'GET', 'service.name': 's' }), config, NOW)).toEqual({ kind: 'ignored' });
+  });
+});
+
+describe('call dedupe: identity inheritance and pairs of spans for one call', () => {
+  const T = 'd'.repeat(32);
+  const id = (n: number) => n.toString(16).padStart(16, '0');
+
+  /** The collector's pipeline over requests of spans: mapSpan, ignored spans' ids, then the deduper. */
+  function run(requests: DecodedSpan[][], cfg: MappingConfig = config, dedupe = createCallDeduper()) {
+    const out = { counted: [] as Unpriced[], discrepancies: 0, inherited: 0, rejected: [] as string[] };
+    for (const spans of requests) {
+      const events: Unpriced[] = [];
+      const ids = new Map<string, InheritableIdentity>();
+      for (const s of spans) {
+        const r = mapSpan(s, cfg, NOW);
+        if (r.kind === 'event') events.push(r.event);
+        else if (r.kind === 'ignored' && r.identity) ids.set(s.traceId + s.spanId, r.identity);
+        else if (r.kind === 'rejected') out.rejected.push(r.reason);
+      }
+      const res = dedupe.select(events, spans, ids);
+      out.counted.push(...res.counted);
+      out.discrepancies += res.discrepancies;
+      out.inherited += res.inherited;
+      out.rejected.push(...res.rejected.map((x) => x.event.spanId));
+    }
+    return out;
+  }
+
+  const agent = span({ 'gen_ai.operation.name': 'invoke_agent', 'tollkeeper.api_key.id': 'k-parent', 'tenant.id': 't-parent' }, { traceId: T, spanId: id(1), name: 'invoke_agent a' });
+  const chat = (spanId: number, parent: number, attrs: Record<string, string | number> = {}, o: Partial<DecodedSpan> = {}) =>
+    span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10, ...attrs }, { traceId: T, spanId: id(spanId), parentSpanId: id(parent), ...o });
+
+  it('fills ids the call span lacks from the nearest ancestor, which beats the resource but not the span', () => {
+    const workflow = span({ 'traceloop.span.kind': 'workflow', 'user.id': 'u-workflow' }, { traceId: T, spanId: id(2), parentSpanId: id(1) });
+    const call = chat(3, 2, { 'tenant.id': 't-own' }, { resource: { 'service.name': 'svc', 'tollkeeper.api_key.id': 'k-resource' } });
+    const { counted, inherited } = run([[call, workflow, agent]]);
+    expect(counted).toHaveLength(1);
+    expect(counted[0]).toMatchObject({ apiKey: 'k-parent', tenant: 't-own', user: 'u-workflow', service: 'svc' });
+    expect(inherited).toBe(1);
+  });
+
+  it('inherits from an ancestor exported in an earlier request (parent that ended first)', () => {
+    const dedupe = createCallDeduper();
+    run([[agent]], config, dedupe);
+    expect(run([[chat(4, 1)]], config, dedupe).counted[0]).toMatchObject({ apiKey: 'k-parent', tenant: 't-parent' });
+  });
+
+  it('satisfies identity.required from an ancestor, and rejects the call when no ancestor has it', () => {
+    const strict = { ...config, identity: { ...identity, required: ['api_key' as const] } };
+    expect(run([[chat(5, 1), agent]], strict)).toMatchObject({ rejected: [] });
+    const orphan = chat(6, 99);
+    expect(run([[orphan]], strict)).toMatchObject({ counted: [], rejected: [orphan.spanId] });
+  });
+
+  it('counts the innermost span of a wrapped call, filling model, provider, ids and agreeing span cost from the outer', () => {
+    const outer = span(
+      { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-x', 'gen_ai.usage.input_tokens': 40, 'gen_ai.usage.cache_read.input_tokens': 1000, 'gen_ai.usage.output_tokens': 7, 'gen_ai.usage.cost': 0.5, 'user.id': 'u' },
+      { traceId: T, spanId: id(10), scopeName: '@openlit/instrumentation-anthropic' },
+    );
+    const inner = span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 1040, 'gen_ai.usage.cache_read.input_tokens': 1000, 'gen_ai.usage.output_tokens': 7 }, { traceId: T, spanId: id(11), parentSpanId: id(10), scopeName: 'com.anthropic.sdk.typescript' });
+    const r = run([[inner, outer]]);
+    expect(r.counted).toHaveLength(1);
+    expect(r.counted[0]).toMatchObject({ spanId: id(11), provider: 'anthropic', model: 'claude-x', user: 'u', inputTokens: 1040, cacheReadTokens: 1000, outputTokens: 7, spanCost: 0.5 });
+    expect(r.discrepancies).toBe(0);
+  });
+
+  it('keeps the innermost counts and counts a discrepancy when the two spans disagree; the outer cost is dropped', () => {
+    const outer = chat(20, 0, { 'gen_ai.usage.output_tokens': 11, 'gen_ai.usage.cost': 0.5 }, { parentSpanId: '' });
+    const inner = chat(21, 20);
+    const r = run([[inner, outer]]);
+    expect(r.counted.map((e) => [e.spanId, e.outputTokens, e.spanCost])).toEqual([[id(21), 10, null]]);
+    expect(r.discrepancies).toBe(1);
+  });
+
+  it("takes the outer span's counts when the inner one recorded none", () => {
+    const outer = chat(30, 0, {}, { parentSpanId: '' });
+    const inner = span({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' }, { traceId: T, spanId: id(31), parentSpanId: id(30) });
+    expect(run([[inner, outer]]).counted.map((e) => [e.spanId, e.inputTokens, e.outputTokens, e.requests])).toEqual([[id(31), 100, 10, 1]]);
+  });
+
+  it('does not merge a span over several calls into one of them', () => {
+    const over = chat(40, 0, { 'gen_ai.usage.output_tokens': 20, 'gen_ai.request.model': 'outer-model' }, { parentSpanId: '' });
+    const r = run([[chat(41, 40), chat(42, 40), over]]);
+    expect(r.counted.map((e) => [e.spanId, e.model])).toEqual([
+      [id(41), ''],
+      [id(42), ''],
+    ]);
+    expect(r.discrepancies).toBe(0);
   });
 });

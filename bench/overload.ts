@@ -1,0 +1,90 @@
+// Memory and behaviour under overload (SPEC §9): far more than the sustainable ingest rate, while a
+// separate process checks GET /healthz. Run alone: `npx tsx bench/overload.ts`.
+import { join } from 'node:path';
+import { sampleRss, startBenchApp } from './lib/app.ts';
+import { progress, runBench } from './lib/harness.ts';
+import { LoadClient } from './lib/load.ts';
+import type { ProbeResult } from './lib/load-client.ts';
+import { fmt, mib } from './lib/stats.ts';
+
+const PHASES = [
+  { concurrency: 64, seconds: 20 },
+  { concurrency: 256, seconds: 15 },
+];
+const SPANS = 1000;
+
+await runBench(async ({ tmpDir, scale }) => {
+  const bench = await startBenchApp(join(tmpDir, 'data'), 'bench_overload');
+  const load = new LoadClient('load client');
+  const probe = new LoadClient('healthz prober');
+  const rows: string[][] = [];
+  const problems: string[] = [];
+  let acked = 0;
+  try {
+    await load.prepare('protobuf', SPANS);
+    const rssIdle = process.memoryUsage.rss();
+    for (const phase of PHASES) {
+      const name = `${phase.concurrency} × ${SPANS} spans`;
+      progress(`${name}: ${fmt(phase.seconds * scale)} s of protobuf requests, healthz every 50 ms`);
+      await probe.startProbe(bench.otlpUrl, 50);
+      const stopRss = sampleRss(25);
+      const r = await load.load({ url: bench.otlpUrl, format: 'protobuf', spans: SPANS, concurrency: phase.concurrency, spanBudget: null, maxMs: phase.seconds * 1000 * scale });
+      const during = await probe.stopProbe();
+      const peakDuring = stopRss();
+      acked += r.spansOk;
+      // "After": the writer drains what it accepted; healthz must still answer.
+      const drained = Date.now();
+      while ((bench.app.writer?.stats().queued ?? 0) > 0 && Date.now() - drained < 30_000) await new Promise((res) => setTimeout(res, 100));
+      await probe.startProbe(bench.otlpUrl, 50);
+      await new Promise((res) => setTimeout(res, 2_000));
+      const after = await probe.stopProbe();
+      const s = r.statuses;
+      const others = Object.entries(s).filter(([k]) => !['200', '429', '503'].includes(k));
+      const hz = (p: ProbeResult) => `${p.ok}/${p.probes} ok, p50 ${fmt(p.latencyMs.p50, 1)} / p99 ${fmt(p.latencyMs.p99, 1)} / max ${fmt(p.latencyMs.max)} ms`;
+      rows.push([
+        name,
+        fmt(r.elapsedMs / 1000, 1),
+        fmt(r.spansSent / (r.elapsedMs / 1000)),
+        fmt(r.spansOk / (r.elapsedMs / 1000)),
+        fmt(s['200'] ?? 0),
+        fmt(s['429'] ?? 0),
+        fmt(s['503'] ?? 0),
+        fmt(r.withRetryAfter),
+        others.length || r.errors ? `${others.map(([k, v]) => `${v}× ${k}`).join(', ')}${r.errors ? ` ${r.errors} errors` : ''}` : '0',
+        `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)}`,
+        mib(peakDuring),
+        hz(during),
+        hz(after),
+      ]);
+      progress(`${name}: ${JSON.stringify(s)}, ${r.withRetryAfter} with Retry-After, ${r.errors} errors; peak RSS ${mib(peakDuring)} MiB; healthz during ${hz(during)}; after ${hz(after)}`);
+      const refusedWithoutRetryAfter = (s['429'] ?? 0) + (s['503'] ?? 0) - r.withRetryAfter;
+      if (refusedWithoutRetryAfter > 0) problems.push(`overload ${name}: ${refusedWithoutRetryAfter} 429/503 answers without Retry-After`);
+      if (others.length || r.errors) problems.push(`overload ${name}: unexpected answers ${JSON.stringify(Object.fromEntries(others))}, ${r.errors} errors (${r.firstError})`);
+      if (after.ok === 0 || after.failed > 0) problems.push(`overload ${name}: healthz did not answer after the load (${after.firstError})`);
+    }
+    const stored = await bench.countEvents();
+    if (stored.rows !== acked) problems.push(`overload: ${fmt(acked)} spans acknowledged with 200 but ${fmt(stored.rows)} rows stored`);
+    progress(`stored ${fmt(stored.rows)} rows, acknowledged ${fmt(acked)}; RSS idle ${mib(rssIdle)} MiB, max RSS of the process ${mib(process.resourceUsage().maxRSS * 1024)} MiB`);
+    return {
+      title: 'Overload: memory and answers far above the sustainable rate',
+      method: [
+        `The real app (as in the ingest benchmark); one load-generator process sends ${SPANS}-span protobuf requests as fast as answers come back, with ${PHASES.map((p) => p.concurrency).join(' then ')} requests in flight (no backoff: Retry-After is counted, not obeyed).`,
+        'A second process sends GET /healthz to the OTLP port every 50 ms (one at a time) during each phase and for 2 s after the writer has drained.',
+        'offered = spans sent ÷ phase time; accepted = spans answered 200. Peak RSS sampled every 25 ms in the app process (RSS when idle: ' + mib(rssIdle) + ' MiB).',
+        `Afterwards the table holds ${fmt(stored.rows)} rows for ${fmt(acked)} spans acknowledged (must be equal: no acknowledged span lost, none stored twice).`,
+      ],
+      tables: [
+        {
+          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'healthz during', 'healthz after'],
+          rows,
+        },
+      ],
+      notes: ['The process stayed up through both phases (it answered /healthz afterwards and the run ended normally).'],
+      problems,
+    };
+  } finally {
+    load.close();
+    probe.close();
+    await bench.close();
+  }
+});

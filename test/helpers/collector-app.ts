@@ -1,0 +1,67 @@
+import { createHmac } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import { createLogger } from '../../app/logger.ts';
+import { createBatchWriter, type BatchWriter } from '../../collector/batch-writer.ts';
+import { createIngest } from '../../collector/ingest.ts';
+import { collectorPlugin } from '../../collector/plugin.ts';
+import { openSpool } from '../../collector/spool.ts';
+import { createPricer } from '../../core/pricing/pricer.ts';
+import { DEFAULT_IDENTITY } from '../../core/usage/identity.ts';
+import { healthRoutes } from '../../detector/routes/health.ts';
+import type { UsageRepo } from '../../store/usage-repo.ts';
+
+export interface CollectorOptions {
+  repo: UsageRepo;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxQueued: number;
+  bodyLimit?: number;
+  maxInflightBytes?: number;
+}
+
+export interface TestCollector {
+  url: string;
+  writer: BatchWriter;
+  close(): Promise<void>;
+}
+
+/**
+ * The collector's HTTP side as app/build.ts composes it (health routes, collectorPlugin, ingest, batch writer,
+ * spool), listening on 127.0.0.1, but with the repo and limits chosen by the test: a way to put a real server
+ * in front of a store that is down or slow.
+ */
+export async function startCollector(o: CollectorOptions): Promise<TestCollector> {
+  const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
+  const spool = await openSpool(o.spoolDir, o.spoolMaxBytes);
+  const writer = createBatchWriter({ repo: o.repo, spool, logger, batchSize: o.batchSize, flushIntervalMs: o.flushIntervalMs, maxQueued: o.maxQueued, drainIntervalMs: 25 });
+  const ingest = createIngest({
+    mapping: {
+      identity: { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => 'h:' + createHmac('sha256', 'test-key').update(v).digest('hex').slice(0, 32) },
+      computeOperations: [],
+      maxAgeMs: 35 * 86_400_000,
+      maxFutureMs: 5 * 60_000,
+    },
+    pricer: createPricer({ overrides: [], fallback: null }),
+    writer,
+    logger,
+    now: Date.now,
+  });
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, forceCloseConnections: true });
+  healthRoutes(app, async () => ({ ok: true }));
+  await app.register(collectorPlugin, {
+    ingest,
+    bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,
+    ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: o.maxInflightBytes } : {}),
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    writer,
+    async close() {
+      await app.close();
+      await writer.close();
+    },
+  };
+}
