@@ -100,7 +100,13 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
     const app: Tollkeeper = { config, store, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
-    const fastifyOpts = { loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, forceCloseConnections: true, logController: new LogController({ disableRequestLogging: true }) };
+    const fastifyOpts = {
+      loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+      forceCloseConnections: true,
+      logController: new LogController({ disableRequestLogging: true }),
+      // Unknown fields are errors, not silently dropped.
+      ajv: { customOptions: { removeAdditional: false } },
+    };
 
     if (role !== 'detector') {
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);

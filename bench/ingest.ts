@@ -2,6 +2,7 @@
 // insert ceiling for the same rows. Run alone: `npx tsx bench/ingest.ts` (prints markdown).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { UsageEvent } from '../core/usage/types.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { startCpuProfile } from './lib/cpu-profile.ts';
 import { countEvents, openBenchStore, sampleRss, startBenchApp } from './lib/app.ts';
@@ -10,7 +11,6 @@ import { LoadClient } from './lib/load.ts';
 import type { Format } from './lib/otlp-requests.ts';
 import { fmt, mib } from './lib/stats.ts';
 import { timeStore } from './lib/store-timing.ts';
-import { usageEvents } from './lib/usage-rows.ts';
 
 const GOAL = 50_000;
 
@@ -35,6 +35,7 @@ await runBench(async ({ tmpDir, scale }) => {
   const rows: string[][] = [];
   const budgetRows: string[][] = [];
   const rates: number[] = [];
+  let ceiling: { name: string; rows: number; rate: number }[] = [];
   try {
     for (const [i, c] of CELLS.entries()) {
       const name = `${c.format} ${c.spans} spans/req × ${c.concurrency}`;
@@ -105,15 +106,17 @@ await runBench(async ({ tmpDir, scale }) => {
         await bench.close();
       }
     }
+    ceiling = process.env.BENCH_CEILING === '0' ? [] : await measureCeiling(dataDir, client, Math.round(200_000 * scale));
   } finally {
     client.close();
   }
 
-  const ceiling = process.env.BENCH_CEILING === '0' ? [] : await measureCeiling(dataDir, Math.round(200_000 * scale));
   const best = Math.max(...rates);
+  const ceil = ceiling[0]?.rate;
+  rows.forEach((r, i) => r.splice(7, 0, ceil ? `${fmt((rates[i]! / ceil) * 100)}%` : '–'));
   const table = (caption: string, which: Format) => ({
     caption,
-    columns: ['format', 'spans/req', 'KiB/req', 'concurrency', 'spans sent', 'rows stored', 'spans/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU server / client'],
+    columns: ['format', 'spans/req', 'KiB/req', 'concurrency', 'spans sent', 'rows stored', 'spans/s', '÷ ceiling', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'CPU server / client'],
     rows: rows.filter((r) => r[0] === which),
   });
   const result: BenchResult = {
@@ -145,30 +148,51 @@ await runBench(async ({ tmpDir, scale }) => {
   return result;
 });
 
-/** `createUsageRepo(store).insert` in 5000-row batches, alone and preceded by the writer's dedupe query. */
-async function measureCeiling(dataDir: string, n: number): Promise<{ name: string; rows: number; rate: number }[]> {
+/**
+ * The rows the collector really makes (captured from the writer of an app fed the same requests), then
+ * `createUsageRepo(store).insert` in 5000-row batches: alone, and preceded by the writer's dedupe query.
+ */
+async function measureCeiling(dataDir: string, client: LoadClient, n: number): Promise<{ name: string; rows: number; rate: number }[]> {
+  const events = await captureEvents(dataDir, client, n);
   const out = [];
   for (const [name, dedupe] of [['`usage-repo` insert', false], ['`existingIds` + insert (what the batch writer does per batch)', true]] as const) {
     const store = await openBenchStore(dataDir, dedupe ? 'bench_ceiling_dedupe' : 'bench_ceiling');
     try {
       const repo = createUsageRepo(store);
-      const events = usageEvents(n);
-      await repo.insert(usageEvents(5_000)); // warm-up
       const t0 = performance.now();
       for (let i = 0; i < events.length; i += 5_000) {
         const batch = events.slice(i, i + 5_000);
-        if (dedupe) await repo.existingIds(batch.map((e) => e.eventId), batch[0]!.time, batch[batch.length - 1]!.time);
+        if (dedupe) await repo.existingIds(batch.map((e) => e.eventId), Math.min(...batch.map((e) => e.time)), Math.max(...batch.map((e) => e.time)));
         await repo.insert(batch);
       }
-      const rate = n / ((performance.now() - t0) / 1000);
+      const rate = events.length / ((performance.now() - t0) / 1000);
       const stored = await countEvents(store);
-      if (stored.rows !== n + 5_000) throw new Error(`ceiling: stored ${stored.rows}, expected ${n + 5_000}`);
+      if (stored.rows !== events.length) throw new Error(`ceiling: stored ${stored.rows}, expected ${events.length}`);
       progress(`ceiling ${name}: ${fmt(rate)} rows/s`);
-      out.push({ name, rows: n, rate });
-      await store.command(`DROP DATABASE IF EXISTS ${'`' + store.database + '`'} SYNC`);
+      out.push({ name, rows: events.length, rate });
+      await store.command(`DROP DATABASE IF EXISTS \`${store.database}\` SYNC`);
     } finally {
       await store.close();
     }
   }
   return out;
+}
+
+/** Sends `n` spans (protobuf, 1000 per request) to an app whose writer keeps the events instead of storing them. */
+async function captureEvents(dataDir: string, client: LoadClient, n: number): Promise<UsageEvent[]> {
+  const bench = await startBenchApp(dataDir, 'bench_capture');
+  const captured: UsageEvent[] = [];
+  try {
+    const writer = bench.app.writer!;
+    writer.submit = async (events) => {
+      for (const e of events) captured.push(e);
+      return { ok: true };
+    };
+    await client.prepare('protobuf', 1000);
+    const r = await client.load({ url: bench.otlpUrl, format: 'protobuf', spans: 1000, concurrency: 2, spanBudget: n, maxMs: 120_000 });
+    if (captured.length !== r.spansOk) throw new Error(`capture: ${captured.length} events from ${r.spansOk} spans`);
+    return captured;
+  } finally {
+    await bench.close();
+  }
 }

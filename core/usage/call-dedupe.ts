@@ -25,7 +25,12 @@ const MAX_DEPTH = 64;
 /** Bounded FIFO map: the memory of recent spans that lets a late aggregate find its children and a call its ancestors' ids. */
 class Fifo<V> {
   private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
+  /** Insertion order as a ring: eviction without iterators, one map lookup per new key. */
+  private readonly ring: (string | undefined)[];
+  private next = 0;
+  constructor(private readonly capacity: number) {
+    this.ring = new Array<string | undefined>(capacity);
+  }
   get(k: string): V | undefined {
     return this.map.get(k);
   }
@@ -33,12 +38,13 @@ class Fifo<V> {
     return this.map.has(k);
   }
   set(k: string, v: V): void {
-    this.map.delete(k);
+    const size = this.map.size;
     this.map.set(k, v);
-    if (this.map.size > this.capacity) {
-      const first = this.map.keys().next();
-      if (!first.done) this.map.delete(first.value);
-    }
+    if (this.map.size === size) return;
+    const old = this.ring[this.next];
+    if (old !== undefined) this.map.delete(old);
+    this.ring[this.next] = k;
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
   }
 }
 

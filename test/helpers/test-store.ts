@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { openClickHouse } from '../../store/clickhouse.ts';
 import { migrate } from '../../store/migrate.ts';
 import type { ClickHouse } from '../../store/port.ts';
@@ -11,7 +12,15 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-let chdbDir: string | undefined;
+let dataDir: string | undefined;
+
+/**
+ * The data directory of this process's embedded ClickHouse. chdb allows one directory per process, so a test
+ * that also needs the whole app passes this to startApp (and closes it without cleanup).
+ */
+export function sharedDataDir(): string {
+  return (dataDir ??= tempDataDir());
+}
 
 /**
  * A migrated store in a fresh database: the ClickHouse server when TOLLKEEPER_TEST_CLICKHOUSE_URL is set,
@@ -21,7 +30,7 @@ export async function openTestStore(): Promise<TestStore> {
   const database = `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const store = serverUrl
     ? await openClickHouse({ kind: 'server', url: serverUrl, database, username: 'default', password: '' })
-    : await openClickHouse({ kind: 'chdb', path: (chdbDir ??= tempDataDir()), database });
+    : await openClickHouse({ kind: 'chdb', path: join(sharedDataDir(), 'clickhouse'), database });
   await migrate(store);
   return {
     store,
@@ -33,10 +42,10 @@ export async function openTestStore(): Promise<TestStore> {
   };
 }
 
-/** Removes this process's chdb directory (call once, after every store of the file is closed). */
+/** Removes this process's data directory (call once, after every store and app of the file is closed). */
 export function removeTestStores(): void {
-  if (chdbDir) rmSync(chdbDir, { recursive: true, force: true });
-  chdbDir = undefined;
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  dataDir = undefined;
 }
 
 export interface UsageTotals {

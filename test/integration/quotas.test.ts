@@ -65,6 +65,20 @@ describe('quota evaluation against the store', () => {
     expect(t.app.enforcement!.get('api_key', 'k1')).toMatchObject({ action: 'revoke', source: 'quota', ref: 'daily-cost' });
   });
 
+  it('lifts a quota revocation by itself when the period ends, and a detector down across the boundary starts clean', async () => {
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    let now = day + 23 * 3_600_000;
+    t = await startApp({ yaml: YAML, startLoop: false, now: () => now });
+    await createUsageRepo(t.app.store).insert([usageEvent({ apiKey: 'late', costUsd: 12, time: now - 60_000 })]);
+    await t.app.loop!.tickNow();
+    expect(t.app.enforcement!.get('api_key', 'late')?.expires_at).toBe(new Date(day + 86_400_000).toISOString());
+    // Down for two hours across midnight: the first tick after is in the new day.
+    now = day + 25 * 3_600_000;
+    await t.app.loop!.tickNow();
+    expect(t.app.enforcement!.get('api_key', 'late')).toBeUndefined();
+    expect((await firings(t)).filter((f) => f.entity === 'late')).toHaveLength(3);
+  });
+
   it('counts composite limits: requests exceed while cost does not', async () => {
     t = await startApp({ yaml: YAML, startLoop: false });
     await createUsageRepo(t.app.store).insert(Array.from({ length: 101 }, () => usageEvent({ apiKey: 'chatty', costUsd: 0.001 })));

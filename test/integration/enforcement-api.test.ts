@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from '../helpers/app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp({ startLoop: false });
+});
+afterAll(async () => {
+  await t.close({ cleanup: true });
+});
+
+async function enforce(body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.apiUrl}/v1/enforcement`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function revocations(query = '', headers: Record<string, string> = {}) {
+  const res = await fetch(`${t.apiUrl}/v1/revocations${query}`, { headers: { authorization: `Bearer ${t.gatewayToken}`, ...headers } });
+  return { status: res.status, etag: res.headers.get('etag'), body: res.status === 200 ? ((await res.json()) as any) : null };
+}
+
+describe('enforcement API and revocation list', () => {
+  it('validates bodies', async () => {
+    expect((await enforce({ action: 'nuke', kind: 'api_key', id: 'x' })).status).toBe(400);
+    expect((await enforce({ action: 'revoke', kind: 'api_key' })).status).toBe(400);
+    expect((await enforce({ action: 'revoke', kind: 'api_key', id: 'x', extra: 1 })).status).toBe(400);
+    expect((await enforce({ action: 'revoke', kind: 'api_key', id: 'x', ttl: 'forever' })).body).toMatchObject({ error: 'invalid_ttl' });
+    expect((await enforce({ action: 'throttle', kind: 'api_key', id: 'x' })).body).toMatchObject({ error: 'missing_limit' });
+  });
+
+  it('revokes, throttles (strongest wins), restores, and keeps the history', async () => {
+    const v0 = (await revocations()).body.version as number;
+    const throttled = await enforce({ action: 'throttle', kind: 'user', id: 'u-1', reason: 'too chatty', limit: { requests_per_minute: 5 } });
+    expect(throttled.body.entry).toMatchObject({ kind: 'user', id: 'u-1', action: 'throttle', limit: { requests_per_minute: 5 }, source: 'manual' });
+    const revoked = await enforce({ action: 'revoke', kind: 'user', id: 'u-1', reason: 'abuse', ttl: '1h' });
+    expect(revoked.body.entry.action).toBe('revoke');
+    expect(Date.parse(revoked.body.entry.expires_at as string) - Date.now()).toBeGreaterThan(3_500_000);
+    const delta = await revocations(`?since=${v0}`);
+    expect(delta.body).toMatchObject({ full: false, removed: [] });
+    expect(delta.body.added).toHaveLength(1);
+    const restored = await enforce({ action: 'restore', kind: 'user', id: 'u-1', reason: 'sorted out' });
+    expect(restored.body).toEqual({ version: restored.body.version, removed: { kind: 'user', id: 'u-1' } });
+    expect((await enforce({ action: 'restore', kind: 'user', id: 'u-1' })).body.removed).toBeNull();
+    const after = await revocations(`?since=${revoked.body.version}`);
+    expect(after.body).toMatchObject({ added: [], removed: [{ kind: 'user', id: 'u-1' }], full: false });
+    const history = await fetch(`${t.apiUrl}/v1/enforcement/user/u-1`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    const h = (await history.json()) as any;
+    expect(h.current).toBeNull();
+    expect(h.history.map((x: { action: string }) => x.action)).toEqual(['restore', 'revoke', 'throttle']);
+    expect(h.history[0]).toMatchObject({ source: 'manual', reason: 'sorted out', actor: 'api' });
+  });
+
+  it('honours Idempotency-Key', async () => {
+    const body = { action: 'revoke', kind: 'api_key', id: 'idem', reason: 'once' };
+    const a = await enforce(body, { 'idempotency-key': 'req-1' });
+    const b = await enforce(body, { 'idempotency-key': 'req-1' });
+    expect(b.body).toEqual(a.body);
+    expect((await enforce({ ...body, id: 'other' }, { 'idempotency-key': 'req-1' })).status).toBe(422);
+  });
+
+  it('answers 304 on a matching ETag and long-polls until the version moves', async () => {
+    const current = await revocations();
+    expect(current.etag).toBe(`"${current.body.version}"`);
+    expect((await revocations('', { 'if-none-match': current.etag! })).status).toBe(304);
+    const started = Date.now();
+    const waiting = revocations('?wait=10', { 'if-none-match': current.etag! });
+    await enforce({ action: 'revoke', kind: 'tenant', id: 'wake-up' });
+    const woke = await waiting;
+    expect(woke.status).toBe(200);
+    expect(woke.body.version).toBe(current.body.version + 1);
+    expect(Date.now() - started).toBeLessThan(9_000);
+    const timedOut = await revocations(`?since=${woke.body.version}&wait=0.2`);
+    expect(timedOut.body).toMatchObject({ version: woke.body.version, added: [], removed: [], full: false });
+    const notModified = await revocations('?wait=0.2', { 'if-none-match': `"${woke.body.version}"` });
+    expect(notModified.status).toBe(304);
+    expect((await revocations('?wait=61')).status).toBe(400);
+    expect((await revocations('?since=-1')).status).toBe(400);
+  });
+
+  it('returns the full list when ?since is beyond what it knows', async () => {
+    const r = await revocations('?since=999999');
+    expect(r.body.full).toBe(true);
+    expect(Array.isArray(r.body.entries)).toBe(true);
+  });
+});
