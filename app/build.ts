@@ -92,6 +92,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     cleanups.unshift(() => store.close());
     await migrate(store);
     const pricer = createPricer(config.pricing);
+    let onIngested = (): void => undefined;
     const policyService = createPolicyService({ repo: createPolicyRepo(store), configPolicies: config.policies, now });
     await policyService.load();
     // Refreshed as API policies change (also in a separate collector process, which polls the policy table).
@@ -134,7 +135,13 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       });
       const otlp = Fastify(fastifyOpts);
       healthRoutes(otlp, ready);
-      await otlp.register(collectorPlugin, { ingest, bodyLimit: config.ingest.body_limit_mib * 1024 * 1024, otlpToken: config.auth.otlp_token });
+      // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
+      const nudging: Ingest = { ...ingest, ingest: async (spans) => {
+        const r = await ingest.ingest(spans);
+        if (r.outcome.ok) onIngested();
+        return r;
+      } };
+      await otlp.register(collectorPlugin, { ingest: nudging, bodyLimit: config.ingest.body_limit_mib * 1024 * 1024, otlpToken: config.auth.otlp_token });
       Object.assign(app, { otlp, ingest, writer });
       if (role === 'collector') {
         const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
@@ -195,6 +202,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
       });
       Object.assign(app, { api, enforcement, loop });
+      onIngested = () => loop.nudge();
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());
     }

@@ -17,7 +17,10 @@ export interface TickStats {
  * Runs the jobs every `intervalMs`, one tick at a time (a slow tick delays the next, never overlaps it).
  * A failing job is logged and retried next tick; it never stops the loop.
  */
-export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Logger; now: () => number }) {
+export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Logger; now: () => number; nudgeGapMs?: number }) {
+  const nudgeGap = Math.min(o.nudgeGapMs ?? 500, o.intervalMs);
+  let nextAt = 0;
+  let lastEndReal = 0;
   const stats: TickStats = { ticks: 0, lastTickAt: 0, lastTickMs: 0, maxTickMs: 0, failures: 0 };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -42,9 +45,12 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
 
   function schedule(delay: number): void {
     if (stopped) return;
+    nextAt = Date.now() + delay;
     timer = setTimeout(() => {
+      timer = undefined;
       running = tick().finally(() => {
         running = undefined;
+        lastEndReal = Date.now();
         schedule(Math.max(0, o.intervalMs - stats.lastTickMs));
       });
     }, delay);
@@ -55,6 +61,17 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
     start(): void {
       stopped = false;
       schedule(0);
+    },
+    /**
+     * New usage arrived: tick soon rather than at the next interval (at most every `nudgeGapMs`), so a hard limit
+     * crossed mid-interval is acted on within a fraction of a tick.
+     */
+    nudge(): void {
+      if (stopped || running || !timer) return;
+      const soonest = Math.max(Date.now(), lastEndReal + nudgeGap);
+      if (soonest >= nextAt) return;
+      clearTimeout(timer);
+      schedule(soonest - Date.now());
     },
     /** Runs one tick now (tests, replay); waits for a tick already running first. */
     async tickNow(): Promise<void> {

@@ -64,6 +64,23 @@ describe.each(['protobuf', 'json'] as const)('OTel SDK (%s exporter) → collect
   });
 });
 
+describe('fresh usage nudges the detector', () => {
+  it('acts on a crossed hard limit long before the next interval tick', async () => {
+    const t = await startApp({ yaml: CONFIG.replace('interval: 200ms', 'interval: 1h') });
+    try {
+      // The loop ticks once at start; the next interval tick is an hour away.
+      await waitFor(() => t.app.loop!.stats.ticks >= 1, { what: 'first tick' });
+      const sdk = createTracer(t.otlpUrl, 'json');
+      for (let i = 0; i < 3; i++) sdk.chat({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 100_000, 'gen_ai.usage.output_tokens': 50_000, 'tollkeeper.api_key.id': 'nudged' });
+      await sdk.flush();
+      await waitFor(async () => ((await (await revocations(t)).json()) as RevocationBody).entries.some((e) => e.id === 'nudged'), { what: 'nudged tick', timeoutMs: 10_000 });
+      await sdk.shutdown();
+    } finally {
+      await t.close({ cleanup: true });
+    }
+  });
+});
+
 describe('revocation list auth', () => {
   it('needs a token, and keeps its version across a restart', async () => {
     const first = await startApp();
