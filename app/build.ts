@@ -9,6 +9,7 @@ import { openSpool } from '../collector/spool.ts';
 import type { Config } from '../core/config/load.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
 import type { Policy } from '../core/quota/policy.ts';
+import { periodAt } from '../core/quota/period.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
 import { ENTITY_KINDS } from '../core/usage/types.ts';
 import { createBus } from '../detector/bus.ts';
@@ -180,6 +181,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
           shadow: config.detector.shadow,
           ttlMs: config.anomaly.ttl,
           quietMs: config.anomaly.quiet_period,
+          periodResets: (n) => [...new Set(policyService.active().filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, n).start))],
         });
         jobs.push({ name: 'anomaly', run: (n) => anomalyJob.run(n) });
       }

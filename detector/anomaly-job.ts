@@ -39,6 +39,8 @@ export interface AnomalyJobOptions {
   shadow: boolean;
   ttlMs: number | undefined;
   quietMs: number;
+  /** Starts of the current quota periods (timezone-aware): spend right after a reset is not an attack. */
+  periodResets?: (now: number) => number[];
 }
 
 function describeAction(a: PolicyAction): string {
@@ -58,6 +60,8 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   /** Severity whose action was applied per incident, so an escalation acts once more and a restart does not re-act. */
   const acted = new Map<string, Severity>();
   let version = 0;
+  // A tenant spike is judged against its keys, so keys are observed whenever tenants are.
+  const observedKinds: EntityKind[] = o.config.scopes.includes('tenant') && !o.config.scopes.includes('api_key') ? [...o.config.scopes, 'api_key'] : o.config.scopes;
   const nextVersion = (now: number) => (version = Math.max(version + 1, now * 1000));
 
   async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
@@ -117,9 +121,10 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
         open = await o.repo.listIncidents({ status: 'open', limit: 100_000 });
         for (const inc of open as IncidentRow[]) acted.set(inc.id, inc.severity);
       }
-      const obs = await o.repo.observations(o.config.scopes, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
+      const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
       await refreshBaselines(obs, now);
-      const r = detect(state, { now, observations: obs, baselines, peers: peers(obs), config: o.config });
+      const periodResets = o.periodResets?.(now);
+      const r = detect(state, { now, observations: obs, baselines, peers: peers(obs), config: o.config, ...(periodResets ? { periodResets } : {}) });
       state = r.state;
       const rec = reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs });
       open = rec.open;

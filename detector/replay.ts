@@ -72,7 +72,8 @@ export async function replay(o: {
       }
     }
     if (o.anomaly) {
-      const obs = await o.anomalyRepo.observations(o.anomaly.scopes, now, OBSERVATION_MINUTES, 30);
+      const kinds: EntityKind[] = o.anomaly.scopes.includes('tenant') && !o.anomaly.scopes.includes('api_key') ? [...o.anomaly.scopes, 'api_key'] : o.anomaly.scopes;
+      const obs = await o.anomalyRepo.observations(kinds, now, OBSERVATION_MINUTES, 30);
       const hour = Math.floor(now / HOUR);
       const stale = new Map<EntityKind, string[]>();
       for (const ob of obs) {
@@ -85,7 +86,8 @@ export async function replay(o: {
         const p = buildPeerBaseline(kind, baselines.values()) ?? peerBaselineFromObservations(kind, obs);
         if (p) peers.set(kind, p);
       }
-      const r = detect(state, { now, observations: obs, baselines, peers, config: o.anomaly });
+      const periodResets = [...new Set(o.policies.filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, now).start))];
+      const r = detect(state, { now, observations: obs, baselines, peers, config: o.anomaly, periodResets });
       state = r.state;
       const rec = reconcileIncidents(open, r.findings, now);
       const before = new Map(open.map((inc) => [inc.id, inc.severity]));

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { MIN, between, constant, runScenario, scenarioReport, scenarios } from '../helpers/traffic-sim.ts';
 import type { Scenario, ScenarioOutcome } from '../helpers/traffic-sim.ts';
@@ -8,29 +8,32 @@ const all = scenarios();
 const attacks = all.filter((s) => s.label !== 'trap');
 const traps = all.filter((s) => s.label === 'trap');
 const outcomes = new Map<string, ScenarioOutcome>();
-
-beforeAll(() => {
-  for (const s of all) outcomes.set(s.name, runScenario(s));
-});
+/** Each scenario runs once (≈0.1–1.5 s), inside the test that needs it first; the report reuses the results. */
+const outcomeOf = (s: Scenario): ScenarioOutcome => {
+  if (!outcomes.has(s.name)) outcomes.set(s.name, runScenario(s));
+  return outcomes.get(s.name)!;
+};
+// Generous per-test timeouts: CI machines shared with other suites can be several times slower.
+const SLOW = 60_000;
 
 const describeIncidents = (o: ScenarioOutcome): string[] =>
   o.incidents.map((i) => `${i.criticalAt === null ? 'warning ' : 'critical'} ${i.pattern} ${i.kind}:${i.id} (${i.verdict}) — ${i.explanation}`);
 
 describe('labelled attacks are detected, critical, with the right pattern, in time', () => {
   it.each(attacks.map((s) => [s.name, s] as const))('%s', (_name, s: Scenario) => {
-    const o = outcomes.get(s.name)!;
+    const o = outcomeOf(s);
     expect(o.delayMin, describeIncidents(o).join('\n')).not.toBeNull();
     expect(o.delayMin!).toBeLessThanOrEqual(s.boundMin!);
     // nothing critical on entities that are not under attack, nor before the attack
     expect(o.incidents.filter((i) => i.criticalAt !== null && i.verdict === 'false_positive'), describeIncidents(o).join('\n')).toEqual([]);
-  });
+  }, SLOW);
 });
 
 describe('false-positive traps never produce a critical finding', () => {
   it.each(traps.map((s) => [s.name, s] as const))('%s', (_name, s: Scenario) => {
-    const o = outcomes.get(s.name)!;
+    const o = outcomeOf(s);
     expect(o.incidents.filter((i) => i.criticalAt !== null), describeIncidents(o).join('\n')).toEqual([]);
-  });
+  }, SLOW);
 
   it('the traps bite: without the mechanism that handles them they do go critical', () => {
     const batch = traps.find((s) => s.name.includes('batch'))!;
@@ -39,7 +42,7 @@ describe('false-positive traps never produce a critical finding', () => {
     const reset = traps.find((s) => s.name.includes('reset'))!;
     const noResetGrace = runScenario(reset, { config: resolveAnomalyConfig({ scopes: reset.scopes, tuning: { reset: { graceMin: 0 } } }) });
     expect(noResetGrace.incidents.some((i) => i.criticalAt !== null)).toBe(true);
-  });
+  }, SLOW);
 });
 
 describe('incident lifecycle over a real attack', () => {
@@ -58,12 +61,12 @@ describe('incident lifecycle over a real attack', () => {
     expect(inc.resolvedAt).not.toBeNull();
     expect(inc.resolvedAt! - (at + 10 * MIN)).toBeGreaterThanOrEqual(2 * MIN);
     expect(inc.resolvedAt! - (at + 10 * MIN)).toBeLessThanOrEqual(10 * MIN);
-  });
+  }, SLOW);
 });
 
 describe('report', () => {
   it('precision, recall and detection delay per pattern', () => {
-    const report = scenarioReport([...outcomes.values()]);
+    const report = scenarioReport(all.map(outcomeOf));
     console.log('\nDenial-of-wallet scenarios (critical incidents):');
     console.table(
       report.rows.map((r) => ({
@@ -86,5 +89,5 @@ describe('report', () => {
       expect(r.falsePositives).toBe(0);
     }
     for (const t of report.traps) expect(t.criticals).toBe(0);
-  });
+  }, SLOW);
 });
