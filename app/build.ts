@@ -50,6 +50,7 @@ export interface Tollkeeper {
   writer?: BatchWriter;
   enforcement?: Enforcement;
   loop?: ReturnType<typeof createTickLoop>;
+  anomaly?: ReturnType<typeof createAnomalyJob>;
   tokens: { admin: string; gateway: string; path: string };
   /** Starts listening and the detector loop; returns the bound URLs. */
   listen(): Promise<{ otlpUrl?: string; apiUrl?: string }>;
@@ -184,6 +185,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
           periodResets: (n) => [...new Set(policyService.active().filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, n).start))],
         });
         jobs.push({ name: 'anomaly', run: (n) => anomalyJob.run(n) });
+        app.anomaly = anomalyJob;
       }
       jobs.push({ name: 'expiry', run: () => enforcement.expire() });
       const loop = createTickLoop({

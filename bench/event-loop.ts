@@ -71,7 +71,7 @@ await runBench(async ({ tmpDir, scale }) => {
   return {
     title: 'Event-loop responsiveness while ClickHouse works',
     method: [
-      'The real app (as in the ingest benchmark). `perf_hooks.monitorEventLoopDelay` (1 ms resolution) in the app process, reset per phase.',
+      'The real app as `npm start` runs it (every role, detector loop ticking every 2 s). `perf_hooks.monitorEventLoopDelay` (1 ms resolution) in the app process, reset per phase.',
       `A separate process sends GET /healthz to the API port every ${PROBE_MS} ms over real HTTP (never two at once) and times each answer.`,
       `heavy query: \`${heavySql}\` through the store port (\`store.query\`, i.e. @clickhouse/client over chdb), ${fmt(queryMs)} ms here. sustained ingest: a load-generator process posts 1000-span protobuf requests, 4 in flight.`,
     ],

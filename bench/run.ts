@@ -9,7 +9,8 @@
 // Which benchmarks exist: BUILT_IN below, plus every `bench/*.bench.ts` file, found automatically (id = the file
 // name without `.bench.ts`). To add one (detection latency, revocation polling, overspend, dashboard queries…),
 // create `bench/<id>.bench.ts` that calls `runBench()` from bench/lib/harness.ts and returns a BenchResult
-// (title, one line per method step, tables). Nothing else to register.
+// (title, one line per method step, tables). Nothing else to register. Default time limit 5 min; a line
+// `// bench-timeout: 8m` near the top of the file changes it.
 //
 // Protocol: each benchmark runs in its own process (`node --import tsx <file>`; chdb allows one data directory
 // per process) with BENCH_TMP (a fresh directory, removed afterwards), BENCH_SCALE (1, or 0.2 with --quick)
@@ -45,11 +46,16 @@ const BUILT_IN: Entry[] = [
   { id: 'pricing', file: 'bench/pricing.ts', timeoutMs: 2 * 60_000, parse: parsePricing },
 ];
 
+function declaredTimeout(file: string): number | undefined {
+  const m = /bench-timeout:\s*(\d+)\s*(s|m)\b/.exec(readFileSync(file, 'utf8').slice(0, 2000));
+  return m ? Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000) : undefined;
+}
+
 function discover(): Entry[] {
   const found = readdirSync(BENCH)
     .filter((f) => f.endsWith('.bench.ts'))
     .sort()
-    .map((f) => ({ id: f.slice(0, -'.bench.ts'.length), file: `bench/${f}`, timeoutMs: 5 * 60_000 }));
+    .map((f) => ({ id: f.slice(0, -'.bench.ts'.length), file: `bench/${f}`, timeoutMs: declaredTimeout(join(BENCH, f)) ?? 5 * 60_000 }));
   return [...BUILT_IN, ...found.filter((f) => !BUILT_IN.some((b) => b.id === f.id))];
 }
 

@@ -39,6 +39,8 @@ export interface WriterStats {
 
 /** Spool files moved per turn of the write queue, so fresh batches are not stuck behind a long drain. */
 const DRAIN_FILES_PER_TURN = 4;
+/** Ids per dedup lookup: ~300 KB of query parameters, well inside a server's URL limit. */
+const LOOKUP_SLICE = 5000;
 const OK: WriteOutcome = { ok: true };
 const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
 
@@ -99,22 +101,30 @@ export function createBatchWriter(o: BatchWriterOptions) {
       return true;
     });
     if (candidates.length === 0) return [];
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const e of candidates) {
-      lo = Math.min(lo, e.time);
-      hi = Math.max(hi, e.time);
+    const stored = new Set<string>();
+    // In slices: a server gets the ids in its URL (query parameters), which it caps at 1 MiB by default.
+    for (let i = 0; i < candidates.length; i += LOOKUP_SLICE) {
+      const slice = candidates.slice(i, i + LOOKUP_SLICE);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const e of slice) {
+        lo = Math.min(lo, e.time);
+        hi = Math.max(hi, e.time);
+      }
+      for (const id of await o.repo.existingIds(
+        slice.map((e) => e.eventId),
+        lo,
+        hi,
+      )) {
+        stored.add(id);
+      }
     }
-    const stored = await o.repo.existingIds(
-      candidates.map((e) => e.eventId),
-      lo,
-      hi,
-    );
     return stored.size === 0 ? candidates : candidates.filter((e) => !stored.has(e.eventId));
   }
 
   async function store(events: readonly UsageEvent[]): Promise<void> {
-    const batch = (await fresh(events)).map(wellFormed);
+    // Made well-formed before the dedup check, so an id is looked up exactly as it is stored.
+    const batch = await fresh(events.map(wellFormed));
     stats.duplicates += events.length - batch.length;
     if (batch.length > 0) await o.repo.insert(batch);
     for (const e of batch) recent.add(e.eventId);

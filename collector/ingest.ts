@@ -21,6 +21,8 @@ export interface IngestCounters {
   callDiscrepancies: number;
   /** Events that took ids from an ancestor span. */
   identityInherited: number;
+  /** Inference calls whose instrumentation recorded no token counts (stored as unpriced requests), by family. */
+  callsWithoutCounts: Record<string, number>;
   eventsAccepted: number;
   unpricedByModel: Record<string, number>;
 }
@@ -43,11 +45,22 @@ export function createIngest(deps: IngestDeps) {
     spansSuperseded: 0,
     callDiscrepancies: 0,
     identityInherited: 0,
+    callsWithoutCounts: {},
     eventsAccepted: 0,
     unpricedByModel: {},
   };
 
+  /** A call whose span had no counts and no cost has an unknown price, not $0 (SPEC §2): it counts as an unpriced request. */
+  function unknownUsage(e: Unpriced): UsageEvent {
+    const { role: _role, responseId: _responseId, meta: _meta, ...event } = e;
+    const seen = counters.callsWithoutCounts[e.family] ?? 0;
+    if (seen === 0) deps.logger.warn({ family: e.family, provider: e.provider, model: e.model }, 'instrumentation recorded no token counts for a call: stored as an unpriced request');
+    counters.callsWithoutCounts[e.family] = seen + 1;
+    return { ...event, costUsd: 0, costSource: 'unpriced', priceVersion: '' };
+  }
+
   function price(e: Unpriced): UsageEvent {
+    if (e.requests > 0 && e.meta.tokenFields === 0 && e.spanCost === null) return unknownUsage(e);
     const p = deps.pricer.price({
       provider: e.provider,
       model: e.model,

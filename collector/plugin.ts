@@ -54,7 +54,9 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
-    request.log.info({ err: err.message }, 'bad OTLP request');
+    // Still a 4xx (never 500 on client input), but an error without a client status is our bug: log it as one.
+    if (err.statusCode === undefined) request.log.error({ err }, 'unexpected error while handling an OTLP request');
+    else request.log.info({ err: err.message }, 'bad OTLP request');
     return sendStatus(reply, status, err.message, formatOf(request.headers['content-type']) ?? 'json');
   });
 

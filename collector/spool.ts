@@ -80,7 +80,8 @@ export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
           text = await readFile(join(dir, first), 'utf8');
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-          sizes.delete(first); // removed behind our back: nothing left to drain
+          total -= sizes.get(first) ?? 0; // removed behind our back: nothing left to drain
+          sizes.delete(first);
           continue;
         }
         return { file: first, events: parse(text) };

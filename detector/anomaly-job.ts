@@ -41,6 +41,8 @@ export interface AnomalyJobOptions {
   quietMs: number;
   /** Starts of the current quota periods (timezone-aware): spend right after a reset is not an attack. */
   periodResets?: (now: number) => number[];
+  /** Wall-clock time one tick may spend loading history and building baselines (default 500 ms). */
+  baselineBudgetMs?: number;
 }
 
 function describeAction(a: PolicyAction): string {
@@ -52,7 +54,8 @@ function describeAction(a: PolicyAction): string {
  * Each tick: per-minute series of active entities from ClickHouse → baselines (rebuilt hourly from the hourly
  * history, so a restart loses nothing) → findings → incidents (stored) → actions per severity.
  */
-export function createAnomalyJob(o: AnomalyJobOptions) {
+export function createAnomalyJob(opts: AnomalyJobOptions) {
+  const o = { baselineBudgetMs: 500, ...opts };
   let state: DetectorState = emptyDetectorState();
   let open: Incident[] | undefined;
   const baselines = new Map<string, Baseline>();
@@ -64,6 +67,9 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   const observedKinds: EntityKind[] = o.config.scopes.includes('tenant') && !o.config.scopes.includes('api_key') ? [...o.config.scopes, 'api_key'] : o.config.scopes;
   const nextVersion = (now: number) => (version = Math.max(version + 1, now * 1000));
 
+  /** Entities whose baseline is still to be built although they have history: judged from next tick on. */
+  const deferred = new Set<string>();
+
   async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
     const hour = Math.floor(now / HOUR);
     const stale = new Map<EntityKind, string[]>();
@@ -73,10 +79,19 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
       const b = baselines.get(key);
       if (!b || Math.floor(b.builtAt / HOUR) !== hour) stale.set(ob.kind, [...(stale.get(ob.kind) ?? []), ob.id]);
     }
+    // Building baselines reads 4 weeks of hourly history per entity: bounded per tick so a cold start with many
+    // entities never stalls the loop (entities still without one are judged against their peers meanwhile).
+    const deadline = Date.now() + o.baselineBudgetMs;
+    deferred.clear();
     for (const [kind, ids] of stale) {
-      for (let i = 0; i < ids.length; i += 1000) {
-        for (const h of await o.repo.histories(kind, ids.slice(i, i + 1000), now, HISTORY_HOURS)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
+      let i = 0;
+      for (; i < ids.length && Date.now() < deadline; i += 100) {
+        for (const h of await o.repo.histories(kind, ids.slice(i, i + 100), now, HISTORY_HOURS)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
       }
+      // Out of budget: an entity with history but no baseline yet must not be judged against peers (a big,
+      // well-known key would look like an attack right after a restart); one without history is new, and peers apply.
+      const missing = ids.slice(i).filter((id) => !baselines.has(entityKey(kind, id)));
+      if (missing.length > 0) for (const id of await o.repo.withHistory(kind, missing, now, HISTORY_HOURS, now - 6 * HOUR)) deferred.add(entityKey(kind, id));
     }
     for (const [key, seen] of lastSeen) {
       if (now - seen > 24 * HOUR) {
@@ -116,6 +131,8 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   }
 
   return {
+    /** Baselines held and entities waiting for theirs (cold start progress). */
+    stats: () => ({ baselines: baselines.size, deferred: deferred.size, openIncidents: open?.length ?? 0 }),
     async run(now: number): Promise<{ findings: number; opened: Incident[]; resolved: Incident[] }> {
       if (!open) {
         open = await o.repo.listIncidents({ status: 'open', limit: 100_000 });
@@ -123,8 +140,9 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
       }
       const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
       await refreshBaselines(obs, now);
+      const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;
       const periodResets = o.periodResets?.(now);
-      const r = detect(state, { now, observations: obs, baselines, peers: peers(obs), config: o.config, ...(periodResets ? { periodResets } : {}) });
+      const r = detect(state, { now, observations: judged, baselines, peers: peers(judged), config: o.config, ...(periodResets ? { periodResets } : {}) });
       state = r.state;
       const rec = reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs });
       open = rec.open;

@@ -95,11 +95,15 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** A ClickHouse error about our SQL is a bug; a transport failure or engine overload is retriable. */
+const RETRIABLE_CODES = new Set(['159', '164', '202', '203', '209', '210', '241', '242', '252', '394']);
+
 function classify(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
-  if (err instanceof ClickHouseError) {
-    const retriableCodes = new Set(['159', '164', '202', '203', '209', '210', '241', '242', '252', '394']);
-    return new StoreError(err.message, retriableCodes.has(String(err.code)), { cause: err });
+  // chdb/connection brings its own copy of ClickHouseError, so `instanceof` alone misses embedded-engine errors.
+  const named = err instanceof Error && (err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError') && typeof (err as { code?: unknown }).code === 'string';
+  if (err instanceof ClickHouseError || named) {
+    const code = String((err as { code: unknown }).code);
+    return new StoreError((err).message, RETRIABLE_CODES.has(code), { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StoreError(message, true, { cause: err });

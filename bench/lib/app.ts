@@ -20,15 +20,15 @@ export interface BenchApp {
  * The real app as `npm start` builds it (every role, embedded ClickHouse), on 127.0.0.1 random ports.
  * One chdb data directory per process: cells of a benchmark share it and each get their own database.
  */
-export async function startBenchApp(dataDir: string, database: string, yaml?: string): Promise<BenchApp> {
+export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean } = {}): Promise<BenchApp> {
   const loaded = loadConfig({
     source: 'bench.yaml',
-    ...(yaml !== undefined ? { fileText: yaml } : {}),
+    ...(o.yaml !== undefined ? { fileText: o.yaml } : {}),
     env: {},
     flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1' },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-  const app = await buildTollkeeper(loaded.config, { logger: createLogger('warn'), database });
+  const app = await buildTollkeeper(loaded.config, { logger: createLogger('warn'), database, startLoop: o.startLoop ?? true });
   const urls = await app.listen();
   return {
     app,

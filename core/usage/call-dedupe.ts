@@ -1,5 +1,7 @@
+import { disagree, fillFromOuter, firstSpanOfSameCall, newSeenCalls } from './call-merge.ts';
+import { Fifo } from './fifo.ts';
 import { INHERITABLE, type InheritableIdentity } from './identity.ts';
-import { TOKEN_BITS, type Unpriced } from './map-span.ts';
+import type { Unpriced } from './map-span.ts';
 
 interface SpanRef {
   traceId: string;
@@ -22,32 +24,6 @@ export interface DedupeResult {
 
 const MAX_DEPTH = 64;
 
-/** Bounded FIFO map: the memory of recent spans that lets a late aggregate find its children and a call its ancestors' ids. */
-class Fifo<V> {
-  private readonly map = new Map<string, V>();
-  /** Insertion order as a ring: eviction without iterators, one map lookup per new key. */
-  private readonly ring: (string | undefined)[];
-  private next = 0;
-  constructor(private readonly capacity: number) {
-    this.ring = new Array<string | undefined>(capacity);
-  }
-  get(k: string): V | undefined {
-    return this.map.get(k);
-  }
-  has(k: string): boolean {
-    return this.map.has(k);
-  }
-  set(k: string, v: V): void {
-    const size = this.map.size;
-    this.map.set(k, v);
-    if (this.map.size === size) return;
-    const old = this.ring[this.next];
-    if (old !== undefined) this.map.delete(old);
-    this.ring[this.next] = k;
-    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
-  }
-}
-
 /** Per event: the nearest inference ancestor in the same request and the ids found up the ancestry. */
 interface Lineage {
   outer: Unpriced | undefined;
@@ -64,26 +40,25 @@ interface Lineage {
 export function createCallDeduper(capacity = 200_000) {
   const parents = new Fifo<string>(capacity);
   const hasCallBelow = new Fifo<true>(capacity);
-  // Ids are kept for fewer spans: only spans that carry ids of their own are remembered.
+  // Only spans that hand ids down without being calls (app, workflow, agent spans) are remembered across requests.
   const identities = new Fifo<InheritableIdentity>(Math.max(1, capacity >> 2));
   const key = (traceId: string, spanId: string) => traceId + spanId;
 
   /** Walks up from `e`: marks ancestors as having a call below (inference only), finds its outer call and inherited ids. */
   function walk(e: Unpriced, inBatch: Map<string, Unpriced>): Lineage {
     let want = e.meta.weakIdentity;
-    const lineage: Lineage = { outer: undefined, inherited: undefined };
     const isCall = e.role === 'inference';
     let parent = e.parentSpanId;
+    if (!parent || (!isCall && !want)) return NO_LINEAGE;
+    const lineage: Lineage = { outer: undefined, inherited: undefined };
     for (let depth = 0; parent && depth < MAX_DEPTH && (isCall || want); depth++) {
       const k = key(e.traceId, parent);
+      const above = inBatch.get(k);
       if (isCall) {
         hasCallBelow.set(k, true);
-        if (!lineage.outer) {
-          const o = inBatch.get(k);
-          if (o?.role === 'inference') lineage.outer = o;
-        }
+        if (!lineage.outer && above?.role === 'inference') lineage.outer = above;
       }
-      const ids = want ? identities.get(k) : undefined;
+      const ids = want ? (above ? strongIdentity(above) : identities.get(k)) : undefined;
       if (ids) {
         for (let b = 0; b < INHERITABLE.length; b++) {
           const kind = INHERITABLE[b]!;
@@ -93,7 +68,7 @@ export function createCallDeduper(capacity = 200_000) {
           }
         }
       }
-      parent = parents.get(k) ?? '';
+      parent = above ? above.parentSpanId : (parents.get(k) ?? '');
     }
     return lineage;
   }
@@ -107,23 +82,31 @@ export function createCallDeduper(capacity = 200_000) {
       const result: DedupeResult = { counted: [], superseded: 0, discrepancies: 0, inherited: 0, rejected: [] };
       if (spanIds) for (const [k, ids] of spanIds) identities.set(k, ids);
       if (events.length === 0 && !spanIds?.size) return result;
+      // Parent links of traces with events (and of spans with ids), so later requests can walk through this one's spans.
       const traces = new Set<string>();
       for (const e of events) traces.add(e.traceId);
       for (const s of spans) {
-        const k = key(s.traceId, s.spanId);
-        if (s.parentSpanId && (traces.has(s.traceId) || spanIds?.has(k))) parents.set(k, s.parentSpanId);
+        if (!s.parentSpanId) continue;
+        if (traces.has(s.traceId)) parents.set(key(s.traceId, s.spanId), s.parentSpanId);
+        else if (spanIds) {
+          const k = key(s.traceId, s.spanId);
+          if (spanIds.has(k)) parents.set(k, s.parentSpanId);
+        }
       }
       const inBatch = new Map<string, Unpriced>();
       for (const e of events) {
         inBatch.set(e.eventId, e);
-        const own = strongIdentity(e);
-        if (own) identities.set(e.eventId, own);
+        // A container event (invoke_agent, workflow) passes its ids to calls exported in later requests.
+        if (e.role === 'container' || e.role === 'other') {
+          const own = strongIdentity(e);
+          if (own) identities.set(e.eventId, own);
+        }
       }
       const lineages = events.map((e) => walk(e, inBatch));
       const innerCount = new Map<Unpriced, number>();
       for (const l of lineages) if (l.outer) innerCount.set(l.outer, (innerCount.get(l.outer) ?? 0) + 1);
 
-      const seenCalls = new Map<string, Unpriced>();
+      const seen = newSeenCalls();
       for (let i = 0; i < events.length; i++) {
         let e = events[i]!;
         const lineage = lineages[i]!;
@@ -133,7 +116,7 @@ export function createCallDeduper(capacity = 200_000) {
           continue;
         }
         if (e.role === 'inference') {
-          const first = firstSpanOfSameCall(e, seenCalls);
+          const first = firstSpanOfSameCall(e, seen);
           if (first) {
             if (disagree(first, e)) result.discrepancies++;
             result.superseded++;
@@ -163,6 +146,8 @@ export function createCallDeduper(capacity = 200_000) {
 }
 export type CallDeduper = ReturnType<typeof createCallDeduper>;
 
+const NO_LINEAGE: Lineage = Object.freeze({ outer: undefined, inherited: undefined });
+
 /** The ids `e` carries on its own span (not from the resource), which it passes down to its descendants. */
 function strongIdentity(e: Unpriced): InheritableIdentity | undefined {
   let any = false;
@@ -182,64 +167,6 @@ function presentBits(e: Unpriced): number {
   let bits = 0;
   for (let b = 0; b < INHERITABLE.length; b++) if (e[INHERITABLE[b]!]) bits |= 1 << b;
   return bits | (e.service ? 1 << 5 : 0);
-}
-
-const COMPARED = [
-  ['inputTokens', TOKEN_BITS.input],
-  ['outputTokens', TOKEN_BITS.output],
-  ['cacheReadTokens', TOKEN_BITS.cacheRead],
-  ['cacheWriteTokens', TOKEN_BITS.cacheWrite],
-  ['reasoningTokens', TOKEN_BITS.reasoning],
-] as const;
-
-/** Two spans of one call disagree when a count both reported differs after normalization. */
-function disagree(a: Unpriced, b: Unpriced): boolean {
-  const both = a.meta.tokenFields & b.meta.tokenFields;
-  return COMPARED.some(([field, bit]) => both & bit && a[field] !== b[field]);
-}
-
-/** The innermost span keeps its counts and takes from the outer what it lacks. */
-function fillFromOuter(inner: Unpriced, outer: Unpriced): { event: Unpriced; disagree: boolean } {
-  const fill: Partial<Unpriced> = {};
-  if (!inner.model && outer.model) fill.model = outer.model;
-  if (!inner.provider && outer.provider) fill.provider = outer.provider;
-  const differ = disagree(inner, outer);
-  let tokenFields = inner.meta.tokenFields;
-  if (inner.meta.tokenFields === 0 && outer.meta.tokenFields !== 0) {
-    // The inner span recorded no counts (a stream its instrumentation does not read): the outer's are all there is.
-    for (const [field] of COMPARED) fill[field] = outer[field];
-    tokenFields = outer.meta.tokenFields;
-    if (inner.spanCost === null) fill.spanCost = outer.spanCost;
-  } else {
-    const onlyOuter = outer.meta.tokenFields & ~inner.meta.tokenFields;
-    const input = inner.inputTokens;
-    if (onlyOuter & TOKEN_BITS.cacheRead) fill.cacheReadTokens = Math.min(outer.cacheReadTokens, input);
-    if (onlyOuter & TOKEN_BITS.cacheWrite) fill.cacheWriteTokens = Math.min(outer.cacheWriteTokens, input - (fill.cacheReadTokens ?? inner.cacheReadTokens));
-    if (onlyOuter & TOKEN_BITS.reasoning) fill.reasoningTokens = Math.min(outer.reasoningTokens, inner.outputTokens);
-    tokenFields |= onlyOuter & (TOKEN_BITS.cacheRead | TOKEN_BITS.cacheWrite | TOKEN_BITS.reasoning);
-    // A span's cost was computed from its own counts: it only carries over when they agree.
-    if (inner.spanCost === null && outer.spanCost !== null && !differ) fill.spanCost = outer.spanCost;
-  }
-  if (Object.keys(fill).length === 0) return { event: inner, disagree: differ };
-  return { event: { ...inner, ...fill, meta: { ...inner.meta, tokenFields } }, disagree: differ };
-}
-
-/**
- * Two sibling spans for one call: the same response id, or (different instrumentations only, since one
- * instrumentation's identical parallel calls are real) the same parent, model, counts and second. Returns the first.
- */
-function firstSpanOfSameCall(e: Unpriced, seen: Map<string, Unpriced>): Unpriced | undefined {
-  if (e.responseId) {
-    const sig = `r|${e.traceId}|${e.responseId}`;
-    const first = seen.get(sig);
-    if (first) return first;
-    seen.set(sig, e);
-  }
-  const sig = `s|${e.traceId}|${e.parentSpanId}|${e.model}|${e.inputTokens}|${e.outputTokens}|${Math.round(e.time / 1000)}`;
-  const first = seen.get(sig);
-  if (first && first.family !== e.family) return first;
-  if (!first) seen.set(sig, e);
-  return undefined;
 }
 
 function hasUsage(e: Unpriced): boolean {

@@ -67,7 +67,6 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     }
   }
 
-  const where = `span ${span.spanId}`;
   const tokens: Record<TokenField, number> = { input: 0, output: 0, total: 0, cacheRead: 0, cacheWrite: 0, reasoning: 0 };
   let tokenFields = 0;
   if (keys.metered) {
@@ -76,7 +75,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       if (!found) continue;
       const v = found.value;
       if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
-        return { kind: 'rejected', reason: `${where}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}` };
+        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}` };
       }
       tokens[field] = v;
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
@@ -98,7 +97,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   const cost = firstNumber(a, COST_ATTRS);
   if (cost) {
     if (!Number.isFinite(cost.value) || cost.value < 0 || cost.value > MAX_COST_USD) {
-      return { kind: 'rejected', reason: `${where}: ${cost.name} must be a finite amount >= 0, got ${cost.value}` };
+      return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${cost.value}` };
     }
     const currency = asString(a['gen_ai.usage.cost.currency']).toUpperCase();
     const unknown = cost.value === 0 && profile.zeroCostIsUnknown;
@@ -107,19 +106,19 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
 
   const time = Number(span.endTimeUnixNano / 1_000_000n);
   const startTime = Number(span.startTimeUnixNano / 1_000_000n);
-  if (time < now - config.maxAgeMs) return { kind: 'rejected', reason: `${where}: ended ${new Date(time).toISOString()}, older than ingest.max_age` };
-  if (time > now + config.maxFutureMs) return { kind: 'rejected', reason: `${where}: ends ${new Date(time).toISOString()}, in the future` };
+  if (time < now - config.maxAgeMs) return { kind: 'rejected', reason: `span ${span.spanId}: ended ${new Date(time).toISOString()}, older than ingest.max_age` };
+  if (time > now + config.maxFutureMs) return { kind: 'rejected', reason: `span ${span.spanId}: ends ${new Date(time).toISOString()}, in the future` };
 
   const identity = resolveSpanIdentity(a, span.resource, config.identity);
   // A root span has no ancestor to inherit from: reject now. Others wait for the deduper's inheritance.
-  if (identity.missingRequired && !span.parentSpanId) return { kind: 'rejected', reason: `${where}: ${missingIdentityError(identity.missingRequired, config.identity)}` };
+  if (identity.missingRequired && !span.parentSpanId) return { kind: 'rejected', reason: `span ${span.spanId}: ${missingIdentityError(identity.missingRequired, config.identity)}` };
 
   const operation = op || operationOf(a);
   let computeSeconds = 0;
   const explicitCompute = asNumber(a['tollkeeper.compute.seconds']);
   if (explicitCompute !== undefined) {
     if (!Number.isFinite(explicitCompute) || explicitCompute < 0 || explicitCompute > 86_400 * 366) {
-      return { kind: 'rejected', reason: `${where}: tollkeeper.compute.seconds must be a finite number >= 0` };
+      return { kind: 'rejected', reason: `span ${span.spanId}: tollkeeper.compute.seconds must be a finite number >= 0` };
     }
     computeSeconds = explicitCompute;
   } else if (operation && config.computeOperations.includes(operation)) {

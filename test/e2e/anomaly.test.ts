@@ -62,5 +62,18 @@ describe('denial-of-wallet detection end to end', () => {
     const revoked: any = await (await fetch(`${t.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t.gatewayToken}` } })).json();
     expect(revoked.entries.map((e: { id: string }) => e.id)).not.toContain('k-1');
     await sdk.shutdown();
+
+    // A restart neither forgets history nor re-fires: the open incident is kept, not duplicated, and the
+    // well-known keys are still judged against their own history (not their peers) on the first ticks.
+    const { dataDir, database } = t;
+    await t.close();
+    t = await startApp({ dataDir, database, startLoop: false, yaml: 'detector: { interval: 1h }\n' });
+    const versionBefore = t.app.enforcement!.version;
+    await t.app.loop!.tickNow();
+    await t.app.loop!.tickNow();
+    const after: any = await (await fetch(`${t.apiUrl}/api/incidents`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
+    expect(after.incidents.filter((i: { entity: { id: string } }) => i.entity.id === 'k-leaked').map((i: { id: string }) => i.id)).toEqual([incident.id]);
+    expect(after.incidents.filter((i: { entity: { id: string }; severity: string }) => i.entity.id !== 'k-leaked' && i.entity.id !== 'acme' && i.severity === 'critical')).toEqual([]);
+    expect(t.app.enforcement!.version).toBe(versionBefore);
   });
 });

@@ -48,7 +48,9 @@ export async function startCollector(o: CollectorOptions): Promise<TestCollector
     logger,
     now: Date.now,
   });
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, forceCloseConnections: true });
+  // Typed as build.ts does, so the instance is the plain FastifyInstance that healthRoutes takes.
+  const fastifyOpts = { loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, forceCloseConnections: true };
+  const app = Fastify(fastifyOpts);
   healthRoutes(app, async () => ({ ok: true }));
   await app.register(collectorPlugin, {
     ingest,

@@ -20,9 +20,9 @@ export interface Faults {
  * The real UsageRepo with injected failures: the data still goes to the real ClickHouse, and only the
  * answers the writer sees are disturbed. This is fault injection, not a mock of the store.
  */
-export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; calls: { insert: number; existingIds: number; failed: number } } {
+export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; calls: { insert: number; existingIds: number; failed: number; maxIdsPerLookup: number } } {
   const faults: Faults = { down: false, loseAcks: false, failEvery: 0, refuse: () => false, hold: undefined };
-  const calls = { insert: 0, existingIds: 0, failed: 0 };
+  const calls = { insert: 0, existingIds: 0, failed: 0, maxIdsPerLookup: 0 };
   let n = 0;
 
   async function before(): Promise<void> {
@@ -38,6 +38,7 @@ export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; 
     ...real,
     async existingIds(ids, minTime, maxTime) {
       calls.existingIds++;
+      calls.maxIdsPerLookup = Math.max(calls.maxIdsPerLookup, ids.length);
       await before();
       return real.existingIds(ids, minTime, maxTime);
     },

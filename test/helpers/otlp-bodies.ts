@@ -27,7 +27,7 @@ export function chatSpan(attributes: Record<string, unknown>): TestSpan {
 
 /** OTLP/JSON AnyValue for a JS value; `{ $raw: x }` is sent as is (for wrong types). */
 export function anyValue(v: unknown): unknown {
-  if (typeof v === 'object' && v !== null && '$raw' in v) return (v as { $raw: unknown }).$raw;
+  if (typeof v === 'object' && v !== null && '$raw' in v) return (v).$raw;
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'boolean') return { boolValue: v };
   if (typeof v === 'number') return Number.isInteger(v) ? { intValue: v } : { doubleValue: Number.isFinite(v) ? v : String(v) };

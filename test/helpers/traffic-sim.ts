@@ -649,3 +649,238 @@ export function scenarioReport(outcomes: ScenarioOutcome[] = scenarios().map((s)
     }));
   return { rows, traps, outcomes };
 }
+
+// ---------- end-to-end scale ----------
+//
+// The scenarios above draw up to a few million requests of history each; through the real pipeline (OTel SDK →
+// collector → ClickHouse) that is minutes per scenario. The e2e suite runs the same ten stories at a scale where one
+// span is one request (so request-count baselines stay real): fewer and quieter keys, some active only in working
+// hours, with the attacks at full strength where the pattern allows and costs raised where a trap must be above the
+// cost floor to bite. Each runs through the pure detector too (`runScenario`), which separates pipeline effects
+// from scenario effects.
+
+/** An end-to-end scenario: where its history starts (the spans go back that far) and the config it needs. */
+export interface E2eScenario extends Scenario {
+  historyFrom: number;
+  /** Extra `tollkeeper.yaml` lines (e.g. the daily quota whose reset the detector must know about). */
+  yaml: string;
+}
+
+export const E2E_HISTORY_DAYS = 21;
+
+/** Traffic only between UTC hours [from, to) of each day (a tenant active in working hours). */
+export const during = (from: number, to: number, r: (t: number) => number) => (t: number): number => {
+  const h = (t % DAY) / HOUR;
+  return h >= from && h < to ? r(t) : 0;
+};
+
+const E2E_SCOPES: EntityKind[] = ['api_key', 'tenant', 'agent'];
+
+/** Every leaf starts with the history the spans carry, so the pure and the e2e run see the same traffic. */
+function e2e(s: Scenario, o: { historyDays?: number; yaml?: string } = {}): E2eScenario {
+  const historyFrom = EVAL_DAY - (o.historyDays ?? E2E_HISTORY_DAYS) * DAY;
+  return { ...s, leaves: s.leaves.map((l) => ({ ...l, rate: between(historyFrom, Infinity, l.rate) })), historyFrom, yaml: o.yaml ?? '' };
+}
+
+const e2eTrap = (name: string, description: string, seed: number, leaves: Leaf[], evalFrom: number, evalTo: number, tickEveryMin: number, yaml?: string): E2eScenario =>
+  e2e(trap(name, description, seed, leaves, evalFrom, evalTo, tickEveryMin), yaml === undefined ? {} : { yaml });
+
+function e2eBurstLeakedKey(): E2eScenario {
+  const at = attackAt(14);
+  return e2e({
+    ...burstLeakedKey(),
+    description: '0.1 req/min key suddenly makes 120 req/min at $0.06',
+    leaves: [
+      ...keyLeaves(101, 't-acme', 3, { min: 0.03, max: 0.15, cost: [0.004, 0.03] }),
+      ...keyLeaves(102, 't-beta', 2, { min: 0.03, max: 0.15, cost: [0.004, 0.03], tz: -6 }),
+      key('t-acme', 'k-acme-victim', human(0.1), 0.01),
+      key('t-acme', 'k-acme-victim', between(at, at + 6 * HOUR, constant(120)), 0.06),
+    ],
+    scopes: E2E_SCOPES,
+    boundMin: 3,
+    evalFrom: at - 15 * MIN,
+    evalTo: at + 20 * MIN,
+  });
+}
+
+function e2eNewKeyHeavy(): E2eScenario {
+  const at = attackAt(15);
+  return e2e({
+    ...newKeyHeavy(),
+    leaves: [
+      ...keyLeaves(201, 't-one', 4, { min: 0.03, max: 0.15, cost: [0.003, 0.03] }),
+      ...keyLeaves(202, 't-two', 3, { min: 0.03, max: 0.15, cost: [0.003, 0.03] }),
+      key('t-two', 'k-new', between(at, Infinity, constant(60)), 0.05),
+      key('t-one', 'k-fresh', between(at - 20 * MIN, Infinity, human(2)), 0.01),
+    ],
+    scopes: E2E_SCOPES,
+    boundMin: 3,
+    evalFrom: at - 15 * MIN,
+    evalTo: at + 20 * MIN,
+  });
+}
+
+function e2eRunawayAgent(): E2eScenario {
+  const at = attackAt(15);
+  const bots = { api_key: 'k-bots-1', tenant: 't-bots', agent: 'a-research' };
+  const r = mulberry32(303);
+  // Today's conversations carry what the agent usually does (~0.45 req/min at this hour), so only the loop stands out.
+  const conversations: Leaf[] = Array.from({ length: 24 }, (_, i) => {
+    const start = at - 6 * HOUR + i * 15 * MIN;
+    const duration = (3 + Math.floor(r() * 22)) * MIN;
+    return { identity: { ...bots, conversation: `c-${i}` }, rate: between(start, start + duration, constant(0.2 + 0.6 * r())), costPerRequest: 0.015, tokensPerRequest: 2000, toolCallsPerRequest: 0.5 + 0.7 * r() };
+  });
+  return e2e({
+    ...runawayAgent(),
+    description: 'one conversation calls the LLM and a tool 20×/min, steadily, for an hour (peers: 0.2–0.8/min)',
+    leaves: [
+      // Earlier days' conversations, without their ids: the agent's history.
+      { identity: bots, rate: between(0, at - 6 * HOUR, during(8, 20, human(0.5))), costPerRequest: 0.015, tokensPerRequest: 2000, toolCallsPerRequest: 0.85 },
+      ...conversations,
+      { identity: { api_key: 'k-bots-2', tenant: 't-bots', agent: 'a-support' }, rate: during(8, 20, human(0.15)), costPerRequest: 0.01, tokensPerRequest: 1500, toolCallsPerRequest: 0.5 },
+      ...keyLeaves(303, 't-bots', 2, { min: 0.03, max: 0.1, cost: [0.005, 0.02] }),
+      { identity: { ...bots, conversation: 'c-loop' }, rate: between(at, at + HOUR, constant(20)), costPerRequest: 0.02, tokensPerRequest: 3000, toolCallsPerRequest: 1, steady: true },
+    ],
+    boundMin: 20,
+    evalFrom: at - 10 * MIN,
+    evalTo: at + 25 * MIN,
+  });
+}
+
+function e2eSlowDrip(): E2eScenario {
+  const at = attackAt(9);
+  const usual = during(6, 21, human(1));
+  return e2e(
+    {
+      ...slowDripScenario(),
+      description: 'extra traffic at twice the key’s own seasonal rate (1 req/min at peak, 06:00–21:00), from 09:00 for 6 hours',
+      leaves: [
+        key('t-drip', 'k-drip', usual, 0.03),
+        key('t-drip', 'k-drip', between(at, at + 6 * HOUR, (t) => 2 * usual(t)), 0.03),
+        ...keyLeaves(404, 't-drip', 2, { min: 0.03, max: 0.1, cost: [0.005, 0.03] }),
+        ...keyLeaves(405, 't-other', 2, { min: 0.03, max: 0.1, cost: [0.005, 0.03] }),
+      ],
+      scopes: E2E_SCOPES,
+      evalFrom: at - 10 * MIN,
+      evalTo: at + 190 * MIN,
+      tickEveryMin: 2,
+    },
+    // The detector reads 28 days of hours; with fewer, the missing days count as idle hours (see the e2e suite).
+    { historyDays: 28 },
+  );
+}
+
+function e2eTenantSpike(): E2eScenario {
+  const at = attackAt(16);
+  const keys = keyLeaves(505, 't-spread', 8, { min: 0.25, max: 0.45, cost: [0.008, 0.012] }).map((k) => ({ ...k, rate: during(13, 19, k.rate) }));
+  return e2e({
+    ...tenantSpike(),
+    description: '8 keys (13:00–19:00) each at 6× (each still below the cost floor), tenant total 6×',
+    leaves: [
+      ...keys,
+      ...keys.map((k) => ({ ...k, rate: between(at, Infinity, (t: number) => 5 * k.rate(t)) })),
+      ...keyLeaves(506, 't-calm', 3, { min: 0.03, max: 0.1, cost: [0.005, 0.03] }),
+    ],
+    scopes: E2E_SCOPES,
+    targets: [{ kind: 'tenant', id: 't-spread' }, ...keys.map((k) => ({ kind: 'api_key' as const, id: k.identity.api_key }))],
+    boundMin: 6,
+    evalFrom: at - 10 * MIN,
+    evalTo: at + 20 * MIN,
+  });
+}
+
+function e2eOrganicGrowth(): E2eScenario {
+  const from = EVAL_DAY - E2E_HISTORY_DAYS * DAY;
+  const grow = (base: number) => (t: number): number => human(base)(t) * Math.pow(1.1, (t - from) / DAY);
+  const r = mulberry32(606);
+  const leaves = Array.from({ length: 5 }, (_, i) => key('t-grow', `k-grow-${i}`, grow(0.01 + 0.05 * r()), 0.2 + 0.3 * r()));
+  return e2eTrap('organic growth', '+10 %/day compounding for 3 weeks (7× overall), keys above the cost floor', 606, leaves, T + 11 * HOUR, T + 16 * HOUR, 5);
+}
+
+function e2eBatchJobs(): E2eScenario {
+  return e2eTrap(
+    'recurring batch jobs',
+    'nightly 02:00 job at 10 req/min for ~25 min, and a Monday 03:00 job (hour-of-week)',
+    707,
+    [
+      key('t-batch', 'k-nightly', human(0.1), 0.01),
+      key('t-batch', 'k-nightly', dailyAt(2, 25, 10, 1), 0.08),
+      key('t-batch', 'k-weekly', human(0.05), 0.01),
+      key('t-batch', 'k-weekly', (t) => ((Math.floor(t / DAY) + 3) % 7 === 0 ? dailyAt(3, 20, 20, 2)(t) : 0), 0.05),
+      ...keyLeaves(707, 't-batch', 2, { min: 0.03, max: 0.1, cost: [0.005, 0.02] }),
+    ],
+    T + 100 * MIN,
+    T + 3 * HOUR + 40 * MIN,
+    1,
+  );
+}
+
+function e2ePeriodReset(): E2eScenario {
+  const leaves: Leaf[] = [];
+  for (let i = 0; i < 4; i++) {
+    const normal = human(0.25);
+    const blockedFrom = (t: number): number => Math.floor(t / DAY) * DAY + (17 + (mix(808, i, Math.floor(t / DAY)) % 6)) * HOUR;
+    const rate = (t: number): number => (t >= blockedFrom(t) ? 0 : normal(t));
+    const catchUp = (t: number): number => {
+      const since = t - Math.floor(t / DAY) * DAY;
+      return since < 20 * MIN ? 1.5 * Math.exp(-since / (4 * MIN)) : 0;
+    };
+    leaves.push(key('t-free', `k-free-${i}`, rate, 0.1), key('t-free', `k-free-${i}`, catchUp, 0.1));
+  }
+  // The keys are blocked by a daily quota: the detector learns the period's start from that policy.
+  const yaml = 'policies: [{ name: free-daily, scope: api_key, period: { calendar: day, timezone: UTC }, limits: { cost_usd: 1000000 } }]';
+  return e2eTrap('quota period reset', '4 free keys blocked after exhausting their daily quota resume at 00:00 with a catch-up surge', 808, leaves, T - 20 * MIN, T + 40 * MIN, 1, yaml);
+}
+
+function e2eNoise(): E2eScenario {
+  return e2eTrap(
+    'normal noise',
+    '6 keys from 0.02 to 0.3 req/min in 3 tenants/time zones, agents with tool calls, over a working day',
+    909,
+    [
+      ...keyLeaves(901, 't-eu', 2, { min: 0.02, max: 0.3, cost: [0.01, 0.2], tz: 1 }),
+      ...keyLeaves(902, 't-us', 2, { min: 0.02, max: 0.3, cost: [0.01, 0.2], tz: -6 }),
+      ...keyLeaves(903, 't-ap', 2, { min: 0.02, max: 0.3, cost: [0.01, 0.2], tz: 8 }),
+      { identity: { api_key: 'k-eu-agents', tenant: 't-eu', agent: 'a-planner' }, rate: human(0.08, 1), costPerRequest: 0.2, tokensPerRequest: 3000, toolCallsPerRequest: 1.5 },
+      { identity: { api_key: 'k-us-agents', tenant: 't-us', agent: 'a-coder' }, rate: human(0.1, -6), costPerRequest: 0.3, tokensPerRequest: 4000, toolCallsPerRequest: 2 },
+    ],
+    T + 8 * HOUR,
+    T + 18 * HOUR,
+    6,
+  );
+}
+
+function e2eSingleExpensive(): E2eScenario {
+  const one = (at: number) => between(at, at + MIN, constant(1));
+  return e2eTrap(
+    'single expensive request',
+    'a key doing 1 request per 20 min makes one $0.04 request (under the floor), later one $6 request',
+    1010,
+    [
+      key('t-quiet', 'k-quiet', human(0.05), 0.004),
+      key('t-quiet', 'k-quiet', one(attackAt(10)), 0.04, { steady: true }),
+      key('t-quiet', 'k-quiet', one(attackAt(11.5)), 6, { steady: true }),
+      ...keyLeaves(1010, 't-quiet', 3, { min: 0.02, max: 0.2, cost: [0.005, 0.02] }),
+    ],
+    attackAt(9.8),
+    attackAt(12),
+    2,
+  );
+}
+
+/** The ten labelled stories at end-to-end scale (same names, labels and targets as `scenarios()`). */
+export function e2eScenarios(): E2eScenario[] {
+  return [e2eBurstLeakedKey(), e2eNewKeyHeavy(), e2eRunawayAgent(), e2eSlowDrip(), e2eTenantSpike(), e2eOrganicGrowth(), e2eBatchJobs(), e2ePeriodReset(), e2eNoise(), e2eSingleExpensive()];
+}
+
+/** Classifies incidents observed elsewhere (e.g. from the incidents API) the way `runScenario` does. */
+export function outcomeOf(s: Scenario, incidents: ReplayResult['incidents']): ScenarioOutcome {
+  const targets = new Set(s.targets.map((t) => entityKey(t.kind, t.id)));
+  const summaries = incidents.map((inc): IncidentSummary => {
+    const onTarget = targets.has(entityKey(inc.kind, inc.entityId)) && s.attackStart !== null && (inc.criticalAt ?? inc.detectedAt) >= s.attackStart;
+    const verdict = !onTarget ? 'false_positive' : inc.pattern === s.label ? 'true_positive' : 'cross_labelled';
+    return { pattern: inc.pattern, kind: inc.kind, id: inc.entityId, criticalAt: inc.criticalAt, verdict, explanation: inc.explanation };
+  });
+  const delays = summaries.filter((i) => i.verdict === 'true_positive' && i.criticalAt !== null).map((i) => (i.criticalAt! - s.attackStart!) / MIN);
+  return { scenario: s, result: { incidents, findings: [] }, delayMin: delays.length > 0 ? Math.min(...delays) : null, incidents: summaries };
+}

@@ -130,7 +130,11 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
 
     for (const e of calls) {
       const where = `${name}: call ${e.spanName}@${e.spanId}`;
-      if (e.inputTokens + e.outputTokens === 0) continue;
+      if (e.inputTokens + e.outputTokens === 0) {
+        // No counts on the span: the price is unknown, never a silent $0 (SPEC §2).
+        expect(e.costSource, `${where}: a call without counts`).toBe('unpriced');
+        continue;
+      }
       expect(['span', 'price_db'], `${where}: cost source ${e.costSource}`).toContain(e.costSource);
       expect(e.costUsd, `${where}: priced at $0 (${e.costSource}, ${e.priceVersion})`).toBeGreaterThan(0);
     }

@@ -331,3 +331,12 @@ describe('responses', () => {
     expect([413, 415, 429].map(rpcCodeForHttpStatus)).toEqual([8, 3, 8]);
   });
 });
+
+describe('JSON attribute integers beyond int64', () => {
+  it('keeps them as doubles instead of failing the whole export', async () => {
+    const { decodeJson } = await import('../../collector/otlp/index.ts');
+    const body = '{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"s","startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[{"key":"x","value":{"intValue":100000000000000000000}}]}]}]}]}';
+    const r = decodeJson(body);
+    expect(r.ok && r.spans[0]!.attributes.x).toBe(1e20);
+  });
+});

@@ -1,0 +1,90 @@
+// The store's own insert rate for the rows the collector really makes: the ceiling for end-to-end ingest.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Session } from 'chdb';
+import type { UsageEvent } from '../../core/usage/types.ts';
+import type { ClickHouse } from '../../store/port.ts';
+import { createUsageRepo } from '../../store/usage-repo.ts';
+import { countEvents, openBenchStore, startBenchApp } from './app.ts';
+import { progress } from './harness.ts';
+import type { LoadClient } from './load.ts';
+import { fmt } from './stats.ts';
+
+export interface Ceiling {
+  name: string;
+  rows: number;
+  rate: number;
+}
+
+export const BATCH = 5_000;
+
+/** Sends `n` spans (protobuf, 1000 per request) to an app whose writer keeps the events instead of storing them. */
+async function captureEvents(dataDir: string, client: LoadClient, n: number): Promise<UsageEvent[]> {
+  const bench = await startBenchApp(dataDir, 'bench_capture', { startLoop: false });
+  const captured: UsageEvent[] = [];
+  try {
+    const writer = bench.app.writer!;
+    writer.submit = async (events) => {
+      for (const e of events) captured.push(e);
+      return { ok: true };
+    };
+    await client.prepare('protobuf', 1000);
+    const r = await client.load({ url: bench.otlpUrl, format: 'protobuf', spans: 1000, concurrency: 2, spanBudget: n, maxMs: 120_000 });
+    if (captured.length !== r.spansOk) throw new Error(`capture: ${captured.length} events from ${r.spansOk} spans`);
+    return captured;
+  } finally {
+    await bench.close();
+  }
+}
+
+/**
+ * What-if: the same store, but `insert` hands the repo's rows to chdb's raw passthrough insert as one JSONEachRow
+ * Buffer (`Session.insert`), instead of @clickhouse/client → chdb/connection (SQL text with the rows inline).
+ */
+function withRawInsert(store: ClickHouse, session: Session): ClickHouse {
+  return Object.assign(Object.create(store) as ClickHouse, {
+    async insert(table: string, rows: readonly object[]): Promise<void> {
+      const values = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
+      await session.insert({ table: store.table(table).replaceAll('`', ''), values, format: 'JSONEachRow', settings: { date_time_input_format: 'best_effort' } });
+    },
+  });
+}
+
+const PATHS = [
+  { name: '`usage-repo` insert', db: 'bench_ceiling', dedupe: false, raw: false },
+  { name: '`existingIds` + insert (the batch writer\'s per-batch work)', db: 'bench_ceiling_dedupe', dedupe: true, raw: false },
+  { name: 'what-if: same rows as one Buffer through chdb\'s raw `Session.insert`', db: 'bench_ceiling_raw', dedupe: false, raw: true },
+];
+
+/** `createUsageRepo(store).insert` in 5000-row batches, one after the other: alone, after the writer's dedupe query, and raw. */
+export async function measureCeiling(dataDir: string, client: LoadClient, n: number): Promise<Ceiling[]> {
+  const events = await captureEvents(dataDir, client, n);
+  const out: Ceiling[] = [];
+  for (const { name, db, dedupe, raw } of PATHS) {
+    const store = await openBenchStore(dataDir, db);
+    // A second session on the same path shares the engine (FACTS.md); only used for the what-if row.
+    const session = raw ? new Session(join(dataDir, 'clickhouse')) : undefined;
+    try {
+      const repo = createUsageRepo(session ? withRawInsert(store, session) : store);
+      const t0 = performance.now();
+      for (let i = 0; i < events.length; i += BATCH) {
+        const batch = events.slice(i, i + BATCH);
+        if (dedupe) {
+          const times = batch.map((e) => e.time);
+          await repo.existingIds(batch.map((e) => e.eventId), Math.min(...times), Math.max(...times));
+        }
+        await repo.insert(batch);
+      }
+      const rate = events.length / ((performance.now() - t0) / 1000);
+      const stored = await countEvents(store);
+      if (stored.rows !== events.length) throw new Error(`ceiling: stored ${stored.rows}, expected ${events.length}`);
+      progress(`ceiling, ${name}: ${fmt(rate)} rows/s`);
+      out.push({ name, rows: events.length, rate });
+      await store.command(`DROP DATABASE IF EXISTS \`${store.database}\` SYNC`);
+    } finally {
+      session?.close();
+      await store.close();
+    }
+  }
+  return out;
+}

@@ -1,0 +1,230 @@
+/**
+ * The labelled denial-of-wallet scenarios end to end: the seeded simulator's traffic becomes real OTel spans
+ * (back-dated history, then live minutes), goes through the collector into ClickHouse, and the detector, ticked once
+ * per simulated step on a fake clock, must flag every attack as critical with the right pattern (and revoke it) while
+ * no false-positive trap goes critical. Prints precision, recall and detection delay per pattern, and writes them to
+ * a JSON file under the OS temp directory.
+ *
+ * Scale: one span per request, so the scenarios run at `e2eScenarios()` scale (quieter keys than the pure suite's
+ * `scenarios()`; see traffic-sim.ts). Each is also run through the pure detector as a control.
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ReplayIncident } from '../../core/anomaly/replay.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { createSpanSender, scenarioSpans } from '../helpers/sim-spans.ts';
+import { HOUR, MIN, e2eScenarios, outcomeOf, runScenario, scenarioReport, type E2eScenario, type ScenarioOutcome } from '../helpers/traffic-sim.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** Ticks land 45 s into their minute, as in the pure suite (the current minute is partly observed). */
+const TICK_OFFSET_MS = 45_000;
+/** The detector's per-minute window: minutes before the first tick are sent at minute resolution this far back. */
+const OBSERVED_MINUTES = 360;
+
+interface IncidentView {
+  id: string;
+  entity: { kind: ReplayIncident['kind']; id: string };
+  tenant: string | null;
+  pattern: ReplayIncident['pattern'];
+  severity: ReplayIncident['severity'];
+  score: number;
+  metric: ReplayIncident['metric'];
+  observed: number;
+  expected: number;
+  expected_spread: number;
+  window: { start: string; end: string };
+  started_at: string;
+  detected_at: string;
+  updated_at: string;
+  resolved_at: string | null;
+  explanation: string;
+}
+
+interface RevocationEntry {
+  kind: string;
+  id: string;
+  action: string;
+  source: string;
+}
+
+interface E2eRun {
+  scenario: E2eScenario;
+  outcome: ScenarioOutcome;
+  /** The pure detector on the same scenario. */
+  pure: ScenarioOutcome;
+  revoked: RevocationEntry[];
+  spans: number;
+  ticks: number;
+  seconds: number;
+}
+
+function toIncident(v: IncidentView, criticalAt: number | null): ReplayIncident {
+  return {
+    id: v.id,
+    kind: v.entity.kind,
+    entityId: v.entity.id,
+    tenant: v.tenant ?? '',
+    pattern: v.pattern,
+    severity: v.severity,
+    score: v.score,
+    metric: v.metric,
+    observed: v.observed,
+    expected: v.expected,
+    expectedSpread: v.expected_spread,
+    startedAt: Date.parse(v.started_at),
+    detectedAt: Date.parse(v.detected_at),
+    updatedAt: Date.parse(v.updated_at),
+    resolvedAt: v.resolved_at === null ? null : Date.parse(v.resolved_at),
+    windowStart: Date.parse(v.window.start),
+    windowEnd: Date.parse(v.window.end),
+    explanation: v.explanation,
+    criticalAt,
+  };
+}
+
+async function getJson<T>(t: TestApp, path: string, token: string): Promise<T> {
+  const res = await fetch(`${t.apiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status, path).toBe(200);
+  return (await res.json()) as T;
+}
+
+/** Runs one scenario through a fresh app: history, then one detector tick per simulated step. */
+async function runE2e(s: E2eScenario): Promise<E2eRun> {
+  const started = performance.now();
+  const ticks: number[] = [];
+  for (let t = s.evalFrom; t <= s.evalTo; t += s.tickEveryMin * MIN) ticks.push(t + TICK_OFFSET_MS);
+  const minutesFrom = Math.floor((Math.floor(s.evalFrom / MIN) * MIN - OBSERVED_MINUTES * MIN) / HOUR) * HOUR;
+  const spans = scenarioSpans(s, s.historyFrom, minutesFrom, ticks[ticks.length - 1]! + MIN);
+  let clock = ticks[0]!;
+  const yaml = [
+    // Only manual ticks: one per simulated step.
+    'detector: { interval: 1h }',
+    'ingest: { flush_interval: 5ms, batch_size: 20000 }',
+    `anomaly: { scopes: [${s.scopes.join(', ')}], actions: { warning: alert, critical: revoke } }`,
+    s.yaml,
+  ].join('\n');
+  const t = await startApp({ yaml, startLoop: false, now: () => clock });
+  const sender = createSpanSender(t.otlpUrl);
+  try {
+    const events = t.app.store.table('usage_events');
+    let next = 0;
+    /** Sends every span that has ended by `now` and waits until ClickHouse holds all of them. */
+    const sendUntil = async (now: number): Promise<void> => {
+      let end = next;
+      while (end < spans.length && spans[end]!.end <= now) end++;
+      if (end === next) return;
+      await sender.send(spans.slice(next, end));
+      next = end;
+      await waitFor(async () => (await t.app.store.query<{ n: number }>(`SELECT count() AS n FROM ${events}`))[0]!.n >= next, {
+        what: `${next} usage events stored`,
+        timeoutMs: 60_000,
+        intervalMs: 10,
+      });
+    };
+    await sendUntil(clock);
+    const criticalAt = new Map<string, number>();
+    for (const tick of ticks) {
+      clock = tick;
+      await sendUntil(tick);
+      await t.app.loop!.tickNow();
+      const { incidents } = await getJson<{ incidents: IncidentView[] }>(t, '/api/incidents?severity=critical&limit=1000', t.adminToken);
+      for (const inc of incidents) if (!criticalAt.has(inc.id)) criticalAt.set(inc.id, tick);
+    }
+    expect(t.app.ingest!.counters.spansRejected, 'spans rejected by the collector').toBe(0);
+    expect(t.app.loop!.stats.failures, 'detector job failures').toBe(0);
+    const { incidents } = await getJson<{ incidents: IncidentView[] }>(t, '/api/incidents?limit=1000', t.adminToken);
+    const { entries } = await getJson<{ entries: RevocationEntry[] }>(t, '/v1/revocations', t.gatewayToken);
+    const outcome = outcomeOf(s, incidents.map((v) => toIncident(v, criticalAt.get(v.id) ?? null)));
+    return { scenario: s, outcome, pure: runScenario(s), revoked: entries, spans: spans.length, ticks: ticks.length, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await sender.shutdown();
+    await t.close({ cleanup: true });
+  }
+}
+
+const describeIncidents = (o: ScenarioOutcome): string =>
+  o.incidents.map((i) => `${i.criticalAt === null ? 'warning ' : 'critical'} ${i.pattern} ${i.kind}:${i.id} (${i.verdict}) — ${i.explanation}`).join('\n') || '(no incidents)';
+
+const scenarios = e2eScenarios();
+const runs: E2eRun[] = [];
+// Generous: a loaded CI box can be several times slower than the ~10–25 s a scenario takes here.
+const SLOW = 240_000;
+
+describe('labelled denial-of-wallet scenarios through OTel SDK → collector → ClickHouse → detector', () => {
+  afterAll(() => {
+    if (runs.length > 0) report(runs);
+  });
+
+  it.each(scenarios.filter((s) => s.label !== 'trap').map((s) => [s.name, s] as const))('attack: %s', async (_name, s) => {
+    const run = await runE2e(s);
+    runs.push(run);
+    const o = run.outcome;
+    expect(o.delayMin, describeIncidents(o)).not.toBeNull();
+    expect(o.delayMin!, describeIncidents(o)).toBeLessThanOrEqual(s.boundMin!);
+    expect(o.incidents.filter((i) => i.criticalAt !== null && i.verdict === 'false_positive'), describeIncidents(o)).toEqual([]);
+    // critical → revoke (the default action): every entity caught with the right name is on the revocation list.
+    const caught = o.incidents.filter((i) => i.verdict === 'true_positive' && i.criticalAt !== null);
+    const listed = new Set(run.revoked.filter((e) => e.source === 'anomaly' && e.action === 'revoke').map((e) => `${e.kind}:${e.id}`));
+    for (const i of caught) expect(listed, `${i.kind}:${i.id} revoked`).toContain(`${i.kind}:${i.id}`);
+  }, SLOW);
+
+  it.each(scenarios.filter((s) => s.label === 'trap').map((s) => [s.name, s] as const))('%s', async (_name, s) => {
+    const run = await runE2e(s);
+    runs.push(run);
+    expect(run.outcome.incidents.filter((i) => i.criticalAt !== null), describeIncidents(run.outcome)).toEqual([]);
+    expect(run.revoked, 'nothing enforced').toEqual([]);
+  }, SLOW);
+});
+
+const fmt = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
+
+/** Precision, recall and delay per pattern (critical incidents), traps' criticals and warnings: printed and saved. */
+function report(all: E2eRun[]): void {
+  const e2e = scenarioReport(all.map((r) => r.outcome));
+  const pure = scenarioReport(all.map((r) => r.pure));
+  const patterns = e2e.rows.map((r, i) => ({
+    pattern: r.pattern,
+    scenarios: r.attacks,
+    recall: r.recall,
+    precision: r.precision,
+    precisionAnyName: r.entityPrecision,
+    meanDelayMin: r.meanDelayMin,
+    maxDelayMin: r.maxDelayMin,
+    criticalIncidents: r.criticalIncidents,
+    falsePositives: r.falsePositives,
+    noiseWarnings: r.noiseWarnings,
+    pureMeanDelayMin: pure.rows[i]!.meanDelayMin,
+  }));
+  const traps = e2e.traps.map((r, i) => ({ ...r, pureCriticals: pure.traps[i]!.criticals, pureWarnings: pure.traps[i]!.warnings }));
+  const perScenario = all.map((r) => ({
+    scenario: r.scenario.name,
+    label: r.scenario.label,
+    delayMin: r.outcome.delayMin,
+    pureDelayMin: r.pure.delayMin,
+    spans: r.spans,
+    ticks: r.ticks,
+    seconds: Math.round(r.seconds * 10) / 10,
+    incidents: r.outcome.incidents.map((i) => ({ ...i, criticalAt: i.criticalAt === null ? null : new Date(i.criticalAt).toISOString() })),
+  }));
+  console.log('\nDenial-of-wallet scenarios end to end (critical incidents; delay = simulated minutes from attack start to first critical):');
+  console.table(
+    patterns.map((p) => ({
+      pattern: p.pattern,
+      scenarios: p.scenarios,
+      recall: p.recall,
+      'precision (strict)': fmt(p.precision),
+      'precision (any name)': fmt(p.precisionAnyName),
+      'delay min (mean / max)': p.meanDelayMin === null ? '-' : `${fmt(p.meanDelayMin)} / ${fmt(p.maxDelayMin)}`,
+      'pure delay (mean)': fmt(p.pureMeanDelayMin),
+      'false pos.': p.falsePositives,
+      'noise warnings': p.noiseWarnings,
+    })),
+  );
+  console.table(traps.map((t) => ({ trap: t.scenario, criticals: t.criticals, warnings: t.warnings, 'pure criticals': t.pureCriticals, 'pure warnings': t.pureWarnings })));
+  console.table(perScenario.map((s) => ({ scenario: s.scenario, delay: fmt(s.delayMin), pure: fmt(s.pureDelayMin), spans: s.spans, ticks: s.ticks, seconds: s.seconds })));
+  const path = join(tmpdir(), 'tollkeeper-anomaly-e2e-report.json');
+  writeFileSync(path, JSON.stringify({ generatedAt: new Date().toISOString(), patterns, traps, scenarios: perScenario }, null, 2));
+  console.log(`report written to ${path}`);
+}
