@@ -48,7 +48,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const problems: string[] = [];
   for (const intervalMs of [1000, 5000]) {
     for (const rps of [100, 1000]) {
-      const results = [];
+      const results: NonNullable<Awaited<ReturnType<typeof cell>>>[] = [];
       for (let t = 0; t < trials; t++) {
         progress(`interval ${intervalMs} ms, ${rps} req/s, trial ${t + 1}/${trials}`);
         const r = await cell(ctx.tmpDir, intervalMs, rps, t);

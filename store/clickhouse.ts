@@ -66,7 +66,7 @@ function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database:
       await guard(() =>
         client.insert({
           table: `${quoteIdent(database)}.${quoteIdent(table)}`,
-          values: rows as object[],
+          values: rows,
           format: 'JSONEachRow',
           clickhouse_settings: settings(options),
         }),
@@ -100,10 +100,9 @@ const RETRIABLE_CODES = new Set(['159', '164', '202', '203', '209', '210', '241'
 function classify(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   // chdb/connection brings its own copy of ClickHouseError, so `instanceof` alone misses embedded-engine errors.
-  const named = err instanceof Error && (err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError') && typeof (err as { code?: unknown }).code === 'string';
-  if (err instanceof ClickHouseError || named) {
-    const code = String((err as { code: unknown }).code);
-    return new StoreError((err).message, RETRIABLE_CODES.has(code), { cause: err });
+  if (err instanceof Error && (err instanceof ClickHouseError || err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError')) {
+    const code: unknown = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return new StoreError(err.message, RETRIABLE_CODES.has(code), { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StoreError(message, true, { cause: err });
