@@ -6,16 +6,17 @@
  * a JSON file under the OS temp directory.
  *
  * Scale: one span per request, so the scenarios run at `e2eScenarios()` scale (quieter keys than the pure suite's
- * `scenarios()`; see traffic-sim.ts). Each is also run through the pure detector as a control.
+ * `scenarios()`; see sim-spans.ts). Each is also run through the pure detector as a control.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import type { ReplayIncident } from '../../core/anomaly/replay.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { createSpanSender, scenarioSpans } from '../helpers/sim-spans.ts';
-import { HOUR, MIN, e2eScenarios, outcomeOf, runScenario, scenarioReport, type E2eScenario, type ScenarioOutcome } from '../helpers/traffic-sim.ts';
+import { createSpanSender, e2eBusyConversation, e2eScenarios, entityTotals, scenarioSpans, type E2eScenario, type EntityTotals } from '../helpers/sim-spans.ts';
+import { HOUR, MIN, outcomeOf, runScenario, scenarioReport, type RunOptions, type ScenarioOutcome } from '../helpers/traffic-sim.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** Ticks land 45 s into their minute, as in the pure suite (the current minute is partly observed). */
@@ -58,6 +59,9 @@ interface E2eRun {
   spans: number;
   ticks: number;
   seconds: number;
+  /** Wall-clock seconds spent sending and storing spans, and in detector ticks (incl. reading incidents). */
+  ingestSeconds: number;
+  tickSeconds: number;
 }
 
 function toIncident(v: IncidentView, criticalAt: number | null): ReplayIncident {
@@ -90,6 +94,16 @@ async function getJson<T>(t: TestApp, path: string, token: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** Per-entity totals in the per-minute rollup, keyed `kind:id` as `entityTotals` keys them. */
+async function storedTotals(t: TestApp): Promise<Map<string, EntityTotals>> {
+  const rows = await t.app.store.query<{ k: string } & EntityTotals>(
+    `SELECT concat(kind, ':', entity) AS k, toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools,
+            toFloat64(sum(input_tokens) + sum(output_tokens)) AS tokens, sum(cost_usd) AS cost
+     FROM ${t.app.store.table('usage_minute')} WHERE kind IN ('api_key', 'tenant', 'agent', 'conversation') GROUP BY kind, entity`,
+  );
+  return new Map(rows.map(({ k, ...v }) => [k, { requests: Number(v.requests), tools: Number(v.tools), tokens: Number(v.tokens), cost: Number(v.cost) }]));
+}
+
 /** Runs one scenario through a fresh app: history, then one detector tick per simulated step. */
 async function runE2e(s: E2eScenario): Promise<E2eRun> {
   const started = performance.now();
@@ -110,11 +124,14 @@ async function runE2e(s: E2eScenario): Promise<E2eRun> {
   try {
     const events = t.app.store.table('usage_events');
     let next = 0;
+    let ingestMs = 0;
+    let tickMs = 0;
     /** Sends every span that has ended by `now` and waits until ClickHouse holds all of them. */
     const sendUntil = async (now: number): Promise<void> => {
       let end = next;
       while (end < spans.length && spans[end]!.end <= now) end++;
       if (end === next) return;
+      const t0 = performance.now();
       await sender.send(spans.slice(next, end));
       next = end;
       await waitFor(async () => (await t.app.store.query<{ n: number }>(`SELECT count() AS n FROM ${events}`))[0]!.n >= next, {
@@ -122,22 +139,33 @@ async function runE2e(s: E2eScenario): Promise<E2eRun> {
         timeoutMs: 60_000,
         intervalMs: 10,
       });
+      ingestMs += performance.now() - t0;
     };
     await sendUntil(clock);
     const criticalAt = new Map<string, number>();
     for (const tick of ticks) {
       clock = tick;
       await sendUntil(tick);
+      const t0 = performance.now();
       await t.app.loop!.tickNow();
       const { incidents } = await getJson<{ incidents: IncidentView[] }>(t, '/api/incidents?severity=critical&limit=1000', t.adminToken);
       for (const inc of incidents) if (!criticalAt.has(inc.id)) criticalAt.set(inc.id, tick);
+      tickMs += performance.now() - t0;
     }
     expect(t.app.ingest!.counters.spansRejected, 'spans rejected by the collector').toBe(0);
+    const stored = await storedTotals(t);
+    const expected = entityTotals(spans.slice(0, next));
+    expect([...stored.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [k, e] of expected) {
+      const got = stored.get(k)!;
+      expect({ k, requests: got.requests, tools: got.tools, tokens: got.tokens }).toEqual({ k, requests: e.requests, tools: e.tools, tokens: e.tokens });
+      expect(got.cost, `${k} cost`).toBeCloseTo(e.cost, 6);
+    }
     expect(t.app.loop!.stats.failures, 'detector job failures').toBe(0);
     const { incidents } = await getJson<{ incidents: IncidentView[] }>(t, '/api/incidents?limit=1000', t.adminToken);
     const { entries } = await getJson<{ entries: RevocationEntry[] }>(t, '/v1/revocations', t.gatewayToken);
     const outcome = outcomeOf(s, incidents.map((v) => toIncident(v, criticalAt.get(v.id) ?? null)));
-    return { scenario: s, outcome, pure: runScenario(s), revoked: entries, spans: spans.length, ticks: ticks.length, seconds: (performance.now() - started) / 1000 };
+    return { scenario: s, outcome, pure: runScenario(s), revoked: entries, spans: spans.length, ticks: ticks.length, seconds: (performance.now() - started) / 1000, ingestSeconds: ingestMs / 1000, tickSeconds: tickMs / 1000 };
   } finally {
     await sender.shutdown();
     await t.close({ cleanup: true });
@@ -178,6 +206,37 @@ describe('labelled denial-of-wallet scenarios through OTel SDK → collector →
   }, SLOW);
 });
 
+describe('known issue: conversation peers come only from conversations active in the last 30 min', () => {
+  // The detector observes entities active in the last 30 minutes and, for kinds without history (conversations),
+  // takes peers from those observations; with fewer than 5 active, a conversation's expected request rate is 0 and
+  // an ordinary busy one is revoked. The pure detector (peers over the 6-hour window) stays quiet. This pins today's
+  // behaviour (so a broken setup still fails): once fixed, expect `[]` and move the scenario to the traps.
+  const s = e2eBusyConversation();
+
+  it('the pure detector does not flag the busy conversation', () => {
+    expect(runScenario(s).incidents.filter((i) => i.criticalAt !== null)).toEqual([]);
+  });
+
+  it('KNOWN ISSUE: the pipeline revokes it', async () => {
+    const run = await runE2e(s);
+    console.log(`known issue, ${s.name}:\n${describeIncidents(run.outcome)}`);
+    const critical = run.outcome.incidents.filter((i) => i.criticalAt !== null).map((i) => `${i.pattern} ${i.kind}:${i.id}`);
+    expect(critical).toEqual(['burst conversation:c-busy']);
+    expect(run.revoked.map((e) => `${e.kind}:${e.id}`)).toEqual(['conversation:c-busy']);
+  }, SLOW);
+});
+
+/**
+ * Does a trap bite at this scale? The pure detector without the mechanism that handles it (the pure suite's check).
+ * Quiet traffic is also protected by counting noise, so a trap that only reaches warnings here is shown as such.
+ */
+function mechanismOff(s: E2eScenario): RunOptions | null {
+  if (s.name.includes('growth')) return { baseline: { trendClamp: [0, 0] } };
+  if (s.name.includes('batch')) return { baseline: { minSlotSamples: 10_000 } };
+  if (s.name.includes('reset')) return { config: resolveAnomalyConfig({ scopes: s.scopes, tuning: { reset: { graceMin: 0 } } }) };
+  return null;
+}
+
 const fmt = (v: number | null, digits = 2): string => (v === null ? '-' : v.toFixed(digits));
 
 /** Precision, recall and delay per pattern (critical incidents), traps' criticals and warnings: printed and saved. */
@@ -197,7 +256,17 @@ function report(all: E2eRun[]): void {
     noiseWarnings: r.noiseWarnings,
     pureMeanDelayMin: pure.rows[i]!.meanDelayMin,
   }));
-  const traps = e2e.traps.map((r, i) => ({ ...r, pureCriticals: pure.traps[i]!.criticals, pureWarnings: pure.traps[i]!.warnings }));
+  const traps = e2e.traps.map((r, i) => {
+    const s = all.filter((x) => x.scenario.label === 'trap')[i]!.scenario;
+    const off = mechanismOff(s);
+    const bite = off === null ? null : runScenario(s, off).result.incidents;
+    return {
+      ...r,
+      pureCriticals: pure.traps[i]!.criticals,
+      pureWarnings: pure.traps[i]!.warnings,
+      mechanismOff: bite === null ? null : { criticals: bite.filter((x) => x.criticalAt !== null).length, warnings: bite.filter((x) => x.criticalAt === null).length },
+    };
+  });
   const perScenario = all.map((r) => ({
     scenario: r.scenario.name,
     label: r.scenario.label,
@@ -206,6 +275,8 @@ function report(all: E2eRun[]): void {
     spans: r.spans,
     ticks: r.ticks,
     seconds: Math.round(r.seconds * 10) / 10,
+    ingestSeconds: Math.round(r.ingestSeconds * 10) / 10,
+    tickSeconds: Math.round(r.tickSeconds * 10) / 10,
     incidents: r.outcome.incidents.map((i) => ({ ...i, criticalAt: i.criticalAt === null ? null : new Date(i.criticalAt).toISOString() })),
   }));
   console.log('\nDenial-of-wallet scenarios end to end (critical incidents; delay = simulated minutes from attack start to first critical):');
@@ -222,8 +293,16 @@ function report(all: E2eRun[]): void {
       'noise warnings': p.noiseWarnings,
     })),
   );
-  console.table(traps.map((t) => ({ trap: t.scenario, criticals: t.criticals, warnings: t.warnings, 'pure criticals': t.pureCriticals, 'pure warnings': t.pureWarnings })));
-  console.table(perScenario.map((s) => ({ scenario: s.scenario, delay: fmt(s.delayMin), pure: fmt(s.pureDelayMin), spans: s.spans, ticks: s.ticks, seconds: s.seconds })));
+  console.table(
+    traps.map((t) => ({
+      trap: t.scenario,
+      criticals: t.criticals,
+      warnings: t.warnings,
+      'pure criticals / warnings': `${t.pureCriticals} / ${t.pureWarnings}`,
+      'mechanism off (pure) criticals / warnings': t.mechanismOff === null ? '-' : `${t.mechanismOff.criticals} / ${t.mechanismOff.warnings}`,
+    })),
+  );
+  console.table(perScenario.map((s) => ({ scenario: s.scenario, delay: fmt(s.delayMin), pure: fmt(s.pureDelayMin), spans: s.spans, ticks: s.ticks, seconds: s.seconds, 'ingest s': s.ingestSeconds, 'ticks s': s.tickSeconds })));
   const path = join(tmpdir(), 'tollkeeper-anomaly-e2e-report.json');
   writeFileSync(path, JSON.stringify({ generatedAt: new Date().toISOString(), patterns, traps, scenarios: perScenario }, null, 2));
   console.log(`report written to ${path}`);
