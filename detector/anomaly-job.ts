@@ -101,10 +101,20 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
     }
   }
 
-  function peers(obs: readonly EntityObservation[]): Map<EntityKind, PeerBaseline> {
+  /** Short-lived kinds (conversations) never build baselines: their peers come from the whole observation window. */
+  const windowPeers = new Map<EntityKind, { at: number; peer: PeerBaseline | null }>();
+  async function peers(obs: readonly EntityObservation[], now: number): Promise<Map<EntityKind, PeerBaseline>> {
     const out = new Map<EntityKind, PeerBaseline>();
     for (const kind of o.config.scopes) {
-      const p = buildPeerBaseline(kind, baselines.values()) ?? peerBaselineFromObservations(kind, obs);
+      let p = buildPeerBaseline(kind, baselines.values());
+      if (!p) {
+        const cached = windowPeers.get(kind);
+        if (!cached || now - cached.at > 5 * 60_000) {
+          const all = await o.repo.observations([kind], now, OBSERVATION_MINUTES, OBSERVATION_MINUTES);
+          windowPeers.set(kind, { at: now, peer: peerBaselineFromObservations(kind, all) ?? peerBaselineFromObservations(kind, obs) });
+        }
+        p = windowPeers.get(kind)!.peer;
+      }
       if (p) out.set(kind, p);
     }
     return out;
@@ -141,8 +151,10 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
       const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
       await refreshBaselines(obs, now);
       const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;
-      const periodResets = o.periodResets?.(now);
-      const r = detect(state, { now, observations: judged, baselines, peers: peers(judged), config: o.config, ...(periodResets ? { periodResets } : {}) });
+      // No calendar quota: the core's default reset (UTC midnight) applies.
+      const resets = o.periodResets?.(now);
+      const periodResets = resets && resets.length > 0 ? resets : undefined;
+      const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}) });
       state = r.state;
       const rec = reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs });
       open = rec.open;

@@ -84,9 +84,13 @@ export function createAnomalyRepo(ch: ClickHouse) {
       );
       const byId = new Map(rows.map((r) => [r.entity, r.i.map((idx, k): Point => [idx, Number(r.c[k]), Number(r.t[k]), Number(r.r[k]), Number(r.x[k])])]));
       return ids.map((id) => {
-        const hourly = emptySeries(hours);
-        fill(hourly, byId.get(id) ?? []);
-        return { kind, id, hourStart: start, hourly };
+        const points = byId.get(id) ?? [];
+        // History starts at the entity's first active hour: hours before it existed are not "idle hours".
+        const first = points.reduce((m, p) => Math.min(m, p[0]), hours);
+        const span = first < hours ? hours - first : 0;
+        const hourly = emptySeries(span);
+        fill(hourly, points.map((p): Point => [p[0] - first, p[1], p[2], p[3], p[4]]));
+        return { kind, id, hourStart: start + (first < hours ? first : hours) * HOUR, hourly };
       });
     },
 
