@@ -8,8 +8,8 @@ import type { ProbeResult } from './lib/load-client.ts';
 import { fmt, mib } from './lib/stats.ts';
 
 const PHASES = [
-  { concurrency: 64, seconds: 20 },
-  { concurrency: 256, seconds: 15 },
+  { concurrency: 64, seconds: 15 },
+  { concurrency: 256, seconds: 8 },
 ];
 const SPANS = 1000;
 
@@ -68,7 +68,7 @@ await runBench(async ({ tmpDir, scale }) => {
     return {
       title: 'Overload: memory and answers far above the sustainable rate',
       method: [
-        `The real app (as in the ingest benchmark); one load-generator process sends ${SPANS}-span protobuf requests as fast as answers come back, with ${PHASES.map((p) => p.concurrency).join(' then ')} requests in flight (no backoff: Retry-After is counted, not obeyed).`,
+        `The real app as \`npm start\` runs it (every role, detector loop on); one load-generator process sends ${SPANS}-span protobuf requests as fast as answers come back, with ${PHASES.map((p) => p.concurrency).join(' then ')} requests in flight (no backoff: Retry-After is counted, not obeyed).`,
         'A second process sends GET /healthz to the OTLP port every 50 ms (one at a time) during each phase and for 2 s after the writer has drained.',
         'offered = spans sent ÷ phase time; accepted = spans answered 200. Peak RSS sampled every 25 ms in the app process (RSS when idle: ' + mib(rssIdle) + ' MiB).',
         `Afterwards the table holds ${fmt(stored.rows)} rows for ${fmt(acked)} spans acknowledged (must be equal: no acknowledged span lost, none stored twice).`,

@@ -1,6 +1,6 @@
 // Benchmark runner: `npm run bench` runs every benchmark and rewrites BENCHMARKS.md.
 //
-//   npm run bench                                  all of them (≈ 7–10 min on 2 cores)
+//   npm run bench                                  all of them (built-in ones ≈ 6 min on 2 cores; discovered ones add theirs)
 //   npm run bench -- --only ingest,event-loop      a subset; the other sections of BENCHMARKS.md are kept
 //   npm run bench -- --list                        ids, files and whether they are built in or discovered
 //   npm run bench -- --quick                       smaller budgets, written to $TMPDIR/BENCHMARKS.quick.md (smoke test)
@@ -73,6 +73,18 @@ function parseArgs(argv: string[]) {
   return o;
 }
 
+// Ctrl-C: the benchmark process gets the signal too (same process group); the runner removes its scratch directory.
+let running: { child: ReturnType<typeof spawn>; tmp: string } | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (running) {
+      running.child.kill('SIGKILL');
+      rmSync(running.tmp, { recursive: true, force: true });
+    }
+    process.exit(130);
+  });
+}
+
 /** Runs one benchmark process to completion (or its timeout); its output lines are prefixed with its id. */
 function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?: string; seconds: number }> {
   const tmp = mkdtempSync(join(tmpdir(), `tollkeeper-bench-${e.id}-`));
@@ -83,6 +95,7 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
     env: { ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running = { child, tmp };
   let stdout = '';
   let tail = '';
   const relay = (stream: NodeJS.ReadableStream, keep: boolean) => {
@@ -119,6 +132,7 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
         out = { seconds, error: `could not read its result: ${(err as Error).message}` };
       }
       rmSync(tmp, { recursive: true, force: true });
+      running = undefined;
       resolve(out);
     });
   });
@@ -175,7 +189,8 @@ async function main(): Promise<number> {
     '',
     machineTable(m),
     '',
-    'This is a shared 2-core box: a load average above ~1 before a benchmark means something else was running and its numbers are low.',
+    'Each section gives the load average before and after it ran: on this 2-core machine, shared with other work, a load',
+    'above ~1 means something else competed for the CPU and the numbers are lower than the code can do.',
   ].join('\n');
   const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
   writeFileSync(out, mergeDocument(old, header, fresh, all.map((e) => e.id)) );

@@ -17,6 +17,12 @@ export interface StoreTiming {
   restore(): void;
 }
 
+function engineLabel(sqlHead: string): string {
+  const m = /\bINSERT INTO\s+(\S+)/i.exec(sqlHead);
+  if (!m) return 'engine query';
+  return /usage_events`?$/.test(m[1]!) ? 'engine insert' : `engine insert ${m[1]!.replaceAll('`', '')}`;
+}
+
 export function timeStore(store: ClickHouse): StoreTiming {
   let totals: Record<string, Timed> = {};
   const add = (label: string, ms: number) => {
@@ -42,7 +48,7 @@ export function timeStore(store: ClickHouse): StoreTiming {
   wrap(store, 'query', (a) => `store.query ${(a[2] as { tag?: string } | undefined)?.tag ?? 'untagged'}`);
   const proto = Session.prototype as unknown as object;
   // queryAsync carries inserts (statement + inline rows); queryBindAsync the parameterized reads.
-  wrap(proto, 'queryAsync', (a) => (/\bINSERT INTO\b/i.test(String(a[0]).slice(0, 4096)) ? 'engine insert' : 'engine query'), 'main thread: native call (sync part)');
+  wrap(proto, 'queryAsync', (a) => engineLabel(String(a[0]).slice(0, 4096)), 'main thread: native call (sync part)');
   wrap(proto, 'queryBindAsync', () => 'engine query (bound params)');
   return {
     snapshot: () => structuredClone(totals),
