@@ -120,6 +120,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         batchSize: config.ingest.batch_size,
         flushIntervalMs: config.ingest.flush_interval,
         maxQueued: config.ingest.batch_size * 40,
+        // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
+        ...(useChdb ? { onlyWriterSince: now(), maxFutureMs: 5 * 60_000 } : {}),
       });
       const identity: IdentityConfig = {
         lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },

@@ -17,6 +17,16 @@ export interface BatchWriterOptions {
   maxQueued: number;
   /** How often the spool is retried while it holds batches (default 1 s). */
   drainIntervalMs?: number;
+  /**
+   * This process is the only writer of the store (embedded chdb holds the data directory to itself): events
+   * ending after `onlyWriterSince` (plus the future allowance) cannot have been stored before unless this process
+   * stored them, which its recent ids say, so the store lookup is skipped for them.
+   */
+  onlyWriterSince?: number;
+  /** How far in the future a span may end (ingest accepts up to this much). */
+  maxFutureMs?: number;
+  /** Recently written ids kept in memory (default 500k). */
+  recentIds?: number;
 }
 
 interface Pending {
@@ -74,12 +84,13 @@ function wellFormed(e: UsageEvent): UsageEvent {
  * follows it are never interleaved with another write of the same ids.
  */
 export function createBatchWriter(o: BatchWriterOptions) {
-  const recent = new RecentIds(500_000);
+  const recent = new RecentIds(o.recentIds ?? 500_000);
   const drainIntervalMs = o.drainIntervalMs ?? 1000;
   let pending: Pending[] = [];
   let pendingCount = 0;
   let inFlight = 0;
   let flushTimer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
   let storeHealthy = true;
@@ -101,10 +112,16 @@ export function createBatchWriter(o: BatchWriterOptions) {
       return true;
     });
     if (candidates.length === 0) return [];
+    // With a single writer, only events that an earlier run, or this run before forgetting them, could have
+    // written need the store lookup: those ending before this run started (+ the future allowance) or before
+    // the latest evicted recent id.
+    const horizon = o.onlyWriterSince === undefined ? Infinity : Math.max(o.onlyWriterSince + (o.maxFutureMs ?? 300_000), recent.forgottenUpTo);
+    const unsure = horizon === Infinity ? candidates : candidates.filter((e) => e.time <= horizon);
+    if (unsure.length === 0) return candidates;
     const stored = new Set<string>();
     // In slices: a server gets the ids in its URL (query parameters), which it caps at 1 MiB by default.
-    for (let i = 0; i < candidates.length; i += LOOKUP_SLICE) {
-      const slice = candidates.slice(i, i + LOOKUP_SLICE);
+    for (let i = 0; i < unsure.length; i += LOOKUP_SLICE) {
+      const slice = unsure.slice(i, i + LOOKUP_SLICE);
       let lo = Infinity;
       let hi = -Infinity;
       for (const e of slice) {
@@ -127,7 +144,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
     const batch = await fresh(events.map(wellFormed));
     stats.duplicates += events.length - batch.length;
     if (batch.length > 0) await o.repo.insert(batch);
-    for (const e of batch) recent.add(e.eventId);
+    for (const e of batch) recent.add(e.eventId, e.time);
     stats.stored += batch.length;
   }
 
@@ -187,6 +204,8 @@ export function createBatchWriter(o: BatchWriterOptions) {
     } finally {
       inFlight -= events.length;
       for (const p of batch) p.resolve(outcome);
+      // What gathered while this write ran goes next, without waiting for the timer.
+      if (inFlight === 0 && pending.length > 0) void flush();
     }
   }
 
@@ -264,7 +283,13 @@ export function createBatchWriter(o: BatchWriterOptions) {
       return new Promise<WriteOutcome>((resolve) => {
         pending.push({ events, resolve });
         pendingCount += events.length;
+        // An idle writer writes at once (requests arriving in the same turn share the batch); a busy one gathers
+        // until the write in flight is done, the batch is full, or flush_interval passes.
         if (pendingCount >= o.batchSize) void flush();
+        else if (inFlight === 0) immediate ??= setImmediate(() => {
+          immediate = undefined;
+          if (inFlight === 0) void flush();
+        });
         else flushTimer ??= setTimeout(() => void flush(), o.flushIntervalMs);
       });
     },

@@ -6,21 +6,31 @@ const HEX_ID = /^(?:[0-9a-f]{2})+$/;
  * parts alive (~150 bytes an id); its bytes in base64 take ~70, so the default 500k ids stay near 35 MB.
  */
 export class RecentIds {
-  private readonly ids = new Set<string>();
+  private readonly ids = new Map<string, number>();
+  /** Latest event time among evicted ids: an event ending later than this was never forgotten here. */
+  private evictedUpTo = -Infinity;
   constructor(private readonly capacity: number) {}
 
   has(id: string): boolean {
     return this.ids.has(key(id));
   }
 
-  add(id: string): void {
+  add(id: string, time = Infinity): void {
     const k = key(id);
     if (this.ids.has(k)) return;
-    this.ids.add(k);
+    this.ids.set(k, time);
     if (this.ids.size > this.capacity) {
-      const oldest = this.ids.values().next();
-      if (!oldest.done) this.ids.delete(oldest.value);
+      const oldest = this.ids.entries().next();
+      if (!oldest.done) {
+        this.ids.delete(oldest.value[0]);
+        this.evictedUpTo = Math.max(this.evictedUpTo, oldest.value[1]);
+      }
     }
+  }
+
+  /** Event time up to which ids may have been written and then forgotten (evicted). */
+  get forgottenUpTo(): number {
+    return this.evictedUpTo;
   }
 }
 
