@@ -113,15 +113,16 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
 
     if (role !== 'detector') {
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
+      const usageRepo = createUsageRepo(store);
       const writer = createBatchWriter({
-        repo: createUsageRepo(store),
+        repo: usageRepo,
         spool,
         logger: logger.child({ component: 'writer' }),
         batchSize: config.ingest.batch_size,
         flushIntervalMs: config.ingest.flush_interval,
         maxQueued: config.ingest.batch_size * 40,
         // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
-        ...(useChdb ? { onlyWriterSince: now(), maxFutureMs: 5 * 60_000 } : {}),
+        ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
       });
       const identity: IdentityConfig = {
         lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },

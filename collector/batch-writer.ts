@@ -18,13 +18,11 @@ export interface BatchWriterOptions {
   /** How often the spool is retried while it holds batches (default 1 s). */
   drainIntervalMs?: number;
   /**
-   * This process is the only writer of the store (embedded chdb holds the data directory to itself): events
-   * ending after `onlyWriterSince` (plus the future allowance) cannot have been stored before unless this process
-   * stored them, which its recent ids say, so the store lookup is skipped for them.
+   * Set when this process is the only writer of the store (embedded chdb holds the data directory to itself):
+   * the latest event time stored when the writer started. Events ending later cannot be stored unless this
+   * process stored them, which its recent ids say, so the store lookup is skipped for them.
    */
-  onlyWriterSince?: number;
-  /** How far in the future a span may end (ingest accepts up to this much). */
-  maxFutureMs?: number;
+  storedUpTo?: number;
   /** Recently written ids kept in memory (default 500k). */
   recentIds?: number;
 }
@@ -113,9 +111,9 @@ export function createBatchWriter(o: BatchWriterOptions) {
     });
     if (candidates.length === 0) return [];
     // With a single writer, only events that an earlier run, or this run before forgetting them, could have
-    // written need the store lookup: those ending before this run started (+ the future allowance) or before
-    // the latest evicted recent id.
-    const horizon = o.onlyWriterSince === undefined ? Infinity : Math.max(o.onlyWriterSince + (o.maxFutureMs ?? 300_000), recent.forgottenUpTo);
+    // written need the store lookup: those ending no later than what was stored at start, or than the latest
+    // evicted recent id.
+    const horizon = o.storedUpTo === undefined ? Infinity : Math.max(o.storedUpTo, recent.forgottenUpTo);
     const unsure = horizon === Infinity ? candidates : candidates.filter((e) => e.time <= horizon);
     if (unsure.length === 0) return candidates;
     const stored = new Set<string>();

@@ -23,9 +23,9 @@ describe('exactly once with the single-writer shortcut', () => {
     const start = Date.now();
     const spool = await openSpool(mkdtempSync(join(tmpdir(), 'tk-spool-')), 1 << 20);
     const c = counting(ts.repo);
-    const writer = createBatchWriter({ repo: c.repo, spool, logger: pino({ level: 'silent' }), batchSize: 10, flushIntervalMs: 10, maxQueued: 1000, onlyWriterSince: start, maxFutureMs: 1000, recentIds: 2 });
+    const writer = createBatchWriter({ repo: c.repo, spool, logger: pino({ level: 'silent' }), batchSize: 10, flushIntervalMs: 10, maxQueued: 1000, storedUpTo: start, recentIds: 2 });
     const old = usageEvent({ apiKey: 'w', time: start - 60_000 });
-    const fresh = [1, 2, 3].map((i) => usageEvent({ apiKey: 'w', time: start + 5000 + i }));
+    const fresh = [1, 2, 3].map((i) => usageEvent({ apiKey: 'w', time: start + 5 + i }));
     expect(await writer.submit([old, ...fresh])).toEqual({ ok: true });
     // Only the event an earlier run could have written was looked up.
     expect(c.looked).toEqual([old.eventId]);
@@ -35,6 +35,13 @@ describe('exactly once with the single-writer shortcut', () => {
     const rows = await ts.store.query<{ n: number; d: number }>(`SELECT count() AS n, uniqExact(event_id) AS d FROM ${ts.store.table('usage_events')} WHERE api_key = 'w'`);
     expect(rows[0]).toEqual({ n: 4, d: 4 });
     expect(c.looked.length).toBeGreaterThan(1);
+
+    // A restart (new writer, empty memory) starts from what the store holds: the same export again is dropped.
+    const again = createBatchWriter({ repo: ts.repo, spool, logger: pino({ level: 'silent' }), batchSize: 10, flushIntervalMs: 10, maxQueued: 1000, storedUpTo: await ts.repo.maxTime() });
+    expect(await again.submit([old, ...fresh])).toEqual({ ok: true });
+    await again.close();
+    const after = await ts.store.query<{ n: number }>(`SELECT count() AS n FROM ${ts.store.table('usage_events')} WHERE api_key = 'w'`);
+    expect(after[0]!.n).toBe(4);
     await ts.close();
   });
 });
