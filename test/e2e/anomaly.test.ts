@@ -76,4 +76,23 @@ describe('denial-of-wallet detection end to end', () => {
     expect(after.incidents.filter((i: { entity: { id: string }; severity: string }) => i.entity.id !== 'k-leaked' && i.entity.id !== 'acme' && i.severity === 'critical')).toEqual([]);
     expect(t.app.enforcement!.version).toBe(versionBefore);
   });
+
+  it('in shadow mode records the incident and what it would have done, and acts on nothing', async () => {
+    t = await startApp({ yaml: 'detector: { interval: 1h, shadow: true }\npolicies: [{ name: cap, scope: api_key, limits: { cost_usd: 1 }, action: revoke }]\n', startLoop: false });
+    const now = Date.now();
+    await backfill(t, ['k-1', 'k-2', 'k-3', 'k-4', 'k-5', 'k-6'], now);
+    const incident = await waitFor(
+      async () => {
+        await createUsageRepo(t!.app.store).insert(Array.from({ length: 20 }, () => usageEvent({ apiKey: 'k-shadow', tenant: 'acme', costUsd: 0.75, inputTokens: 100_000, outputTokens: 50_000, time: Date.now() - 1000 })));
+        await t!.app.loop!.tickNow();
+        const body: any = await (await fetch(`${t!.apiUrl}/api/incidents?entity=k-shadow&severity=critical`, { headers: { authorization: `Bearer ${t!.adminToken}` } })).json();
+        return body.incidents[0];
+      },
+      { what: 'a critical shadow incident', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    expect(incident).toMatchObject({ severity: 'critical', action: 'revoke', shadow: true });
+    const firings = await t.app.store.query<{ threshold: number }>(`SELECT threshold FROM ${t.app.store.table('quota_firings')} WHERE entity = 'k-shadow'`);
+    expect(firings.map((f) => f.threshold).sort()).toEqual([0.5, 0.8, 1]);
+    expect(t.app.enforcement!.snapshot().entries).toEqual([]);
+  });
 });
