@@ -1,25 +1,10 @@
-import {
-  buildBaseline,
-  buildPeerBaseline,
-  detect,
-  emptyDetectorState,
-  entityKey,
-  peerBaselineFromObservations,
-  reconcileIncidents,
-  type AnomalyConfig,
-  type Baseline,
-  type Incident,
-  type PeerBaseline,
-} from '../core/anomaly/index.ts';
+import type { AnomalyConfig, Incident } from '../core/anomaly/index.ts';
 import { evaluatePolicy } from '../core/quota/evaluate.ts';
 import { periodAt, periodKey } from '../core/quota/period.ts';
 import type { Policy } from '../core/quota/policy.ts';
-import type { EntityKind } from '../core/usage/types.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { QuotaRepo } from '../store/quota-repo.ts';
-import { OBSERVATION_MINUTES } from './anomaly-job.ts';
-
-const HOUR = 3_600_000;
+import { createDetection } from './detection.ts';
 
 export interface ReplayRow {
   at: number;
@@ -48,9 +33,10 @@ export async function replay(o: {
 }): Promise<ReplayRow[]> {
   const rows: ReplayRow[] = [];
   const fired = new Set<string>();
-  let state = emptyDetectorState();
   let open: Incident[] = [];
-  const baselines = new Map<string, Baseline>();
+  const periodResets = (now: number) => [...new Set(o.policies.filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, now).start))];
+  // Every baseline is built before judging (no time budget): replay is not racing a live tick.
+  const detection = o.anomaly ? createDetection({ repo: o.anomalyRepo, config: o.anomaly, quietMs: 120_000, periodResets, baselineBudgetMs: Infinity }) : null;
   const total = Math.max(1, Math.ceil((o.to - o.from) / o.stepMs));
   for (let i = 0, now = o.from; now <= o.to && i <= total; i++, now += o.stepMs) {
     for (const policy of o.policies) {
@@ -71,26 +57,9 @@ export async function replay(o: {
         });
       }
     }
-    if (o.anomaly) {
-      const kinds: EntityKind[] = o.anomaly.scopes.includes('tenant') && !o.anomaly.scopes.includes('api_key') ? [...o.anomaly.scopes, 'api_key'] : o.anomaly.scopes;
-      const obs = await o.anomalyRepo.observations(kinds, now, OBSERVATION_MINUTES, 30);
-      const hour = Math.floor(now / HOUR);
-      const stale = new Map<EntityKind, string[]>();
-      for (const ob of obs) {
-        const b = baselines.get(entityKey(ob.kind, ob.id));
-        if (!b || Math.floor(b.builtAt / HOUR) !== hour) stale.set(ob.kind, [...(stale.get(ob.kind) ?? []), ob.id]);
-      }
-      for (const [kind, ids] of stale) for (const h of await o.anomalyRepo.histories(kind, ids, now, 28 * 24)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
-      const peers = new Map<EntityKind, PeerBaseline>();
-      for (const kind of o.anomaly.scopes) {
-        const p = buildPeerBaseline(kind, baselines.values()) ?? peerBaselineFromObservations(kind, obs);
-        if (p) peers.set(kind, p);
-      }
-      const periodResets = [...new Set(o.policies.filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, now).start))];
-      const r = detect(state, { now, observations: obs, baselines, peers, config: o.anomaly, periodResets });
-      state = r.state;
-      const rec = reconcileIncidents(open, r.findings, now);
+    if (detection) {
       const before = new Map(open.map((inc) => [inc.id, inc.severity]));
+      const rec = await detection.step(open, now);
       open = rec.open;
       for (const inc of [...rec.opened, ...rec.updated]) {
         if (before.get(inc.id) === inc.severity) continue;

@@ -1,0 +1,118 @@
+import {
+  buildBaseline,
+  buildPeerBaseline,
+  detect,
+  emptyDetectorState,
+  entityKey,
+  peerBaselineFromObservations,
+  reconcileIncidents,
+  type AnomalyConfig,
+  type Baseline,
+  type DetectorState,
+  type EntityObservation,
+  type Incident,
+  type PeerBaseline,
+  type ReconcileResult,
+} from '../core/anomaly/index.ts';
+import type { EntityKind } from '../core/usage/types.ts';
+import type { AnomalyRepo } from '../store/anomaly-repo.ts';
+
+const HOUR = 3_600_000;
+/** Per-minute series the patterns look at (slow drip needs hours). */
+export const OBSERVATION_MINUTES = 360;
+/** Entities with activity this recently are scored. */
+const ACTIVE_MINUTES = 30;
+const HISTORY_HOURS = 28 * 24;
+
+export interface DetectionOptions {
+  repo: AnomalyRepo;
+  config: AnomalyConfig;
+  quietMs: number;
+  /** Starts of the current quota periods (timezone-aware): spend right after a reset is not an attack. */
+  periodResets?: (now: number) => number[];
+  /** Wall-clock time one step may spend loading history and building baselines (default 500 ms). */
+  baselineBudgetMs?: number;
+}
+
+/**
+ * One detection step over the store as of `now`: per-minute series of active entities → baselines (rebuilt
+ * hourly from the hourly history, so a restart loses nothing) → findings → incident changes. No side effects
+ * beyond reads: the detector job stores and acts on the result, replay only prints it.
+ */
+export function createDetection(opts: DetectionOptions) {
+  const o = { baselineBudgetMs: 500, ...opts };
+  let state: DetectorState = emptyDetectorState();
+  const baselines = new Map<string, Baseline>();
+  const lastSeen = new Map<string, number>();
+  /** Entities whose baseline is still to be built although they have history: judged from a later step on. */
+  const deferred = new Set<string>();
+  /** Short-lived kinds (conversations) never build baselines: their peers come from the whole observation window. */
+  const windowPeers = new Map<EntityKind, { at: number; peer: PeerBaseline | null }>();
+  // A tenant spike is judged against its keys, so keys are observed whenever tenants are.
+  const observedKinds: EntityKind[] = o.config.scopes.includes('tenant') && !o.config.scopes.includes('api_key') ? [...o.config.scopes, 'api_key'] : o.config.scopes;
+
+  async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
+    const hour = Math.floor(now / HOUR);
+    const stale = new Map<EntityKind, string[]>();
+    for (const ob of obs) {
+      const key = entityKey(ob.kind, ob.id);
+      lastSeen.set(key, now);
+      const b = baselines.get(key);
+      if (!b || Math.floor(b.builtAt / HOUR) !== hour) stale.set(ob.kind, [...(stale.get(ob.kind) ?? []), ob.id]);
+    }
+    // Building baselines reads 4 weeks of hourly history per entity: bounded per step so a cold start with many
+    // entities never stalls the loop.
+    const deadline = Date.now() + o.baselineBudgetMs;
+    deferred.clear();
+    for (const [kind, ids] of stale) {
+      let i = 0;
+      for (; i < ids.length && Date.now() < deadline; i += 100) {
+        for (const h of await o.repo.histories(kind, ids.slice(i, i + 100), now, HISTORY_HOURS)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
+      }
+      // Out of budget: an entity with history but no baseline yet must not be judged against peers (a big,
+      // well-known key would look like an attack right after a restart); one without history is new, and peers apply.
+      const missing = ids.slice(i).filter((id) => !baselines.has(entityKey(kind, id)));
+      if (missing.length > 0) for (const id of await o.repo.withHistory(kind, missing, now, HISTORY_HOURS, now - 6 * HOUR)) deferred.add(entityKey(kind, id));
+    }
+    for (const [key, seen] of lastSeen) {
+      if (now - seen > 24 * HOUR) {
+        lastSeen.delete(key);
+        baselines.delete(key);
+      }
+    }
+  }
+
+  async function peers(obs: readonly EntityObservation[], now: number): Promise<Map<EntityKind, PeerBaseline>> {
+    const out = new Map<EntityKind, PeerBaseline>();
+    for (const kind of o.config.scopes) {
+      let p = buildPeerBaseline(kind, baselines.values());
+      if (!p) {
+        const cached = windowPeers.get(kind);
+        if (!cached || now - cached.at > 5 * 60_000) {
+          const all = await o.repo.observations([kind], now, OBSERVATION_MINUTES, OBSERVATION_MINUTES);
+          windowPeers.set(kind, { at: now, peer: peerBaselineFromObservations(kind, all) ?? peerBaselineFromObservations(kind, obs) });
+        }
+        p = windowPeers.get(kind)!.peer;
+      }
+      if (p) out.set(kind, p);
+    }
+    return out;
+  }
+
+  return {
+    /** Baselines held and entities waiting for theirs (cold start progress). */
+    stats: () => ({ baselines: baselines.size, deferred: deferred.size }),
+    async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number }> {
+      const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
+      await refreshBaselines(obs, now);
+      const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;
+      // No calendar quota: the core's default reset (UTC midnight) applies.
+      const resets = o.periodResets?.(now);
+      const periodResets = resets && resets.length > 0 ? resets : undefined;
+      const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}) });
+      state = r.state;
+      return { ...reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }), findings: r.findings.length };
+    },
+  };
+}
+export type Detection = ReturnType<typeof createDetection>;
