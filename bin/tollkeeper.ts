@@ -23,7 +23,7 @@ const USAGE = `tollkeeper — quota management and denial-of-wallet defense for 
 Usage: tollkeeper <command> [flags]
 
 Commands:
-  start          run collector, detector, API and web UI in one process (embedded ClickHouse by default)
+  start          run collector, detector and API in one process (embedded ClickHouse by default)
   collector      run only the OTLP collector (scale out: N replicas against a ClickHouse server)
   detector       run only the detector, API, enforcement and alerts (one active instance)
   migrate        apply database migrations and exit
@@ -37,7 +37,7 @@ Flags:
   --clickhouse-url <url>   use a ClickHouse server instead of embedded chdb (env TOLLKEEPER_CLICKHOUSE_URL)
   --host <addr>            bind address (default 127.0.0.1; use 0.0.0.0 in containers)
   --otlp-port <n>          OTLP/HTTP port (default 4318)
-  --api-port <n>           API and web UI port (default 8080)
+  --api-port <n>           API port (default 8080)
   --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
   --step <duration>        replay: detector tick to simulate (default 1m)
   --dry-run                reprice: report what would change without writing
@@ -209,7 +209,7 @@ async function serve(role: Role, config: Parameters<typeof buildTollkeeper>[0]):
   const lines = [`tollkeeper ${role === 'all' ? 'started' : role + ' started'} — store: ${store}; config: ${config.source}`];
   if (urls.otlpUrl) lines.push(`  OTLP/HTTP traces:  ${urls.otlpUrl}/v1/traces`);
   if (urls.apiUrl) {
-    lines.push(`  API + web UI:      ${urls.apiUrl}/`);
+    lines.push(`  API:               ${urls.apiUrl}/api/`);
     lines.push(`  revocation list:   ${urls.apiUrl}/v1/revocations`);
   }
   lines.push(`  admin + gateway tokens: ${app.tokens.path}`);

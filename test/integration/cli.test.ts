@@ -90,7 +90,7 @@ describe('CLI', () => {
       });
     });
     expect(await posted).toBe(200);
-    expect(r.stdout).toMatch(/API \+ web UI:\s+http:\/\/127\.0\.0\.1:\d+\//);
+    expect(r.stdout).toMatch(/API:\s+http:\/\/127\.0\.0\.1:\d+\/api\//);
     expect(r.stdout).toContain(`admin + gateway tokens: ${join(dataDir, 'tokens.json')}`);
     expect(r.stdout).toContain('tollkeeper stopped');
     expect(r.code).toBe(0);
