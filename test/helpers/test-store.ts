@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { openClickHouse } from '../../store/clickhouse.ts';
 import { migrate } from '../../store/migrate.ts';
 import type { ClickHouse } from '../../store/port.ts';
@@ -73,4 +74,23 @@ export async function rollupTotals(store: ClickHouse, apiKey: string): Promise<{
   );
   const r = rows[0];
   return { events: r?.events ?? 0, requests: r?.requests ?? 0, inputTokens: r?.tokens ?? 0, costUsd: r?.cost ?? 0 };
+}
+
+/**
+ * One migrated store for a test file (opened before its tests, closed after them), plus cleanups that run after
+ * each test, newest first. Call at the top level of the file.
+ */
+export function useTestStore(): { readonly ts: TestStore; cleanups: (() => Promise<void> | void)[] } {
+  const ctx = { ts: undefined as unknown as TestStore, cleanups: [] as (() => Promise<void> | void)[] };
+  beforeAll(async () => {
+    ctx.ts = await openTestStore();
+  });
+  afterEach(async () => {
+    for (const c of ctx.cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await ctx.ts.close();
+    removeTestStores();
+  });
+  return ctx;
 }

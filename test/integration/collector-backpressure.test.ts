@@ -4,32 +4,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RpcStatus } from '../../collector/otlp/proto.ts';
 import { startApp } from '../helpers/app.ts';
 import { startCollector, type CollectorOptions, type TestCollector } from '../helpers/collector-app.ts';
 import { faultyRepo, type Faults } from '../helpers/faulty-repo.ts';
 import { chatSpan, exportJson, exportProtobuf, type TestSpan } from '../helpers/otlp-bodies.ts';
-import { eventTotals, openTestStore, removeTestStores, rollupTotals, sharedDataDir, type TestStore } from '../helpers/test-store.ts';
+import { eventTotals, useTestStore, rollupTotals, sharedDataDir } from '../helpers/test-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-let ts: TestStore;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(async () => {
-  ts = await openTestStore();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await ts.close();
-  removeTestStores();
-});
+const stores = useTestStore();
+const { cleanups } = stores;
 
 async function collector(o: Partial<Omit<CollectorOptions, 'repo' | 'spoolDir'>>): Promise<TestCollector & { faults: Faults }> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
   cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
-  const { repo, faults } = faultyRepo(ts.repo);
+  const { repo, faults } = faultyRepo(stores.ts.repo);
   const c = await startCollector({ repo, spoolDir, spoolMaxBytes: 64 * 1024 * 1024, batchSize: 1000, flushIntervalMs: 5, maxQueued: 100_000, ...o });
   cleanups.push(() => c.close());
   return { ...c, faults };
@@ -52,9 +42,9 @@ async function post(url: string, spans: readonly TestSpan[], format: 'json' | 'p
 /** The stored events of `apiKey` are exactly `acked`, once each, in raw rows and in the rollup. */
 async function expectStoredExactly(apiKey: string, acked: readonly TestSpan[]): Promise<void> {
   const tokens = acked.reduce((a, s) => a + (s.attributes['gen_ai.usage.input_tokens'] as number), 0);
-  expect(await eventTotals(ts.store, apiKey)).toMatchObject({ rows: acked.length, distinctIds: acked.length, inputTokens: tokens });
-  expect(await rollupTotals(ts.store, apiKey)).toMatchObject({ events: acked.length, requests: acked.length, inputTokens: tokens });
-  const ids = await ts.store.query<{ id: string }>(`SELECT event_id AS id FROM ${ts.store.table('usage_events')} WHERE api_key = {k:String}`, { k: apiKey });
+  expect(await eventTotals(stores.ts.store, apiKey)).toMatchObject({ rows: acked.length, distinctIds: acked.length, inputTokens: tokens });
+  expect(await rollupTotals(stores.ts.store, apiKey)).toMatchObject({ events: acked.length, requests: acked.length, inputTokens: tokens });
+  const ids = await stores.ts.store.query<{ id: string }>(`SELECT event_id AS id FROM ${stores.ts.store.table('usage_events')} WHERE api_key = {k:String}`, { k: apiKey });
   expect(ids.map((r) => r.id).sort()).toEqual(acked.map((s) => s.traceId + s.spanId).sort());
 }
 
@@ -84,7 +74,7 @@ describe('store down and spool full', () => {
     const status = first503!.contentType.includes('json') ? JSON.parse(first503!.body.toString()) : RpcStatus.toObject(RpcStatus.decode(first503!.body));
     expect(status).toMatchObject({ code: 14, message: expect.stringMatching(/store unavailable/) as unknown });
     expect(await healthy(c.url)).toBe(200);
-    expect((await eventTotals(ts.store, key)).rows).toBe(0);
+    expect((await eventTotals(stores.ts.store, key)).rows).toBe(0);
 
     c.faults.down = false;
     await waitFor(() => c.writer.stats().spoolFiles === 0, { what: 'the spool to drain' });

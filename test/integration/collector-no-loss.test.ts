@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../app/logger.ts';
 import { createBatchWriter, type BatchWriter, type WriteOutcome } from '../../collector/batch-writer.ts';
 import { RecentIds } from '../../collector/recent-ids.ts';
@@ -17,24 +17,14 @@ import type { UsageEvent } from '../../core/usage/types.ts';
 import { usageEvent } from '../helpers/events.ts';
 import { faultyRepo, type Faults } from '../helpers/faulty-repo.ts';
 import { spooledIds, spoolFileNames } from '../helpers/spool-files.ts';
-import { eventTotals, openTestStore, removeTestStores, rollupTotals, type TestStore } from '../helpers/test-store.ts';
+import { eventTotals, useTestStore, rollupTotals } from '../helpers/test-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
 const OK: WriteOutcome = { ok: true };
 
-let ts: TestStore;
-const cleanups: (() => Promise<void> | void)[] = [];
-beforeAll(async () => {
-  ts = await openTestStore();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await ts.close();
-  removeTestStores();
-});
+const stores = useTestStore();
+const { cleanups } = stores;
 
 interface Rig {
   writer: BatchWriter;
@@ -48,7 +38,7 @@ async function rig(o: { spoolDir?: string; spoolMaxBytes?: number; batchSize?: n
   const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
   if (!o.spoolDir) cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
   const spool = await openSpool(spoolDir, o.spoolMaxBytes ?? 64 * 1024 * 1024);
-  const { repo, faults, calls } = faultyRepo(ts.repo);
+  const { repo, faults, calls } = faultyRepo(stores.ts.repo);
   const writer = createBatchWriter({
     repo,
     spool,
@@ -82,8 +72,8 @@ async function expectExactlyOnce(apiKey: string, sent: readonly UsageEvent[]): P
   const unique = [...new Map(sent.map((e) => [e.eventId, e])).values()];
   const tokens = unique.reduce((a, e) => a + e.inputTokens, 0);
   const cost = unique.reduce((a, e) => a + e.costUsd, 0);
-  expect(await eventTotals(ts.store, apiKey)).toEqual({ rows: unique.length, distinctIds: unique.length, inputTokens: tokens, costUsd: cost });
-  expect(await rollupTotals(ts.store, apiKey)).toEqual({ events: unique.length, requests: unique.length, inputTokens: tokens, costUsd: cost });
+  expect(await eventTotals(stores.ts.store, apiKey)).toEqual({ rows: unique.length, distinctIds: unique.length, inputTokens: tokens, costUsd: cost });
+  expect(await rollupTotals(stores.ts.store, apiKey)).toEqual({ events: unique.length, requests: unique.length, inputTokens: tokens, costUsd: cost });
 }
 
 const drained = (r: Rig) => () => r.writer.stats().spoolFiles === 0 && r.writer.stats().queued === 0;
@@ -104,7 +94,7 @@ describe('no loss through a store outage', () => {
       expect(sent.filter((e) => !onDisk.has(e.eventId))).toEqual([]);
     }
     expect(r.writer.stats().storeHealthy).toBe(false);
-    expect((await eventTotals(ts.store, key)).rows).toBe(0);
+    expect((await eventTotals(stores.ts.store, key)).rows).toBe(0);
     // Clients retry during the outage: the same events sit in the spool twice.
     expect(await r.writer.submit(sent.slice(0, 40))).toEqual(OK);
     expect(await r.writer.submit(sent.slice(20, 60))).toEqual(OK);
@@ -184,7 +174,7 @@ describe('no loss across a restart', () => {
     const acked = [...sent, ...queued, ...(lateAcked ? late : [])];
     const onDisk = new Set(spooledIds(spoolDir));
     expect(acked.filter((e) => !onDisk.has(e.eventId))).toEqual([]);
-    expect((await eventTotals(ts.store, key)).rows).toBe(0);
+    expect((await eventTotals(stores.ts.store, key)).rows).toBe(0);
 
     // "Restart": a new writer on the same spool directory, the store healthy again.
     const second = await rig({ spoolDir });
@@ -256,7 +246,7 @@ describe('batches the store refuses', () => {
     expect(await r.writer.submit(later)).toEqual(OK);
     await expectExactlyOnce(key, [...good.flat(), ...good2.flat(), ...later]);
     expect(spooledIds(r.spoolDir, 'dead').sort()).toEqual([...bad, ...bad2].map((e) => e.eventId).sort());
-    expect((await eventTotals(ts.store, poisonKey)).rows).toBe(0);
+    expect((await eventTotals(stores.ts.store, poisonKey)).rows).toBe(0);
   });
 
   it('stores strings ClickHouse would refuse (lone UTF-16 surrogates from OTLP/JSON) instead of blocking the spool', async () => {
@@ -268,7 +258,7 @@ describe('batches the store refuses', () => {
     await waitFor(drained(r), { what: 'the writer to settle' });
     expect(r.writer.stats().spoolFiles).toBe(0);
     await expectExactlyOnce(key, good);
-    const rows = await ts.store.query<{ user: string; attributes: Record<string, string> }>(`SELECT user, attributes FROM ${ts.store.table('usage_events')} WHERE api_key = {k:String}`, {
+    const rows = await stores.ts.store.query<{ user: string; attributes: Record<string, string> }>(`SELECT user, attributes FROM ${stores.ts.store.table('usage_events')} WHERE api_key = {k:String}`, {
       k: `${key}\ufffd`,
     });
     expect(rows).toEqual([{ user: 'u\ufffdx', attributes: { 'plan\ufffd': 'free\ufffd' } }]);
