@@ -90,7 +90,8 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
   const tmp = mkdtempSync(join(tmpdir(), `tollkeeper-bench-${e.id}-`));
   const resultFile = join(tmp, 'result.json');
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', e.file], {
+  // The same V8 flags as `npm start` (package.json), so the app in a benchmark runs as users run it.
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', e.file], {
     cwd: ROOT,
     env: { ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
     stdio: ['ignore', 'pipe', 'pipe'],

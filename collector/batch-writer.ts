@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { UsageEvent } from '../core/usage/types.ts';
 import { StoreError } from '../store/port.ts';
 import type { UsageRepo } from '../store/usage-repo.ts';
-import { RecentIds } from './recent-ids.ts';
+import { RecentIds, recentKey } from './recent-ids.ts';
 import { wellFormed } from './well-formed.ts';
 import type { Spool } from './spool.ts';
 
@@ -26,6 +26,12 @@ export interface BatchWriterOptions {
   storedUpTo?: number;
   /** Recently written ids kept in memory (default 500k). */
   recentIds?: number;
+}
+
+/** An event with its key in the recent-id set, computed once. */
+interface Keyed {
+  event: UsageEvent;
+  key: string;
 }
 
 interface Pending {
@@ -83,19 +89,21 @@ export function createBatchWriter(o: BatchWriterOptions) {
   }
 
   /** Drops ids written before (this process, or any process per the store): exactly-once per event id. */
-  async function fresh(events: readonly UsageEvent[]): Promise<UsageEvent[]> {
+  async function fresh(events: readonly UsageEvent[]): Promise<Keyed[]> {
     const seen = new Set<string>();
-    const candidates = events.filter((e) => {
-      if (seen.has(e.eventId) || recent.has(e.eventId)) return false;
-      seen.add(e.eventId);
-      return true;
-    });
+    const candidates: Keyed[] = [];
+    for (const event of events) {
+      const key = recentKey(event.eventId);
+      if (seen.has(key) || recent.hasKey(key)) continue;
+      seen.add(key);
+      candidates.push({ event, key });
+    }
     if (candidates.length === 0) return [];
     // With a single writer, only events that an earlier run, or this run before forgetting them, could have
     // written need the store lookup: those ending no later than what was stored at start, or than the latest
     // evicted recent id.
     const horizon = o.storedUpTo === undefined ? Infinity : Math.max(o.storedUpTo, recent.forgottenUpTo);
-    const unsure = horizon === Infinity ? candidates : candidates.filter((e) => e.time <= horizon);
+    const unsure = horizon === Infinity ? candidates.map((c) => c.event) : candidates.filter((c) => c.event.time <= horizon).map((c) => c.event);
     if (unsure.length === 0) return candidates;
     const stored = new Set<string>();
     // In slices: a server gets the ids in its URL (query parameters), which it caps at 1 MiB by default.
@@ -115,15 +123,15 @@ export function createBatchWriter(o: BatchWriterOptions) {
         stored.add(id);
       }
     }
-    return stored.size === 0 ? candidates : candidates.filter((e) => !stored.has(e.eventId));
+    return stored.size === 0 ? candidates : candidates.filter((c) => !stored.has(c.event.eventId));
   }
 
   async function store(events: readonly UsageEvent[]): Promise<void> {
     // Made well-formed before the dedup check, so an id is looked up exactly as it is stored.
     const batch = await fresh(events.map(wellFormed));
     stats.duplicates += events.length - batch.length;
-    if (batch.length > 0) await o.repo.insert(batch);
-    for (const e of batch) recent.add(e.eventId, e.time);
+    if (batch.length > 0) await o.repo.insert(batch.map((c) => c.event));
+    for (const c of batch) recent.addKey(c.key, c.event.time);
     stats.stored += batch.length;
   }
 

@@ -3,7 +3,7 @@ import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
 import { createCallDeduper } from '../core/usage/call-dedupe.ts';
 import { missingIdentityError, type InheritableIdentity } from '../core/usage/identity.ts';
 import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-span.ts';
-import type { DecodedSpan, UsageEvent } from '../core/usage/types.ts';
+import type { CostSource, DecodedSpan, UsageEvent } from '../core/usage/types.ts';
 import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
 
 export interface IngestResult {
@@ -35,6 +35,43 @@ export interface IngestDeps {
   now: () => number;
 }
 
+/** The stored event of a call. Fields are listed, not spread: spreading a 30-field object is a hot-path cost. */
+function priced(e: Unpriced, costUsd: number, costSource: CostSource, priceVersion: string): UsageEvent {
+  return {
+    eventId: e.eventId,
+    traceId: e.traceId,
+    spanId: e.spanId,
+    parentSpanId: e.parentSpanId,
+    time: e.time,
+    startTime: e.startTime,
+    service: e.service,
+    apiKey: e.apiKey,
+    user: e.user,
+    tenant: e.tenant,
+    agent: e.agent,
+    conversation: e.conversation,
+    attributes: e.attributes,
+    family: e.family,
+    provider: e.provider,
+    model: e.model,
+    operation: e.operation,
+    spanName: e.spanName,
+    inputTokens: e.inputTokens,
+    outputTokens: e.outputTokens,
+    cacheReadTokens: e.cacheReadTokens,
+    cacheWriteTokens: e.cacheWriteTokens,
+    reasoningTokens: e.reasoningTokens,
+    requests: e.requests,
+    toolCalls: e.toolCalls,
+    toolName: e.toolName,
+    computeSeconds: e.computeSeconds,
+    costUsd,
+    spanCost: e.spanCost,
+    costSource,
+    priceVersion,
+  };
+}
+
 /** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
 export function createIngest(deps: IngestDeps) {
   const deduper = createCallDeduper();
@@ -52,11 +89,10 @@ export function createIngest(deps: IngestDeps) {
 
   /** A call whose span had no counts and no cost has an unknown price, not $0 (SPEC §2): it counts as an unpriced request. */
   function unknownUsage(e: Unpriced): UsageEvent {
-    const { role: _role, responseId: _responseId, meta: _meta, ...event } = e;
     const seen = counters.callsWithoutCounts[e.family] ?? 0;
     if (seen === 0) deps.logger.warn({ family: e.family, provider: e.provider, model: e.model }, 'instrumentation recorded no token counts for a call: stored as an unpriced request');
     counters.callsWithoutCounts[e.family] = seen + 1;
-    return { ...event, costUsd: 0, costSource: 'unpriced', priceVersion: '' };
+    return priced(e, 0, 'unpriced', '');
   }
 
   function price(e: Unpriced): UsageEvent {
@@ -72,7 +108,6 @@ export function createIngest(deps: IngestDeps) {
       reasoningTokens: e.reasoningTokens,
       spanCost: e.spanCost,
     });
-    const { role: _role, responseId: _responseId, meta: _meta, ...event } = e;
     const usage = e.inputTokens + e.outputTokens;
     // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
     const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;
@@ -82,7 +117,7 @@ export function createIngest(deps: IngestDeps) {
       if (seen === 0) deps.logger.warn({ provider: e.provider, model: e.model }, 'cannot price model: its events are stored as unpriced (set pricing.overrides or pricing.fallback)');
       counters.unpricedByModel[model] = seen + 1;
     }
-    return { ...event, costUsd: p.costUsd, costSource, priceVersion: p.priceVersion };
+    return priced(e, p.costUsd, costSource, p.priceVersion);
   }
 
   return {

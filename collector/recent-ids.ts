@@ -12,11 +12,19 @@ export class RecentIds {
   constructor(private readonly capacity: number) {}
 
   has(id: string): boolean {
-    return this.ids.has(key(id));
+    return this.ids.has(recentKey(id));
   }
 
   add(id: string, time = Infinity): void {
-    const k = key(id);
+    this.addKey(recentKey(id), time);
+  }
+
+  /** The key of `id` in this set: computed once per event on the hot path (`hasKey`, then `addKey`). */
+  hasKey(k: string): boolean {
+    return this.ids.has(k);
+  }
+
+  addKey(k: string, time = Infinity): void {
     if (this.ids.has(k)) return;
     this.ids.set(k, time);
     if (this.ids.size > this.capacity) {
@@ -35,6 +43,6 @@ export class RecentIds {
 }
 
 // Lowercase hex maps one-to-one onto its bytes; anything else is kept as is behind a '~', which base64 never holds.
-function key(id: string): string {
+export function recentKey(id: string): string {
   return HEX_ID.test(id) ? Buffer.from(id, 'hex').toString('base64') : `~${id}`;
 }

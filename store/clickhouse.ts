@@ -1,8 +1,10 @@
+import { Readable } from 'node:stream';
 import { createClient, ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
 import { StoreError, type ClickHouse, type QueryOptions, type QueryParams } from './port.ts';
 
 export type StoreTarget =
-  | { kind: 'chdb'; path: string; database: string }
+  /** `rawInsert: false` sends encoded rows the way a server gets them (tests use it to cover that path). */
+  | { kind: 'chdb'; path: string; database: string; rawInsert?: boolean }
   | { kind: 'server'; url: string; database: string; username: string; password: string };
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -16,11 +18,14 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
     throw new StoreError(`invalid database name ${JSON.stringify(target.database)}: use letters, digits and _`, false);
   }
   let client: ClickHouseClient;
+  let rawInsert: RawInsert | undefined;
   if (target.kind === 'chdb') {
     const { createChdbConnection } = await import('chdb/connection');
+    const connection = createChdbConnection({ path: target.path });
+    if (target.rawInsert !== false) rawInsert = (params) => connection.chdb.rawInsert(params);
     // chdb types its Connection against @clickhouse/client-common; the shape is the client's own (see FACTS.md).
     type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
-    client = createClient({ connection: createChdbConnection({ path: target.path }) as unknown as ClientConnection });
+    client = createClient({ connection: connection as unknown as ClientConnection });
   } else {
     client = createClient({
       url: target.url,
@@ -30,7 +35,7 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
       compression: { request: false, response: true },
     });
   }
-  const store = wrapClient(client, target.kind, target.database);
+  const store = wrapClient(client, target.kind, target.database, rawInsert);
   await store.command(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(target.database)}`);
   return store;
 }
@@ -39,7 +44,16 @@ function quoteIdent(name: string): string {
   return '`' + name + '`';
 }
 
-function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database: string): ClickHouse {
+/** chdb's zero-copy insert of an encoded payload (`connection.chdb.rawInsert`, i.e. `Session.insert`). */
+type RawInsert = (params: { table: string; values: Buffer; format: 'JSONCompactEachRow'; columns: readonly string[]; settings: Record<string, string | number> }) => Promise<unknown>;
+
+/**
+ * Embedded inserts parse on one thread: the engine shares two cores with the collector, and our batches are a few
+ * MB, below the size where splitting the parse pays for itself (measured: BENCHMARKS.md "Where the time goes").
+ */
+const EMBEDDED_INSERT_SETTINGS = { input_format_parallel_parsing: 0 } as const;
+
+function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database: string, rawInsert?: RawInsert): ClickHouse {
   const settings = (options?: QueryOptions) => ({ ...SETTINGS, ...(options?.tag ? { log_comment: options.tag } : {}), ...options?.settings });
   return {
     kind,
@@ -70,6 +84,23 @@ function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database:
           format: 'JSONEachRow',
           clickhouse_settings: settings(options),
         }),
+      );
+    },
+    async insertEncoded(table: string, columns: readonly string[], body: Buffer, options?: QueryOptions): Promise<void> {
+      if (body.length === 0) return;
+      const qualified = `${quoteIdent(database)}.${quoteIdent(table)}`;
+      await guard(() =>
+        rawInsert
+          ? // chdb whitelists bare identifiers here; the database name was checked against IDENTIFIER on open.
+            rawInsert({ table: `${database}.${table}`, values: body, format: 'JSONCompactEachRow', columns, settings: { ...settings(options), ...EMBEDDED_INSERT_SETTINGS } })
+          : // client.insert wants JSON rows as objects; exec sends our bytes as the body of the INSERT as they are.
+            client
+              .exec({
+                query: `INSERT INTO ${qualified} (${columns.map(quoteIdent).join(', ')}) FORMAT JSONCompactEachRow`,
+                values: Readable.from([body], { objectMode: false }),
+                clickhouse_settings: settings(options),
+              })
+              .then((r) => void r.stream.resume()),
       );
     },
     async ping(): Promise<boolean> {
@@ -103,6 +134,12 @@ function classify(err: unknown): StoreError {
   if (err instanceof Error && (err instanceof ClickHouseError || err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError')) {
     const code: unknown = (err as Error & { code?: unknown }).code;
     if (typeof code === 'string') return new StoreError(err.message, RETRIABLE_CODES.has(code), { cause: err });
+  }
+  // chdb's own errors (its raw insert path) carry the engine's numeric code; a query error without one is ours.
+  if (err instanceof Error && err.name.startsWith('Chdb')) {
+    const code: unknown = (err as Error & { clickhouseCode?: unknown }).clickhouseCode;
+    if (typeof code === 'number') return new StoreError(err.message, RETRIABLE_CODES.has(String(code)), { cause: err });
+    if (err.name === 'ChdbInsertError' || err.name === 'ChdbBindError' || err.name === 'ChdbSyntaxError') return new StoreError(err.message, false, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StoreError(message, true, { cause: err });

@@ -1,49 +1,67 @@
 import type { UsageEvent } from '../core/usage/types.ts';
-import type { ClickHouse } from './port.ts';
+import { StoreError, type ClickHouse } from './port.ts';
 import { chTime } from './time.ts';
 
-function toRow(e: UsageEvent): Record<string, unknown> {
-  return {
-    event_id: e.eventId,
-    trace_id: e.traceId,
-    span_id: e.spanId,
-    parent_span_id: e.parentSpanId,
-    time: chTime(e.time),
-    start_time: chTime(e.startTime),
-    service: e.service,
-    api_key: e.apiKey,
-    user: e.user,
-    tenant: e.tenant,
-    agent: e.agent,
-    conversation: e.conversation,
-    attributes: e.attributes,
-    family: e.family,
-    provider: e.provider,
-    model: e.model,
-    operation: e.operation,
-    span_name: e.spanName,
-    input_tokens: e.inputTokens,
-    output_tokens: e.outputTokens,
-    cache_read_tokens: e.cacheReadTokens,
-    cache_write_tokens: e.cacheWriteTokens,
-    reasoning_tokens: e.reasoningTokens,
-    requests: e.requests,
-    tool_calls: e.toolCalls,
-    tool_name: e.toolName,
-    compute_seconds: e.computeSeconds,
-    cost_usd: e.costUsd,
-    span_cost: e.spanCost,
-    cost_source: e.costSource,
-    price_version: e.priceVersion,
+/** Columns of `usage_events` the collector writes, in the order `encodeRow` lists their values. */
+export const USAGE_COLUMNS = [
+  'event_id', 'trace_id', 'span_id', 'parent_span_id', 'time', 'start_time', 'service', 'api_key', 'user', 'tenant',
+  'agent', 'conversation', 'attributes', 'family', 'provider', 'model', 'operation', 'span_name', 'input_tokens',
+  'output_tokens', 'cache_read_tokens', 'cache_write_tokens', 'reasoning_tokens', 'requests', 'tool_calls', 'tool_name',
+  'compute_seconds', 'cost_usd', 'span_cost', 'cost_source', 'price_version',
+] as const;
+
+/**
+ * ClickHouse DateTime64(3) text, with the date part cached per second: the events of a batch share few seconds.
+ * One cache per column, since a span's start and end often fall in different seconds.
+ */
+function dateTime64Text(): (ms: number) => string {
+  let cachedSecond = NaN;
+  let cachedPrefix = '';
+  return (ms) => {
+    if (!Number.isInteger(ms)) return chTime(ms);
+    const second = Math.floor(ms / 1000);
+    if (second !== cachedSecond) {
+      cachedPrefix = chTime(second * 1000).slice(0, 19);
+      cachedSecond = second;
+    }
+    const frac = ms - second * 1000;
+    return cachedPrefix + (frac < 10 ? '.00' : frac < 100 ? '.0' : '.') + frac;
   };
 }
+const endText = dateTime64Text();
+const startText = dateTime64Text();
+
+/**
+ * One event as a JSONCompactEachRow line (values in `USAGE_COLUMNS` order). JSON.stringify of one array is the
+ * fastest encoding measured here (native, one call). ClickHouse would read the `null` JSON makes of NaN as 0 in
+ * a non-nullable column, a silent wrong value: an event holding a non-finite number is refused instead (the
+ * batch writer sets it aside in spool/dead).
+ */
+export function encodeRow(e: UsageEvent): string {
+  if (!(Number.isFinite(e.inputTokens + e.outputTokens + e.cacheReadTokens + e.cacheWriteTokens + e.reasoningTokens + e.requests + e.toolCalls + e.computeSeconds + e.costUsd + (e.spanCost ?? 0) + e.time + e.startTime))) {
+    throw new StoreError(`usage event ${e.eventId} holds a non-finite number`, false);
+  }
+  return (
+    JSON.stringify([
+      e.eventId, e.traceId, e.spanId, e.parentSpanId, endText(e.time), startText(e.startTime), e.service, e.apiKey, e.user,
+      e.tenant, e.agent, e.conversation, e.attributes, e.family, e.provider, e.model, e.operation, e.spanName, e.inputTokens,
+      e.outputTokens, e.cacheReadTokens, e.cacheWriteTokens, e.reasoningTokens, e.requests, e.toolCalls, e.toolName,
+      e.computeSeconds, e.costUsd, e.spanCost, e.costSource, e.priceVersion,
+    ]) + '\n'
+  );
+}
+
+const INSERT_SETTINGS = { optimize_on_insert: 0 };
 
 /** Raw usage events: the collector's writes and the reads that need single events. */
 export function createUsageRepo(ch: ClickHouse) {
   const events = ch.table('usage_events');
   return {
     async insert(batch: readonly UsageEvent[]): Promise<void> {
-      await ch.insert('usage_events', batch.map(toRow), { tag: 'collector.insert' });
+      if (batch.length === 0) return;
+      // optimize_on_insert=0: the writer has removed duplicates already, so folding each inserted block by the
+      // ReplacingMergeTree key (and summing the rollup block again) is work for nothing; reads use FINAL / sum().
+      await ch.insertEncoded('usage_events', USAGE_COLUMNS, Buffer.from(batch.map(encodeRow).join('')), { tag: 'collector.insert', settings: INSERT_SETTINGS });
     },
     /** Which of these ids are stored already; the time bounds let ClickHouse skip partitions. */
     async existingIds(ids: readonly string[], minTime: number, maxTime: number): Promise<Set<string>> {

@@ -23,7 +23,7 @@ export interface BenchApp {
 export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean } = {}): Promise<BenchApp> {
   const loaded = loadConfig({
     source: 'bench.yaml',
-    ...(o.yaml !== undefined ? { fileText: o.yaml } : {}),
+    ...(o.yaml !== undefined ? { fileText: o.yaml } : process.env.BENCH_YAML ? { fileText: process.env.BENCH_YAML } : {}),
     env: {},
     flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1' },
   });

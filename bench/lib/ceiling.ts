@@ -1,7 +1,5 @@
 // The store's own insert rate for the rows the collector really makes: the ceiling for end-to-end ingest.
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Session } from 'chdb';
 import type { UsageEvent } from '../../core/usage/types.ts';
 import type { ClickHouse } from '../../store/port.ts';
 import { createUsageRepo } from '../../store/usage-repo.ts';
@@ -40,39 +38,23 @@ async function captureEvents(dataDir: string, client: LoadClient, n: number): Pr
   }
 }
 
-/**
- * What-if: the same store, but `insert` hands the repo's rows to chdb's raw passthrough insert as one JSONEachRow
- * Buffer (`Session.insert`), instead of @clickhouse/client → chdb/connection (SQL text with the rows inline).
- */
-function withRawInsert(store: ClickHouse, session: Session): ClickHouse {
-  return Object.assign(Object.create(store) as ClickHouse, {
-    async insert(table: string, rows: readonly object[]): Promise<void> {
-      const values = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
-      await session.insert({ table: store.table(table).replaceAll('`', ''), values, format: 'JSONEachRow', settings: { date_time_input_format: 'best_effort' } });
-    },
-  });
-}
-
 const PATHS = [
-  { name: '`usage-repo` insert', db: 'bench_ceiling', dedupe: false, raw: false },
-  { name: '`existingIds` + insert (the batch writer\'s per-batch work)', db: 'bench_ceiling_dedupe', dedupe: true, raw: false },
-  { name: 'what-if: same rows as one Buffer through chdb\'s raw `Session.insert`', db: 'bench_ceiling_raw', dedupe: false, raw: true },
+  { name: '`usage-repo` insert', db: 'bench_ceiling', dedupe: false },
+  { name: '`existingIds` + insert (the batch writer\'s per-batch work)', db: 'bench_ceiling_dedupe', dedupe: true },
 ];
 
 /**
  * `createUsageRepo(store).insert` in 5000-row batches, one after the other: alone, after the writer's dedupe
- * query, and raw. The paths take turns in rounds (this box is shared: interleaving spreads interference evenly).
+ * query. The paths take turns in rounds (this box is shared: interleaving spreads interference evenly).
  */
 export async function measureCeiling(dataDir: string, client: LoadClient, n: number): Promise<Ceiling[]> {
   const events = await captureEvents(dataDir, client, n);
   const perRound = Math.ceil(events.length / ROUNDS / BATCH) * BATCH;
-  const opened: { store: ClickHouse; session?: Session; repo: ReturnType<typeof createUsageRepo>; rates: number[] }[] = [];
+  const opened: { store: ClickHouse; repo: ReturnType<typeof createUsageRepo>; rates: number[] }[] = [];
   try {
     for (const p of PATHS) {
       const store = await openBenchStore(dataDir, p.db);
-      // A second session on the same path shares the engine (FACTS.md); only used for the what-if row.
-      const session = p.raw ? new Session(join(dataDir, 'clickhouse')) : undefined;
-      opened.push({ store, ...(session ? { session } : {}), repo: createUsageRepo(session ? withRawInsert(store, session) : store), rates: [] });
+      opened.push({ store, repo: createUsageRepo(store), rates: [] });
     }
     for (let start = 0; start < events.length; start += perRound) {
       const round = events.slice(start, start + perRound);
@@ -104,7 +86,6 @@ export async function measureCeiling(dataDir: string, client: LoadClient, n: num
     return out;
   } finally {
     for (const o of opened) {
-      o.session?.close();
       await o.store.close();
     }
   }

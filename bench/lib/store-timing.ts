@@ -45,10 +45,13 @@ export function timeStore(store: ClickHouse): StoreTiming {
     restores.push(() => (holder[method] = original));
   }
   wrap(store, 'insert', (a) => `store.insert ${String(a[0])}`);
+  wrap(store, 'insertEncoded', (a) => `store.insert ${String(a[0])}`);
   wrap(store, 'query', (a) => `store.query ${(a[2] as { tag?: string } | undefined)?.tag ?? 'untagged'}`);
   const proto = Session.prototype as unknown as object;
-  // queryAsync carries inserts (statement + inline rows); queryBindAsync the parameterized reads.
+  // queryAsync carries inserts of rows as SQL text; insert the collector's encoded rows; queryBindAsync the
+  // parameterized reads.
   wrap(proto, 'queryAsync', (a) => engineLabel(String(a[0]).slice(0, 4096)), 'main thread: native call (sync part)');
+  wrap(proto, 'insert', (a) => engineLabel(`INSERT INTO ${(a[0] as { table: string }).table}`), 'main thread: native call (sync part)');
   wrap(proto, 'queryBindAsync', () => 'engine query (bound params)');
   return {
     snapshot: () => structuredClone(totals),

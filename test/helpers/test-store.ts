@@ -26,12 +26,13 @@ export function sharedDataDir(): string {
 /**
  * A migrated store in a fresh database: the ClickHouse server when TOLLKEEPER_TEST_CLICKHOUSE_URL is set,
  * else embedded chdb (one data directory per test process, as chdb allows, one database per call).
+ * `rawInsert: false` makes chdb take encoded rows the way a server does (the client's exec path).
  */
-export async function openTestStore(): Promise<TestStore> {
+export async function openTestStore(o: { rawInsert?: boolean } = {}): Promise<TestStore> {
   const database = `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const store = serverUrl
     ? await openClickHouse({ kind: 'server', url: serverUrl, database, username: 'default', password: '' })
-    : await openClickHouse({ kind: 'chdb', path: join(sharedDataDir(), 'clickhouse'), database });
+    : await openClickHouse({ kind: 'chdb', path: join(sharedDataDir(), 'clickhouse'), database, ...(o.rawInsert === false ? { rawInsert: false } : {}) });
   await migrate(store);
   return {
     store,
