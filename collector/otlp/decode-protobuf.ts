@@ -1,105 +1,208 @@
+import protobuf from 'protobufjs';
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 import type { DecodeResult } from './decode-common.ts';
-import {
-  ValueBudget,
-  checkAttributeCount,
-  checkDepth,
-  checkSpanCount,
-  fail,
-  failure,
-  int64,
-  setAttr,
-  uint64,
-  within,
-} from './decode-common.ts';
-import { ExportTraceServiceRequest } from './proto.ts';
-import type { PbAnyValue, PbExportTraceServiceRequest, PbKeyValue, PbLong, PbSpan } from './proto.ts';
+import { ValueBudget, checkDepth, fail, failure, int64, setAttr, uint64, within, OTLP_LIMITS } from './decode-common.ts';
 
-const hasOwn = Object.hasOwn;
+type Reader = protobuf.Reader;
 
-/** Decode an OTLP/HTTP `application/x-protobuf` ExportTraceServiceRequest; never throws. */
+// Wire types (protobuf encoding spec).
+const VARINT = 0;
+const FIXED64 = 1;
+const LEN = 2;
+
+/**
+ * Decode an OTLP/HTTP `application/x-protobuf` ExportTraceServiceRequest; never throws.
+ *
+ * The walk reads the wire format with protobufjs's Reader and builds our `DecodedSpan`s directly, field numbers
+ * as in opentelemetry-proto (see proto.ts). It skips what metering never reads (events, links, trace state,
+ * scope attributes) and does not build protobufjs's message objects first: on the ingest hot path those
+ * intermediate objects cost as much again as the walk (BENCHMARKS.md "Where the time goes"). Unknown fields, and
+ * known fields sent with another wire type, are skipped as proto3 parsers skip unknown fields.
+ */
 export function decodeProtobuf(body: Uint8Array): DecodeResult {
   // A real request starts with field 1 (0x0a) or is empty; '{' would be field 15 as a group.
   if (body.length > 0 && body[0] === 0x7b) {
     return { ok: false, error: 'invalid protobuf: body looks like JSON (send it as application/json)' };
   }
-  let request: PbExportTraceServiceRequest;
   try {
     // A Buffer view (no copy) makes protobufjs use its faster Buffer reader.
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    request = ExportTraceServiceRequest.decode(buf) as unknown as PbExportTraceServiceRequest;
-  } catch (err) {
-    return failure(err, 'invalid protobuf');
-  }
-  try {
-    return { ok: true, spans: walkRequest(request) };
+    return { ok: true, spans: walkRequest(protobuf.Reader.create(buf)) };
   } catch (err) {
     return failure(err, 'invalid protobuf');
   }
 }
 
-function walkRequest(request: PbExportTraceServiceRequest): DecodedSpan[] {
-  let count = 0;
-  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) count += ss.spans.length;
-  checkSpanCount(count);
+/** End offset of the length-delimited field at the reader's position, checked against the whole body. */
+function sub(r: Reader): number {
+  const length = r.uint32();
+  const end = r.pos + length;
+  if (end > r.len) throw new RangeError(`index out of range: ${r.pos} + ${length} > ${r.len}`);
+  return end;
+}
+
+/** Loops over the fields of the message ending at `end`; `field` returns false for a field it does not take. */
+function fields(r: Reader, end: number, field: (num: number, wire: number) => boolean): void {
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const wire = tag & 7;
+    if (!field(tag >>> 3, wire)) r.skipType(wire);
+  }
+  ended(r, end);
+}
+
+interface Counter {
+  spans: number;
+}
+
+function walkRequest(r: Reader): DecodedSpan[] {
   const spans: DecodedSpan[] = [];
   const budget = new ValueBudget();
-  const resourceSpans = request.resourceSpans;
-  let r = 0;
-  try {
-    for (; r < resourceSpans.length; r++) {
-      const rs = resourceSpans[r]!;
-      let resource: Attributes = {};
-      if (rs.resource !== null && rs.resource.attributes.length > 0) {
-        budget.reset();
-        try {
-          resource = attributes(rs.resource.attributes, budget);
-        } catch (err) {
-          within(err, 'resource');
-        }
-      }
-      let s = 0;
-      try {
-        for (; s < rs.scopeSpans.length; s++) {
-          const ss = rs.scopeSpans[s]!;
-          const scopeName = ss.scope?.name ?? '';
-          const scopeVersion = ss.scope?.version ?? '';
-          let p = 0;
-          try {
-            for (; p < ss.spans.length; p++) {
-              spans.push(span(ss.spans[p]!, resource, scopeName, scopeVersion, budget));
-            }
-          } catch (err) {
-            within(err, `spans[${p}]`);
-          }
-        }
-      } catch (err) {
-        within(err, `scopeSpans[${s}]`);
-      }
+  const counter: Counter = { spans: 0 };
+  let i = 0;
+  fields(r, r.len, (num, wire) => {
+    if (num !== 1 || wire !== LEN) return false;
+    try {
+      resourceSpans(r, sub(r), spans, budget, counter);
+    } catch (err) {
+      within(err, `resourceSpans[${i}]`);
     }
-  } catch (err) {
-    within(err, `resourceSpans[${r}]`);
-  }
+    i++;
+    return true;
+  });
   return spans;
 }
 
-function span(s: PbSpan, resource: Attributes, scopeName: string, scopeVersion: string, budget: ValueBudget): DecodedSpan {
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
+
+function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, counter: Counter): void {
+  const first = out.length;
+  let resource: Attributes = {};
+  let s = 0;
+  fields(r, end, (num, wire) => {
+    if (wire !== LEN) return false;
+    if (num === 1) {
+      try {
+        budget.reset();
+        resource = resourceMessage(r, sub(r), budget);
+      } catch (err) {
+        within(err, 'resource');
+      }
+      return true;
+    }
+    if (num !== 2) return false;
+    try {
+      scopeSpans(r, sub(r), out, budget, counter);
+    } catch (err) {
+      within(err, `scopeSpans[${s}]`);
+    }
+    s++;
+    return true;
+  });
+  // The resource may follow its spans on the wire.
+  for (let k = first; k < out.length; k++) out[k]!.resource = resource;
+}
+
+function resourceMessage(r: Reader, end: number, budget: ValueBudget): Attributes {
+  const attrs: Attributes = {};
+  let n = 0;
+  fields(r, end, (num, wire) => {
+    if (num !== 1 || wire !== LEN) return false;
+    keyValue(r, attrs, n++, budget);
+    return true;
+  });
+  return attrs;
+}
+
+function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, counter: Counter): void {
+  const first = out.length;
+  let scopeName = '';
+  let scopeVersion = '';
+  let p = 0;
+  fields(r, end, (num, wire) => {
+    if (wire !== LEN) return false;
+    if (num === 1) {
+      fields(r, sub(r), (n, w) => {
+        if (w !== LEN || (n !== 1 && n !== 2)) return false;
+        if (n === 1) scopeName = r.string();
+        else scopeVersion = r.string();
+        return true;
+      });
+      return true;
+    }
+    if (num !== 2) return false;
+    // Not a DecodeError: the limit is the request's, so no path is prepended on the way out.
+    if (++counter.spans > OTLP_LIMITS.maxSpans) throw new Error(`more than ${OTLP_LIMITS.maxSpans} spans in one request; send smaller batches`);
+    try {
+      out.push(span(r, sub(r), budget));
+    } catch (err) {
+      within(err, `spans[${p}]`);
+    }
+    p++;
+    return true;
+  });
+  // The scope may follow its spans on the wire.
+  for (let k = first; k < out.length; k++) {
+    const s = out[k]!;
+    s.scopeName = scopeName;
+    s.scopeVersion = scopeVersion;
+  }
+}
+
+function span(r: Reader, end: number, budget: ValueBudget): DecodedSpan {
   budget.reset();
-  const status = s.status;
-  return {
-    traceId: id(s.traceId, 16, 'traceId'),
-    spanId: id(s.spanId, 8, 'spanId'),
-    parentSpanId: id(s.parentSpanId, 8, 'parentSpanId'),
-    name: s.name,
-    kind: s.kind,
-    startTimeUnixNano: timestamp(s.startTimeUnixNano),
-    endTimeUnixNano: timestamp(s.endTimeUnixNano),
-    attributes: s.attributes.length === 0 ? {} : attributes(s.attributes, budget),
-    resource,
-    scopeName,
-    scopeVersion,
-    statusCode: status === null ? 0 : status.code,
+  const s: DecodedSpan = {
+    traceId: '',
+    spanId: '',
+    parentSpanId: '',
+    name: '',
+    kind: 0,
+    startTimeUnixNano: 0n,
+    endTimeUnixNano: 0n,
+    attributes: {},
+    resource: NO_ATTRIBUTES, // set once the enclosing ResourceSpans is read
+    scopeName: '',
+    scopeVersion: '',
+    statusCode: 0,
   };
+  let attrs = 0;
+  // Inline loop, no per-field callback: this runs once per span and per attribute.
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const wire = tag & 7;
+    const num = tag >>> 3;
+    if (wire === LEN && num === 9) keyValue(r, s.attributes, attrs++, budget);
+    else if (wire === LEN && num === 1) s.traceId = id(r.bytes(), 16, 'traceId');
+    else if (wire === LEN && num === 2) s.spanId = id(r.bytes(), 8, 'spanId');
+    else if (wire === LEN && num === 4) s.parentSpanId = id(r.bytes(), 8, 'parentSpanId');
+    else if (wire === LEN && num === 5) s.name = r.string();
+    else if (wire === VARINT && num === 6) s.kind = r.int32();
+    else if (wire === FIXED64 && (num === 7 || num === 8)) {
+      const low = r.fixed32();
+      const t = uint64(low, r.fixed32());
+      if (num === 7) s.startTimeUnixNano = t;
+      else s.endTimeUnixNano = t;
+    } else if (wire === LEN && num === 15) s.statusCode = statusCode(r, sub(r));
+    else r.skipType(wire);
+  }
+  ended(r, end);
+  return s;
+}
+
+function statusCode(r: Reader, end: number): number {
+  let code = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === ((3 << 3) | VARINT)) code = r.int32();
+    else r.skipType(tag & 7);
+  }
+  ended(r, end);
+  return code;
+}
+
+/** A message's last field must end exactly at the message's end. */
+function ended(r: Reader, end: number): void {
+  if (r.pos > end) throw new RangeError(`index out of range: a field runs past the end of its message (${r.pos} > ${end})`);
 }
 
 /** Bytes id → lowercase hex; empty stays '' (invalid but well-formed, see hasValidIds). */
@@ -109,66 +212,99 @@ function id(bytes: Uint8Array, size: number, field: string): string {
   return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes)).toString('hex');
 }
 
-function timestamp(v: PbLong | number): bigint {
-  return typeof v === 'number' ? BigInt(v) : uint64(v.low, v.high);
+/** One top-level attribute (a KeyValue message at the reader) into `target`; `index` counts them for limits. */
+function keyValue(r: Reader, target: Attributes, index: number, budget: ValueBudget): void {
+  if (index >= OTLP_LIMITS.maxAttributes) fail('attributes', `more than ${OTLP_LIMITS.maxAttributes} attributes`);
+  budget.take(1, 'attributes');
+  try {
+    pair(r, sub(r), target, 0, budget);
+  } catch (err) {
+    within(err, `attributes[${index}].value`);
+  }
 }
 
-function attributes(kvs: PbKeyValue[], budget: ValueBudget): Attributes {
-  checkAttributeCount(kvs.length);
-  budget.take(kvs.length, 'attributes');
-  const out: Attributes = {};
-  let i = 0;
-  try {
-    for (; i < kvs.length; i++) {
-      const kv = kvs[i]!;
-      setAttr(out, kv.key, kv.value === null ? null : anyValue(kv.value, 0, budget));
-    }
-  } catch (err) {
-    within(err, `attributes[${i}].value`);
+/** A KeyValue message: `key` (1) and `value` (2, an AnyValue; absent means null). */
+function pair(r: Reader, end: number, target: Attributes, depth: number, budget: ValueBudget): void {
+  let key = '';
+  let value: AttrValue = null;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | LEN)) key = r.string();
+    else if (tag === ((2 << 3) | LEN)) value = anyValue(r, sub(r), depth, budget);
+    else r.skipType(tag & 7);
   }
+  ended(r, end);
+  setAttr(target, key, value);
+}
+
+/** An AnyValue message; when several members of its oneof are present, the last one wins (proto3). */
+function anyValue(r: Reader, end: number, depth: number, budget: ValueBudget): AttrValue {
+  let value: AttrValue = null;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (1 << 3) | LEN:
+        value = r.string();
+        break;
+      case (2 << 3) | VARINT:
+        value = r.bool();
+        break;
+      case (3 << 3) | VARINT: {
+        const n = r.int64() as unknown as number | { low: number; high: number };
+        value = typeof n === 'number' ? n : int64(n.low, n.high);
+        break;
+      }
+      case (4 << 3) | FIXED64:
+        value = r.double();
+        break;
+      case (5 << 3) | LEN:
+        value = arrayValue(r, sub(r), depth + 1, budget);
+        break;
+      case (6 << 3) | LEN:
+        value = kvlistValue(r, sub(r), depth + 1, budget);
+        break;
+      case (7 << 3) | LEN:
+        // Copied so a small attribute does not keep the whole request body alive.
+        value = new Uint8Array(r.bytes());
+        break;
+      default:
+        r.skipType(tag & 7);
+    }
+  }
+  ended(r, end);
+  return value;
+}
+
+function arrayValue(r: Reader, end: number, depth: number, budget: ValueBudget): AttrValue[] {
+  checkDepth(depth);
+  const out: AttrValue[] = [];
+  fields(r, end, (num, wire) => {
+    if (num !== 1 || wire !== LEN) return false;
+    budget.take(1, '');
+    try {
+      out.push(anyValue(r, sub(r), depth, budget));
+    } catch (err) {
+      within(err, `arrayValue.values[${out.length}]`);
+    }
+    return true;
+  });
   return out;
 }
 
-function anyValue(v: PbAnyValue, depth: number, budget: ValueBudget): AttrValue {
-  if (hasOwn(v, 'stringValue')) return v.stringValue!;
-  if (hasOwn(v, 'intValue')) {
-    const n = v.intValue!;
-    return typeof n === 'number' ? n : int64(n.low, n.high);
-  }
-  if (hasOwn(v, 'doubleValue')) return v.doubleValue!;
-  if (hasOwn(v, 'boolValue')) return v.boolValue!;
-  if (hasOwn(v, 'arrayValue')) return arrayValue(v.arrayValue?.values ?? [], depth + 1, budget);
-  if (hasOwn(v, 'kvlistValue')) return kvlistValue(v.kvlistValue?.values ?? [], depth + 1, budget);
-  // Copied so a small attribute does not keep the whole request body alive.
-  if (hasOwn(v, 'bytesValue')) return new Uint8Array(v.bytesValue!);
-  return null;
-}
-
-function arrayValue(values: PbAnyValue[], depth: number, budget: ValueBudget): AttrValue[] {
+function kvlistValue(r: Reader, end: number, depth: number, budget: ValueBudget): Attributes {
   checkDepth(depth);
-  budget.take(values.length, '');
-  const out: AttrValue[] = new Array<AttrValue>(values.length);
-  let i = 0;
-  try {
-    for (; i < values.length; i++) out[i] = anyValue(values[i]!, depth, budget);
-  } catch (err) {
-    within(err, `arrayValue.values[${i}]`);
-  }
-  return out;
-}
-
-function kvlistValue(kvs: PbKeyValue[], depth: number, budget: ValueBudget): Attributes {
-  checkDepth(depth);
-  budget.take(kvs.length, '');
   const out: Attributes = {};
   let i = 0;
-  try {
-    for (; i < kvs.length; i++) {
-      const kv = kvs[i]!;
-      setAttr(out, kv.key, kv.value === null ? null : anyValue(kv.value, depth, budget));
+  fields(r, end, (num, wire) => {
+    if (num !== 1 || wire !== LEN) return false;
+    budget.take(1, '');
+    try {
+      pair(r, sub(r), out, depth, budget);
+    } catch (err) {
+      within(err, `kvlistValue.values[${i}].value`);
     }
-  } catch (err) {
-    within(err, `kvlistValue.values[${i}].value`);
-  }
+    i++;
+    return true;
+  });
   return out;
 }

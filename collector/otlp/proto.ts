@@ -3,7 +3,9 @@ import protobuf from 'protobufjs';
 // OTLP trace export messages, transcribed from opentelemetry-proto (main @ ac2c4b5, 2026-08-18):
 // common/v1/common.proto, resource/v1/resource.proto, trace/v1/trace.proto,
 // collector/trace/v1/trace_service.proto, plus google.rpc.Status for error bodies.
-// Field numbers must match the spec exactly; names are camelCased by protobufjs.
+// Field numbers must match the spec exactly; names are camelCased by protobufjs. Requests are
+// decoded by decode-protobuf.ts, which walks the wire with protobufjs's Reader by these numbers;
+// the messages here encode responses and serve the tests.
 //
 // Deliberately not declared (protobufjs skips undeclared fields without allocating):
 // - Span.events (11) and Span.links (13): tollkeeper meters from span attributes, and GenAI
@@ -136,55 +138,3 @@ export const SPAN_KIND = {
 
 /** Status.StatusCode numbers (OTLP trace.proto). */
 export const STATUS_CODE = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 } as const;
-
-// Shapes of decoded messages. protobufjs puts proto3 defaults on the prototype, so scalar and
-// repeated fields always read as a value; message fields are null when absent; a oneof member
-// is set only when it is an own property.
-
-/** A 64-bit integer as protobufjs decodes it (a `long` instance). */
-export interface PbLong {
-  low: number;
-  high: number;
-  unsigned: boolean;
-}
-
-export interface PbAnyValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: PbLong | number;
-  doubleValue?: number;
-  arrayValue?: { values: PbAnyValue[] } | null;
-  kvlistValue?: { values: PbKeyValue[] } | null;
-  bytesValue?: Uint8Array;
-}
-
-export interface PbKeyValue {
-  key: string;
-  value: PbAnyValue | null;
-}
-
-export interface PbSpan {
-  traceId: Uint8Array;
-  spanId: Uint8Array;
-  parentSpanId: Uint8Array;
-  name: string;
-  kind: number;
-  startTimeUnixNano: PbLong | number;
-  endTimeUnixNano: PbLong | number;
-  attributes: PbKeyValue[];
-  status: { code: number; message: string } | null;
-}
-
-export interface PbScopeSpans {
-  scope: { name: string; version: string } | null;
-  spans: PbSpan[];
-}
-
-export interface PbResourceSpans {
-  resource: { attributes: PbKeyValue[] } | null;
-  scopeSpans: PbScopeSpans[];
-}
-
-export interface PbExportTraceServiceRequest {
-  resourceSpans: PbResourceSpans[];
-}
