@@ -120,7 +120,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         logger: logger.child({ component: 'writer' }),
         batchSize: config.ingest.batch_size,
         flushIntervalMs: config.ingest.flush_interval,
-        maxQueued: config.ingest.batch_size * 40,
+        // Events waiting for the store, past which requests get 429: ~200k events is a few hundred MB of heap.
+        maxQueued: Math.max(200_000, config.ingest.batch_size * 4),
         // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
         ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
       });
@@ -146,7 +147,12 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         if (r.outcome.ok) onIngested();
         return r;
       } };
-      await otlp.register(collectorPlugin, { ingest: nudging, bodyLimit: config.ingest.body_limit_mib * 1024 * 1024, otlpToken: config.auth.otlp_token });
+      await otlp.register(collectorPlugin, {
+        ingest: nudging,
+        bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
+        otlpToken: config.auth.otlp_token,
+        refusal: () => writer.refusal(),
+      });
       Object.assign(app, { otlp, ingest, writer });
       if (role === 'collector') {
         const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);

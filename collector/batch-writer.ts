@@ -6,7 +6,8 @@ import { RecentIds, recentKey } from './recent-ids.ts';
 import { wellFormed } from './well-formed.ts';
 import type { Spool } from './spool.ts';
 
-export type WriteOutcome = { ok: true } | { ok: false; status: 429 | 503; retryAfterSeconds: number; reason: string };
+export type Refusal = { ok: false; status: 429 | 503; retryAfterSeconds: number; reason: string };
+export type WriteOutcome = { ok: true } | Refusal;
 
 export interface BatchWriterOptions {
   repo: UsageRepo;
@@ -57,6 +58,7 @@ const DRAIN_FILES_PER_TURN = 4;
 /** Ids per dedup lookup: ~300 KB of query parameters, well inside a server's URL limit. */
 const LOOKUP_SLICE = 5000;
 const OK: WriteOutcome = { ok: true };
+const QUEUE_FULL: Refusal = { ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' };
 const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
 
 /** A failure that trying again later may cure. Anything else, our own bugs included, will fail the same way again. */
@@ -265,7 +267,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
       // An idle writer takes any request, however large: a bound it could never meet would be a 429 forever.
       const queued = pendingCount + inFlight;
       if (queued > 0 && queued + events.length > o.maxQueued) {
-        return Promise.resolve({ ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' });
+        return Promise.resolve(QUEUE_FULL);
       }
       return new Promise<WriteOutcome>((resolve) => {
         pending.push({ events, resolve });
@@ -279,6 +281,15 @@ export function createBatchWriter(o: BatchWriterOptions) {
         });
         else flushTimer ??= setTimeout(() => void flush(), o.flushIntervalMs);
       });
+    },
+    /**
+     * Why a new request would be refused right now (the queue is at its bound, or the writer is closing), or
+     * null. Asked before a body is decoded: turning overload away costs nothing then, so it cannot eat the CPU
+     * that the accepted requests need.
+     */
+    refusal(): Refusal | null {
+      if (closed) return { ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' };
+      return pendingCount + inFlight >= o.maxQueued ? QUEUE_FULL : null;
     },
     flush,
     /** Drains the spool until it is empty or the store fails, in turns that let flushes in between. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { safeEqual } from '../detector/auth.ts';
+import type { Refusal } from './batch-writer.ts';
 import type { Ingest } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
 import { decodeContentEncoding, readLimited, type RawBody } from './read-body.ts';
@@ -13,6 +14,8 @@ export interface CollectorPluginOptions {
   otlpToken?: string | undefined;
   /** Inflated bytes being decoded and mapped at once; past it requests get 429 (decoding is CPU and memory heavy). */
   maxInflightBytes?: number;
+  /** Asked before inflating and decoding a body: a refusal (full queue, shutting down) is answered at once. */
+  refusal?: () => Refusal | null;
 }
 
 declare module 'fastify' {
@@ -70,6 +73,8 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     }
     const raw = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
     if (!raw.ok) return sendStatus(reply, 413, `request body exceeds the ${opts.bodyLimit}-byte limit`, format);
+    const refused = opts.refusal?.();
+    if (refused) return sendStatus(reply, refused.status, refused.reason, format, refused.retryAfterSeconds);
     const inflated = await decodeContentEncoding(raw.bytes, request.headers['content-encoding'], opts.bodyLimit);
     if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
     if (inflight > 0 && inflight + inflated.bytes.length > maxInflight) {

@@ -140,12 +140,12 @@ export const configSchema = z.strictObject({
     .strictObject({
       max_age: duration.default(35 * 86_400_000),
       body_limit_mib: positive.max(512).default(8),
-      batch_size: z.number().int().min(1).max(100_000).default(5000),
+      batch_size: z.number().int().min(1).max(100_000).default(20_000),
       flush_interval: duration.default(200),
       spool_max_mib: positive.default(512),
       compute_operations: z.array(z.string()).default([]),
     })
-    .default({ max_age: 35 * 86_400_000, body_limit_mib: 8, batch_size: 5000, flush_interval: 200, spool_max_mib: 512, compute_operations: [] }),
+    .default({ max_age: 35 * 86_400_000, body_limit_mib: 8, batch_size: 20_000, flush_interval: 200, spool_max_mib: 512, compute_operations: [] }),
   pricing: z
     .strictObject({
       overrides: z.array(overrideSchema).default([]),

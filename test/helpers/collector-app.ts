@@ -56,6 +56,7 @@ export async function startCollector(o: CollectorOptions): Promise<TestCollector
     ingest,
     bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,
     ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: o.maxInflightBytes } : {}),
+    refusal: () => writer.refusal(),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

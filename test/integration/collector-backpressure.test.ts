@@ -33,8 +33,9 @@ function spansFor(apiKey: string, n: number): TestSpan[] {
   return Array.from({ length: n }, (_, i) => chatSpan({ 'tollkeeper.api_key.id': apiKey, 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 10 + (i % 10) }));
 }
 
-async function post(url: string, spans: readonly TestSpan[], format: 'json' | 'protobuf' = 'json') {
-  const body = format === 'json' ? exportJson(spans) : exportProtobuf(spans);
+/** Posts spans as an OTLP export, or a raw body as it is. */
+async function post(url: string, spans: readonly TestSpan[] | Buffer, format: 'json' | 'protobuf' = 'json') {
+  const body = Buffer.isBuffer(spans) ? spans : format === 'json' ? exportJson(spans) : exportProtobuf(spans);
   const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': format === 'json' ? 'application/json' : 'application/x-protobuf' }, body });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), contentType: res.headers.get('content-type') ?? '', body: Buffer.from(await res.arrayBuffer()) };
 }
@@ -102,6 +103,27 @@ describe('queue full', () => {
     c.faults.hold = undefined;
     release();
     expect((await firstReply).status).toBe(200);
+    await expectStoredExactly(key, first);
+  });
+
+  it('turns requests away before decoding them while the queue is at its bound', async () => {
+    const c = await collector({ maxQueued: 10 });
+    const key = freshKey('full');
+    let release!: () => void;
+    c.faults.hold = new Promise<void>((resolve) => (release = resolve));
+    const first = spansFor(key, 10);
+    const firstReply = post(c.url, first);
+    await waitFor(() => c.writer.stats().queued >= 10, { what: 'the queue to reach its bound' });
+    // Not even looked at: a body that would be a 400 gets the 429 a full queue gives every request.
+    const r = await post(c.url, Buffer.from('{"resourceSpans": [ not json'));
+    expect(r.status).toBe(429);
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ code: 8, message: expect.stringMatching(/queue full/) as unknown });
+    c.faults.hold = undefined;
+    release();
+    expect((await firstReply).status).toBe(200);
+    // With room again, the same body is read and refused for what it is.
+    expect((await post(c.url, Buffer.from('{"resourceSpans": [ not json'))).status).toBe(400);
     await expectStoredExactly(key, first);
   });
 

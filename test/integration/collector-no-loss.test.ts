@@ -325,6 +325,22 @@ describe('RecentIds', () => {
     expect(ids.map((id) => recent.has(id))).toEqual([false, true, true, false, true]);
   });
 
+  it('stays a FIFO of its capacity through many wrap-arounds, and remembers the latest time it forgot', () => {
+    const cap = 1000;
+    const recent = new RecentIds(cap);
+    const id = (i: number) => i.toString(16).padStart(48, '0');
+    for (let i = 0; i < 10 * cap + 7; i++) recent.add(id(i), i);
+    const last = 10 * cap + 6;
+    expect(recent.size).toBe(cap);
+    expect(recent.has(id(last))).toBe(true);
+    expect(recent.has(id(last - cap + 1))).toBe(true);
+    expect(recent.has(id(last - cap))).toBe(false);
+    expect(recent.forgottenUpTo).toBe(last - cap);
+    // Adding an id it holds changes nothing.
+    recent.add(id(last), 1e12);
+    expect([recent.size, recent.has(id(last - cap + 1)), recent.forgottenUpTo]).toEqual([cap, true, last - cap]);
+  });
+
   it('keeps 200k event ids in a bounded, small amount of memory', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
