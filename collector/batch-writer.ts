@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { UsageEvent } from '../core/usage/types.ts';
 import { StoreError } from '../store/port.ts';
 import type { UsageRepo } from '../store/usage-repo.ts';
-import { RecentIds, recentKey } from './recent-ids.ts';
-import { wellFormed } from './well-formed.ts';
+import { freshRows } from './fresh-rows.ts';
+import { RecentIds } from './recent-ids.ts';
+import { rowFromRecord, toRows, type Row } from './rows.ts';
 import type { Spool } from './spool.ts';
 
 export type Refusal = { ok: false; status: 429 | 503; retryAfterSeconds: number; reason: string };
@@ -29,14 +30,10 @@ export interface BatchWriterOptions {
   recentIds?: number;
 }
 
-/** An event with its key in the recent-id set, computed once. */
-interface Keyed {
-  event: UsageEvent;
-  key: string;
-}
-
 interface Pending {
-  events: UsageEvent[];
+  rows: Row[];
+  /** Events the encoder refused: set aside in spool/dead with the batch. */
+  refused: UsageEvent[];
   resolve: (o: WriteOutcome) => void;
 }
 
@@ -55,8 +52,6 @@ export interface WriterStats {
 
 /** Spool files moved per turn of the write queue, so fresh batches are not stuck behind a long drain. */
 const DRAIN_FILES_PER_TURN = 4;
-/** Ids per dedup lookup: ~300 KB of query parameters, well inside a server's URL limit. */
-const LOOKUP_SLICE = 5000;
 const OK: WriteOutcome = { ok: true };
 const QUEUE_FULL: Refusal = { ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' };
 const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
@@ -72,6 +67,7 @@ const retriable = (err: unknown) => err instanceof StoreError && err.retriable;
  */
 export function createBatchWriter(o: BatchWriterOptions) {
   const recent = new RecentIds(o.recentIds ?? 500_000);
+  const fresh = freshRows(o.repo, recent, o.storedUpTo);
   const drainIntervalMs = o.drainIntervalMs ?? 1000;
   let pending: Pending[] = [];
   let pendingCount = 0;
@@ -90,50 +86,11 @@ export function createBatchWriter(o: BatchWriterOptions) {
     return queue;
   }
 
-  /** Drops ids written before (this process, or any process per the store): exactly-once per event id. */
-  async function fresh(events: readonly UsageEvent[]): Promise<Keyed[]> {
-    const seen = new Set<string>();
-    const candidates: Keyed[] = [];
-    for (const event of events) {
-      const key = recentKey(event.eventId);
-      if (seen.has(key) || recent.hasKey(key)) continue;
-      seen.add(key);
-      candidates.push({ event, key });
-    }
-    if (candidates.length === 0) return [];
-    // With a single writer, only events that an earlier run, or this run before forgetting them, could have
-    // written need the store lookup: those ending no later than what was stored at start, or than the latest
-    // evicted recent id.
-    const horizon = o.storedUpTo === undefined ? Infinity : Math.max(o.storedUpTo, recent.forgottenUpTo);
-    const unsure = horizon === Infinity ? candidates.map((c) => c.event) : candidates.filter((c) => c.event.time <= horizon).map((c) => c.event);
-    if (unsure.length === 0) return candidates;
-    const stored = new Set<string>();
-    // In slices: a server gets the ids in its URL (query parameters), which it caps at 1 MiB by default.
-    for (let i = 0; i < unsure.length; i += LOOKUP_SLICE) {
-      const slice = unsure.slice(i, i + LOOKUP_SLICE);
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const e of slice) {
-        lo = Math.min(lo, e.time);
-        hi = Math.max(hi, e.time);
-      }
-      for (const id of await o.repo.existingIds(
-        slice.map((e) => e.eventId),
-        lo,
-        hi,
-      )) {
-        stored.add(id);
-      }
-    }
-    return stored.size === 0 ? candidates : candidates.filter((c) => !stored.has(c.event.eventId));
-  }
-
-  async function store(events: readonly UsageEvent[]): Promise<void> {
-    // Made well-formed before the dedup check, so an id is looked up exactly as it is stored.
-    const batch = await fresh(events.map(wellFormed));
-    stats.duplicates += events.length - batch.length;
-    if (batch.length > 0) await o.repo.insert(batch.map((c) => c.event));
-    for (const c of batch) recent.addKey(c.key, c.event.time);
+  async function store(rows: readonly Row[]): Promise<void> {
+    const batch = await fresh(rows);
+    stats.duplicates += rows.length - batch.length;
+    if (batch.length > 0) await o.repo.insertRows(batch.map((r) => r.line));
+    for (const r of batch) recent.addKey(r.key, r.time);
     stats.stored += batch.length;
   }
 
@@ -142,41 +99,41 @@ export function createBatchWriter(o: BatchWriterOptions) {
    * does not cost the events of other requests that share its batch. Throws when the store is unavailable;
    * halves stored before that are deduplicated when the batch is retried.
    */
-  async function storeOrIsolate(events: readonly UsageEvent[]): Promise<UsageEvent[]> {
+  async function storeOrIsolate(rows: readonly Row[]): Promise<Row[]> {
     try {
-      await store(events);
+      await store(rows);
       return [];
     } catch (err) {
       if (retriable(err)) throw err;
-      if (events.length === 1) {
-        o.logger.error({ err, eventId: events[0]!.eventId }, 'store refuses an event; writing it to spool/dead');
-        return [...events];
+      if (rows.length === 1) {
+        o.logger.error({ err, eventId: rows[0]!.id }, 'store refuses an event; writing it to spool/dead');
+        return [...rows];
       }
-      const mid = Math.ceil(events.length / 2);
-      return [...(await storeOrIsolate(events.slice(0, mid))), ...(await storeOrIsolate(events.slice(mid)))];
+      const mid = Math.ceil(rows.length / 2);
+      return [...(await storeOrIsolate(rows.slice(0, mid))), ...(await storeOrIsolate(rows.slice(mid)))];
     }
   }
 
-  async function bury(refused: readonly UsageEvent[]): Promise<void> {
-    if (refused.length === 0) return;
-    await o.spool.bury(refused);
-    stats.deadEvents += refused.length;
+  async function bury(records: readonly string[]): Promise<void> {
+    if (records.length === 0) return;
+    await o.spool.bury(records);
+    stats.deadEvents += records.length;
   }
 
   /** Store, else spool. While older batches wait in the spool the store is known down: queue behind them. */
-  async function write(events: readonly UsageEvent[]): Promise<WriteOutcome> {
+  async function write(rows: readonly Row[]): Promise<WriteOutcome> {
     if (storeHealthy || o.spool.files() === 0) {
       try {
-        await bury(await storeOrIsolate(events));
+        await bury((await storeOrIsolate(rows)).map((r) => r.line));
         storeHealthy = true;
         return OK;
       } catch (err) {
         storeHealthy = false;
-        o.logger.warn({ err, events: events.length }, 'store write failed; spooling batch');
+        o.logger.warn({ err, events: rows.length }, 'store write failed; spooling batch');
       }
     }
     try {
-      if (!(await o.spool.append(events))) return SPOOL_FULL;
+      if (!(await o.spool.append(rows.map((r) => r.line)))) return SPOOL_FULL;
     } catch (err) {
       o.logger.error({ err }, 'spool write failed');
       return SPOOL_FULL;
@@ -185,13 +142,28 @@ export function createBatchWriter(o: BatchWriterOptions) {
     return OK;
   }
 
+  /** Events the encoder refused go to spool/dead as they are (non-finite numbers spelled out); a disk failure is a 503. */
+  async function buryRefused(refused: readonly UsageEvent[]): Promise<WriteOutcome> {
+    if (refused.length === 0) return OK;
+    for (const e of refused) o.logger.error({ eventId: e.eventId }, 'usage event holds a non-finite number; writing it to spool/dead');
+    try {
+      await bury(refused.map((e) => JSON.stringify(e, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))));
+      return OK;
+    } catch (err) {
+      o.logger.error({ err }, 'spool/dead write failed');
+      return SPOOL_FULL;
+    }
+  }
+
   async function flushOnce(batch: Pending[]): Promise<void> {
-    const events = batch.flatMap((p) => p.events);
+    const rows = batch.flatMap((p) => p.rows);
+    const refused = batch.flatMap((p) => p.refused);
     let outcome: WriteOutcome = SPOOL_FULL;
     try {
-      outcome = await write(events);
+      outcome = await buryRefused(refused);
+      if (outcome.ok) outcome = await write(rows);
     } finally {
-      inFlight -= events.length;
+      inFlight -= rows.length + refused.length;
       for (const p of batch) p.resolve(outcome);
       // What gathered while this write ran goes next, without waiting for the timer.
       if (inFlight === 0 && pending.length > 0) void flush();
@@ -219,21 +191,25 @@ export function createBatchWriter(o: BatchWriterOptions) {
     for (let i = 0; i < max; i++) {
       const next = await o.spool.peek();
       if (!next) return false;
-      if (next.events === null) {
-        o.logger.error({ file: next.file }, 'unreadable spool file; moved to spool/dead');
+      let rows: Row[];
+      try {
+        // Every record or none: a damaged file is set aside whole, not half drained.
+        rows = next.records.map(rowFromRecord);
+      } catch (err) {
+        o.logger.error({ err, file: next.file }, 'unreadable spool file; moved to spool/dead');
         await o.spool.quarantine(next.file);
         continue;
       }
-      let refused: UsageEvent[];
+      let refused: Row[];
       try {
-        refused = await storeOrIsolate(next.events);
+        refused = await storeOrIsolate(rows);
       } catch (err) {
         if (storeHealthy) o.logger.warn({ err }, 'store unavailable; spooled batches wait');
         storeHealthy = false;
         return false;
       }
       storeHealthy = true;
-      await bury(refused);
+      await bury(refused.map((r) => r.line));
       await o.spool.remove(next.file);
       stats.drainedBatches++;
     }
@@ -269,8 +245,10 @@ export function createBatchWriter(o: BatchWriterOptions) {
       if (queued > 0 && queued + events.length > o.maxQueued) {
         return Promise.resolve(QUEUE_FULL);
       }
+      // Encoded now: until it is stored, an event is held as one line of text, not as its object graph.
+      const { rows, refused } = toRows(events);
       return new Promise<WriteOutcome>((resolve) => {
-        pending.push({ events, resolve });
+        pending.push({ rows, refused, resolve });
         pendingCount += events.length;
         // An idle writer writes at once (requests arriving in the same turn share the batch); a busy one gathers
         // until the write in flight is done, the batch is full, or flush_interval passes.

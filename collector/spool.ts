@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UsageEvent } from '../core/usage/types.ts';
-
 /**
  * Bounded on-disk spool: batches the store could not take are written here (fsynced) before they are
- * acknowledged, and drained back into the store when it returns, also after a restart.
+ * acknowledged, and drained back into the store when it returns, also after a restart. A batch is a file of
+ * records, one a line (the writer's records are JSON, so they hold no raw newline); what they mean is the
+ * caller's business.
  */
 export interface Spool {
   /** Persists a batch; false when the spool is full (the caller must refuse the data). */
-  append(events: readonly UsageEvent[]): Promise<boolean>;
-  /** Oldest batch first, or null when empty; `events` is null when the file cannot be parsed. */
-  peek(): Promise<{ file: string; events: UsageEvent[] | null } | null>;
+  append(records: readonly string[]): Promise<boolean>;
+  /** Oldest batch first, or null when empty. */
+  peek(): Promise<{ file: string; records: string[] } | null>;
   remove(file: string): Promise<void>;
   /** Sets a batch aside that the store refuses for good (or that cannot be read), so it does not block the rest. */
   quarantine(file: string): Promise<void>;
-  /** Writes events the store refuses for good to spool/dead (fsynced), for an operator to inspect. */
-  bury(events: readonly UsageEvent[]): Promise<void>;
+  /** Writes records the store refuses for good to spool/dead (fsynced), for an operator to inspect. */
+  bury(records: readonly string[]): Promise<void>;
   bytes(): number;
   files(): number;
 }
@@ -58,8 +58,8 @@ export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
   }
 
   return {
-    async append(events) {
-      const body = serialize(events);
+    async append(records) {
+      const body = serialize(records);
       const size = Buffer.byteLength(body);
       if (total + size > maxBytes) return false;
       const name = newName();
@@ -84,7 +84,7 @@ export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
           sizes.delete(first);
           continue;
         }
-        return { file: first, events: parse(text) };
+        return { file: first, records: text.split('\n').filter((line) => line.length > 0) };
       }
       return null;
     },
@@ -100,32 +100,17 @@ export async function openSpool(dir: string, maxBytes: number): Promise<Spool> {
       total -= sizes.get(file) ?? 0;
       sizes.delete(file);
     },
-    async bury(events) {
-      await writeDurably(join(deadDir, newName()), serialize(events));
+    async bury(records) {
+      await writeDurably(join(deadDir, newName()), serialize(records));
     },
     bytes: () => total,
     files: () => sizes.size,
   };
 }
 
-function serialize(events: readonly UsageEvent[]): string {
-  return events.map((e) => JSON.stringify(e)).join('\n') + '\n';
-}
-
-/** One event per line; null when any line is damaged (the whole file is then set aside, not half drained). */
-function parse(text: string): UsageEvent[] | null {
-  const events: UsageEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    try {
-      const e = JSON.parse(line) as unknown;
-      if (typeof e !== 'object' || e === null || typeof (e as { eventId?: unknown }).eventId !== 'string') return null;
-      events.push(e as UsageEvent);
-    } catch {
-      return null;
-    }
-  }
-  return events;
+function serialize(records: readonly string[]): string {
+  for (const r of records) if (r.includes('\n')) throw new Error('a spool record holds a newline');
+  return records.join('\n') + '\n';
 }
 
 /** Makes a rename in `dir` survive a power cut, so an acknowledged batch is not left under its temp name. */

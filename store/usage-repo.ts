@@ -1,6 +1,6 @@
 import type { UsageEvent } from '../core/usage/types.ts';
 import { StoreError, type ClickHouse } from './port.ts';
-import { chTime } from './time.ts';
+import { chTime, fromChTime } from './time.ts';
 
 /** Columns of `usage_events` the collector writes, in the order `encodeRow` lists their values. */
 export const USAGE_COLUMNS = [
@@ -32,7 +32,7 @@ const endText = dateTime64Text();
 const startText = dateTime64Text();
 
 /**
- * One event as a JSONCompactEachRow line (values in `USAGE_COLUMNS` order). JSON.stringify of one array is the
+ * One event as a JSONCompactEachRow line without its newline (values in `USAGE_COLUMNS` order). JSON.stringify of one array is the
  * fastest encoding measured here (native, one call). ClickHouse would read the `null` JSON makes of NaN as 0 in
  * a non-nullable column, a silent wrong value: an event holding a non-finite number is refused instead (the
  * batch writer sets it aside in spool/dead).
@@ -47,8 +47,23 @@ export function encodeRow(e: UsageEvent): string {
       e.tenant, e.agent, e.conversation, e.attributes, e.family, e.provider, e.model, e.operation, e.spanName, e.inputTokens,
       e.outputTokens, e.cacheReadTokens, e.cacheWriteTokens, e.reasoningTokens, e.requests, e.toolCalls, e.toolName,
       e.computeSeconds, e.costUsd, e.spanCost, e.costSource, e.priceVersion,
-    ]) + '\n'
+    ])
   );
+}
+
+const EVENT_ID = USAGE_COLUMNS.indexOf('event_id');
+const TIME = USAGE_COLUMNS.indexOf('time');
+
+/** Event id and time (epoch ms) of an encoded row; throws on a line that is not one. */
+export function rowIdentity(line: string): { id: string; time: number } {
+  const row: unknown = JSON.parse(line);
+  if (Array.isArray(row) && row.length === USAGE_COLUMNS.length) {
+    const id: unknown = row[EVENT_ID];
+    const text: unknown = row[TIME];
+    const time = typeof text === 'string' ? fromChTime(text) : NaN;
+    if (typeof id === 'string' && id !== '' && Number.isFinite(time)) return { id, time };
+  }
+  throw new Error('not an encoded usage row');
 }
 
 const INSERT_SETTINGS = { optimize_on_insert: 0 };
@@ -56,13 +71,18 @@ const INSERT_SETTINGS = { optimize_on_insert: 0 };
 /** Raw usage events: the collector's writes and the reads that need single events. */
 export function createUsageRepo(ch: ClickHouse) {
   const events = ch.table('usage_events');
+  async function insertRows(rows: readonly string[]): Promise<void> {
+    if (rows.length === 0) return;
+    // optimize_on_insert=0: the writer has removed duplicates already, so folding each inserted block by the
+    // ReplacingMergeTree key (and summing the rollup block again) is work for nothing; reads use FINAL / sum().
+    await ch.insertEncoded('usage_events', USAGE_COLUMNS, Buffer.from(rows.join('\n') + '\n'), { tag: 'collector.insert', settings: INSERT_SETTINGS });
+  }
   return {
     async insert(batch: readonly UsageEvent[]): Promise<void> {
-      if (batch.length === 0) return;
-      // optimize_on_insert=0: the writer has removed duplicates already, so folding each inserted block by the
-      // ReplacingMergeTree key (and summing the rollup block again) is work for nothing; reads use FINAL / sum().
-      await ch.insertEncoded('usage_events', USAGE_COLUMNS, Buffer.from(batch.map(encodeRow).join('')), { tag: 'collector.insert', settings: INSERT_SETTINGS });
+      await insertRows(batch.map(encodeRow));
     },
+    /** Rows made by `encodeRow`: the collector encodes events as they arrive and keeps only these lines. */
+    insertRows,
     /** Which of these ids are stored already; the time bounds let ClickHouse skip partitions. */
     async existingIds(ids: readonly string[], minTime: number, maxTime: number): Promise<Set<string>> {
       if (ids.length === 0) return new Set();

@@ -1,6 +1,19 @@
-import type { UsageEvent } from '../../core/usage/types.ts';
 import { StoreError } from '../../store/port.ts';
-import type { UsageRepo } from '../../store/usage-repo.ts';
+import { USAGE_COLUMNS, type UsageRepo } from '../../store/usage-repo.ts';
+
+/** The fields of an encoded row that tests pick poison events by. */
+export interface RowFields {
+  eventId: string;
+  apiKey: string;
+}
+
+const EVENT_ID = USAGE_COLUMNS.indexOf('event_id');
+const API_KEY = USAGE_COLUMNS.indexOf('api_key');
+
+function fieldsOf(line: string): RowFields {
+  const row = JSON.parse(line) as string[];
+  return { eventId: row[EVENT_ID]!, apiKey: row[API_KEY]! };
+}
 
 /** Switches for fault injection; flip them at any time while a writer runs. */
 export interface Faults {
@@ -11,7 +24,7 @@ export interface Faults {
   /** When > 0, every n-th call fails retriably before it reaches the store (a flapping store). */
   failEvery: number;
   /** Events the store refuses for good: an insert holding one fails with a non-retriable StoreError. */
-  refuse: (e: UsageEvent) => boolean;
+  refuse: (e: RowFields) => boolean;
   /** While set, calls wait for it (a slow store); resolve it to let them through. */
   hold: Promise<void> | undefined;
 }
@@ -42,14 +55,17 @@ export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; 
       await before();
       return real.existingIds(ids, minTime, maxTime);
     },
-    async insert(batch) {
+    async insert() {
+      throw new Error('the writer inserts encoded rows (insertRows)');
+    },
+    async insertRows(rows) {
       calls.insert++;
       await before();
-      if (batch.some((e) => faults.refuse(e))) {
+      if (rows.some((line) => faults.refuse(fieldsOf(line)))) {
         calls.failed++;
         throw new StoreError('injected: the store refuses this batch', false);
       }
-      await real.insert(batch);
+      await real.insertRows(rows);
       if (faults.loseAcks) {
         calls.failed++;
         throw new StoreError('injected: insert landed but the answer was lost', true);

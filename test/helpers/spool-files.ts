@@ -10,7 +10,9 @@ export function spooledIds(spoolDir: string, which: 'live' | 'dead' = 'live'): s
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
       if (line.trim() === '') continue;
       try {
-        ids.push((JSON.parse(line) as { eventId: string }).eventId);
+        // Encoded rows (JSON arrays, the event id first); spools of older versions hold event objects.
+        const record = JSON.parse(line) as string[] | { eventId: string };
+        ids.push(Array.isArray(record) ? record[0]! : record.eventId);
       } catch {
         ids.push(`<unreadable line in ${f}>`);
       }
