@@ -10,6 +10,7 @@ import { fmt, mib } from './lib/stats.ts';
 const PHASES = [
   { concurrency: 64, seconds: 15 },
   { concurrency: 256, seconds: 8 },
+  { concurrency: 1024, seconds: 8 },
 ];
 const SPANS = 1000;
 
@@ -46,6 +47,7 @@ await runBench(async ({ tmpDir, scale }) => {
         fmt(r.elapsedMs / 1000, 1),
         fmt(r.spansSent / (r.elapsedMs / 1000)),
         fmt(r.spansOk / (r.elapsedMs / 1000)),
+        r.spansOk > 0 ? `${fmt(r.spansSent / r.spansOk, 1)}×` : '–',
         fmt(s['200'] ?? 0),
         fmt(s['429'] ?? 0),
         fmt(s['503'] ?? 0),
@@ -75,7 +77,7 @@ await runBench(async ({ tmpDir, scale }) => {
       ],
       tables: [
         {
-          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'healthz during', 'healthz after'],
+          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', 'offered ÷ accepted', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'healthz during', 'healthz after'],
           rows,
         },
       ],

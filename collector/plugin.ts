@@ -63,9 +63,20 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     return sendStatus(reply, status, err.message, formatOf(request.headers['content-type']) ?? 'json');
   });
 
-  app.post('/v1/traces', { bodyLimit: drainCap * 2 }, async (request, reply) => {
+  const authorized = (request: FastifyRequest) => !opts.otlpToken || safeEqual(request.headers.authorization ?? '', `Bearer ${opts.otlpToken}`);
+
+  // Under overload the answer is known before the body arrives: refusing then means the body is discarded as it
+  // streams in instead of being buffered, so memory stays flat however many clients push at once.
+  const refuseEarly = async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = authorized(request) ? opts.refusal?.() : null;
+    if (refused) {
+      await sendStatus(reply, refused.status, refused.reason, formatOf(request.headers['content-type']) ?? 'json', refused.retryAfterSeconds);
+    }
+  };
+
+  app.post('/v1/traces', { bodyLimit: drainCap * 2, onRequest: refuseEarly }, async (request, reply) => {
     const format = formatOf(request.headers['content-type']);
-    if (opts.otlpToken && !safeEqual(request.headers.authorization ?? '', `Bearer ${opts.otlpToken}`)) {
+    if (!authorized(request)) {
       return sendStatus(reply, 401, 'missing or invalid bearer token', format ?? 'json');
     }
     if (!format) {
