@@ -17,9 +17,12 @@ export class RecentIds {
   /** Latest event time among evicted ids: an event ending later than this was never forgotten here. */
   private evictedUpTo = -Infinity;
 
-  constructor(private readonly capacity: number) {
-    this.ring = new Array<string | undefined>(capacity);
-    this.times = new Float64Array(capacity);
+  private readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(0, Math.floor(capacity));
+    this.ring = new Array<string | undefined>(this.capacity);
+    this.times = new Float64Array(this.capacity);
   }
 
   has(id: string): boolean {
