@@ -81,7 +81,7 @@ await runBench(async ({ tmpDir, scale }) => {
           rows,
         },
       ],
-      notes: ['The process stayed up through both phases (it answered /healthz afterwards and the run ended normally).'],
+      notes: ['The process stayed up through every phase (it answered /healthz afterwards and the run ended normally).'],
       problems,
     };
   } finally {
