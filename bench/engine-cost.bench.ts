@@ -8,6 +8,7 @@ import { openClickHouse } from '../store/clickhouse.ts';
 import { migrate } from '../store/migrate.ts';
 import type { ClickHouse } from '../store/port.ts';
 import { encodeRow, USAGE_COLUMNS } from '../store/usage-repo.ts';
+import { usageEvent } from '../test/helpers/events.ts';
 import { progress, runBench } from './lib/harness.ts';
 import { fmt } from './lib/stats.ts';
 
@@ -20,39 +21,24 @@ function events(n: number, offset: number): UsageEvent[] {
     const i = offset + k;
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');
-    return {
+    return usageEvent({
       eventId: traceId + spanId,
       traceId,
       spanId,
-      parentSpanId: '',
       time: now - 1000 + (i % 1000),
       startTime: now - 1800 - (i % 997),
       service: `chat-api-${i % 4}`,
       apiKey: `key-${((i * 7919) % 1000).toString().padStart(4, '0')}`,
       user: `user-${i % 5000}`,
       tenant: `tenant-${i % 50}`,
-      agent: '',
       conversation: `conv-${i % 997}`,
-      attributes: {},
-      family: 'semconv',
       provider: i % 2 ? 'openai' : 'anthropic',
       model: i % 2 ? 'gpt-4o' : 'claude-3-5-sonnet',
-      operation: 'chat',
-      spanName: 'chat',
       inputTokens: 1500 + (i % 300),
       outputTokens: 200 + (i % 50),
       cacheReadTokens: i % 3 === 0 ? 1024 : 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-      requests: 1,
-      toolCalls: 0,
-      toolName: '',
-      computeSeconds: 0,
       costUsd: 0.0123,
-      spanCost: null,
-      costSource: 'price_db',
-      priceVersion: 'bench',
-    };
+    });
   });
 }
 

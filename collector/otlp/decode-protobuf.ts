@@ -2,13 +2,7 @@ import protobuf from 'protobufjs';
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 import type { DecodeResult } from './decode-common.ts';
 import { ValueBudget, checkDepth, fail, failure, int64, setAttr, uint64, within, OTLP_LIMITS } from './decode-common.ts';
-
-type Reader = protobuf.Reader;
-
-// Wire types (protobuf encoding spec).
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
+import { FIXED64, LEN, VARINT, ended, fields, sub, type Reader } from './wire.ts';
 
 /**
  * Decode an OTLP/HTTP `application/x-protobuf` ExportTraceServiceRequest; never throws.
@@ -33,37 +27,14 @@ export function decodeProtobuf(body: Uint8Array): DecodeResult {
   }
 }
 
-/** End offset of the length-delimited field at the reader's position, checked against the whole body. */
-function sub(r: Reader): number {
-  const length = r.uint32();
-  const end = r.pos + length;
-  if (end > r.len) throw new RangeError(`index out of range: ${r.pos} + ${length} > ${r.len}`);
-  return end;
-}
-
-/** Loops over the fields of the message ending at `end`; `field` returns false for a field it does not take. */
-function fields(r: Reader, end: number, field: (num: number, wire: number) => boolean): void {
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const wire = tag & 7;
-    if (!field(tag >>> 3, wire)) r.skipType(wire);
-  }
-  ended(r, end);
-}
-
-interface Counter {
-  spans: number;
-}
-
 function walkRequest(r: Reader): DecodedSpan[] {
   const spans: DecodedSpan[] = [];
   const budget = new ValueBudget();
-  const counter: Counter = { spans: 0 };
   let i = 0;
   fields(r, r.len, (num, wire) => {
     if (num !== 1 || wire !== LEN) return false;
     try {
-      resourceSpans(r, sub(r), spans, budget, counter);
+      resourceSpans(r, sub(r), spans, budget);
     } catch (err) {
       within(err, `resourceSpans[${i}]`);
     }
@@ -75,7 +46,7 @@ function walkRequest(r: Reader): DecodedSpan[] {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, counter: Counter): void {
+function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget): void {
   const first = out.length;
   let resource: Attributes = {};
   let s = 0;
@@ -92,7 +63,7 @@ function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: Value
     }
     if (num !== 2) return false;
     try {
-      scopeSpans(r, sub(r), out, budget, counter);
+      scopeSpans(r, sub(r), out, budget);
     } catch (err) {
       within(err, `scopeSpans[${s}]`);
     }
@@ -114,7 +85,8 @@ function resourceMessage(r: Reader, end: number, budget: ValueBudget): Attribute
   return attrs;
 }
 
-function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, counter: Counter): void {
+/** `out` holds every span of the request so far, so its length bounds the request's span count. */
+function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget): void {
   const first = out.length;
   let scopeName = '';
   let scopeVersion = '';
@@ -132,7 +104,7 @@ function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBud
     }
     if (num !== 2) return false;
     // Not a DecodeError: the limit is the request's, so no path is prepended on the way out.
-    if (++counter.spans > OTLP_LIMITS.maxSpans) throw new Error(`more than ${OTLP_LIMITS.maxSpans} spans in one request; send smaller batches`);
+    if (out.length >= OTLP_LIMITS.maxSpans) throw new Error(`more than ${OTLP_LIMITS.maxSpans} spans in one request; send smaller batches`);
     try {
       out.push(span(r, sub(r), budget));
     } catch (err) {
@@ -198,11 +170,6 @@ function statusCode(r: Reader, end: number): number {
   }
   ended(r, end);
   return code;
-}
-
-/** A message's last field must end exactly at the message's end. */
-function ended(r: Reader, end: number): void {
-  if (r.pos > end) throw new RangeError(`index out of range: a field runs past the end of its message (${r.pos} > ${end})`);
 }
 
 /** Bytes id → lowercase hex; empty stays '' (invalid but well-formed, see hasValidIds). */

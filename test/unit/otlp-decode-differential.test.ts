@@ -136,4 +136,14 @@ describe('protobuf and JSON decoders agree', () => {
     const [s] = (decodeProtobuf(body) as { spans: { resource: unknown; scopeName: string; scopeVersion: string }[] }).spans;
     expect(s).toMatchObject({ resource: { 'service.name': 'late' }, scopeName: 'lib', scopeVersion: '1.2' });
   });
+
+  it('bound the spans of one request the same way', async () => {
+    const { OTLP_LIMITS } = await import('../../collector/otlp/decode-common.ts');
+    // ScopeSpans holding maxSpans + 1 empty spans (field 2, length 0), in a ResourceSpans, in the request.
+    const scope = Buffer.alloc((OTLP_LIMITS.maxSpans + 1) * 2);
+    for (let i = 0; i < scope.length; i += 2) scope[i] = (2 << 3) | 2;
+    const resource = protobuf.Writer.create().uint32((2 << 3) | 2).bytes(scope).finish();
+    const body = protobuf.Writer.create().uint32((1 << 3) | 2).bytes(resource).finish();
+    expect(decodeProtobuf(body)).toEqual({ ok: false, error: `invalid protobuf: more than ${OTLP_LIMITS.maxSpans} spans in one request; send smaller batches` });
+  });
 });
