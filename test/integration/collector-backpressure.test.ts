@@ -117,6 +117,10 @@ describe('queue full', () => {
     // Not even looked at: a body that would be a 400 gets the 429 a full queue gives every request.
     const r = await post(c.url, Buffer.from('{"resourceSpans": [ not json'));
     expect(r.status).toBe(429);
+    // A large body is answered before it is read, and the connection stays usable.
+    const big = await post(c.url, Buffer.alloc(6 * 1024 * 1024, 0x20));
+    expect(big.status).toBe(429);
+    expect(await healthy(c.url)).toBe(200);
     expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(r.body.toString())).toMatchObject({ code: 8, message: expect.stringMatching(/queue full/) as unknown });
     c.faults.hold = undefined;
