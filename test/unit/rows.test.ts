@@ -33,3 +33,11 @@ describe('writer rows', () => {
     for (const record of ['{"eventId": 1}', '[1,2,3]', 'not json', '["x"]', '{"eventId":"x", trunc']) expect(() => rowFromRecord(record)).toThrow();
   });
 });
+
+describe('linesToBuffer', () => {
+  it('is the UTF-8 of the lines joined by newlines, whatever their characters', async () => {
+    const { linesToBuffer } = await import('../../store/usage-repo.ts');
+    const cases = [[], [''], ['a'], ['["x"]', 'é', '中文字符'.repeat(50), '🚀'.repeat(1000), 'plain'], Array.from({ length: 500 }, (_, i) => `["${'é'.repeat(i % 7)}${i}"]`)];
+    for (const lines of cases) expect(linesToBuffer(lines).equals(Buffer.from(lines.map((l) => l + '\n').join('')))).toBe(true);
+  });
+});
