@@ -53,6 +53,7 @@ export interface WriterStats {
 /** Spool files moved per turn of the write queue, so fresh batches are not stuck behind a long drain. */
 const DRAIN_FILES_PER_TURN = 4;
 const OK: WriteOutcome = { ok: true };
+const SHUTTING_DOWN: Refusal = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' };
 const QUEUE_FULL: Refusal = { ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' };
 const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
 
@@ -238,7 +239,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
   return {
     /** Queues events; resolves once they are durable (store or spool), or with a refusal to send to the client. */
     submit(events: UsageEvent[]): Promise<WriteOutcome> {
-      if (closed) return Promise.resolve({ ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' });
+      if (closed) return Promise.resolve(SHUTTING_DOWN);
       if (events.length === 0) return Promise.resolve(OK);
       // An idle writer takes any request, however large: a bound it could never meet would be a 429 forever.
       const queued = pendingCount + inFlight;
@@ -266,7 +267,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
      * that the accepted requests need.
      */
     refusal(): Refusal | null {
-      if (closed) return { ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' };
+      if (closed) return SHUTTING_DOWN;
       return pendingCount + inFlight >= o.maxQueued ? QUEUE_FULL : null;
     },
     flush,
