@@ -17,6 +17,8 @@ import { anomalyConfig } from '../app/anomaly-config.ts';
 import { migrate } from '../store/migrate.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { join } from 'node:path';
+import { replayDead } from '../collector/replay-dead.ts';
+import { createUsageRepo } from '../store/usage-repo.ts';
 
 const USAGE = `tollkeeper — quota management and denial-of-wallet defense for AI platforms
 
@@ -30,6 +32,9 @@ Commands:
   check-config   validate the configuration and exit (exit code 2 when invalid)
   replay         run quotas and detection over stored usage: --from <date> --to <date> [--step 1m]; prints what would have fired
   reprice        re-rate stored events with the current prices: --from <date> --to <date> [--dry-run]
+  spool replay-dead
+                 store again what was set aside in <data>/spool/dead (stop start first on embedded ClickHouse);
+                 events already stored are skipped, what the store still cannot parse stays there
 
 Flags:
   --config <file>          config file (default ./tollkeeper.yaml when present; env TOLLKEEPER_CONFIG)
@@ -146,12 +151,25 @@ async function main(argv: string[]): Promise<void> {
           dryRun,
           progress: (scanned, changed) => process.stderr.write(`\rscanned ${scanned} events, ${changed} to re-rate`),
         });
-      });
+      }, 'a running server re-rates through POST /api/usage/reprice');
       process.stderr.write('\n');
       const sources = Object.entries(report.bySource).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
       process.stdout.write(
         `${dryRun ? 'would re-rate' : 're-rated'} ${report.changed} of ${report.scanned} events between ${new Date(from).toISOString()} and ${new Date(to).toISOString()}\n` +
           `  cost before: $${report.costBefore.toFixed(4)}  after: $${report.costAfter.toFixed(4)}\n  new cost sources: ${sources}\n`,
+      );
+      return;
+    }
+    case 'spool': {
+      if (positionals[1] !== 'replay-dead') fail(`unknown spool command ${JSON.stringify(positionals[1] ?? '')}; try: tollkeeper spool replay-dead`, 2);
+      const spoolDir = join(config.dataDir, 'spool');
+      const report = await withStore(config, async (store) => {
+        await migrate(store);
+        return replayDead({ spoolDir, repo: createUsageRepo(store) });
+      }, 'stop it first: the dead letters are replayed with the data directory to this command alone');
+      process.stdout.write(
+        `replayed ${report.replayed} events from ${report.files} files in ${join(spoolDir, 'dead')} (${report.alreadyStored} already stored, skipped)\n` +
+          (report.kept > 0 ? `kept ${report.kept} records the store still cannot use in ${join(spoolDir, 'dead')}\n` : 'nothing kept: the dead letters are empty\n'),
       );
       return;
     }
@@ -166,13 +184,13 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** Opens the configured store for a one-off command; embedded chdb needs the data directory to itself. */
-async function withStore<T>(config: Parameters<typeof buildTollkeeper>[0], fn: (store: ClickHouse) => Promise<T>): Promise<T> {
+async function withStore<T>(config: Parameters<typeof buildTollkeeper>[0], fn: (store: ClickHouse) => Promise<T>, busyHint?: string): Promise<T> {
   let release = () => {};
   if (!config.store.clickhouse) {
     try {
       release = lockDataDir(config.dataDir);
     } catch (err) {
-      if (err instanceof DataDirInUseError) fail(`${err.message} (a running server re-rates through POST /api/usage/reprice)`, 1);
+      if (err instanceof DataDirInUseError) fail(`${err.message}${busyHint ? ` (${busyHint})` : ''}`, 1);
       throw err;
     }
   }

@@ -3,6 +3,7 @@ import type { UsageEvent } from '../core/usage/types.ts';
 import { StoreError } from '../store/port.ts';
 import type { UsageRepo } from '../store/usage-repo.ts';
 import { freshRows } from './fresh-rows.ts';
+import { storeOrIsolate } from './isolate.ts';
 import { RecentIds } from './recent-ids.ts';
 import { rowFromRecord, toRows, type Row } from './rows.ts';
 import type { Spool } from './spool.ts';
@@ -57,9 +58,6 @@ const SHUTTING_DOWN: Refusal = { ok: false, status: 503, retryAfterSeconds: 5, r
 const QUEUE_FULL: Refusal = { ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' };
 const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
 
-/** A failure that trying again later may cure. Anything else, our own bugs included, will fail the same way again. */
-const retriable = (err: unknown) => err instanceof StoreError && err.retriable;
-
 /**
  * Groups events from many requests into store-sized batches. A request is acknowledged only when its events
  * are in ClickHouse or fsynced in the spool; ids already stored are dropped, so retries never double count.
@@ -95,24 +93,13 @@ export function createBatchWriter(o: BatchWriterOptions) {
     stats.stored += batch.length;
   }
 
-  /**
-   * Stores events and returns those the store refuses for good, found by halving the batch, so one bad event
-   * does not cost the events of other requests that share its batch. Throws when the store is unavailable;
-   * halves stored before that are deduplicated when the batch is retried.
-   */
-  async function storeOrIsolate(rows: readonly Row[]): Promise<Row[]> {
-    try {
-      await store(rows);
-      return [];
-    } catch (err) {
-      if (retriable(err)) throw err;
-      if (rows.length === 1) {
-        o.logger.error({ err, eventId: rows[0]!.id }, 'store refuses an event; writing it to spool/dead');
-        return [...rows];
-      }
-      const mid = Math.ceil(rows.length / 2);
-      return [...(await storeOrIsolate(rows.slice(0, mid))), ...(await storeOrIsolate(rows.slice(mid)))];
-    }
+  const onPoison = (row: Row, err: unknown) => o.logger.error({ err, eventId: row.id }, 'store cannot parse an event; writing it to spool/dead');
+  const storeOrIsolateRows = (rows: readonly Row[]) => storeOrIsolate(rows, store, onPoison);
+
+  /** A refused statement will not cure itself: an operator must act, so it is an error, not a warning. */
+  function logStoreFailure(err: unknown, message: string, events: number): void {
+    const refused = err instanceof StoreError && err.kind === 'refused';
+    o.logger[refused ? 'error' : 'warn']({ err, events, kind: err instanceof StoreError ? err.kind : 'unknown' }, refused ? `${message} (the store refuses the statement: fix the store, the batches are kept)` : message);
   }
 
   async function bury(records: readonly string[]): Promise<void> {
@@ -125,12 +112,12 @@ export function createBatchWriter(o: BatchWriterOptions) {
   async function write(rows: readonly Row[]): Promise<WriteOutcome> {
     if (storeHealthy || o.spool.files() === 0) {
       try {
-        await bury((await storeOrIsolate(rows)).map((r) => r.line));
+        await bury((await storeOrIsolateRows(rows)).map((r) => r.line));
         storeHealthy = true;
         return OK;
       } catch (err) {
         storeHealthy = false;
-        o.logger.warn({ err, events: rows.length }, 'store write failed; spooling batch');
+        logStoreFailure(err, 'store write failed; spooling batch', rows.length);
       }
     }
     try {
@@ -203,9 +190,9 @@ export function createBatchWriter(o: BatchWriterOptions) {
       }
       let refused: Row[];
       try {
-        refused = await storeOrIsolate(rows);
+        refused = await storeOrIsolateRows(rows);
       } catch (err) {
-        if (storeHealthy) o.logger.warn({ err }, 'store unavailable; spooled batches wait');
+        if (storeHealthy) logStoreFailure(err, 'store unavailable; spooled batches wait', rows.length);
         storeHealthy = false;
         return false;
       }

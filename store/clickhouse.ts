@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { createClient, ClickHouseError, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { classifyStoreError } from './errors.ts';
 import { StoreError, type ClickHouse, type QueryOptions, type QueryParams } from './port.ts';
 
 export type StoreTarget =
@@ -15,7 +16,7 @@ const SETTINGS = { output_format_json_quote_64bit_integers: 0, date_time_input_f
 /** Opens the store: a ClickHouse server over HTTP, or embedded chdb through its client-compatible connection. */
 export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
   if (!IDENTIFIER.test(target.database)) {
-    throw new StoreError(`invalid database name ${JSON.stringify(target.database)}: use letters, digits and _`, false);
+    throw new StoreError(`invalid database name ${JSON.stringify(target.database)}: use letters, digits and _`, 'refused');
   }
   let client: ClickHouseClient;
   let rawInsert: RawInsert | undefined;
@@ -121,26 +122,6 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw classify(err);
+    throw classifyStoreError(err);
   }
-}
-
-/** A ClickHouse error about our SQL is a bug; a transport failure or engine overload is retriable. */
-const RETRIABLE_CODES = new Set(['159', '164', '202', '203', '209', '210', '241', '242', '252', '394']);
-
-function classify(err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
-  // chdb/connection brings its own copy of ClickHouseError, so `instanceof` alone misses embedded-engine errors.
-  if (err instanceof Error && (err instanceof ClickHouseError || err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError')) {
-    const code: unknown = (err as Error & { code?: unknown }).code;
-    if (typeof code === 'string') return new StoreError(err.message, RETRIABLE_CODES.has(code), { cause: err });
-  }
-  // chdb's own errors (its raw insert path) carry the engine's numeric code; a query error without one is ours.
-  if (err instanceof Error && err.name.startsWith('Chdb')) {
-    const code: unknown = (err as Error & { clickhouseCode?: unknown }).clickhouseCode;
-    if (typeof code === 'number') return new StoreError(err.message, RETRIABLE_CODES.has(String(code)), { cause: err });
-    if (err.name === 'ChdbInsertError' || err.name === 'ChdbBindError' || err.name === 'ChdbSyntaxError') return new StoreError(err.message, false, { cause: err });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new StoreError(message, true, { cause: err });
 }

@@ -30,14 +30,29 @@ export interface ClickHouse {
   close(): Promise<void>;
 }
 
-/** Store failures the caller may retry (engine down, timeout) versus bugs in our SQL. */
+/**
+ * What a store failure means for the data that was being written:
+ * - `unavailable`: the store cannot take it now (disk full, too many parts, timeout, memory, network); retry later.
+ * - `malformed`: the engine cannot parse these rows; retrying the same rows fails the same way (poison).
+ * - `refused`: the statement itself is wrong (our SQL, a missing table, no permission); not the rows' fault.
+ */
+export type StoreErrorKind = 'unavailable' | 'malformed' | 'refused';
+
+/** A store failure, classified (see StoreErrorKind). `code` is ClickHouse's numeric error code when known. */
 export class StoreError extends Error {
-  constructor(
-    message: string,
-    readonly retriable: boolean,
-    options?: { cause?: unknown },
-  ) {
+  readonly kind: StoreErrorKind;
+  readonly code: number | undefined;
+
+  /** `kind` may still be given as the older retriable flag: true → unavailable, false → refused. */
+  constructor(message: string, kind: StoreErrorKind | boolean, options?: { cause?: unknown; code?: number }) {
     super(message, options);
     this.name = 'StoreError';
+    this.kind = kind === true ? 'unavailable' : kind === false ? 'refused' : kind;
+    this.code = options?.code;
+  }
+
+  /** Trying again later may cure it. */
+  get retriable(): boolean {
+    return this.kind === 'unavailable';
   }
 }

@@ -39,7 +39,7 @@ const startText = dateTime64Text();
  */
 export function encodeRow(e: UsageEvent): string {
   if (!(Number.isFinite(e.inputTokens + e.outputTokens + e.cacheReadTokens + e.cacheWriteTokens + e.reasoningTokens + e.requests + e.toolCalls + e.computeSeconds + e.costUsd + (e.spanCost ?? 0) + e.time + e.startTime))) {
-    throw new StoreError(`usage event ${e.eventId} holds a non-finite number`, false);
+    throw new StoreError(`usage event ${e.eventId} holds a non-finite number`, 'malformed');
   }
   return (
     JSON.stringify([

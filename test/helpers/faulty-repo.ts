@@ -1,3 +1,4 @@
+import { classifyStoreError } from '../../store/errors.ts';
 import { StoreError } from '../../store/port.ts';
 import { USAGE_COLUMNS, type UsageRepo } from '../../store/usage-repo.ts';
 
@@ -27,6 +28,11 @@ export interface Faults {
   refuse: (e: RowFields) => boolean;
   /** While set, calls wait for it (a slow store); resolve it to let them through. */
   hold: Promise<void> | undefined;
+  /**
+   * While set, inserts fail with this error as the ClickHouse client, chdb or Node throws it (e.g. a
+   * ClickHouseError with code '243', type 'NOT_ENOUGH_SPACE'), classified as the store adapter does.
+   */
+  insertError: (() => unknown) | undefined;
 }
 
 /**
@@ -34,7 +40,7 @@ export interface Faults {
  * answers the writer sees are disturbed. This is fault injection, not a mock of the store.
  */
 export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; calls: { insert: number; existingIds: number; failed: number; maxIdsPerLookup: number } } {
-  const faults: Faults = { down: false, loseAcks: false, failEvery: 0, refuse: () => false, hold: undefined };
+  const faults: Faults = { down: false, loseAcks: false, failEvery: 0, refuse: () => false, hold: undefined, insertError: undefined };
   const calls = { insert: 0, existingIds: 0, failed: 0, maxIdsPerLookup: 0 };
   let n = 0;
 
@@ -63,7 +69,11 @@ export function faultyRepo(real: UsageRepo): { repo: UsageRepo; faults: Faults; 
       await before();
       if (rows.some((line) => faults.refuse(fieldsOf(line)))) {
         calls.failed++;
-        throw new StoreError('injected: the store refuses this batch', false);
+        throw new StoreError('injected: the store cannot parse this batch', 'malformed');
+      }
+      if (faults.insertError) {
+        calls.failed++;
+        throw classifyStoreError(faults.insertError());
       }
       await real.insertRows(rows);
       if (faults.loseAcks) {
