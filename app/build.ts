@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -38,6 +37,10 @@ import type { ClickHouse } from '../store/port.ts';
 import { createQuotaRepo } from '../store/quota-repo.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { ensureTokens } from './tokens.ts';
+import { secretHasher } from './secret-hash.ts';
+import authorizePlugin from '../api/authorize.ts';
+import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
+import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 
 export type Role = 'all' | 'collector' | 'detector';
 
@@ -49,6 +52,7 @@ export interface Tollkeeper {
   ingest?: Ingest;
   writer?: BatchWriter;
   enforcement?: Enforcement;
+  forwardAuth?: ForwardAuth;
   loop?: ReturnType<typeof createTickLoop>;
   anomaly?: ReturnType<typeof createAnomalyJob>;
   tokens: { admin: string; gateway: string; path: string };
@@ -130,7 +134,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         secretAttributes: config.identity.secret_attributes,
         required: config.identity.required,
         keep,
-        hash: (v) => 'h:' + createHmac('sha256', t.tokens.hash_key).update(v).digest('hex').slice(0, 32),
+        hash: secretHasher(t.tokens.hash_key),
       };
       const ingest = createIngest({
         mapping: { identity, computeOperations: config.ingest.compute_operations, maxAgeMs: config.ingest.max_age, maxFutureMs: 5 * 60_000 },
@@ -168,7 +172,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       await enforcement.load();
       const bus = createBus([(events) => { for (const e of events) logger.info({ event: e.type, data: e.data }, e.data.reason); }]);
       const quotaRepo = createQuotaRepo(store);
+      const remaining = createQuotaRemaining();
       const quotaJob = createQuotaJob({
+        remaining,
         policies: () => policyService.active(),
         limitsFor: (p, entity) => policyService.limitsFor(p, entity),
         quotaRepo,
@@ -206,6 +212,21 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const api = Fastify(fastifyOpts);
       healthRoutes(api, ready);
       revocationRoutes(api, { enforcement, tokens, now });
+      const forwardAuth = createForwardAuth({
+        enforcement,
+        remaining,
+        currentAt: () => Math.max(enforcement.loadedAt, loop.stats.lastOkAt),
+        now,
+        maxStalenessMs: config.gateway.max_staleness,
+        failMode: config.gateway.fail_mode,
+      });
+      await api.register(authorizePlugin, {
+        forwardAuth,
+        tokens,
+        headers: config.gateway.headers,
+        nginxMode: config.gateway.nginx_mode,
+        hashSecret: secretHasher(t.tokens.hash_key),
+      });
       enforcementRoutes(api, { enforcement, tokens, bus, now });
       policyRoutes(api, { policies: policyService, tokens });
       incidentRoutes(api, { repo: anomalyRepo, tokens });
@@ -214,7 +235,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
       });
-      Object.assign(app, { api, enforcement, loop });
+      Object.assign(app, { api, enforcement, loop, forwardAuth });
       onIngested = () => loop.nudge();
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());

@@ -18,13 +18,19 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
   const list = new RevocationList();
   const events = new EventEmitter();
   events.setMaxListeners(0);
+  // Long-polling gateways: a Set, so a thousand waiters wake (and leave) in O(1) each.
+  const waiters = new Set<() => void>();
   let unsaved: LoggedChange[] = [];
+  const loadedAt = deps.now();
 
   async function persist(changes: Change[], ctx: ChangeContext): Promise<void> {
     const at = deps.now();
     unsaved.push(...changes.map((c) => ({ ...c, at, ...ctx })));
     await flushUnsaved();
-    if (changes.length > 0) events.emit('change', changes, ctx);
+    if (changes.length > 0) {
+      events.emit('change', changes, ctx);
+      for (const w of [...waiters]) w();
+    }
   }
 
   async function flushUnsaved(): Promise<void> {
@@ -69,18 +75,26 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
       else if (unsaved.length > 0) await flushUnsaved();
     },
     /** Resolves when the version moves past `since`, or after `timeoutMs`. */
-    waitForChange(since: number, timeoutMs: number): Promise<void> {
-      if (list.version !== since) return Promise.resolve();
+    waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+      if (list.version !== since || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
-          events.off('change', done);
+          waiters.delete(done);
+          signal?.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, timeoutMs);
-        events.on('change', done);
+        waiters.add(done);
+        signal?.addEventListener('abort', done);
       });
     },
+    /** Gateways waiting in a long poll right now. */
+    get waiting(): number {
+      return waiters.size;
+    },
+    /** When the list was loaded from the store (the detector's ticks keep it current from then on). */
+    loadedAt,
     onChange(listener: (changes: Change[], ctx: ChangeContext) => void): void {
       events.on('change', listener);
     },

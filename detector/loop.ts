@@ -11,6 +11,8 @@ export interface TickStats {
   lastTickMs: number;
   maxTickMs: number;
   failures: number;
+  /** Start of the last tick in which every job succeeded (0 before one has): how current the detector's view is. */
+  lastOkAt: number;
 }
 
 /**
@@ -21,17 +23,19 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
   const nudgeGap = Math.min(o.nudgeGapMs ?? 500, o.intervalMs);
   let nextAt = 0;
   let lastEndReal = 0;
-  const stats: TickStats = { ticks: 0, lastTickAt: 0, lastTickMs: 0, maxTickMs: 0, failures: 0 };
+  const stats: TickStats = { ticks: 0, lastTickAt: 0, lastTickMs: 0, maxTickMs: 0, failures: 0, lastOkAt: 0 };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = true;
 
   async function tick(): Promise<void> {
     const started = o.now();
+    let ok = true;
     for (const job of o.jobs) {
       try {
         await job.run(started);
       } catch (err) {
+        ok = false;
         stats.failures++;
         o.logger.error({ err, job: job.name }, 'detector job failed');
       }
@@ -41,6 +45,7 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
     stats.lastTickAt = started;
     stats.lastTickMs = took;
     stats.maxTickMs = Math.max(stats.maxTickMs, took);
+    if (ok) stats.lastOkAt = started;
   }
 
   function schedule(delay: number): void {

@@ -7,6 +7,7 @@ import { firingKey, type FiringsRepo } from '../store/firings-repo.ts';
 import type { QuotaRepo } from '../store/quota-repo.ts';
 import type { Bus, BusEvent } from './bus.ts';
 import type { Enforcement } from './enforcement.ts';
+import type { QuotaRemaining } from './quota-remaining.ts';
 
 const FIRINGS_LOOKBACK_MS = 400 * 86_400_000;
 
@@ -19,6 +20,8 @@ export interface QuotaJobDeps {
   logger: Logger;
   shadow: boolean;
   limitsFor?: (policy: Policy, entity: string) => Policy['limits'];
+  /** Told each tick what every policy's usage is (forward-auth reads what is left from it). */
+  remaining?: QuotaRemaining;
 }
 
 function describe(c: Crossing): string {
@@ -76,6 +79,7 @@ export function createQuotaJob(deps: QuotaJobDeps) {
         const key = periodKey(policy.period, window);
         const usages = await deps.quotaRepo.usageByEntity(policy, window);
         const limitsFor = (entity: string) => deps.limitsFor?.(policy, entity) ?? policy.limits;
+        deps.remaining?.record(policy, window, usages, limitsFor);
         const isFired = (entity: string, threshold: number) => fired!.has(firingKey({ policy: policy.name, scope: policy.scope, entity, periodKey: key, threshold }));
         const crossings = evaluatePolicy({ policy, limitsFor, window, periodKey: key, usages, fired: isFired });
         for (const c of crossings) {
@@ -92,6 +96,7 @@ export function createQuotaJob(deps: QuotaJobDeps) {
         }
         all.push(...crossings);
       }
+      deps.remaining?.commit();
       deps.bus.publish(events);
       return { crossings: all };
     },

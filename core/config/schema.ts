@@ -106,6 +106,19 @@ const overrideSchema = z.strictObject({
 
 const severityAction = actionSchema;
 
+// HTTP header names are case-insensitive; Node hands them to us in lower case.
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name')
+  .transform((s) => s.toLowerCase());
+const GATEWAY_HEADER_DEFAULTS = {
+  api_key: 'x-tollkeeper-api-key',
+  secret: 'authorization',
+  tenant: 'x-tollkeeper-tenant',
+  agent: 'x-tollkeeper-agent',
+  user: 'x-tollkeeper-user',
+};
+
 export const configSchema = z.strictObject({
   server: z
     .strictObject({ host: z.string().default('127.0.0.1'), otlp_port: port.default(4318), api_port: port.default(8080), public_url: z.string().url().optional() })
@@ -185,6 +198,24 @@ export const configSchema = z.strictObject({
       floors: { cost_usd_per_minute: 0.05 },
       actions: { warning: { type: 'alert' }, critical: { type: 'revoke' } },
     }),
+  gateway: z
+    .strictObject({
+      headers: z
+        .strictObject({
+          api_key: headerName.default('x-tollkeeper-api-key'),
+          secret: headerName.default('authorization'),
+          tenant: headerName.default('x-tollkeeper-tenant'),
+          agent: headerName.default('x-tollkeeper-agent'),
+          user: headerName.default('x-tollkeeper-user'),
+          conversation: headerName.optional(),
+          service: headerName.optional(),
+        })
+        .default(GATEWAY_HEADER_DEFAULTS),
+      nginx_mode: z.boolean().default(false),
+      max_staleness: duration.default(30_000),
+      fail_mode: z.enum(['open', 'closed']).default('open'),
+    })
+    .default({ headers: GATEWAY_HEADER_DEFAULTS, nginx_mode: false, max_staleness: 30_000, fail_mode: 'open' }),
   alerts: z
     .strictObject({
       email: z

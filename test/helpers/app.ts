@@ -25,14 +25,14 @@ export function tempDataDir(): string {
 }
 
 /** Starts the real app on 127.0.0.1 random ports against a fresh store (a new chdb directory or server database). */
-export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number } = {}): Promise<TestApp> {
+export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number; apiPort?: number } = {}): Promise<TestApp> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const database = opts.database ?? `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const loaded = loadConfig({
     source: 'test.yaml',
     ...(opts.yaml !== undefined ? { fileText: opts.yaml } : {}),
     env: {},
-    flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
+    flags: { data: dataDir, otlpPort: 0, apiPort: opts.apiPort ?? 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const app = await buildTollkeeper(loaded.config, {

@@ -1,0 +1,23 @@
+import type { Decision } from './decide.ts';
+
+// Header values must be visible ASCII; reasons are free text (entity ids, policy names).
+const headerSafe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+// A structured-field string: no backslash or double quote inside.
+const sfString = (s: string) => `"${s.replace(/[^\x20-\x7e]|["\\]/g, '_').slice(0, 64)}"`;
+
+/**
+ * The headers that go with a refusal: `x-tollkeeper-reason` always; for a throttle `Retry-After` (seconds) and
+ * the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "<name>";q=<requests>;w=60`
+ * and `RateLimit: "<name>";r=0;t=<seconds until the next request is allowed>`.
+ */
+export function denialHeaders(d: Exclude<Decision, { allowed: true }>): Record<string, string> {
+  const h: Record<string, string> = { 'x-tollkeeper-reason': headerSafe(`${d.denial.decision}: ${d.denial.reason}`) };
+  if (d.status === 429) {
+    const seconds = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
+    const name = sfString(d.denial.policy ?? d.denial.source);
+    h['retry-after'] = String(seconds);
+    h['ratelimit-policy'] = `${name};q=${Math.round(d.requestsPerMinute)};w=60`;
+    h['ratelimit'] = `${name};r=0;t=${seconds}`;
+  }
+  return h;
+}
