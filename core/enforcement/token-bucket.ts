@@ -38,7 +38,7 @@ export class TokenBucket {
 }
 
 /** Rate and burst for a throttle limit: requests per minute spread evenly, one second's worth banked (at least 1). */
-export function bucketShape(limit: { requests_per_minute?: number } | undefined): { rate: number; burst: number } | undefined {
+export function bucketShape(limit: { requests_per_minute?: number; tokens_per_minute?: number } | undefined): { rate: number; burst: number } | undefined {
   const rpm = limit?.requests_per_minute;
   if (rpm === undefined || !(rpm > 0)) return undefined;
   const rate = rpm / 60;
