@@ -58,7 +58,7 @@ describe.skipIf(!nginx)('NGINX auth_request in front of an upstream', () => {
   });
 
   it('turns a throttle into 403 (nginx mode) with the reason and Retry-After', async () => {
-    await enforce({ action: 'throttle', kind: 'tenant', id: 't-slow', reason: 'easy there', limit: { requests_per_minute: 60 } });
+    await enforce({ action: 'throttle', kind: 'tenant', id: 't-slow', reason: 'easy there', limit: { requests_per_minute: 1 } });
     const first = await call({ 'x-tollkeeper-tenant': 't-slow' });
     await first.body?.cancel();
     expect(first.status).toBe(200);
@@ -66,7 +66,7 @@ describe.skipIf(!nginx)('NGINX auth_request in front of an upstream', () => {
     await second.body?.cancel();
     expect(second.status).toBe(403);
     expect(second.headers.get('x-tollkeeper-reason')).toBe('throttle: easy there');
-    expect(second.headers.get('retry-after')).toBe('1');
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(30);
   });
 
   it('lets a restored key through again', async () => {
