@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { denialHeaders } from '../core/enforcement/denial-headers.ts';
 import type { EntityRef } from '../core/enforcement/decide.ts';
-import { bearerOf, roleOfToken, type Tokens } from '../detector/auth.ts';
+import { bearerOf, GATEWAY_TOKEN_HEADER } from './auth.ts';
 import type { ForwardAuth } from '../detector/forward-auth.ts';
 
 /** Request headers that carry the request's entities (lower case). `secret` is looked up by its keyed hash as an api_key. */
@@ -19,16 +19,12 @@ export interface GatewayHeaders {
 
 export interface AuthorizeOptions {
   forwardAuth: ForwardAuth;
-  tokens: Tokens;
   headers: GatewayHeaders;
   /** NGINX `auth_request` passes only 401/403 on: answer 403 (reason in the header) instead of 429 and 503. */
   nginxMode: boolean;
   /** The keyed hash ingest stores secret-bearing identity values under. */
   hashSecret: (secret: string) => string;
 }
-
-/** The header a gateway that cannot set `Authorization` (or needs it for the client's secret) sends its token in. */
-export const GATEWAY_TOKEN_HEADER = 'x-tollkeeper-gateway-token';
 
 const EntitySchema = Type.Object({ kind: Type.String(), id: Type.String() });
 const DenialSchema = Type.Object({
@@ -40,7 +36,6 @@ const DenialSchema = Type.Object({
   resets_at: Type.Optional(Type.String()),
 });
 const AllowSchema = Type.Object({ decision: Type.Literal('allow'), stale: Type.Boolean() });
-const ErrorSchema = Type.Object({ error: Type.String(), message: Type.String() });
 
 const KINDS = ['api_key', 'tenant', 'agent', 'user', 'conversation', 'service'] as const;
 
@@ -52,7 +47,8 @@ function one(v: string | string[] | undefined): string | undefined {
 /**
  * Forward-auth for gateways (NGINX auth_request, Envoy ext_authz, Traefik ForwardAuth): `GET|POST /v1/authorize`
  * (and `/v1/authorize/<anything>` for Envoy's path prefix) answers from memory whether the request's entities may
- * pass. Needs the gateway (or admin) token, as `Authorization: Bearer` or in `x-tollkeeper-gateway-token`.
+ * pass. Needs the gateway (or admin) token, as `Authorization: Bearer` or in `x-tollkeeper-gateway-token` (checked by
+the auth plugin, before this runs).
  */
 async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promise<void> {
   // The gateway's request body (if it forwards one) is never read.
@@ -77,12 +73,8 @@ async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promi
   }
 
   async function handler(request: FastifyRequest, reply: FastifyReply) {
+    // The auth plugin has checked the gateway token (header or bearer); a bearer token then is not a client secret.
     const viaHeader = one(request.headers[GATEWAY_TOKEN_HEADER]);
-    const token = viaHeader ?? bearerOf(request.headers.authorization);
-    const role = token === undefined ? null : roleOfToken(token, o.tokens);
-    if (!role) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'missing or unknown gateway token' });
-    }
     const { decision, stalenessMs, remaining } = o.forwardAuth.authorize(entitiesOf(request, viaHeader === undefined));
     if (decision.allowed) {
       if (remaining) for (const [d, v] of Object.entries(remaining)) reply.header(`x-tollkeeper-remaining-${d.replaceAll('_', '-')}`, String(Math.round(v * 1e6) / 1e6));
@@ -96,14 +88,14 @@ async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promi
   }
 
   const schema = {
-    response: { 200: AllowSchema, 401: ErrorSchema, 403: DenialSchema, 429: DenialSchema, 503: DenialSchema },
+    response: { 200: AllowSchema, 403: DenialSchema, 429: DenialSchema, 503: DenialSchema },
     tags: ['gateways'],
     summary: 'Forward-auth: may this request pass?',
   };
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
   // Hot path: no per-request logging below warnings.
-  app.route({ method: methods, url: '/v1/authorize', schema, logLevel: 'warn', handler });
-  app.route({ method: methods, url: '/v1/authorize/*', schema, logLevel: 'warn', handler });
+  app.route({ method: methods, url: '/v1/authorize', schema, config: { auth: 'gateway' }, logLevel: 'warn', handler });
+  app.route({ method: methods, url: '/v1/authorize/*', schema, config: { auth: 'gateway' }, logLevel: 'warn', handler });
 }
 
 export default fp(authorizePlugin, { name: 'tollkeeper-authorize', fastify: '5.x', encapsulate: true });

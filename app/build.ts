@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { apiPlugin, listenerOptions, registerConventions } from '../api/index.ts';
+import { healthRoutes } from '../api/health.ts';
 import { createBatchWriter, type BatchWriter } from '../collector/batch-writer.ts';
 import { createIngest, type Ingest } from '../collector/ingest.ts';
 import { collectorPlugin } from '../collector/plugin.ts';
@@ -15,19 +17,12 @@ import { createBus } from '../detector/bus.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
 import { createTickLoop, type Job } from '../detector/loop.ts';
 import { createAnomalyJob } from '../detector/anomaly-job.ts';
-import { incidentRoutes } from '../detector/routes/incidents.ts';
 import { createAnomalyRepo } from '../store/anomaly-repo.ts';
 import { anomalyConfig } from './anomaly-config.ts';
 import { createQuotaJob } from '../detector/quota-job.ts';
-import { enforcementRoutes } from '../detector/routes/enforcement.ts';
-import { healthRoutes } from '../detector/routes/health.ts';
-import { policyRoutes } from '../detector/routes/policies.ts';
-import { quotaRoutes } from '../detector/routes/quotas.ts';
-import { usageRoutes } from '../detector/routes/usage.ts';
 import { createPolicyService } from '../detector/policies.ts';
 import { createQuotaStatus } from '../detector/quota-status.ts';
 import { createPolicyRepo } from '../store/policy-repo.ts';
-import { revocationRoutes } from '../detector/routes/revocations.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { lockDataDir } from '../store/data-lock.ts';
 import { createEnforcementRepo } from '../store/enforcement-repo.ts';
@@ -36,9 +31,9 @@ import { isMigrated, migrate } from '../store/migrate.ts';
 import type { ClickHouse } from '../store/port.ts';
 import { createQuotaRepo } from '../store/quota-repo.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
+import { createUsageReportRepo } from '../store/usage-report-repo.ts';
 import { ensureTokens } from './tokens.ts';
 import { secretHasher } from './secret-hash.ts';
-import authorizePlugin from '../api/authorize.ts';
 import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 
@@ -111,8 +106,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
       forceCloseConnections: true,
       logController: new LogController({ disableRequestLogging: true }),
-      // Unknown fields are errors, not silently dropped.
-      ajv: { customOptions: { removeAdditional: false } },
+      ...listenerOptions,
     };
 
     if (role !== 'detector') {
@@ -144,7 +138,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         now,
       });
       const otlp = Fastify(fastifyOpts);
-      healthRoutes(otlp, ready);
+      await registerConventions(otlp, { ...tokens, otlp: config.auth.otlp_token });
+      await otlp.register(healthRoutes, { ready });
       // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
       const nudging: Ingest = { ...ingest, ingest: async (spans) => {
         const r = await ingest.ingest(spans);
@@ -154,7 +149,6 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       await otlp.register(collectorPlugin, {
         ingest: nudging,
         bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
-        otlpToken: config.auth.otlp_token,
         refusal: () => writer.refusal(),
       });
       Object.assign(app, { otlp, ingest, writer });
@@ -210,8 +204,6 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         now,
       });
       const api = Fastify(fastifyOpts);
-      healthRoutes(api, ready);
-      revocationRoutes(api, { enforcement, tokens, now });
       const forwardAuth = createForwardAuth({
         enforcement,
         remaining,
@@ -220,18 +212,20 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         maxStalenessMs: config.gateway.max_staleness,
         failMode: config.gateway.fail_mode,
       });
-      await api.register(authorizePlugin, {
-        forwardAuth,
+      await api.register(apiPlugin, {
         tokens,
-        headers: config.gateway.headers,
-        nginxMode: config.gateway.nginx_mode,
-        hashSecret: secretHasher(t.tokens.hash_key),
+        ready,
+        now,
+        enforcement,
+        bus,
+        policies: policyService,
+        quotaStatus: createQuotaStatus({ quotaRepo, policies: policyService }),
+        incidents: anomalyRepo,
+        usageReports: createUsageReportRepo(store),
+        store,
+        pricer,
+        authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },
       });
-      enforcementRoutes(api, { enforcement, tokens, bus, now });
-      policyRoutes(api, { policies: policyService, tokens });
-      incidentRoutes(api, { repo: anomalyRepo, tokens });
-      usageRoutes(api, { store, tokens, now, pricer });
-      quotaRoutes(api, { status: createQuotaStatus({ quotaRepo, policies: policyService }), tokens, now });
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
       });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { safeEqual } from '../detector/auth.ts';
+import { httpStatusOf } from '../api/errors.ts';
 import type { Refusal } from './batch-writer.ts';
 import type { Ingest } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
@@ -11,8 +11,6 @@ export interface CollectorPluginOptions {
   ingest: Ingest;
   /** Inflated and compressed body limit in bytes (SPEC §11). */
   bodyLimit: number;
-  /** When set, OTLP requests need `Authorization: Bearer <token>`. */
-  otlpToken?: string | undefined;
   /** Inflated bytes being decoded and mapped at once; past it requests get 429 (decoding is CPU and memory heavy). */
   maxInflightBytes?: number;
   /** Asked before inflating and decoding a body: a refusal (full queue, shutting down) is answered at once. */
@@ -41,6 +39,8 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
 
 /** OTLP/HTTP trace receiver (SPEC §1): POST /v1/traces in protobuf or JSON, optionally gzipped. */
 export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
+  // Auth is the shared plugin (api/auth.ts), registered on the listener first: it answers 401 before any body is read.
+  if (!app.hasRequestDecorator('role')) throw new Error('collectorPlugin needs the auth plugin (api/auth.ts) registered on its listener first');
   const drainCap = Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
   const maxInflight = opts.maxInflightBytes ?? Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
   let inflight = 0;
@@ -58,29 +58,26 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+    const known = httpStatusOf(err);
+    const status = known >= 400 && known < 500 ? known : 400;
     // Still a 4xx (never 500 on client input), but an error without a client status is our bug: log it as one.
-    if (err.statusCode === undefined) request.log.error({ err }, 'unexpected error while handling an OTLP request');
+    if (known >= 500) request.log.error({ err }, 'unexpected error while handling an OTLP request');
     else request.log.info({ err: err.message }, 'bad OTLP request');
     return sendStatus(reply, status, err.message, formatOf(request.headers['content-type']) ?? 'json');
   });
 
-  const authorized = (request: FastifyRequest) => !opts.otlpToken || safeEqual(request.headers.authorization ?? '', `Bearer ${opts.otlpToken}`);
-
   // Under overload the answer is known before the body arrives: refusing then means the body is discarded as it
   // streams in instead of being buffered, so memory stays flat however many clients push at once.
   const refuseEarly = async (request: FastifyRequest, reply: FastifyReply) => {
-    const refused = authorized(request) ? opts.refusal?.() : null;
+    // The auth plugin's onRequest hook has run first: an unauthorized request never gets here.
+    const refused = opts.refusal?.();
     if (refused) {
       await sendStatus(reply, refused.status, refused.reason, formatOf(request.headers['content-type']) ?? 'json', refused.retryAfterSeconds);
     }
   };
 
-  app.post('/v1/traces', { bodyLimit: drainCap * 2, onRequest: refuseEarly }, async (request, reply) => {
+  app.post('/v1/traces', { bodyLimit: drainCap * 2, config: { auth: 'otlp' }, onRequest: refuseEarly }, async (request, reply) => {
     const format = formatOf(request.headers['content-type']);
-    if (!authorized(request)) {
-      return sendStatus(reply, 401, 'missing or invalid bearer token', format ?? 'json');
-    }
     if (!format) {
       return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     }
@@ -117,7 +114,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   });
 
   for (const signal of ['metrics', 'logs'] as const) {
-    app.post(`/v1/${signal}`, async (request, reply) =>
+    app.post(`/v1/${signal}`, { config: { auth: 'public' } }, async (request, reply) =>
       sendStatus(reply, 404, `OTLP ${signal} are not accepted: tollkeeper meters usage from traces; export them to /v1/traces`, formatOf(request.headers['content-type']) ?? 'json'),
     );
   }

@@ -1,8 +1,7 @@
-import { z } from 'zod';
-import { formatIssue } from '../core/config/load.ts';
-import { policySchema } from '../core/config/schema.ts';
+import type { Outcome } from '../core/errors.ts';
 import { policyToInput } from '../core/quota/policy-format.ts';
-import { DIMENSIONS, type Policy } from '../core/quota/policy.ts';
+import { check, Limits, parsePolicy, type PolicyInput } from '../core/quota/policy-schema.ts';
+import type { Policy } from '../core/quota/policy.ts';
 import type { OverrideRecord, PolicyRecord, PolicyRepo } from '../store/policy-repo.ts';
 
 export interface PolicyView {
@@ -10,20 +9,9 @@ export interface PolicyView {
   source: 'config' | 'api';
   version: number;
   updated_at: string | null;
-  policy: Record<string, unknown>;
+  policy: PolicyInput;
 }
 
-export type Outcome<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; errors: string[] };
-
-const limitsSchema = z
-  .strictObject(Object.fromEntries(DIMENSIONS.map((d) => [d, z.number().finite().positive().optional()])) as Record<(typeof DIMENSIONS)[number], z.ZodOptional<z.ZodNumber>>)
-  .refine((l) => Object.values(l).some((v) => v !== undefined), { message: 'at least one limit is needed' });
-
-function validate<T>(schema: z.ZodType<T>, body: unknown, prefix: string): Outcome<T> {
-  const r = schema.safeParse(body);
-  if (r.success) return { ok: true, value: r.data };
-  return { ok: false, status: 400, errors: r.error.issues.map((i) => `${prefix}${formatIssue(i, body, schema)}`) };
-}
 
 /**
  * Policies from the config file (read-only here) and from the admin API (versioned in ClickHouse), and the
@@ -45,8 +33,8 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
     history.set(r.name, [...(history.get(r.name) ?? []), r]);
     if (r.deleted) api.delete(r.name);
     else {
-      const parsed = policySchema.safeParse(r.body);
-      if (parsed.success) api.set(r.name, { record: r, policy: parsed.data });
+      const parsed = parsePolicy(r.body);
+      if (parsed.ok) api.set(r.name, { record: r, policy: parsed.value });
     }
   }
 
@@ -79,27 +67,27 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
     history: (name: string) => (history.get(name) ?? []).map((r) => ({ version: r.version, deleted: r.deleted, changed_at: new Date(r.changedAt).toISOString(), actor: r.actor, policy: r.body })),
 
     async create(body: unknown, actor: string): Promise<Outcome<PolicyView>> {
-      const v = validate(policySchema, body, '');
+      const v = parsePolicy(body);
       if (!v.ok) return v;
-      if (fromConfig.has(v.value.name) || api.has(v.value.name)) return { ok: false, status: 409, errors: [`policy ${v.value.name} exists`] };
+      if (fromConfig.has(v.value.name) || api.has(v.value.name)) return { ok: false, code: 'conflict', errors: [`policy ${v.value.name} exists`] };
       await write(v.value.name, body, false, actor);
       return { ok: true, value: view(v.value.name)! };
     },
     async update(name: string, body: unknown, actor: string): Promise<Outcome<PolicyView>> {
-      if (fromConfig.has(name)) return { ok: false, status: 409, errors: [`policy ${name} is defined in the config file; change it there`] };
-      if (!api.has(name)) return { ok: false, status: 404, errors: [`no policy ${name}`] };
+      if (fromConfig.has(name)) return { ok: false, code: 'conflict', errors: [`policy ${name} is defined in the config file; change it there`] };
+      if (!api.has(name)) return { ok: false, code: 'not_found', errors: [`no policy ${name}`] };
       const withName = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body), name } : body;
       if (typeof body === 'object' && body !== null && 'name' in body && (body).name !== name) {
-        return { ok: false, status: 400, errors: ['name: a policy cannot be renamed; create a new one'] };
+        return { ok: false, code: 'invalid_policy', errors: ['name: a policy cannot be renamed; create a new one'] };
       }
-      const v = validate(policySchema, withName, '');
+      const v = parsePolicy(withName);
       if (!v.ok) return v;
       await write(name, withName, false, actor);
       return { ok: true, value: view(name)! };
     },
     async remove(name: string, actor: string): Promise<Outcome<{ name: string; version: number }>> {
-      if (fromConfig.has(name)) return { ok: false, status: 409, errors: [`policy ${name} is defined in the config file; remove it there`] };
-      if (!api.has(name)) return { ok: false, status: 404, errors: [`no policy ${name}`] };
+      if (fromConfig.has(name)) return { ok: false, code: 'conflict', errors: [`policy ${name} is defined in the config file; remove it there`] };
+      if (!api.has(name)) return { ok: false, code: 'not_found', errors: [`no policy ${name}`] };
       const r = await write(name, api.get(name)!.record.body, true, actor);
       return { ok: true, value: { name, version: r.version } };
     },
@@ -114,12 +102,12 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
         .map((o) => ({ entity: o.entity, limits: o.limits, version: o.version, updated_at: new Date(o.changedAt).toISOString() }));
     },
     async setOverride(policy: string, entity: string, body: unknown, actor: string, remove = false): Promise<Outcome<{ policy: string; entity: string; limits: Record<string, number> | null; version: number }>> {
-      if (!view(policy)) return { ok: false, status: 404, errors: [`no policy ${policy}`] };
+      if (!view(policy)) return { ok: false, code: 'not_found', errors: [`no policy ${policy}`] };
       const prior = overrides.get(overrideKey(policy, entity));
-      if (remove && (!prior || prior.deleted)) return { ok: false, status: 404, errors: [`no override for ${entity} on ${policy}`] };
+      if (remove && (!prior || prior.deleted)) return { ok: false, code: 'not_found', errors: [`no override for ${entity} on ${policy}`] };
       let limits: Record<string, number> = prior?.limits ?? {};
       if (!remove) {
-        const v = validate(limitsSchema, (body as { limits?: unknown } | null)?.limits ?? body, 'limits.');
+        const v = check(Limits, (body as { limits?: unknown } | null)?.limits, 'limits');
         if (!v.ok) return v;
         limits = Object.fromEntries(Object.entries(v.value).filter(([, n]) => n !== undefined));
       }

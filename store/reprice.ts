@@ -28,6 +28,9 @@ export interface RepriceReport {
 
 const PAGE = 10_000;
 
+/** Latest moment a re-rating may reach: later minutes may still receive spans while the rollup is rebuilt. */
+export const REPRICE_SETTLE_MS = 5 * 60_000;
+
 /**
  * Re-rates stored events in [from, to) with the current prices (SPEC §2 `reprice`): updates the raw events in
  * place (a mutation, which does not feed the rollup views) and then rebuilds the per-minute rollup of the range

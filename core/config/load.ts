@@ -1,7 +1,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { configSchema, type ParsedConfig } from './schema.ts';
-import { didYouMean } from './did-you-mean.ts';
+import { didYouMean } from '../schema/did-you-mean.ts';
 
 /** Settings given on the command line (SPEC §10); they beat env, which beats the file. */
 export interface Flags {

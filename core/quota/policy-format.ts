@@ -1,9 +1,10 @@
 import { formatDuration } from './duration.ts';
+import type { PolicyInput } from './policy-schema.ts';
 import type { Policy } from './policy.ts';
 
 /** A policy in the shape users write it (config file and admin API), from its parsed form. */
-export function policyToInput(p: Policy): Record<string, unknown> {
-  let period: unknown;
+export function policyToInput(p: Policy): PolicyInput {
+  let period: NonNullable<PolicyInput['period']>;
   switch (p.period.kind) {
     case 'calendar':
       period = { calendar: p.period.unit, timezone: p.period.timezone };
@@ -15,7 +16,7 @@ export function policyToInput(p: Policy): Record<string, unknown> {
       period = { rolling: formatDuration(p.period.ms) };
       break;
   }
-  let action: unknown = p.action.type;
+  let action: NonNullable<PolicyInput['action']> = p.action.type === 'throttle' ? 'alert' : p.action.type;
   if (p.action.type === 'throttle') {
     action = {
       throttle: {

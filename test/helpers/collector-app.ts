@@ -7,7 +7,8 @@ import { collectorPlugin } from '../../collector/plugin.ts';
 import { openSpool } from '../../collector/spool.ts';
 import { createPricer } from '../../core/pricing/pricer.ts';
 import { DEFAULT_IDENTITY } from '../../core/usage/identity.ts';
-import { healthRoutes } from '../../detector/routes/health.ts';
+import { healthRoutes } from '../../api/health.ts';
+import { listenerOptions, registerConventions } from '../../api/index.ts';
 import type { UsageRepo } from '../../store/usage-repo.ts';
 
 export interface CollectorOptions {
@@ -49,9 +50,10 @@ export async function startCollector(o: CollectorOptions): Promise<TestCollector
     now: Date.now,
   });
   // Typed as build.ts does, so the instance is the plain FastifyInstance that healthRoutes takes.
-  const fastifyOpts = { loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, forceCloseConnections: true };
+  const fastifyOpts = { loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger, forceCloseConnections: true, ...listenerOptions };
   const app = Fastify(fastifyOpts);
-  healthRoutes(app, async () => ({ ok: true }));
+  await registerConventions(app, { admin: 'test-admin-token-0123456789' });
+  await app.register(healthRoutes, { ready: async () => ({ ok: true }) });
   await app.register(collectorPlugin, {
     ingest,
     bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,

@@ -1,0 +1,106 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { TollkeeperError } from '../core/errors.ts';
+
+/**
+ * Who may call a route, declared on every route as `config: { auth }`:
+ * - `public`: anyone (health, the API description);
+ * - `gateway`: the gateway token or the admin token (what gateways call: revocations, quota status, forward-auth),
+ *   as `Authorization: Bearer <token>` or in `x-tollkeeper-gateway-token`;
+ * - `admin`: the admin token only (everything that changes state, and operators' views);
+ * - `otlp`: the OTLP token when one is configured, else anyone (instrumentations send their own
+ *   Authorization headers, which are ignored then).
+ * A route that declares nothing is `admin`.
+ */
+export type AuthLevel = 'public' | 'gateway' | 'admin' | 'otlp';
+
+export type Role = 'admin' | 'gateway';
+
+export interface Tokens {
+  admin: string;
+  gateway?: string | undefined;
+  /** When set, OTLP routes need it. */
+  otlp?: string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthLevel;
+  }
+  interface FastifyRequest {
+    /** The caller's role, set by the auth plugin before any parsing or validation (null: no known token). */
+    role: Role | null;
+  }
+}
+
+/** Constant-time comparison that does not leak the length either (both sides hashed first). */
+export function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(createHash('sha256').update(a).digest(), digestOf(b));
+}
+
+// Digests of the configured tokens, computed once: a check then hashes only the presented token (the
+// revocation list and forward-auth are asked tens of thousands of times a second).
+const digests = new Map<string, Buffer>();
+function digestOf(token: string): Buffer {
+  let d = digests.get(token);
+  if (!d) {
+    d = createHash('sha256').update(token).digest();
+    if (digests.size > 16) digests.clear();
+    digests.set(token, d);
+  }
+  return d;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerOf(header: string | undefined): string | undefined {
+  if (!header || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const token = header.slice(7).trim();
+  return token === '' ? undefined : token;
+}
+
+/** The role a presented token carries, compared in constant time. */
+export function roleOfToken(token: string, tokens: Tokens): Role | null {
+  const presented = createHash('sha256').update(token).digest();
+  if (timingSafeEqual(presented, digestOf(tokens.admin))) return 'admin';
+  if (tokens.gateway && timingSafeEqual(presented, digestOf(tokens.gateway))) return 'gateway';
+  return null;
+}
+
+/** The header a gateway that cannot set `Authorization` (or needs it for the client's secret) sends its token in. */
+export const GATEWAY_TOKEN_HEADER = 'x-tollkeeper-gateway-token';
+
+/** The token a request presents: the gateway-token header first, else `Authorization: Bearer`. */
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const h = request.headers[GATEWAY_TOKEN_HEADER];
+  const viaHeader = Array.isArray(h) ? h[0] : h;
+  return viaHeader || bearerOf(request.headers.authorization);
+}
+
+const UNAUTHORIZED = 'missing or unknown bearer token';
+
+/**
+ * Authentication and authorization for every route of a listener, as an onRequest hook: it runs before the
+ * body is read and validated, so a caller without the right token learns nothing about the schema (401/403
+ * first, 400 only for callers allowed to call the route).
+ */
+export const authPlugin = fp(
+  async (app: FastifyInstance, tokens: Tokens) => {
+    app.decorateRequest('role', null);
+    app.addHook('onRequest', async (request) => {
+      if (request.is404) return;
+      const level = request.routeOptions.config.auth ?? 'admin';
+      if (level === 'public') return;
+      if (level === 'otlp') {
+        const token = bearerOf(request.headers.authorization);
+        if (tokens.otlp && (token === undefined || !safeEqual(token, tokens.otlp))) throw new TollkeeperError('unauthorized', 'missing or invalid bearer token');
+        return;
+      }
+      const token = tokenOf(request);
+      request.role = token === undefined ? null : roleOfToken(token, tokens);
+      if (request.role === null) throw new TollkeeperError('unauthorized', UNAUTHORIZED);
+      if (level === 'admin' && request.role !== 'admin') throw new TollkeeperError('forbidden', `the ${request.role} token cannot do this`);
+    });
+  },
+  { name: 'tollkeeper-auth' },
+);

@@ -1,0 +1,98 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import fp from 'fastify-plugin';
+import { TollkeeperError, type ErrorCode } from '../core/errors.ts';
+import { describeErrors } from '../core/schema/describe-errors.ts';
+import '../core/schema/formats.ts';
+
+/** The one place an error code becomes an HTTP status. */
+const STATUS: Record<ErrorCode, number> = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  invalid_request: 400,
+  invalid_policy: 400,
+  invalid_ttl: 400,
+  invalid_range: 400,
+  missing_limit: 400,
+  conflict: 409,
+  idempotency_key_reused: 422,
+};
+
+/** Body of every error answer of the API. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'stable error code, e.g. invalid_request, unauthorized, not_found' }),
+    message: Type.String({ description: 'the first problem, for people' }),
+    errors: Type.Array(Type.String(), { description: 'every problem, each naming a path and the value given' }),
+  },
+  { $id: 'ErrorBody', title: 'Error' },
+);
+
+/** HTTP status for any error reaching a handler: coded errors by table, fastify's own by their status, else 500. */
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof TollkeeperError) return STATUS[err.code];
+  const status = (err as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+/**
+ * Request validation by TypeBox (the library the config uses too), with the same messages: each problem names
+ * its path (`body.limits.cost_usd`), the expectation and the value. Query strings and params are converted to
+ * the schema's types first (`?limit=5` is a number).
+ */
+export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const check = TypeCompiler.Compile(schema);
+  const part = httpPart === 'querystring' ? 'query' : (httpPart ?? 'request');
+  return (value: unknown) => {
+    const converted = httpPart === 'body' ? value : Value.Convert(schema, value);
+    if (check.Check(converted)) return { value: converted };
+    const lines = describeErrors(schema, converted, part);
+    return { error: new TollkeeperError('invalid_request', lines[0] ?? `${part}: invalid`, lines) };
+  };
+};
+
+/**
+ * The API's error conventions, registered once per listener: TypeBox validation, one error handler that maps
+ * coded errors to their status and `{ error, message, errors? }`, and a JSON 404. Client errors never answer
+ * 500; an unexpected error is logged and answered 500 without its details.
+ */
+export const errorsPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setValidatorCompiler(typeboxValidatorCompiler);
+    // Every route documents the errors its conventions can answer: 400 when it takes input, 401/403 by auth level.
+    app.addHook('onRoute', (route) => {
+      if (!route.schema) return;
+      const auth = route.config?.auth ?? 'admin';
+      const response = { ...((route.schema.response as Record<string, unknown> | undefined) ?? {}) };
+      const add = (status: number, description: string) => {
+        response[status] ??= { ...ErrorBody, description };
+      };
+      if (route.schema.body || route.schema.querystring || route.schema.params) add(400, 'invalid request: every problem with its path and value');
+      if (auth === 'gateway' || auth === 'admin') add(401, 'missing or unknown bearer token');
+      if (auth === 'admin') add(403, 'the gateway token cannot do this');
+      route.schema.response = response;
+    });
+    app.setErrorHandler((err: FastifyError | TollkeeperError, request, reply) => {
+      const status = httpStatusOf(err);
+      if (status >= 500) {
+        request.log.error({ err }, 'unexpected error while handling an API request');
+        return reply.code(500).send({ error: 'internal', message: 'internal error; see the server log' });
+      }
+      if (err instanceof TollkeeperError) {
+        if (err.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer');
+        return reply.code(status).send({ error: err.code, message: err.message, errors: [...err.errors] });
+      }
+      // fastify's own client errors (unparsable JSON, body too large, unsupported media type).
+      const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'invalid_request';
+      return reply.code(status).send({ error: code, message: err.message, errors: [err.message] });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const message = `no route ${request.method} ${request.url.split('?')[0]}`;
+      return reply.code(404).send({ error: 'not_found', message, errors: [message] });
+    });
+  },
+  { name: 'tollkeeper-errors' },
+);

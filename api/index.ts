@@ -1,0 +1,85 @@
+import type { FastifyInstance, FastifySchema } from 'fastify';
+import fp from 'fastify-plugin';
+import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
+import type { Bus } from '../detector/bus.ts';
+import type { Enforcement } from '../detector/enforcement.ts';
+import type { PolicyService } from '../detector/policies.ts';
+import type { QuotaStatus } from '../detector/quota-status.ts';
+import type { AnomalyRepo } from '../store/anomaly-repo.ts';
+import type { ClickHouse } from '../store/port.ts';
+import type { UsageReportRepo } from '../store/usage-report-repo.ts';
+import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
+import authorizePlugin, { type AuthorizeOptions } from './authorize.ts';
+import { enforcementRoutes } from './enforcement.ts';
+import { errorsPlugin } from './errors.ts';
+import { healthRoutes, type HealthOptions } from './health.ts';
+import { incidentRoutes } from './incidents.ts';
+import { policyRoutes } from './policies.ts';
+import { quotaRoutes } from './quotas.ts';
+import { revocationRoutes } from './revocations.ts';
+import { usageRoutes } from './usage.ts';
+
+/** What the API's areas need; the composition root (app/build.ts) provides it. */
+export interface ApiDeps {
+  tokens: Tokens;
+  ready: HealthOptions['ready'];
+  now: () => number;
+  enforcement: Enforcement;
+  bus: Bus;
+  policies: PolicyService;
+  quotaStatus: QuotaStatus;
+  incidents: AnomalyRepo;
+  usageReports: UsageReportRepo;
+  store: ClickHouse;
+  pricer: { price(i: PriceInput): PriceResult };
+  authorize: AuthorizeOptions;
+}
+
+/**
+ * Fastify options every listener takes. Requests are validated by TypeBox (api/errors.ts); ajv only picks the
+ * branch of a union while serializing a response, where checking string formats again would only cost time (and
+ * some of ours, like `duration`, mean something else to ajv).
+ */
+export const listenerOptions = { serializerOpts: { ajv: { validateFormats: false } } };
+
+/** The conventions every listener shares (errors, validation, auth); the OTLP listener registers only these and health. */
+export async function registerConventions(app: FastifyInstance, tokens: Tokens): Promise<void> {
+  await app.register(errorsPlugin);
+  await app.register(authPlugin, tokens);
+}
+
+/** A route as registered, for the route table tests and the API description check. */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  auth: AuthLevel;
+  schema: FastifySchema | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of this listener, collected as it is registered. */
+    routeTable: RouteInfo[];
+  }
+}
+
+/** The API listener: conventions, then one plugin per area. A new area is one more `register` line here. */
+export const apiPlugin = fp(
+  async (app: FastifyInstance, d: ApiDeps) => {
+    const table: RouteInfo[] = [];
+    app.decorate('routeTable', table);
+    app.addHook('onRoute', (r) => {
+      for (const method of [r.method].flat()) table.push({ method, url: r.url, auth: r.config?.auth ?? 'admin', schema: r.schema });
+    });
+    await registerConventions(app, d.tokens);
+    await app.register(healthRoutes, { ready: d.ready });
+    await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
+    await app.register(authorizePlugin, d.authorize);
+    await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now });
+    await app.register(policyRoutes, { policies: d.policies });
+    await app.register(quotaRoutes, { status: d.quotaStatus, now: d.now });
+    await app.register(incidentRoutes, { repo: d.incidents });
+    await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
+  },
+  { name: 'tollkeeper-api' },
+);

@@ -1,0 +1,143 @@
+import type { TSchema } from '@sinclair/typebox';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import { didYouMean } from './did-you-mean.ts';
+import { formatProblem } from './formats.ts';
+
+/**
+ * Problems of a value against a TypeBox schema, one line each: the path, what was expected and the value
+ * given (`limits.cost_usd: expected a number > 0 (got -5)`). Unknown keys name the closest known key. The
+ * config file and the HTTP API both report through this, so a policy gets the same messages in both.
+ */
+export function describeErrors(schema: TSchema, value: unknown, root = ''): string[] {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const e of collect([...Value.Errors(schema, value)])) {
+    // A missing required property is reported once, not again as "expected a string" at the same path.
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    lines.push(line(e, root));
+  }
+  return lines;
+}
+
+/** `/policies/0/limits` → `policies[0].limits`, after `root` when given (the top level is `(top level)`). */
+export function pathText(pointer: string, root = ''): string {
+  let s = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    s += /^\d+$/.test(part) ? `[${part}]` : s === '' ? part : `.${part}`;
+  }
+  return s || '(top level)';
+}
+
+/** A short rendering of a value for a message. */
+export function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  if (s === undefined) return String(v);
+  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
+
+function line(e: ValueError, root: string): string {
+  const where = pathText(e.path, root);
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) {
+    const key = where.split(/[.[]/).pop() ?? '';
+    const known = Object.keys((e.schema as { properties?: Record<string, unknown> }).properties ?? {});
+    const hint = didYouMean(key, known);
+    return `${where}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`;
+  }
+  if (e.type === ValueErrorType.ObjectRequiredProperty) return `${where}: required`;
+  const expected = expectation(e);
+  // Some explanations already quote the value (`invalid duration "soon": …`).
+  const got = e.value === undefined || expected.includes(show(e.value)) ? '' : ` (got ${show(e.value)})`;
+  return `${where}: ${expected}${got}`;
+}
+
+/** Replaces each union error by the errors of the variant the value came closest to. */
+function collect(errors: readonly ValueError[]): ValueError[] {
+  const out: ValueError[] = [];
+  for (const e of errors) {
+    if (e.type !== ValueErrorType.Union || e.errors.length === 0) {
+      out.push(e);
+      continue;
+    }
+    const variants = e.errors.map((it) => collect([...it]));
+    // A variant with a wrong value below the union's own path matched the value's shape: report its problems.
+    // (A missing or unknown key says the value has another variant's shape, not that it is close to this one.)
+    const shaped = variants.filter((v) => v.some((x) => x.path !== e.path && x.value !== undefined && x.type !== ValueErrorType.ObjectAdditionalProperties));
+    const best = shaped.sort((a, b) => a.length - b.length)[0];
+    if (best) out.push(...best);
+    else out.push(e);
+  }
+  return out;
+}
+
+/** What the schema at an error wanted, in the product's words; a schema may set its own `errorMessage`. */
+function expectation(e: ValueError): string {
+  const s = e.schema as Record<string, unknown> & { anyOf?: TSchema[] };
+  // A schema's own message explains its constraints (pattern, format, minimum sizes), not type mismatches.
+  const constraint = [ValueErrorType.StringPattern, ValueErrorType.StringFormat, ValueErrorType.ObjectMinProperties, ValueErrorType.ArrayMinItems].includes(e.type);
+  if (constraint && typeof s.errorMessage === 'string') return s.errorMessage;
+  switch (e.type) {
+    case ValueErrorType.Union: {
+      const variants = s.anyOf ?? [];
+      if (variants.every((v) => 'const' in v)) return `expected one of ${variants.map(kindOf).join(', ')}`;
+      return `expected ${variants.map(kindOf).join(' or ')}`;
+    }
+    case ValueErrorType.Literal:
+      return `expected ${show(s.const)}`;
+    case ValueErrorType.String:
+      return 'expected a string';
+    case ValueErrorType.StringMinLength:
+      return s.minLength === 1 ? 'expected a non-empty string' : `expected at least ${String(s.minLength)} characters`;
+    case ValueErrorType.StringMaxLength:
+      return `expected at most ${String(s.maxLength)} characters`;
+    case ValueErrorType.StringPattern:
+      return `expected a string matching ${String(s.pattern)}`;
+    case ValueErrorType.StringFormat:
+      return (typeof e.value === 'string' ? formatProblem(String(s.format), e.value) : undefined) ?? `expected a ${String(s.format)}`;
+    case ValueErrorType.Number:
+      return 'expected a number';
+    case ValueErrorType.Integer:
+      return 'expected an integer';
+    case ValueErrorType.NumberExclusiveMinimum:
+    case ValueErrorType.IntegerExclusiveMinimum:
+      return `expected a number > ${String(s.exclusiveMinimum)}`;
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.IntegerMinimum:
+      return `expected a number ≥ ${String(s.minimum)}`;
+    case ValueErrorType.NumberExclusiveMaximum:
+    case ValueErrorType.IntegerExclusiveMaximum:
+      return `expected a number < ${String(s.exclusiveMaximum)}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `expected a number ≤ ${String(s.maximum)}`;
+    case ValueErrorType.Boolean:
+      return 'expected true or false';
+    case ValueErrorType.Array:
+      return 'expected a list';
+    case ValueErrorType.ArrayMinItems:
+      return `expected at least ${String(s.minItems)} item${s.minItems === 1 ? '' : 's'}`;
+    case ValueErrorType.ArrayMaxItems:
+      return `expected at most ${String(s.maxItems)} items`;
+    case ValueErrorType.Object:
+      return 'expected a mapping';
+    case ValueErrorType.ObjectMinProperties:
+      return `expected at least ${String(s.minProperties)} key${s.minProperties === 1 ? '' : 's'}`;
+    default:
+      return e.message.charAt(0).toLowerCase() + e.message.slice(1);
+  }
+}
+
+function kindOf(s: TSchema): string {
+  const x = s as Record<string, unknown>;
+  if ('const' in x) return show(x.const);
+  if (x.type === 'object') {
+    const keys = Object.keys((x.properties as Record<string, unknown> | undefined) ?? {});
+    return keys.length === 1 ? `{ ${keys[0]}: … }` : 'a mapping';
+  }
+  if (x.type === 'array') return 'a list';
+  if (x.type === 'integer') return 'an integer';
+  if (typeof x.type === 'string') return `a ${x.type}`;
+  return 'a value of another kind';
+}
