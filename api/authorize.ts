@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sameLogger } from './hot-path.ts';
 import fp from 'fastify-plugin';
 import { denialHeaders } from '../core/enforcement/denial-headers.ts';
 import type { EntityRef } from '../core/enforcement/decide.ts';
@@ -93,9 +94,9 @@ async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promi
     summary: 'Forward-auth: may this request pass?',
   };
   const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-  // Hot path: no per-request logging below warnings.
-  app.route({ method: methods, url: '/v1/authorize', schema, config: { auth: 'gateway' }, logLevel: 'warn', handler });
-  app.route({ method: methods, url: '/v1/authorize/*', schema, config: { auth: 'gateway' }, logLevel: 'warn', handler });
+  // Hot path: the app's logger itself instead of a per-request child logger (see api/revocations.ts).
+  app.route({ method: methods, url: '/v1/authorize', schema, config: { auth: 'gateway' }, childLoggerFactory: sameLogger, handler });
+  app.route({ method: methods, url: '/v1/authorize/*', schema, config: { auth: 'gateway' }, childLoggerFactory: sameLogger, handler });
 }
 
 export default fp(authorizePlugin, { name: 'tollkeeper-authorize', fastify: '5.x', encapsulate: true });

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Enforcement } from '../detector/enforcement.ts';
 import { createRevocationBodies } from '../detector/revocation-bodies.ts';
+import { sameLogger } from './hot-path.ts';
 import { EntityRef, Entry, Timestamp } from './schemas.ts';
 
 const Query = Type.Object(
@@ -44,8 +45,8 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationOptions> = as
     '/v1/revocations',
     {
       config: { auth: 'gateway' },
-      // Hot path for a fleet of gateways: no per-request logging below warnings.
-      logLevel: 'warn',
+      // Hot path for a fleet of gateways: the app's logger itself, not a per-request child.
+      childLoggerFactory: sameLogger,
       schema: {
         tags: ['enforcement'],
         summary: 'The revocation list gateways poll',

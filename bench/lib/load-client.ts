@@ -15,6 +15,8 @@ export interface LoadSpec {
   maxMs: number;
   /** First request sequence number (ids are unique per sequence number). */
   seqStart: number;
+  /** Pace the requests to this many spans per second overall (default: as fast as answers come back). */
+  spansPerSecond?: number;
 }
 
 export interface LoadResult {
@@ -92,6 +94,12 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   const more = () => (spec.spanBudget === null || spansClaimed + spec.spans <= spec.spanBudget) && performance.now() - t0 < spec.maxMs;
   async function worker(): Promise<void> {
     while (more()) {
+      if (spec.spansPerSecond) {
+        // Paced: this request is due when the spans before it have had their share of time.
+        const dueMs = (spansClaimed / spec.spansPerSecond) * 1000 - (performance.now() - t0);
+        if (dueMs > 0) await new Promise((r) => setTimeout(r, dueMs));
+        if (!more()) break;
+      }
       spansClaimed += spec.spans;
       const body = f.make(seq++, Date.now());
       const start = performance.now();

@@ -43,12 +43,14 @@ export function renderNginxConf(p: NginxPorts, prefix: string): string {
 }
 
 /** Runs nginx in the foreground as a child process with its own prefix, pid file, logs and temp paths. */
-export async function startNginx(bin: string, p: NginxPorts): Promise<{ url: string; stop: () => Promise<void>; log: () => string }> {
+export async function startNginx(bin: string, p: NginxPorts, o: { extraServer?: string } = {}): Promise<{ url: string; stop: () => Promise<void>; log: () => string }> {
   const prefix = mkdtempSync(join(tmpdir(), 'tollkeeper-nginx-'));
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
-  writeFileSync(conf, renderNginxConf(p, prefix));
+  let text = renderNginxConf(p, prefix);
+  if (o.extraServer) text = text.replace(/\}\s*$/, `  ${o.extraServer}\n}\n`);
+  writeFileSync(conf, text);
   const errorLog = join(prefix, 'logs', 'error.log');
   const child: ChildProcess = spawn(bin, ['-p', prefix, '-c', conf, '-e', errorLog, '-g', `daemon off; pid ${join(prefix, 'nginx.pid')};`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

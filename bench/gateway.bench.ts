@@ -1,0 +1,204 @@
+// bench-timeout: 15m
+// Gateways (issue 15): the revocation list's 304 path and full list (10k entries), long-poll wake-up with 1,000
+// waiting pollers, and forward-auth /v1/authorize direct and behind a real NGINX; each idle and while ingest runs
+// at about half its capacity. Load comes from bench/lib/http-load-child.ts (raw keep-alive sockets, own process).
+import { performance } from 'node:perf_hooks';
+import { RevocationList } from '../core/enforcement/revocation-list.ts';
+import { findNginx, startNginx } from '../test/helpers/nginx.ts';
+import { freePort } from '../test/helpers/fake-upstream.ts';
+import { openBenchStore, startBenchApp, type BenchApp } from './lib/app.ts';
+import { progress, runBench, type BenchResult } from './lib/harness.ts';
+import { httpLoad, measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
+import { LoadClient } from './lib/load.ts';
+import { fmt } from './lib/stats.ts';
+
+const ENTRIES = 10_000;
+const INGEST_SPANS_PER_S = 15_000; // about half of what ingest sustains on this machine (BENCHMARKS.md "ingest")
+
+async function seed(tmpDir: string, database: string): Promise<void> {
+  const list = new RevocationList(ENTRIES + 10);
+  const rows: object[] = [];
+  const at = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  for (let i = 0; i < ENTRIES; i++) {
+    const throttle = i % 10 === 0;
+    const cause = {
+      action: throttle ? ('throttle' as const) : ('revoke' as const),
+      ...(throttle ? { limit: { requests_per_minute: 60 } } : {}),
+      reason: `key k-${i} used $5.00 of $5.00 cost_usd (100%) under policy free-daily-cost`,
+      source: 'quota' as const,
+      ref: 'free-daily-cost',
+      created_at: new Date().toISOString(),
+      expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+    };
+    const c = list.addCause('api_key', `k-${i}`, cause)!;
+    rows.push({ version: c.version, at, op: c.op, kind: c.kind, id: c.id, entry: JSON.stringify(c.entry), actor: 'bench', source: 'quota', reason: cause.reason });
+  }
+  const store = await openBenchStore(tmpDir, database);
+  await store.insert('enforcement_log', rows);
+  await store.close();
+}
+
+interface Row {
+  what: string;
+  load: string;
+  m: Measured;
+  serverUsPerReq: number;
+  mainUsPerReq: number;
+  elu: number;
+  goal?: string;
+}
+
+await runBench(async (ctx): Promise<BenchResult> => {
+  const durationMs = Math.max(2_000, Math.round(8_000 * ctx.scale));
+  const warmupMs = 1_000;
+  const database = 'gateway_bench';
+  progress(`seeding ${ENTRIES} revocation-list entries`);
+  await seed(ctx.tmpDir, database);
+  // A policy over every api_key (so /v1/authorize computes remaining budget) that the ingest load never exhausts:
+  // the list, and so the 304 requests' ETag, must not move during a cell.
+  const yaml = `anomaly: { enabled: false }\npolicies: [{ name: paid-monthly, scope: api_key, period: { calendar: month }, limits: { cost_usd: 1000000000, requests: 1000000000000 }, action: revoke }]\n`;
+  const b: BenchApp = await startBenchApp(ctx.tmpDir, database, { yaml });
+  const enforcement = b.app.enforcement!;
+  if (enforcement.snapshot().entries.length !== ENTRIES) throw new Error(`expected ${ENTRIES} entries, loaded ${enforcement.snapshot().entries.length}`);
+  const apiPort = Number(new URL(b.apiUrl).port);
+  const token = b.app.tokens.gateway;
+  const auth = { authorization: `Bearer ${token}` };
+  const rows: Row[] = [];
+  const problems: string[] = [];
+  const wakeRows: string[][] = [];
+
+  const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = apiPort) => {
+    const cpu0 = process.cpuUsage();
+    let elu0 = performance.eventLoopUtilization();
+    // The event loop's busy time is read over the measured part only (after the warm-up).
+    const afterWarmup = setTimeout(() => (elu0 = performance.eventLoopUtilization()), warmupMs);
+    const r = await httpLoad({ ...spec, port, durationMs, warmupMs });
+    clearTimeout(afterWarmup);
+    const elu = performance.eventLoopUtilization(elu0);
+    const cpu = process.cpuUsage(cpu0);
+    const m = measured(r);
+    const mainUsPerReq = r.requests ? (elu.active * 1000) / r.requests : 0;
+    // Server CPU (this process: HTTP, the app, chdb's threads) over warm-up + measured time, per request answered.
+    const serverUsPerReq = ((cpu.user + cpu.system) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
+    rows.push({ what, load, m, serverUsPerReq, mainUsPerReq, elu: elu.utilization, ...(goal ? { goal } : {}) });
+    if (m.errors) problems.push(`${what} (${load}): ${m.errors} errors (${r.firstError})`);
+    const expected = what.includes('304') ? '304' : '200';
+    const other = Object.keys(r.statuses).filter((s) => s !== expected);
+    if (other.length) problems.push(`${what} (${load}): answers other than ${expected}: ${m.statuses}`);
+    progress(`${what} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; main thread ${fmt(mainUsPerReq)} µs/req (busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU`);
+    return m;
+  };
+
+  // The list moves with each long-poll trial: the 304 requests carry the version current when their cell starts.
+  const notModified = () => [rawGet('/v1/revocations', { ...auth, 'if-none-match': `"${enforcement.version}"` })];
+  const fullList = [rawGet('/v1/revocations', auth)];
+  const authorize = Array.from({ length: 64 }, (_, i) => rawGet('/v1/authorize', { 'x-tollkeeper-gateway-token': token, 'x-tollkeeper-api-key': `live-${i}`, 'x-tollkeeper-tenant': `t-${i % 8}` }));
+  const fullBytes = (await (await fetch(b.apiUrl + '/v1/revocations', { headers: auth })).arrayBuffer()).byteLength;
+
+  async function wake(load: string, trials: number): Promise<void> {
+    const samples: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const v = enforcement.version;
+      let triggeredAt = 0;
+      const arrivals = httpLoad(
+        { mode: 'longpoll', port: apiPort, connections: 1000, durationMs: 60_000, requests: [rawGet(`/v1/revocations?since=${v}&wait=30`, { ...auth, 'if-none-match': `"${v}"` })] },
+        () => undefined,
+      );
+      // All 1,000 parked in the server, then one change.
+      for (let i = 0; i < 2000 && enforcement.waiting < 1000; i++) await new Promise((r) => setTimeout(r, 10));
+      if (enforcement.waiting < 1000) problems.push(`long-poll (${load}): only ${enforcement.waiting} of 1000 pollers waiting`);
+      triggeredAt = performance.timeOrigin + performance.now();
+      await enforcement.addCause('api_key', `wake-${load.length}-${t}`, { action: 'revoke', reason: 'bench', source: 'manual', ref: `bench-${t}`, created_at: new Date().toISOString() }, 'bench');
+      const r = await arrivals;
+      if (r.requests !== 1000) problems.push(`long-poll (${load}): ${r.requests} of 1000 answered (${r.firstError})`);
+      samples.push(...r.latencies.map((at) => at - triggeredAt));
+    }
+    samples.sort((a, c) => a - c);
+    const p = (q: number) => samples[Math.min(samples.length - 1, Math.ceil((q / 100) * samples.length) - 1)] ?? 0;
+    wakeRows.push([load, fmt(trials), fmt(p(50), 1), fmt(p(99), 1), fmt(samples.at(-1) ?? 0, 1), fmt(samples[0] ?? 0, 1)]);
+    progress(`long-poll wake-up · ${load}: p50 ${fmt(p(50), 1)} ms, p99 ${fmt(p(99), 1)} ms, max ${fmt(samples.at(-1) ?? 0, 1)} ms`);
+  }
+
+  async function suite(load: string): Promise<void> {
+    await cell('revocations 304 (If-None-Match)', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: notModified() }, '≥ 20,000 req/s');
+    await cell('revocations 304 (If-None-Match)', `${load}, 1,000 req/s over 1,000 conn`, { mode: 'rate', rate: 1000, connections: 1000, requests: notModified() }, 'p99 < 1 ms');
+    await cell(`revocations full list (${fmt(ENTRIES)} entries, ${fmt(fullBytes / 1024 / 1024, 1)} MiB)`, `${load}, saturated, 8 conn`, { mode: 'closed', connections: 8, requests: fullList });
+    await cell('/v1/authorize direct', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: authorize }, '≥ 20,000 req/s');
+    await cell('/v1/authorize direct', `${load}, 1,000 req/s, 64 conn`, { mode: 'rate', rate: 1000, connections: 64, requests: authorize }, 'p99 < 1 ms');
+    await cell('/v1/authorize direct', `${load}, 5,000 req/s, 64 conn`, { mode: 'rate', rate: 5000, connections: 64, requests: authorize }, 'p99 < 1 ms');
+    await wake(load, Math.max(1, Math.round(3 * ctx.scale)));
+  }
+
+  try {
+    progress('idle: no other load');
+    await suite('idle');
+
+    const nginx = findNginx();
+    if (nginx) {
+      const upstreamPort = await freePort();
+      const ports = { listen: await freePort(), tollkeeper: apiPort, upstream: upstreamPort, gatewayToken: token, failMode: 'open' as const };
+      // NGINX is its own upstream here (a static 200), so only the auth_request round trip is measured.
+      const gw = await startNginx(nginx, ports, { extraServer: `server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"ok":true}'; } }` });
+      try {
+        const viaNginx = authorize.map((r) => r.replace('GET /v1/authorize', 'GET /v1/chat/completions').replace(/x-tollkeeper-gateway-token: [^\r]*\r\n/, ''));
+        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, saturated, 64 conn', { mode: 'closed', connections: 64, requests: viaNginx }, undefined, ports.listen);
+        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, 1,000 req/s, 64 conn', { mode: 'rate', rate: 1000, connections: 64, requests: viaNginx }, undefined, ports.listen);
+        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, 5,000 req/s, 64 conn', { mode: 'rate', rate: 5000, connections: 64, requests: viaNginx }, undefined, ports.listen);
+      } finally {
+        await gw.stop();
+      }
+    } else problems.push('nginx not installed: the behind-NGINX rows were not measured (apt-get install -y nginx)');
+
+    const ingest = new LoadClient('ingest');
+    try {
+      await ingest.prepare('protobuf', 1000);
+      const running = ingest.load({ url: b.otlpUrl, format: 'protobuf', spans: 1000, concurrency: 4, spanBudget: null, maxMs: 10 * 60_000, spansPerSecond: INGEST_SPANS_PER_S });
+      const t0 = performance.now();
+      progress(`with ingest offered at ${fmt(INGEST_SPANS_PER_S)} spans/s (protobuf, 1000-span requests)`);
+      await suite('ingest');
+      // Stop the ingest load: a zero-length follow-up is not possible mid-run, so the run is bounded by closing the client.
+      ingest.close();
+      void running.catch(() => undefined);
+      const stored = await b.countEvents();
+      const achieved = stored.rows / ((performance.now() - t0) / 1000);
+      progress(`ingest during the suite: ${fmt(stored.rows)} events stored, ~${fmt(achieved)} spans/s`);
+      rows.push({ what: `ingest alongside (offered ${fmt(INGEST_SPANS_PER_S)} spans/s)`, load: 'ingest', m: { rps: achieved, p50: 0, p99: 0, max: 0, statuses: `${fmt(stored.rows)} events stored`, late: 0, errors: 0, clientCpu: 0 }, serverUsPerReq: 0, mainUsPerReq: 0, elu: 0 });
+    } finally {
+      ingest.close();
+    }
+  } finally {
+    await b.close();
+  }
+
+  return {
+    title: 'Gateways: revocation list, long-poll, forward-auth',
+    method: [
+      `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
+      'Load: bench/lib/http-load-child.ts in its own process, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
+      `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Main thread µs/req = the event loop's busy time ÷ requests answered (the hot path's own cost, with its share of the detector loop); process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
+      '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
+      'Long-poll wake-up: 1,000 connections each parked on GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse before pollers are woken); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
+      `"ingest" rows: OTLP protobuf, 1000-span requests × 4 paced to ${fmt(INGEST_SPANS_PER_S)} spans/s (about half of the ingest benchmark's ceiling), detector loop on, for the whole suite.`,
+    ],
+    tables: [
+      {
+        columns: ['what', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'main thread µs/req (busy)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
+        rows: rows.map((r) => [
+          r.what,
+          r.load,
+          fmt(r.m.rps),
+          fmt(r.m.p50, 2),
+          fmt(r.m.p99, 2),
+          fmt(r.m.max, 1),
+          r.m.statuses + (r.m.late ? ` (${fmt(r.m.late)} late)` : ''),
+          r.mainUsPerReq ? `${fmt(r.mainUsPerReq)} (${fmt(r.elu * 100)} %)` : '',
+          r.serverUsPerReq ? fmt(r.serverUsPerReq) : '',
+          r.m.clientCpu ? `${fmt(r.m.clientCpu * 100)} %` : '',
+          r.goal ?? '',
+        ]),
+      },
+      { caption: 'Long-poll wake-up, 1,000 waiting pollers (ms from the change to each answer)', columns: ['load', 'trials', 'p50', 'p99', 'max', 'min'], rows: wakeRows },
+    ],
+    problems,
+  };
+});

@@ -1,0 +1,190 @@
+// HTTP load generator on raw keep-alive sockets (one request in flight per connection, no pipelining), run as its
+// own process so its CPU never lands on the server's event loop. Like autocannon, with sub-millisecond latency
+// (autocannon's histogram rounds to whole milliseconds and leaves out 3xx, and the 304 path is what we measure).
+// Modes: closed loop (saturation), open loop at a fixed overall rate, and long-poll (one request per connection,
+// report when each answer arrived).
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface HttpLoadSpec {
+  mode: 'closed' | 'rate' | 'longpoll';
+  port: number;
+  /** Raw request heads (and bodies), used round robin; each must be a complete HTTP/1.1 request. */
+  requests: string[];
+  connections: number;
+  durationMs: number;
+  /** Overall requests per second (mode 'rate'). */
+  rate?: number;
+  /** Requests before timing starts (closed and rate modes). */
+  warmupMs?: number;
+}
+
+export interface HttpLoadResult {
+  requests: number;
+  elapsedMs: number;
+  statuses: Record<string, number>;
+  errors: number;
+  firstError: string;
+  /** Latencies in ms, sorted (long-poll mode: arrival times as epoch ms). */
+  latencies: number[];
+  /** Requests that found no free connection at their due time (rate mode): they waited for one. */
+  late: number;
+  cpuMs: number;
+  bytes: number;
+}
+
+interface Conn {
+  socket: net.Socket;
+  busy: boolean;
+  sentAt: number;
+  buf: Buffer;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/** Length of one complete response at the start of buf, or 0 when incomplete. Content-Length framing only. */
+function responseLength(buf: Buffer): number {
+  const end = buf.indexOf(HEADER_END);
+  if (end < 0) return 0;
+  const head = buf.toString('latin1', 0, end);
+  const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  const status = Number(head.slice(9, 12));
+  let len = m ? Number(m[1]) : 0;
+  if (!m && (status === 304 || status === 204)) len = 0;
+  else if (!m) throw new Error(`response without Content-Length (status ${status}): ${head.slice(0, 200)}`);
+  return buf.length >= end + 4 + len ? end + 4 + len : 0;
+}
+
+async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
+  const payloads = spec.requests.map((r) => Buffer.from(r, 'latin1'));
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  let errors = 0;
+  let firstError = '';
+  let late = 0;
+  let bytes = 0;
+  let measuring = spec.mode === 'longpoll' || !spec.warmupMs;
+  let stopped = false;
+  let onFree: (c: Conn) => void = () => undefined;
+
+  const conns: Conn[] = await Promise.all(
+    Array.from({ length: spec.connections }, () => new Promise<Conn>((resolve, reject) => {
+      const socket = net.connect({ port: spec.port, host: '127.0.0.1' }, () => resolve(c));
+      const c: Conn = { socket, busy: false, sentAt: 0, buf: Buffer.alloc(0) };
+      socket.setNoDelay(true);
+      socket.on('error', (err) => {
+        errors++;
+        firstError ||= err.message;
+        reject(err);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
+        let n: number;
+        try {
+          n = responseLength(c.buf);
+        } catch (err) {
+          errors++;
+          firstError ||= (err as Error).message;
+          socket.destroy();
+          return;
+        }
+        if (n === 0) return;
+        const now = performance.now();
+        const status = c.buf.toString('latin1', 9, 12);
+        bytes += n;
+        c.buf = c.buf.subarray(n);
+        c.busy = false;
+        if (measuring) {
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          latencies.push(spec.mode === 'longpoll' ? performance.timeOrigin + now : now - c.sentAt);
+        }
+        if (!stopped) onFree(c);
+      });
+    })),
+  );
+
+  const send = (c: Conn) => {
+    c.busy = true;
+    c.sentAt = performance.now();
+    c.socket.write(payloads[next++ % payloads.length]!);
+  };
+
+  const cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+  if (spec.mode === 'longpoll') {
+    const arrived = new Promise<void>((resolve) => {
+      onFree = () => {
+        if (latencies.length + errors >= spec.connections) resolve();
+      };
+    });
+    for (const c of conns) send(c);
+    process.send?.({ type: 'waiting' });
+    await Promise.race([arrived, new Promise((r) => setTimeout(r, spec.durationMs))]);
+  } else if (spec.mode === 'closed') {
+    onFree = send;
+    for (const c of conns) send(c);
+    if (spec.warmupMs) {
+      await new Promise((r) => setTimeout(r, spec.warmupMs));
+      measuring = true;
+      t0 = performance.now();
+    }
+    await new Promise((r) => setTimeout(r, spec.durationMs));
+  } else {
+    const rate = spec.rate ?? 1000;
+    const free: Conn[] = [...conns];
+    let backlog = 0;
+    onFree = (c) => {
+      if (backlog > 0) {
+        backlog--;
+        send(c);
+      } else free.push(c);
+    };
+    let due = 0;
+    let start = performance.now();
+    const tick = () => {
+      const target = Math.floor(((performance.now() - start) * rate) / 1000);
+      for (; due < target; due++) {
+        const c = free.pop();
+        if (c) send(c);
+        else {
+          backlog++;
+          if (measuring) late++;
+        }
+      }
+    };
+    const timer = setInterval(tick, 1);
+    if (spec.warmupMs) {
+      await new Promise((r) => setTimeout(r, spec.warmupMs));
+      measuring = true;
+    }
+    t0 = performance.now();
+    start = t0;
+    due = 0;
+    await new Promise((r) => setTimeout(r, spec.durationMs));
+    clearInterval(timer);
+  }
+  const elapsedMs = performance.now() - t0;
+  stopped = true;
+  const cpu = process.cpuUsage(cpu0);
+  for (const c of conns) c.socket.destroy();
+  return {
+    requests: latencies.length,
+    elapsedMs,
+    statuses,
+    errors,
+    firstError,
+    latencies: latencies.sort((a, b) => a - b),
+    late,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    bytes,
+  };
+}
+
+process.on('message', (spec: HttpLoadSpec) => {
+  run(spec).then(
+    (result) => process.send?.({ type: 'done', result }),
+    (err: Error) => process.send?.({ type: 'failed', error: err.message }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
