@@ -83,7 +83,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
   const now = o.now ?? Date.now;
   const logger = o.logger;
   const useChdb = !config.store.clickhouse;
-  const releaseLock = useChdb ? lockDataDir(config.dataDir) : () => undefined;
+  const releaseLock = useChdb ? await lockDataDir(config.dataDir) : () => undefined;
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   try {
     const t = ensureTokens(config.dataDir, config.auth);

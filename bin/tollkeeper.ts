@@ -187,7 +187,7 @@ async function withStore<T>(config: Parameters<typeof buildTollkeeper>[0], fn: (
   let release = () => {};
   if (!config.store.clickhouse) {
     try {
-      release = lockDataDir(config.dataDir);
+      release = await lockDataDir(config.dataDir);
     } catch (err) {
       if (err instanceof DataDirInUseError) fail(`${err.message}${busyHint ? ` (${busyHint})` : ''}`, 1);
       throw err;
