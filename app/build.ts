@@ -141,8 +141,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       await registerConventions(otlp, { ...tokens, otlp: config.auth.otlp_token });
       await otlp.register(healthRoutes, { ready });
       // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
-      const nudging: Ingest = { ...ingest, ingest: async (spans) => {
-        const r = await ingest.ingest(spans);
+      const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected) => {
+        const r = await ingest.ingest(spans, decoderRejected);
         if (r.outcome.ok) onIngested();
         return r;
       } };

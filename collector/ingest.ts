@@ -5,6 +5,8 @@ import { missingIdentityError, type InheritableIdentity } from '../core/usage/id
 import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-span.ts';
 import type { CostSource, DecodedSpan, UsageEvent } from '../core/usage/types.ts';
 import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
+import { overlongIdentity } from './identity-limit.ts';
+import type { RejectedSpans } from './otlp/decode-common.ts';
 
 export interface IngestResult {
   rejected: number;
@@ -122,11 +124,12 @@ export function createIngest(deps: IngestDeps) {
 
   return {
     counters,
-    async ingest(spans: readonly DecodedSpan[]): Promise<IngestResult> {
-      counters.spansReceived += spans.length;
+    /** `decoderRejected`: spans the decoder left out for breaking a per-span bound (reported with the others). */
+    async ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans): Promise<IngestResult> {
+      counters.spansReceived += spans.length + (decoderRejected?.spans ?? 0);
       const now = deps.now();
-      let rejected = 0;
-      let firstError = '';
+      let rejected = decoderRejected?.spans ?? 0;
+      let firstError = decoderRejected?.message ?? '';
       const candidates: Unpriced[] = [];
       let spanIds: Map<string, InheritableIdentity> | undefined;
       for (const span of spans) {
@@ -145,11 +148,21 @@ export function createIngest(deps: IngestDeps) {
         rejected++;
         firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
       }
-      counters.spansRejected += rejected;
       counters.spansSuperseded += selected.superseded;
       counters.callDiscrepancies += selected.discrepancies;
       counters.identityInherited += selected.inherited;
-      const events = selected.counted.map(price);
+      let bySpan: Map<string, DecodedSpan> | undefined;
+      const spanOf = (e: Unpriced) => (bySpan ??= new Map(spans.map((sp) => [sp.traceId + sp.spanId, sp]))).get(e.traceId + e.spanId);
+      const events: UsageEvent[] = [];
+      for (const e of selected.counted) {
+        const tooLong = overlongIdentity(e, () => spanOf(e), spans, deps.mapping.identity.secretAttributes);
+        if (tooLong === null) events.push(price(e));
+        else {
+          rejected++;
+          firstError ||= tooLong;
+        }
+      }
+      counters.spansRejected += rejected;
       const outcome = await deps.writer.submit(events);
       if (outcome.ok) counters.eventsAccepted += events.length;
       return { rejected, firstError, outcome };

@@ -1,11 +1,18 @@
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 
-/** Outcome of decoding one OTLP/HTTP request body; never thrown. */
-export type DecodeResult = { ok: true; spans: DecodedSpan[] } | { ok: false; error: string };
+/** Spans left out of a decoded request because they broke a per-span bound: how many, and the first reason. */
+export interface RejectedSpans {
+  spans: number;
+  message: string;
+}
+
+/** Outcome of decoding one OTLP/HTTP request body; never thrown. `rejected` only when some spans were left out. */
+export type DecodeResult = { ok: true; spans: DecodedSpan[]; rejected?: RejectedSpans } | { ok: false; error: string };
 
 /**
- * Bounds on hostile input. Exceeding any of them rejects the whole request (400), because a
- * span cut short could lose the very attribute that meters it.
+ * Bounds on hostile input. A span (or resource) over a per-span bound is left out whole, never cut short (that
+ * could lose the very attribute that meters it), and reported through partialSuccess; the spans beside it are
+ * kept. The span count bounds the request: past it the whole request is rejected (400).
  */
 export const OTLP_LIMITS = {
   /** Nesting of arrayValue/kvlistValue inside one attribute value. */
@@ -35,6 +42,26 @@ export class DecodeError extends Error {
 }
 
 /** Rethrow `err` with `segment` prepended to its path (other errors pass through). */
+/** A per-span bound was exceeded: the span (or the spans of a resource) is left out, not the request. */
+export class BoundError extends DecodeError {}
+
+/** Tallies the spans left out of one request. */
+export class Rejections {
+  spans = 0;
+  message = '';
+
+  /** Leaves out `count` spans for `err` (a BoundError), located under `prefix`. */
+  add(count: number, prefix: string, err: BoundError): void {
+    if (count <= 0) return;
+    this.spans += count;
+    this.message ||= `${shorten(err.path === '' ? prefix : `${prefix}.${err.path}`)}: ${err.detail}`;
+  }
+
+  result(spans: DecodedSpan[]): DecodeResult {
+    return this.spans === 0 ? { ok: true, spans } : { ok: true, spans, rejected: { spans: this.spans, message: this.message } };
+  }
+}
+
 export function within(err: unknown, segment: string): never {
   if (err instanceof DecodeError) err.path = err.path === '' ? segment : `${segment}.${err.path}`;
   throw err;
@@ -66,7 +93,7 @@ export class ValueBudget {
 
   take(n: number, path: string): void {
     this.remaining -= n;
-    if (this.remaining < 0) fail(path, `more than ${OTLP_LIMITS.maxValues} attribute values (nested elements count)`);
+    if (this.remaining < 0) throw new BoundError(path, `more than ${OTLP_LIMITS.maxValues} attribute values (nested elements count)`);
   }
 }
 
@@ -75,11 +102,11 @@ export function checkSpanCount(n: number): void {
 }
 
 export function checkDepth(depth: number): void {
-  if (depth > OTLP_LIMITS.maxDepth) fail('', `nested deeper than ${OTLP_LIMITS.maxDepth} levels`);
+  if (depth > OTLP_LIMITS.maxDepth) throw new BoundError('', `nested deeper than ${OTLP_LIMITS.maxDepth} levels`);
 }
 
 export function checkAttributeCount(n: number): void {
-  if (n > OTLP_LIMITS.maxAttributes) fail('attributes', `more than ${OTLP_LIMITS.maxAttributes} attributes`);
+  if (n > OTLP_LIMITS.maxAttributes) throw new BoundError('attributes', `more than ${OTLP_LIMITS.maxAttributes} attributes`);
 }
 
 /** Assign without letting a `__proto__` key swap the object's prototype. */

@@ -1,7 +1,7 @@
 import { isAscii } from 'node:buffer';
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 import type { DecodeResult } from './decode-common.ts';
-import { ValueBudget, checkAttributeCount, checkDepth, checkSpanCount, fail, failure, setAttr, show, within } from './decode-common.ts';
+import { BoundError, Rejections, ValueBudget, checkAttributeCount, checkDepth, checkSpanCount, fail, failure, setAttr, show, within } from './decode-common.ts';
 import { bytesValue, doubleValue, enumValue, hexId, intValue, list, obj, str, timestamp } from './json-values.ts';
 import type { JsonObject } from './json-values.ts';
 import { SPAN_KIND, STATUS_CODE } from './proto.ts';
@@ -24,7 +24,8 @@ export function decodeJson(body: string | Uint8Array): DecodeResult {
     return failure(err, 'invalid JSON');
   }
   try {
-    return { ok: true, spans: walkRequest(root) };
+    const rejections = new Rejections();
+    return rejections.result(walkRequest(root, rejections));
   } catch (err) {
     return failure(err, 'invalid OTLP/JSON');
   }
@@ -36,7 +37,7 @@ function bytesToText(body: Uint8Array): string {
   return isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8');
 }
 
-function walkRequest(root: unknown): DecodedSpan[] {
+function walkRequest(root: unknown, rejections: Rejections): DecodedSpan[] {
   if (typeof root !== 'object' || root === null || Array.isArray(root)) {
     fail('', `expected an ExportTraceServiceRequest object, got ${show(root)}`);
   }
@@ -51,15 +52,18 @@ function walkRequest(root: unknown): DecodedSpan[] {
       const rs = obj(resourceSpans[r], '') ?? {};
       const resourceMsg = obj(rs.resource, 'resource');
       let resource: Attributes = {};
+      const scopeSpans = list(rs.scopeSpans ?? rs.scope_spans, 'scopeSpans');
       if (resourceMsg !== undefined) {
         budget.reset();
         try {
           resource = attributes(resourceMsg.attributes, budget);
         } catch (err) {
-          within(err, 'resource');
+          if (!(err instanceof BoundError)) within(err, 'resource');
+          // Spans described by a resource over a bound are left out with it.
+          rejections.add(countSpans([rs]), `resourceSpans[${r}].resource`, err);
+          continue;
         }
       }
-      const scopeSpans = list(rs.scopeSpans ?? rs.scope_spans, 'scopeSpans');
       let s = 0;
       try {
         for (; s < scopeSpans.length; s++) {
@@ -71,7 +75,12 @@ function walkRequest(root: unknown): DecodedSpan[] {
           let p = 0;
           try {
             for (; p < spanList.length; p++) {
-              spans.push(span(obj(spanList[p], '') ?? {}, resource, scopeName, scopeVersion, budget));
+              try {
+                spans.push(span(obj(spanList[p], '') ?? {}, resource, scopeName, scopeVersion, budget));
+              } catch (err) {
+                if (!(err instanceof BoundError)) throw err;
+                rejections.add(1, `resourceSpans[${r}].scopeSpans[${s}].spans[${p}]`, err);
+              }
             }
           } catch (err) {
             within(err, `spans[${p}]`);

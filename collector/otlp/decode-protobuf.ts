@@ -1,7 +1,7 @@
 import protobuf from 'protobufjs';
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 import type { DecodeResult } from './decode-common.ts';
-import { ValueBudget, checkDepth, fail, failure, int64, setAttr, uint64, within, OTLP_LIMITS } from './decode-common.ts';
+import { BoundError, Rejections, ValueBudget, checkDepth, fail, failure, int64, setAttr, uint64, within, OTLP_LIMITS } from './decode-common.ts';
 import { FIXED64, LEN, VARINT, ended, fields, sub, type Reader } from './wire.ts';
 
 /**
@@ -21,20 +21,21 @@ export function decodeProtobuf(body: Uint8Array): DecodeResult {
   try {
     // A Buffer view (no copy) makes protobufjs use its faster Buffer reader.
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return { ok: true, spans: walkRequest(protobuf.Reader.create(buf)) };
+    const rejections = new Rejections();
+    return rejections.result(walkRequest(protobuf.Reader.create(buf), rejections));
   } catch (err) {
     return failure(err, 'invalid protobuf');
   }
 }
 
-function walkRequest(r: Reader): DecodedSpan[] {
+function walkRequest(r: Reader, rejections: Rejections): DecodedSpan[] {
   const spans: DecodedSpan[] = [];
   const budget = new ValueBudget();
   let i = 0;
   fields(r, r.len, (num, wire) => {
     if (num !== 1 || wire !== LEN) return false;
     try {
-      resourceSpans(r, sub(r), spans, budget);
+      resourceSpans(r, sub(r), spans, budget, rejections, `resourceSpans[${i}]`);
     } catch (err) {
       within(err, `resourceSpans[${i}]`);
     }
@@ -46,30 +47,37 @@ function walkRequest(r: Reader): DecodedSpan[] {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget): void {
+/** `where` locates this ResourceSpans in rejection messages. */
+function resourceSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, rejections: Rejections, where: string): void {
   const first = out.length;
   let resource: Attributes = {};
+  let overBound: BoundError | undefined;
   let s = 0;
   fields(r, end, (num, wire) => {
     if (wire !== LEN) return false;
     if (num === 1) {
+      const resourceEnd = sub(r);
       try {
         budget.reset();
-        resource = resourceMessage(r, sub(r), budget);
+        resource = resourceMessage(r, resourceEnd, budget);
       } catch (err) {
-        within(err, 'resource');
+        if (!(err instanceof BoundError)) within(err, 'resource');
+        overBound = err;
+        r.pos = resourceEnd;
       }
       return true;
     }
     if (num !== 2) return false;
     try {
-      scopeSpans(r, sub(r), out, budget);
+      scopeSpans(r, sub(r), out, budget, rejections, `${where}.scopeSpans[${s}]`);
     } catch (err) {
       within(err, `scopeSpans[${s}]`);
     }
     s++;
     return true;
   });
+  // Spans described by a resource over a bound are left out with it (the resource may follow its spans).
+  if (overBound) rejections.add(out.splice(first).length, `${where}.resource`, overBound);
   // The resource may follow its spans on the wire.
   for (let k = first; k < out.length; k++) out[k]!.resource = resource;
 }
@@ -86,7 +94,7 @@ function resourceMessage(r: Reader, end: number, budget: ValueBudget): Attribute
 }
 
 /** `out` holds every span of the request so far, so its length bounds the request's span count. */
-function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget): void {
+function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBudget, rejections: Rejections, where: string): void {
   const first = out.length;
   let scopeName = '';
   let scopeVersion = '';
@@ -105,10 +113,14 @@ function scopeSpans(r: Reader, end: number, out: DecodedSpan[], budget: ValueBud
     if (num !== 2) return false;
     // Not a DecodeError: the limit is the request's, so no path is prepended on the way out.
     if (out.length >= OTLP_LIMITS.maxSpans) throw new Error(`more than ${OTLP_LIMITS.maxSpans} spans in one request; send smaller batches`);
+    const spanEnd = sub(r);
     try {
-      out.push(span(r, sub(r), budget));
+      out.push(span(r, spanEnd, budget));
     } catch (err) {
-      within(err, `spans[${p}]`);
+      if (!(err instanceof BoundError)) within(err, `spans[${p}]`);
+      // Left out whole: the walk resumes after it.
+      rejections.add(1, `${where}.spans[${p}]`, err);
+      r.pos = spanEnd;
     }
     p++;
     return true;
@@ -181,7 +193,7 @@ function id(bytes: Uint8Array, size: number, field: string): string {
 
 /** One top-level attribute (a KeyValue message at the reader) into `target`; `index` counts them for limits. */
 function keyValue(r: Reader, target: Attributes, index: number, budget: ValueBudget): void {
-  if (index >= OTLP_LIMITS.maxAttributes) fail('attributes', `more than ${OTLP_LIMITS.maxAttributes} attributes`);
+  if (index >= OTLP_LIMITS.maxAttributes) throw new BoundError('attributes', `more than ${OTLP_LIMITS.maxAttributes} attributes`);
   budget.take(1, 'attributes');
   try {
     pair(r, sub(r), target, 0, budget);

@@ -234,16 +234,17 @@ describe('decodeJson (hand-written bodies)', () => {
     expect((s!.attributes as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('bounds nesting depth and attribute counts', () => {
+  it('bounds nesting depth and attribute counts: the span is left out, the request is not (see otlp-span-limits)', () => {
     let value: unknown = { stringValue: 'leaf' };
     for (let i = 0; i < OTLP_LIMITS.maxDepth; i++) value = { arrayValue: { values: [value] } };
     expect(decodeJson(jsonBody({}, [{ key: 'deep', value }])).ok).toBe(true);
+    const rejectedOf = (r: DecodeResult) => (r.ok ? r.rejected : r.error);
     const tooDeep = { arrayValue: { values: [value] } };
-    expect(errorOf(decodeJson(jsonBody({}, [{ key: 'deep', value: tooDeep }])))).toMatch(/nested deeper than 32 levels$/);
+    expect(rejectedOf(decodeJson(jsonBody({}, [{ key: 'deep', value: tooDeep }])))).toEqual({ spans: 1, message: expect.stringMatching(/nested deeper than 32 levels$/) });
     const many = Array.from({ length: OTLP_LIMITS.maxAttributes + 1 }, (_, i) => ({ key: `k${i}`, value: { intValue: i } }));
-    expect(errorOf(decodeJson(jsonBody({}, many)))).toBe('resourceSpans[0].scopeSpans[0].spans[0].attributes: more than 1024 attributes');
+    expect(rejectedOf(decodeJson(jsonBody({}, many)))).toEqual({ spans: 1, message: 'resourceSpans[0].scopeSpans[0].spans[0].attributes: more than 1024 attributes' });
     const wide = { arrayValue: { values: Array.from({ length: OTLP_LIMITS.maxValues }, () => ({ intValue: 1 })) } };
-    expect(errorOf(decodeJson(jsonBody({}, [{ key: 'wide', value: wide }])))).toMatch(/more than 16384 attribute values/);
+    expect(rejectedOf(decodeJson(jsonBody({}, [{ key: 'wide', value: wide }])))).toEqual({ spans: 1, message: expect.stringMatching(/more than 16384 attribute values/) });
     const spans = `[${Array<string>(OTLP_LIMITS.maxSpans + 1).fill('{}').join(',')}]`;
     expect(errorOf(decodeJson(`{"resourceSpans":[{"scopeSpans":[{"spans":${spans}}]}]}`))).toBe(
       'more than 200000 spans in one request; send smaller batches',
@@ -293,7 +294,9 @@ describe('decodeProtobuf (edge cases)', () => {
   it('bounds nesting depth', () => {
     let value: Record<string, unknown> = { stringValue: 'leaf' };
     for (let i = 0; i <= OTLP_LIMITS.maxDepth; i++) value = { arrayValue: { values: [value] } };
-    expect(errorOf(decodeProtobuf(pbBody({ attributes: [{ key: 'deep', value }] })))).toMatch(
+    const r = decodeProtobuf(pbBody({ attributes: [{ key: 'deep', value }] }));
+    expect(r.ok && r.spans).toEqual([]);
+    expect(r.ok && r.rejected?.message).toMatch(
       /^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.attributes\[0\]\.value\..*: nested deeper than 32 levels$/,
     );
   });
