@@ -4,7 +4,8 @@ import { httpStatusOf } from '../api/errors.ts';
 import type { Refusal } from './batch-writer.ts';
 import type { Ingest } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
-import { decodeContentEncoding, readLimited, type RawBody } from './read-body.ts';
+import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';
+import { readBody, type RawBody } from './read-body.ts';
 import { Turns } from './turns.ts';
 
 export interface CollectorPluginOptions {
@@ -15,6 +16,8 @@ export interface CollectorPluginOptions {
   maxInflightBytes?: number;
   /** Asked before inflating and decoding a body: a refusal (full queue, shutting down) is answered at once. */
   refusal?: () => Refusal | null;
+  /** How much of a refused body is still read, and for how long, so the client reads the answer (DEFAULT_DRAIN). */
+  drain?: DrainBounds;
 }
 
 declare module 'fastify' {
@@ -32,23 +35,31 @@ function formatOf(contentType: string | undefined): OtlpFormat | null {
 
 function sendStatus(reply: FastifyReply, status: number, message: string, format: OtlpFormat, retryAfter?: number): FastifyReply {
   const body = encodeStatus(rpcCodeForHttpStatus(status), message, format);
+  // Answered before the body was all read (a refused body): the answer must survive the rest of the upload.
+  if (!reply.request.raw.complete && reply.request.rawOtlp?.ok === false) {
+    answerWhileStreaming(reply.request, reply, status, body, drainOf.get(reply.server) ?? DEFAULT_DRAIN, retryAfter);
+    return reply;
+  }
   if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
   if (status === 413) void reply.header('connection', 'close');
   return reply.code(status).type(body.contentType).send(body.body);
 }
 
+const drainOf = new WeakMap<FastifyInstance, DrainBounds>();
+
 /** OTLP/HTTP trace receiver (SPEC §1): POST /v1/traces in protobuf or JSON, optionally gzipped. */
 export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
   // Auth is the shared plugin (api/auth.ts), registered on the listener first: it answers 401 before any body is read.
   if (!app.hasRequestDecorator('role')) throw new Error('collectorPlugin needs the auth plugin (api/auth.ts) registered on its listener first');
-  const drainCap = Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
+  drainOf.set(app, opts.drain ?? { ...DEFAULT_DRAIN, maxBytes: Math.max(DEFAULT_DRAIN.maxBytes, opts.bodyLimit * 4) });
   const maxInflight = opts.maxInflightBytes ?? Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
   let inflight = 0;
   const turns = new Turns();
   // Our own reader for every content type: limits, gzip and 415 are answered in OTLP form below.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
-    readLimited(payload, opts.bodyLimit, drainCap).then(
+    const declared = Number(request.headers['content-length']);
+    readBody(payload, request.headers['content-encoding'], opts.bodyLimit, Number.isFinite(declared) ? declared : undefined).then(
       (raw) => {
         request.rawOtlp = raw;
         done(null, null);
@@ -76,17 +87,16 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     }
   };
 
-  app.post('/v1/traces', { bodyLimit: drainCap * 2, config: { auth: 'otlp' }, onRequest: refuseEarly }, async (request, reply) => {
+  // The body is read by our parser above, within its own limit.
+  app.post('/v1/traces', { bodyLimit: Number.MAX_SAFE_INTEGER, config: { auth: 'otlp' }, onRequest: refuseEarly }, async (request, reply) => {
     const format = formatOf(request.headers['content-type']);
     if (!format) {
       return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     }
-    const raw = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
-    if (!raw.ok) return sendStatus(reply, 413, `request body exceeds the ${opts.bodyLimit}-byte limit`, format);
+    const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
     const refused = opts.refusal?.();
     if (refused) return sendStatus(reply, refused.status, refused.reason, format, refused.retryAfterSeconds);
-    const inflated = await decodeContentEncoding(raw.bytes, request.headers['content-encoding'], opts.bodyLimit);
-    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
     if (inflight > 0 && inflight + inflated.bytes.length > maxInflight) {
       return sendStatus(reply, 429, 'collector busy: too much data in flight; retry later', format, 1);
     }

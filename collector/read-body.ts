@@ -1,48 +1,76 @@
 import type { Readable } from 'node:stream';
-import { gunzip, inflate } from 'node:zlib';
-import { promisify } from 'node:util';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
+export type RawBody = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413 | 415; message: string };
 
-export type RawBody = { ok: true; bytes: Buffer } | { ok: false; tooLarge: true; received: number };
-
-/**
- * Reads a request body up to `limit` bytes. Past the limit the rest is read and dropped (up to `drainCap`),
- * so the client sees our 413 instead of a connection reset in the middle of its upload.
- */
-export async function readLimited(stream: Readable, limit: number, drainCap: number): Promise<RawBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-    else if (size > drainCap) {
-      stream.destroy();
-      break;
-    }
-  }
-  if (size > limit) return { ok: false, tooLarge: true, received: size };
-  return { ok: true, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) };
+function encodingOf(header: string | undefined): 'identity' | 'gzip' | 'deflate' | null {
+  const enc = (header ?? 'identity').trim().toLowerCase();
+  if (enc === '' || enc === 'identity') return 'identity';
+  if (enc === 'gzip' || enc === 'x-gzip') return 'gzip';
+  return enc === 'deflate' ? 'deflate' : null;
 }
 
-export type Inflated = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413 | 415; message: string };
-
-/** Undoes Content-Encoding with the inflated size bounded, so a gzip bomb costs us at most `limit` bytes. */
-export async function decodeContentEncoding(bytes: Buffer, encoding: string | undefined, limit: number): Promise<Inflated> {
-  const enc = (encoding ?? 'identity').trim().toLowerCase();
-  if (enc === '' || enc === 'identity') return { ok: true, bytes };
-  if (enc !== 'gzip' && enc !== 'x-gzip' && enc !== 'deflate') {
-    return { ok: false, status: 415, message: `unsupported Content-Encoding ${JSON.stringify(enc)}; use gzip or none` };
+/**
+ * Reads a request body and undoes its Content-Encoding as it streams in, with both the received and the inflated
+ * size bounded by `limit` (so a gzip bomb costs at most `limit` bytes). A refusal resolves as soon as it is known
+ * (from Content-Length, an unknown encoding, or the limit passed), without waiting for the rest of the body: the
+ * caller answers at once and drains what is still coming (see answer-early.ts).
+ */
+export function readBody(stream: Readable, encodingHeader: string | undefined, limit: number, declaredLength?: number): Promise<RawBody> {
+  const enc = encodingOf(encodingHeader);
+  if (enc === null) {
+    return Promise.resolve({ ok: false, status: 415, message: `unsupported Content-Encoding ${JSON.stringify(encodingHeader?.trim().toLowerCase())}; use gzip or none` });
   }
-  try {
-    const out = await (enc === 'deflate' ? inflateAsync : gunzipAsync)(bytes, { maxOutputLength: limit });
-    return { ok: true, bytes: out };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-      return { ok: false, status: 413, message: `request body inflates past the ${limit}-byte limit` };
+  const tooLarge = { ok: false as const, status: 413 as const, message: `request body exceeds the ${limit}-byte limit` };
+  if (declaredLength !== undefined && declaredLength > limit) return Promise.resolve(tooLarge);
+  return new Promise<RawBody>((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let size = 0;
+    let settled = false;
+    let zlib: Gunzip | Inflate | undefined;
+    const finish = (r: RawBody) => {
+      if (settled) return;
+      settled = true;
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      if (zlib && !r.ok) zlib.destroy();
+      resolve(r);
+    };
+    const whole = () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    if (enc !== 'identity') {
+      zlib = enc === 'deflate' ? createInflate() : createGunzip();
+      zlib.on('data', (out: Buffer) => {
+        size += out.length;
+        if (size > limit) finish({ ok: false, status: 413, message: `request body inflates past the ${limit}-byte limit` });
+        else chunks.push(out);
+      });
+      zlib.on('end', () => finish({ ok: true, bytes: whole() }));
+      zlib.on('error', (err) => finish({ ok: false, status: 400, message: `body is not valid ${enc}: ${err.message}` }));
     }
-    return { ok: false, status: 400, message: `body is not valid ${enc}: ${(err as Error).message}` };
-  }
+    function onData(chunk: Buffer): void {
+      received += chunk.length;
+      if (received > limit) return finish(tooLarge);
+      if (!zlib) {
+        size += chunk.length;
+        chunks.push(chunk);
+      } else if (!zlib.write(chunk)) {
+        stream.pause();
+        zlib.once('drain', () => {
+          if (!settled) stream.resume();
+        });
+      }
+    }
+    function onEnd(): void {
+      if (zlib) zlib.end();
+      else finish({ ok: true, bytes: whole() });
+    }
+    function onError(err: Error): void {
+      finish({ ok: false, status: 400, message: `request body could not be read: ${err.message}` });
+    }
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+  });
 }
