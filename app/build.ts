@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,6 +17,7 @@ import { ENTITY_KINDS } from '../core/usage/types.ts';
 import { createBus } from '../detector/bus.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
 import { createTickLoop, type Job } from '../detector/loop.ts';
+import { createTickStats } from '../detector/tick-stats.ts';
 import { createAnomalyJob } from '../detector/anomaly-job.ts';
 import { createAnomalyRepo } from '../store/anomaly-repo.ts';
 import { anomalyConfig } from './anomaly-config.ts';
@@ -27,6 +29,7 @@ import { openClickHouse } from '../store/clickhouse.ts';
 import { lockDataDir } from '../store/data-lock.ts';
 import { createEnforcementRepo } from '../store/enforcement-repo.ts';
 import { createFiringsRepo } from '../store/firings-repo.ts';
+import { createDetectorStatsRepo } from '../store/health-stats-repo.ts';
 import { isMigrated, migrate } from '../store/migrate.ts';
 import type { ClickHouse } from '../store/port.ts';
 import { createQuotaRepo } from '../store/quota-repo.ts';
@@ -197,11 +200,13 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         app.anomaly = anomalyJob;
       }
       jobs.push({ name: 'expiry', run: () => enforcement.expire() });
+      const statsRepo = createDetectorStatsRepo(store);
       const loop = createTickLoop({
         jobs,
         intervalMs: config.detector.interval,
         logger: logger.child({ component: 'detector' }),
         now,
+        recorder: createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) }),
       });
       const api = Fastify(fastifyOpts);
       const forwardAuth = createForwardAuth({

@@ -54,7 +54,7 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
     stats: () => ({ ...detection.stats(), openIncidents: open?.length ?? 0 }),
-    async run(now: number): Promise<{ findings: number; opened: Incident[]; resolved: Incident[] }> {
+    async run(now: number): Promise<{ findings: number; findingLabels: string[]; entitiesScored: number; opened: Incident[]; resolved: Incident[] }> {
       if (!open) {
         open = await o.repo.listIncidents({ status: 'open', limit: 100_000 });
         for (const inc of open as IncidentRow[]) acted.set(inc.id, inc.severity);
@@ -81,7 +81,8 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
       if (rows.length > 0) await o.repo.saveIncidents(rows, nextVersion(now));
       for (const inc of toAct) events.push(...(await act(inc, now)).events);
       o.bus.publish(events);
-      return { findings: rec.findings, opened: rec.opened, resolved: rec.resolved };
+      // findingLabels and entitiesScored feed the detector's health figures (tick-stats.ts).
+      return { findings: rec.findings, findingLabels: rec.findingLabels, entitiesScored: rec.entitiesScored, opened: rec.opened, resolved: rec.resolved };
     },
   };
 }

@@ -102,7 +102,7 @@ export function createDetection(opts: DetectionOptions) {
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
     stats: () => ({ baselines: baselines.size, deferred: deferred.size }),
-    async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number }> {
+    async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number; findingLabels: string[]; entitiesScored: number }> {
       const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
       await refreshBaselines(obs, now);
       const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;
@@ -111,7 +111,12 @@ export function createDetection(opts: DetectionOptions) {
       const periodResets = resets && resets.length > 0 ? resets : undefined;
       const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}) });
       state = r.state;
-      return { ...reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }), findings: r.findings.length };
+      return {
+        ...reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }),
+        findings: r.findings.length,
+        findingLabels: r.findings.map((f) => `${f.pattern}/${f.severity}`),
+        entitiesScored: judged.length,
+      };
     },
   };
 }

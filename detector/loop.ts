@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { TickStatsRecorder } from './tick-stats.ts';
 
 export interface Job {
   name: string;
@@ -19,7 +20,7 @@ export interface TickStats {
  * Runs the jobs every `intervalMs`, one tick at a time (a slow tick delays the next, never overlaps it).
  * A failing job is logged and retried next tick; it never stops the loop.
  */
-export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Logger; now: () => number; nudgeGapMs?: number }) {
+export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Logger; now: () => number; nudgeGapMs?: number; recorder?: TickStatsRecorder }) {
   const nudgeGap = Math.min(o.nudgeGapMs ?? 500, o.intervalMs);
   let nextAt = 0;
   let lastEndReal = 0;
@@ -30,22 +31,24 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
 
   async function tick(): Promise<void> {
     const started = o.now();
-    let ok = true;
+    const results: unknown[] = [];
+    let failures = 0;
     for (const job of o.jobs) {
       try {
-        await job.run(started);
+        results.push(await job.run(started));
       } catch (err) {
-        ok = false;
-        stats.failures++;
+        failures++;
         o.logger.error({ err, job: job.name }, 'detector job failed');
       }
     }
     const took = o.now() - started;
     stats.ticks++;
+    stats.failures += failures;
     stats.lastTickAt = started;
     stats.lastTickMs = took;
     stats.maxTickMs = Math.max(stats.maxTickMs, took);
-    if (ok) stats.lastOkAt = started;
+    if (failures === 0) stats.lastOkAt = started;
+    o.recorder?.record({ at: started + took, tookMs: took, failures, results });
   }
 
   function schedule(delay: number): void {
@@ -87,6 +90,7 @@ export function createTickLoop(o: { jobs: Job[]; intervalMs: number; logger: Log
       stopped = true;
       if (timer) clearTimeout(timer);
       if (running) await running;
+      await o.recorder?.flush(o.now());
     },
   };
 }
