@@ -128,7 +128,7 @@ FROM (SELECT instance, argMax(value, ts) AS v FROM ingest_stats WHERE $__timeFil
         {
           type: 'table',
           title: 'Data quality',
-          description: 'Counts that deserve a look: superseded spans, call collisions and discrepancies, usage attributes not recognized, calls without token counts.',
+          description: 'Counts that deserve a look: superseded spans, call collisions, discrepancies and late evidence, usage attributes not recognized (by attribute), calls without token counts (by instrumentation family).',
           format: Format.Table,
           w: 24,
           h: 7,
@@ -136,7 +136,7 @@ FROM (SELECT instance, argMax(value, ts) AS v FROM ingest_stats WHERE $__timeFil
 SELECT name, label, sum(value) AS count
 FROM ingest_stats
 WHERE $__timeFilter(ts) AND ${INSTANCE}
-  AND name IN ('spans_superseded', 'call_collisions', 'call_discrepancies', 'unrecognized_usage_attribute', 'calls_without_counts')
+  AND name IN ('spans_superseded', 'call_collisions', 'call_discrepancies', 'call_late_evidence', 'unrecognized_usage_attribute', 'calls_without_counts')
 GROUP BY name, label
 ORDER BY count DESC
 LIMIT 100`,
