@@ -14,7 +14,12 @@ import type { Policy } from '../core/quota/policy.ts';
 import { periodAt } from '../core/quota/period.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
 import { ENTITY_KINDS } from '../core/usage/types.ts';
+import { alertRoutes } from '../api/alerts.ts';
+import { createNotifier, type Notifier } from '../detector/alerts/notifier.ts';
 import { createBus } from '../detector/bus.ts';
+import { createOutboxRepo } from '../store/outbox-repo.ts';
+import { spendSeries } from '../store/spend-series.ts';
+import { alertSettings } from './alerts-config.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
 import { createTickLoop, type Job } from '../detector/loop.ts';
 import { createTickStats } from '../detector/tick-stats.ts';
@@ -53,6 +58,8 @@ export interface Tollkeeper {
   forwardAuth?: ForwardAuth;
   loop?: ReturnType<typeof createTickLoop>;
   anomaly?: ReturnType<typeof createAnomalyJob>;
+  /** Outbound alerts (webhooks, chat, email) and their outbox. */
+  notifier?: Notifier;
   tokens: { admin: string; gateway: string; path: string };
   /** Starts listening and the detector loop; returns the bound URLs. */
   listen(): Promise<{ otlpUrl?: string; apiUrl?: string }>;
@@ -104,6 +111,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     const refreshKeep = () => keep.splice(0, keep.length, ...keptAttributes(config, policyService.active()));
     const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
+    // Where operators reach the API (restore calls in alerts); the bound address once listening.
+    let apiBase = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.api_port}`;
     const app: Tollkeeper = { config, store, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
     const fastifyOpts = {
       loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -168,6 +177,17 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const enforcement = createEnforcement({ repo: createEnforcementRepo(store), logger: logger.child({ component: 'enforcement' }), now });
       await enforcement.load();
       const bus = createBus([(events) => { for (const e of events) logger.info({ event: e.type, data: e.data }, e.data.reason); }]);
+      const outboxRepo = createOutboxRepo(store);
+      const notifier = createNotifier({
+        settings: alertSettings(config, () => apiBase),
+        repo: outboxRepo,
+        spend: (kind, id, from, to, bucketMs) => spendSeries(store, { kind, id, from, to, bucketMs }),
+        logger: logger.child({ component: 'alerts' }),
+        now,
+      });
+      await notifier.start();
+      bus.subscribe((events) => notifier.onEvents(events));
+      cleanups.unshift(() => notifier.close());
       const quotaRepo = createQuotaRepo(store);
       const remaining = createQuotaRemaining();
       const quotaJob = createQuotaJob({
@@ -234,7 +254,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
       });
-      Object.assign(app, { api, enforcement, loop, forwardAuth });
+      Object.assign(app, { api, enforcement, loop, forwardAuth, notifier });
       onIngested = () => loop.nudge();
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());
@@ -245,7 +265,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const host = config.server.host;
       const urls: { otlpUrl?: string; apiUrl?: string } = {};
       if (app.otlp) urls.otlpUrl = await app.otlp.listen({ host, port: config.server.otlp_port });
-      if (app.api) urls.apiUrl = await app.api.listen({ host, port: config.server.api_port });
+      if (app.api) urls.apiUrl = apiBase = await app.api.listen({ host, port: config.server.api_port });
       if (app.loop && o.startLoop !== false) app.loop.start();
       return urls;
     };

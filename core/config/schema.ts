@@ -3,6 +3,7 @@ import { parseDuration } from '../quota/duration.ts';
 import { validatePeriodSpec, validateTimezone, type PeriodSpec } from '../quota/period.ts';
 import { DIMENSIONS } from '../quota/policy.ts';
 import { ENTITY_KINDS } from '../usage/types.ts';
+import { ALERT_EVENT_TYPES } from '../alerts/types.ts';
 
 const duration = z.string().transform((s, ctx) => {
   const r = parseDuration(s);
@@ -218,19 +219,55 @@ export const configSchema = z.strictObject({
     .default({ headers: GATEWAY_HEADER_DEFAULTS, nginx_mode: false, max_staleness: 30_000, fail_mode: 'open' }),
   alerts: z
     .strictObject({
+      /** Base URL of the API as operators reach it, used in the restore call of messages (default: the API's own address). */
+      public_url: z.string().url().optional(),
       email: z
         .strictObject({
           smtp_url: z.string().optional(),
           from: z.string().default('tollkeeper@localhost'),
           to: z.array(z.string()).default([]),
           cooldown: duration.default(15 * 60_000),
+          /** Extra recipients per policy, tenant, entity kind, severity or event type. */
+          routes: z
+            .array(
+              z.strictObject({
+                to: z.array(z.string()).min(1),
+                policy: z.string().optional(),
+                tenant: z.string().optional(),
+                kind: z.string().optional(),
+                severity: z.enum(['info', 'warning', 'critical']).optional(),
+                events: z.array(z.enum(ALERT_EVENT_TYPES)).optional(),
+              }),
+            )
+            .default([]),
+          dashboard_url: z.string().url().optional(),
+          chart_hours: positive.max(168).default(6),
+          timeout: duration.default(10_000),
         })
         .optional(),
       webhooks: z
-        .array(z.strictObject({ url: z.string().url(), secret: z.string().min(8), events: z.array(z.string()).optional() }))
+        .array(
+          z
+            .strictObject({
+              name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)').optional(),
+              url: z.string().url(),
+              secret: z.string().min(8).optional(),
+              events: z.array(z.enum(ALERT_EVENT_TYPES)).optional(),
+              format: z.enum(['standard', 'slack']).default('standard'),
+              timeout: duration.default(10_000),
+            })
+            .refine((w) => w.format === 'slack' || w.secret !== undefined, { message: 'a standard webhook needs a secret (whsec_… or any string of 8+ characters)', path: ['secret'] }),
+        )
         .default([]),
+      delivery: z
+        .strictObject({
+          max_attempts: z.number().int().min(1).max(100).default(10),
+          backoff: duration.default(1000),
+          max_backoff: duration.default(5 * 60_000),
+        })
+        .default({ max_attempts: 10, backoff: 1000, max_backoff: 5 * 60_000 }),
     })
-    .default({ webhooks: [] }),
+    .default({ webhooks: [], delivery: { max_attempts: 10, backoff: 1000, max_backoff: 5 * 60_000 } }),
 });
 
 export type RawConfig = z.input<typeof configSchema>;

@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import { retryDelay, withRetryAfter, type RetryRules } from '../../core/alerts/backoff.ts';
+import type { Delivery, DeliveryChannel, OutboxRepo } from '../../store/outbox-repo.ts';
+
+/** How one attempt went. Retry is decided by classification, never by reading error text. */
+export type AttemptOutcome =
+  | { ok: true }
+  | { ok: false; error: string; retriable: boolean; retryAfterMs?: number; /** the receiver is gone for good (410) */ gone?: boolean };
+
+export type Sender = (d: Delivery) => Promise<AttemptOutcome>;
+
+export interface OutboxOptions {
+  repo: OutboxRepo;
+  senders: Record<DeliveryChannel, Sender>;
+  retry: RetryRules;
+  logger: Logger;
+  now: () => number;
+  random?: () => number;
+  /** Attempts in flight at once (a slow receiver must not hold up the others). */
+  concurrency?: number;
+  /** A receiver answered 410: its other deliveries are dead too, and the caller remembers it. */
+  onGone?: (channel: DeliveryChannel, target: string) => Promise<void>;
+}
+
+const RESAVE_MS = 1000;
+
+/**
+ * The durable outbox: deliveries are stored before their first attempt, each attempt's outcome is stored as a new
+ * version, and whatever is pending or failed is picked up again after a restart. Delivery is at least once: a
+ * process that dies between a receiver's 2xx and storing it sends again, with the same id.
+ */
+export function createOutbox(o: OutboxOptions) {
+  const random = o.random ?? Math.random;
+  const concurrency = o.concurrency ?? 16;
+  const open = new Map<string, Delivery>();
+  const inflight = new Map<string, Promise<void>>();
+  /** Stored state we could not write yet (store down): written again before anything else. */
+  const unsaved = new Map<string, Delivery>();
+  let version = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  let scheduled = false;
+  let closed = false;
+  const nextVersion = () => (version = Math.max(version + 1, o.now() * 1000));
+
+  async function persist(ds: readonly Delivery[]): Promise<boolean> {
+    try {
+      await o.repo.save(ds, nextVersion());
+      for (const d of ds) unsaved.delete(d.id);
+      return true;
+    } catch (err) {
+      for (const d of ds) unsaved.set(d.id, d);
+      o.logger.warn({ err, deliveries: ds.length }, 'cannot store alert delivery state; retrying');
+      arm(o.now() + RESAVE_MS);
+      return false;
+    }
+  }
+
+  function arm(at: number): void {
+    if (closed || at >= timerAt) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerAt = Infinity;
+      kick();
+    }, Math.max(0, at - o.now()));
+    timer.unref();
+  }
+
+  function kick(): void {
+    if (closed || scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      void run();
+    });
+  }
+
+  async function run(): Promise<void> {
+    if (closed) return;
+    if (unsaved.size > 0) {
+      // New deliveries that never reached the store are not sent: their first durable write comes first.
+      if (!(await persist([...unsaved.values()]))) return;
+    }
+    const now = o.now();
+    let next = Infinity;
+    for (const d of open.values()) {
+      if (inflight.has(d.id) || unsaved.has(d.id)) continue;
+      if (d.nextAttemptAt <= now && inflight.size < concurrency) {
+        const p = attempt(d).finally(() => inflight.delete(d.id));
+        inflight.set(d.id, p);
+      } else {
+        next = Math.min(next, Math.max(d.nextAttemptAt, now + 10));
+      }
+    }
+    if (next < Infinity) arm(next);
+  }
+
+  async function attempt(d: Delivery): Promise<void> {
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await o.senders[d.channel](d);
+    } catch (err) {
+      outcome = { ok: false, error: err instanceof Error ? err.message : String(err), retriable: true };
+    }
+    const now = o.now();
+    const attempts = d.attempts + 1;
+    let updated: Delivery;
+    if (outcome.ok) {
+      updated = { ...d, status: 'delivered', attempts, lastError: '', updatedAt: now, deliveredAt: now };
+    } else if (!outcome.retriable || attempts >= o.retry.maxAttempts) {
+      updated = { ...d, status: 'dead', attempts, lastError: outcome.error, updatedAt: now };
+      o.logger.warn({ delivery: d.id, channel: d.channel, target: d.target, attempts, error: outcome.error }, 'alert delivery dead');
+    } else {
+      const delay = withRetryAfter(retryDelay(attempts, o.retry, random()), outcome.retryAfterMs, o.retry);
+      updated = { ...d, status: 'failed', attempts, lastError: outcome.error, updatedAt: now, nextAttemptAt: now + delay };
+      o.logger.info({ delivery: d.id, channel: d.channel, attempts, retryInMs: delay, error: outcome.error }, 'alert delivery failed; will retry');
+    }
+    if (updated.status === 'failed') open.set(d.id, updated);
+    else open.delete(d.id);
+    const toSave = [updated];
+    if (!outcome.ok && outcome.gone) {
+      for (const other of open.values()) {
+        if (other.channel !== d.channel || other.target !== d.target || inflight.has(other.id)) continue;
+        open.delete(other.id);
+        toSave.push({ ...other, status: 'dead', lastError: `subscriber disabled: ${outcome.error}`, updatedAt: now });
+      }
+      await o.onGone?.(d.channel, d.target).catch((err: unknown) => o.logger.warn({ err }, 'cannot record disabled subscriber'));
+    }
+    await persist(toSave);
+    kick();
+  }
+
+  return {
+    /** Picks up what the last run left pending (after a restart or a crash). */
+    async start(): Promise<number> {
+      const rows = await o.repo.open();
+      for (const d of rows) open.set(d.id, d);
+      kick();
+      return rows.length;
+    },
+
+    /** Stores new deliveries, then attempts them at once; ids already known are skipped (published twice). */
+    async add(ds: readonly Delivery[]): Promise<Delivery[]> {
+      const fresh = ds.filter((d) => !open.has(d.id) && !unsaved.has(d.id));
+      if (fresh.length === 0) return [];
+      let known = new Set<string>();
+      try {
+        known = await o.repo.existing(fresh.map((d) => d.id));
+      } catch (err) {
+        o.logger.warn({ err }, 'cannot check the outbox for duplicates; storing anyway');
+      }
+      const added = fresh.filter((d) => !known.has(d.id));
+      if (added.length === 0) return [];
+      for (const d of added) open.set(d.id, d);
+      await persist(added);
+      kick();
+      return added;
+    },
+
+    /** Tries one delivery again now with a fresh retry budget (same id, so receivers can still dedupe). */
+    async redeliver(id: string): Promise<Delivery | undefined> {
+      const d = open.get(id) ?? (await o.repo.get(id));
+      if (!d) return undefined;
+      if (inflight.has(id)) return d;
+      const again: Delivery = { ...d, status: 'pending', attempts: 0, nextAttemptAt: o.now(), updatedAt: o.now() };
+      open.set(id, again);
+      await persist([again]);
+      kick();
+      return again;
+    },
+
+    stats: () => ({ open: open.size, inflight: inflight.size, unsaved: unsaved.size }),
+
+    /** Stops scheduling, lets attempts in flight finish (each has its own timeout) and stores their outcome. */
+    async close(): Promise<void> {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await Promise.allSettled([...inflight.values()]);
+      if (unsaved.size > 0 && !(await persist([...unsaved.values()]))) {
+        o.logger.error({ deliveries: unsaved.size }, 'alert delivery state not stored at shutdown: these may be sent again or lost');
+      }
+    },
+  };
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;
