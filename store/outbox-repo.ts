@@ -73,7 +73,7 @@ function fromRow(r: Record<string, unknown>): Delivery {
     lastError: String(r.last_error),
     createdAt: fromChTime(String(r.created_at)),
     updatedAt: fromChTime(String(r.updated_at)),
-    deliveredAt: r.delivered_at === null || r.delivered_at === undefined ? null : fromChTime(String(r.delivered_at)),
+    deliveredAt: typeof r.delivered_at === 'string' ? fromChTime(r.delivered_at) : null,
   };
 }
 

@@ -34,7 +34,7 @@ export interface MailPlan {
 
 export interface EmailPlanResult {
   mails: MailPlan[];
-  /** Items dropped because the same entity and What was mailed within the cooldown. */
+  /** Events dropped because the same entity and What was mailed within the cooldown. */
   cooledDown: number;
   /** Items no recipient wanted. */
   unaddressed: number;
@@ -42,7 +42,8 @@ export interface EmailPlanResult {
 
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
-export const cooldownKey = (item: MailItem): string => `${entityKey(item.events[0]!)}|${item.what}`;
+/** Cooldown is per entity and What: `api_key:k-42|Revoked`. */
+export const cooldownKey = (e: AlertEvent): string => `${entityKey(e)}|${WHAT[e.type]}`;
 
 function routeMatches(r: EmailRoute, e: AlertEvent): boolean {
   if (r.policy !== undefined && e.data.policy !== r.policy) return false;
@@ -73,19 +74,20 @@ export function groupByEntity(events: readonly AlertEvent[]): MailItem[] {
 /**
  * The mails one batch of events becomes: per entity one item, items in cooldown dropped, the rest grouped by
  * recipient list, so 500 keys revoked in one tick are one digest per recipient list. `lastSent` maps a cooldown
- * key to when it was last mailed; the caller records the keys of the mails it sends.
+ * key to when it was last mailed; the caller records the keys of the mails it plans.
  */
 export function planEmails(events: readonly AlertEvent[], rules: EmailRules, lastSent: ReadonlyMap<string, number>, now: number): EmailPlanResult {
   let cooledDown = 0;
   let unaddressed = 0;
   const byRecipients = new Map<string, MailPlan>();
-  for (const item of groupByEntity(events)) {
-    const key = cooldownKey(item);
-    const last = lastSent.get(key);
-    if (last !== undefined && now - last < rules.cooldownMs) {
-      cooledDown++;
-      continue;
-    }
+  // Cooldown first, per event: a cooled-down revocation must not swallow the restore of the same key.
+  const fresh = events.filter((e) => {
+    const last = lastSent.get(cooldownKey(e));
+    const cooled = last !== undefined && now - last < rules.cooldownMs;
+    if (cooled) cooledDown++;
+    return !cooled;
+  });
+  for (const item of groupByEntity(fresh)) {
     const to = new Set(rules.to);
     for (const r of rules.routes) if (item.events.some((e) => routeMatches(r, e))) for (const a of r.to) to.add(a);
     if (to.size === 0) {
@@ -96,7 +98,7 @@ export function planEmails(events: readonly AlertEvent[], rules: EmailRules, las
     const id = list.join(',');
     const mail = byRecipients.get(id) ?? { to: list, items: [], cooldownKeys: [] };
     mail.items.push(item);
-    mail.cooldownKeys.push(key);
+    for (const k of new Set(item.events.map(cooldownKey))) mail.cooldownKeys.push(k);
     byRecipients.set(id, mail);
   }
   return { mails: [...byRecipients.values()], cooledDown, unaddressed };

@@ -77,6 +77,5 @@ export function singleSubject(e: AlertEvent): string {
 
 /** Header values must not carry line breaks or control characters a hostile id could smuggle in. */
 export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
 }

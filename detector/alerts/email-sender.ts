@@ -1,4 +1,5 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { spendChartPng } from '../../core/alerts/chart.ts';
 import type { MailPlan } from '../../core/alerts/email-plan.ts';
 import { renderMail } from '../../core/alerts/email-render.ts';
@@ -27,12 +28,8 @@ function money(v: number): string {
 
 /** nodemailer over SMTP: one mail per delivery, with the spend chart of its first entity inline. */
 export function createEmailSender(o: EmailSenderOptions) {
-  const transport: Transporter = nodemailer.createTransport({
-    url: o.smtpUrl,
-    connectionTimeout: o.timeoutMs,
-    greetingTimeout: o.timeoutMs,
-    socketTimeout: o.timeoutMs,
-  } as Parameters<typeof nodemailer.createTransport>[0]);
+  const options: SMTPTransport.Options = { url: o.smtpUrl, connectionTimeout: o.timeoutMs, greetingTimeout: o.timeoutMs, socketTimeout: o.timeoutMs };
+  const transport = nodemailer.createTransport(options);
 
   async function chart(plan: MailPlan): Promise<{ png: Buffer; caption: string } | undefined> {
     const first = plan.items[0]?.events[0];

@@ -126,18 +126,17 @@ export function createNotifier(d: NotifierDeps) {
 
   return {
     outbox,
-    /** Bus subscriber: plans now (pure, fast), stores and sends in the background. */
+    /** Bus subscriber: returns at once; planning, storing and sending happen after the detector's tick moves on. */
     onEvents(events: readonly AlertEvent[]): void {
       if (events.length === 0) return;
-      let ds: Delivery[];
-      try {
-        ds = deliveriesFor(events, d.now());
-      } catch (err) {
-        d.logger.error({ err, events: events.length }, 'cannot plan alert deliveries');
-        return;
-      }
-      if (ds.length === 0) return;
-      chain = chain.then(() => outbox.add(ds)).catch((err: unknown) => d.logger.error({ err }, 'cannot queue alert deliveries'));
+      const at = d.now();
+      chain = chain
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(async () => {
+          const ds = deliveriesFor(events, at);
+          if (ds.length > 0) await outbox.add(ds);
+        })
+        .catch((err: unknown) => d.logger.error({ err, events: events.length }, 'cannot plan or store alert deliveries'));
     },
 
     /** Restores what the last run knew: disabled subscribers, mail cooldowns, deliveries still open. */

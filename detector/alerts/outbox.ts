@@ -34,8 +34,12 @@ export function createOutbox(o: OutboxOptions) {
   const concurrency = o.concurrency ?? 16;
   const open = new Map<string, Delivery>();
   const inflight = new Map<string, Promise<void>>();
-  /** Stored state we could not write yet (store down): written again before anything else. */
-  const unsaved = new Map<string, Delivery>();
+  const busy: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
+  /** The newest state of each delivery not yet stored; written in batches, one batch at a time. */
+  const dirty = new Map<string, Delivery>();
+  /** Deliveries whose first row is not stored yet: never sent before it is (no send without a record). */
+  const unborn = new Set<string>();
+  let writing: Promise<void> | undefined;
   let version = 0;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
@@ -43,17 +47,32 @@ export function createOutbox(o: OutboxOptions) {
   let closed = false;
   const nextVersion = () => (version = Math.max(version + 1, o.now() * 1000));
 
-  async function persist(ds: readonly Delivery[]): Promise<boolean> {
-    try {
-      await o.repo.save(ds, nextVersion());
-      for (const d of ds) unsaved.delete(d.id);
-      return true;
-    } catch (err) {
-      for (const d of ds) unsaved.set(d.id, d);
-      o.logger.warn({ err, deliveries: ds.length }, 'cannot store alert delivery state; retrying');
-      arm(o.now() + RESAVE_MS);
-      return false;
+  /** Writes everything dirty, batch after batch; on a store failure keeps it dirty and tries again later. */
+  async function flush(): Promise<void> {
+    while (dirty.size > 0) {
+      const batch = [...dirty.values()];
+      try {
+        await o.repo.save(batch, nextVersion());
+      } catch (err) {
+        o.logger.warn({ err, deliveries: batch.length }, 'cannot store alert delivery state; retrying');
+        arm(o.now() + RESAVE_MS);
+        return;
+      }
+      // A newer state recorded meanwhile stays dirty for the next batch.
+      for (const d of batch) {
+        if (dirty.get(d.id) === d) dirty.delete(d.id);
+        unborn.delete(d.id);
+      }
+      kick();
     }
+  }
+
+  function record(ds: readonly Delivery[]): Promise<void> {
+    for (const d of ds) dirty.set(d.id, d);
+    writing ??= flush().finally(() => {
+      writing = undefined;
+    });
+    return writing;
   }
 
   function arm(at: number): void {
@@ -73,25 +92,29 @@ export function createOutbox(o: OutboxOptions) {
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      void run();
+      run();
     });
   }
 
-  async function run(): Promise<void> {
+  function run(): void {
     if (closed) return;
-    if (unsaved.size > 0) {
-      // New deliveries that never reached the store are not sent: their first durable write comes first.
-      if (!(await persist([...unsaved.values()]))) return;
-    }
+    if (dirty.size > 0 && !writing) void record([]);
     const now = o.now();
     let next = Infinity;
     for (const d of open.values()) {
-      if (inflight.has(d.id) || unsaved.has(d.id)) continue;
-      if (d.nextAttemptAt <= now && inflight.size < concurrency) {
-        const p = attempt(d).finally(() => inflight.delete(d.id));
+      if (inflight.has(d.id) || unborn.has(d.id)) continue;
+      // Each channel has its own slots: a thousand webhooks do not hold up the one digest mail.
+      if (d.nextAttemptAt <= now) {
+        if (busy[d.channel] >= concurrency) continue;
+        busy[d.channel]++;
+        const p = attempt(d).finally(() => {
+          busy[d.channel]--;
+          inflight.delete(d.id);
+          kick();
+        });
         inflight.set(d.id, p);
       } else {
-        next = Math.min(next, Math.max(d.nextAttemptAt, now + 10));
+        next = Math.min(next, d.nextAttemptAt);
       }
     }
     if (next < Infinity) arm(next);
@@ -128,8 +151,8 @@ export function createOutbox(o: OutboxOptions) {
       }
       await o.onGone?.(d.channel, d.target).catch((err: unknown) => o.logger.warn({ err }, 'cannot record disabled subscriber'));
     }
-    await persist(toSave);
-    kick();
+    // Not awaited: the next attempt need not wait for this outcome to be stored (it is batched with others).
+    void record(toSave);
   }
 
   return {
@@ -143,7 +166,7 @@ export function createOutbox(o: OutboxOptions) {
 
     /** Stores new deliveries, then attempts them at once; ids already known are skipped (published twice). */
     async add(ds: readonly Delivery[]): Promise<Delivery[]> {
-      const fresh = ds.filter((d) => !open.has(d.id) && !unsaved.has(d.id));
+      const fresh = ds.filter((d) => !open.has(d.id));
       if (fresh.length === 0) return [];
       let known = new Set<string>();
       try {
@@ -153,9 +176,11 @@ export function createOutbox(o: OutboxOptions) {
       }
       const added = fresh.filter((d) => !known.has(d.id));
       if (added.length === 0) return [];
-      for (const d of added) open.set(d.id, d);
-      await persist(added);
-      kick();
+      for (const d of added) {
+        open.set(d.id, d);
+        unborn.add(d.id);
+      }
+      await record(added);
       return added;
     },
 
@@ -166,21 +191,21 @@ export function createOutbox(o: OutboxOptions) {
       if (inflight.has(id)) return d;
       const again: Delivery = { ...d, status: 'pending', attempts: 0, nextAttemptAt: o.now(), updatedAt: o.now() };
       open.set(id, again);
-      await persist([again]);
-      kick();
+      await record([again]);
       return again;
     },
 
-    stats: () => ({ open: open.size, inflight: inflight.size, unsaved: unsaved.size }),
+    /** Open deliveries, attempts in flight, states not stored yet. */
+    stats: () => ({ open: open.size, inflight: inflight.size, unstored: dirty.size }),
 
     /** Stops scheduling, lets attempts in flight finish (each has its own timeout) and stores their outcome. */
     async close(): Promise<void> {
       closed = true;
       if (timer) clearTimeout(timer);
       await Promise.allSettled([...inflight.values()]);
-      if (unsaved.size > 0 && !(await persist([...unsaved.values()]))) {
-        o.logger.error({ deliveries: unsaved.size }, 'alert delivery state not stored at shutdown: these may be sent again or lost');
-      }
+      await (writing ?? record([]));
+      if (dirty.size > 0) await record([]);
+      if (dirty.size > 0) o.logger.error({ deliveries: dirty.size }, 'alert delivery state not stored at shutdown: delivered ones may be sent again, new ones may be lost');
     },
   };
 }

@@ -96,7 +96,7 @@ export async function startSmtp(port = 0) {
       disabledCommands: ['STARTTLS'],
       logger: false,
       onData(stream, session, cb) {
-        simpleParser(stream)
+        simpleParser(stream, { keepCidLinks: true })
           .then((parsed) => {
             mails.push({ parsed, rcpt: session.envelope.rcptTo.map((r) => r.address), receivedAt: Date.now() });
             cb();

@@ -171,6 +171,6 @@ alerts:
     expect(msg.text).toContain(`curl -X POST '${t.apiUrl}/v1/enforcement'`);
     expect(msg.text).toContain(`{"action":"restore","kind":"api_key","id":"k-42"`);
     expect(msg.blocks.length).toBeGreaterThanOrEqual(3);
-    console.log(`--- Slack message as received ---\n${msg.text}`);
+    if (process.env.TOLLKEEPER_TEST_SHOW_ALERTS) console.log(`--- Slack message as received ---\n${msg.text}`);
   });
 });
