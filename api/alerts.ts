@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { requireRole, type Tokens } from '../detector/auth.ts';
-import type { Notifier } from '../detector/alerts/notifier.ts';
-import type { Delivery, OutboxRepo } from '../store/outbox-repo.ts';
+import type { Delivery, Notifier } from '../detector/alerts/notifier.ts';
 
 const Channel = Type.Union([Type.Literal('webhook'), Type.Literal('slack'), Type.Literal('email')]);
 const Status = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
@@ -73,7 +72,6 @@ export function deliveryView(d: Delivery): Static<typeof DeliveryView> {
 }
 
 export interface AlertRoutesOptions {
-  repo: OutboxRepo;
   notifier: Notifier;
   tokens: Tokens;
 }
@@ -85,7 +83,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRoutesOptions> = async (app, o
 
   app.get('/api/alerts/deliveries', { schema: { querystring: Query, response: { 200: Type.Object({ deliveries: Type.Array(DeliveryView) }) } } }, async (request) => {
     const q = request.query as Static<typeof Query>;
-    const rows = await o.repo.list({
+    const rows = await o.notifier.list({
       ...(q.channel ? { channel: q.channel } : {}),
       ...(q.status ? { status: q.status } : {}),
       ...(q.entity ? { entity: q.entity } : {}),
@@ -96,7 +94,7 @@ export const alertRoutes: FastifyPluginAsync<AlertRoutesOptions> = async (app, o
   });
 
   app.get('/api/alerts/deliveries/:id', { schema: { params: Id, response: { 200: DeliveryDetail, 404: ErrorBody } } }, async (request, reply) => {
-    const d = await o.repo.get((request.params as Static<typeof Id>).id);
+    const d = await o.notifier.get((request.params as Static<typeof Id>).id);
     if (!d) return reply.code(404).send({ error: 'not_found', message: 'no such delivery' });
     return { ...deliveryView(d), payload: d.payload };
   });

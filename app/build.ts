@@ -177,10 +177,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const enforcement = createEnforcement({ repo: createEnforcementRepo(store), logger: logger.child({ component: 'enforcement' }), now });
       await enforcement.load();
       const bus = createBus([(events) => { for (const e of events) logger.info({ event: e.type, data: e.data }, e.data.reason); }]);
-      const outboxRepo = createOutboxRepo(store);
       const notifier = createNotifier({
         settings: alertSettings(config, () => apiBase),
-        repo: outboxRepo,
+        repo: createOutboxRepo(store),
         spend: (kind, id, from, to, bucketMs) => spendSeries(store, { kind, id, from, to, bucketMs }),
         logger: logger.child({ component: 'alerts' }),
         now,

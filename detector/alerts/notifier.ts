@@ -4,7 +4,9 @@ import type { RetryRules } from '../../core/alerts/backoff.ts';
 import { planEmails, type EmailRoute, type MailPlan } from '../../core/alerts/email-plan.ts';
 import { slackMessage } from '../../core/alerts/slack.ts';
 import { entityKey, type AlertEvent } from '../../core/alerts/types.ts';
-import type { Delivery, DeliveryChannel, OutboxRepo } from '../../store/outbox-repo.ts';
+import type { Delivery, DeliveryChannel, DeliveryFilter, OutboxRepo } from '../../store/outbox-repo.ts';
+
+export type { Delivery, DeliveryFilter };
 import { createEmailSender } from './email-sender.ts';
 import { createOutbox, type AttemptOutcome } from './outbox.ts';
 import { postWebhook, type Subscriber } from './webhook-sender.ts';
@@ -126,6 +128,9 @@ export function createNotifier(d: NotifierDeps) {
 
   return {
     outbox,
+    /** What the outbox holds, newest first (the API's view). */
+    list: (f: DeliveryFilter): Promise<Delivery[]> => d.repo.list(f),
+    get: (id: string): Promise<Delivery | undefined> => d.repo.get(id),
     /** Bus subscriber: returns at once; planning, storing and sending happen after the detector's tick moves on. */
     onEvents(events: readonly AlertEvent[]): void {
       if (events.length === 0) return;

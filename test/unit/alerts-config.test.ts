@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { alertSettings, subscriberId } from '../../app/alerts-config.ts';
+import { loadConfig } from '../../core/config/load.ts';
+
+function load(yaml: string, env: Record<string, string> = {}) {
+  return loadConfig({ source: 't.yaml', fileText: yaml, env, flags: {} });
+}
+
+describe('alerts configuration', () => {
+  it('needs a secret for signed webhooks but not for Slack, and names unknown event types', () => {
+    const r = load(`alerts:
+  webhooks:
+    - { url: "http://127.0.0.1:1/a" }
+    - { url: "http://127.0.0.1:1/b", format: slack }
+    - { url: "http://127.0.0.1:1/c", secret: "whsec_abcdefgh", events: [key.revokd] }`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.join('\n')).toContain('alerts.webhooks[0].secret: a standard webhook needs a secret');
+    expect(r.errors.join('\n')).toContain('alerts.webhooks[2].events[0]');
+    expect(r.errors.join('\n')).not.toContain('webhooks[1]');
+  });
+
+  it('turns email on with TOLLKEEPER_SMTP_URL and keeps routes, cooldown and retry settings', () => {
+    const r = load(`alerts:
+  email: { to: [ops@x], cooldown: 5m, routes: [{ severity: critical, to: [pager@x] }] }
+  delivery: { max_attempts: 3, backoff: 2s, max_backoff: 1m }
+  webhooks: [{ name: billing, url: "http://127.0.0.1:1/a", secret: "a raw secret" }, { url: "http://127.0.0.1:1/b", format: slack }]`, { TOLLKEEPER_SMTP_URL: 'smtp://mail:1025' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const s = alertSettings(r.config, () => 'http://api');
+    expect(s.email).toMatchObject({ smtpUrl: 'smtp://mail:1025', to: ['ops@x'], cooldownMs: 300_000, routes: [{ severity: 'critical', to: ['pager@x'] }], chartHours: 6, timeoutMs: 10_000 });
+    expect(s.retry).toEqual({ maxAttempts: 3, initialMs: 2000, maxMs: 60_000 });
+    expect(s.webhooks.map((w) => [w.id, w.format])).toEqual([['billing', 'standard'], [subscriberId('http://127.0.0.1:1/b'), 'slack']]);
+    expect(s.apiUrl()).toBe('http://api');
+  });
+
+  it('leaves email off without an SMTP server, and defaults everything without an alerts block', () => {
+    const r = load('alerts: { email: { to: [ops@x] } }');
+    expect(r.ok && alertSettings(r.config, () => '').email).toBeUndefined();
+    const d = load('detector: { interval: 2s }');
+    expect(d.ok && alertSettings(d.config, () => 'http://a')).toMatchObject({ webhooks: [], retry: { maxAttempts: 10, initialMs: 1000, maxMs: 300_000 } });
+  });
+});
