@@ -1,52 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
-import { requireRole, type Tokens } from '../detector/auth.ts';
+import { TollkeeperError } from '../core/errors.ts';
 import type { Delivery, Notifier } from '../detector/alerts/notifier.ts';
+import { ErrorBody } from './errors.ts';
+import { EntityRef, Timestamp } from './schemas.ts';
 
 const Channel = Type.Union([Type.Literal('webhook'), Type.Literal('slack'), Type.Literal('email')]);
-const Status = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
-const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const Status = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')], {
+  description: 'pending: not tried yet; failed: last try failed, another is scheduled; delivered; dead: given up',
+});
+const OrNull = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-const DeliveryView = Type.Object({
-  id: Type.String(),
+const deliveryFields = {
+  id: Type.String({ description: 'stable across retries: the webhook-id header, the mail Message-ID' }),
   channel: Channel,
-  target: Type.String(),
-  event_type: Type.String(),
-  entities: Type.Array(Type.Object({ kind: Type.String(), id: Type.String() })),
+  target: Type.String({ description: 'webhook subscriber id, or the recipients of a mail' }),
+  event_type: Type.String({ description: 'the event type, or digest for a mail about several entities' }),
+  entities: Type.Array(EntityRef),
   status: Status,
   attempts: Type.Integer(),
-  next_attempt_at: Nullable(Time),
-  last_error: Nullable(Type.String()),
-  created_at: Time,
-  updated_at: Time,
-  delivered_at: Nullable(Time),
-});
-
-const DeliveryDetail = Type.Intersect([DeliveryView, Type.Object({ payload: Type.String({ description: 'what is sent: the signed JSON body, the chat message, or the planned mail' }) })]);
+  next_attempt_at: OrNull(Timestamp),
+  last_error: OrNull(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  delivered_at: OrNull(Timestamp),
+};
+const DeliveryView = Type.Object(deliveryFields, { title: 'Delivery' });
+const DeliveryDetail = Type.Object(
+  { ...deliveryFields, payload: Type.String({ description: 'what is sent: the signed JSON body, the chat message, or the planned mail' }) },
+  { title: 'DeliveryDetail' },
+);
 
 const Query = Type.Object(
   {
     channel: Type.Optional(Channel),
     status: Type.Optional(Status),
-    entity: Type.Optional(Type.String({ maxLength: 256 })),
-    kind: Type.Optional(Type.String({ maxLength: 64 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    entity: Type.Optional(Type.String({ maxLength: 256, description: 'entity id' })),
+    kind: Type.Optional(Type.String({ maxLength: 64, description: 'entity kind' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'default 100' })),
   },
   { additionalProperties: false },
 );
 
 const Id = Type.Object({ id: Type.String({ maxLength: 128 }) });
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 
-const SubscriberView = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  format: Type.Union([Type.Literal('standard'), Type.Literal('slack')]),
-  events: Type.Union([Type.Array(Type.String()), Type.Null()]),
-  disabled: Type.Boolean(),
-  disabled_reason: Type.Union([Type.String(), Type.Null()]),
-});
+const Subscriber = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String(),
+    format: Type.Union([Type.Literal('standard'), Type.Literal('slack')]),
+    events: OrNull(Type.Array(Type.String())),
+    disabled: Type.Boolean(),
+    disabled_reason: OrNull(Type.String()),
+  },
+  { title: 'WebhookSubscriber' },
+);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -71,45 +79,58 @@ export function deliveryView(d: Delivery): Static<typeof DeliveryView> {
   };
 }
 
-export interface AlertRoutesOptions {
-  notifier: Notifier;
-  tokens: Tokens;
-}
+/** The alerts outbox: what was sent where, what failed and why, retrying one delivery; webhook subscribers. */
+export const alertRoutes: FastifyPluginAsyncTypebox<{ notifier: Notifier }> = async (app, { notifier }) => {
+  const tags = ['alerts'];
+  app.get(
+    '/api/alerts/deliveries',
+    { config: { auth: 'admin' }, schema: { tags, summary: 'Alert deliveries (webhooks, chat, email), newest first', querystring: Query, response: { 200: Type.Object({ deliveries: Type.Array(DeliveryView) }) } } },
+    async (request) => {
+      const q = request.query;
+      const rows = await notifier.list({
+        ...(q.channel ? { channel: q.channel } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.entity ? { entity: q.entity } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+        limit: q.limit ?? 100,
+      });
+      return { deliveries: rows.map(deliveryView) };
+    },
+  );
 
-/** The alerts outbox over HTTP: what was sent where, what failed and why, and retrying one delivery. */
-export const alertRoutes: FastifyPluginAsync<AlertRoutesOptions> = async (app, o) => {
-  // Auth before validation: an unauthenticated caller learns nothing about the query shape.
-  app.addHook('onRequest', requireRole(o.tokens, ['admin']));
+  app.get(
+    '/api/alerts/deliveries/:id',
+    { config: { auth: 'admin' }, schema: { tags, summary: 'One delivery with what it sends', params: Id, response: { 200: DeliveryDetail, 404: ErrorBody } } },
+    async (request) => {
+      const d = await notifier.get(request.params.id);
+      if (!d) throw new TollkeeperError('not_found', 'no such delivery');
+      return { ...deliveryView(d), payload: d.payload };
+    },
+  );
 
-  app.get('/api/alerts/deliveries', { schema: { querystring: Query, response: { 200: Type.Object({ deliveries: Type.Array(DeliveryView) }) } } }, async (request) => {
-    const q = request.query as Static<typeof Query>;
-    const rows = await o.notifier.list({
-      ...(q.channel ? { channel: q.channel } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.entity ? { entity: q.entity } : {}),
-      ...(q.kind ? { kind: q.kind } : {}),
-      limit: q.limit ?? 100,
-    });
-    return { deliveries: rows.map(deliveryView) };
-  });
+  app.post(
+    '/api/alerts/deliveries/:id/redeliver',
+    { config: { auth: 'admin' }, schema: { tags, summary: 'Send one delivery again now (same id, fresh retry budget)', params: Id, response: { 202: Type.Object({ delivery: DeliveryView }), 404: ErrorBody } } },
+    async (request, reply) => {
+      const d = await notifier.outbox.redeliver(request.params.id);
+      if (!d) throw new TollkeeperError('not_found', 'no such delivery');
+      return reply.code(202).send({ delivery: deliveryView(d) });
+    },
+  );
 
-  app.get('/api/alerts/deliveries/:id', { schema: { params: Id, response: { 200: DeliveryDetail, 404: ErrorBody } } }, async (request, reply) => {
-    const d = await o.notifier.get((request.params as Static<typeof Id>).id);
-    if (!d) return reply.code(404).send({ error: 'not_found', message: 'no such delivery' });
-    return { ...deliveryView(d), payload: d.payload };
-  });
+  app.get(
+    '/api/alerts/subscribers',
+    { config: { auth: 'admin' }, schema: { tags, summary: 'Configured webhook subscribers and whether a 410 disabled them', response: { 200: Type.Object({ subscribers: Type.Array(Subscriber) }) } } },
+    async () => ({ subscribers: notifier.subscribers() }),
+  );
 
-  app.post('/api/alerts/deliveries/:id/redeliver', { schema: { params: Id, response: { 202: Type.Object({ delivery: DeliveryView }), 404: ErrorBody } } }, async (request, reply) => {
-    const d = await o.notifier.outbox.redeliver((request.params as Static<typeof Id>).id);
-    if (!d) return reply.code(404).send({ error: 'not_found', message: 'no such delivery' });
-    return reply.code(202).send({ delivery: deliveryView(d) });
-  });
-
-  app.get('/api/alerts/subscribers', { schema: { response: { 200: Type.Object({ subscribers: Type.Array(SubscriberView) }) } } }, async () => ({ subscribers: o.notifier.subscribers() }));
-
-  app.post('/api/alerts/subscribers/:id/enable', { schema: { params: Id, response: { 200: Type.Object({ subscriber: SubscriberView }), 404: ErrorBody } } }, async (request, reply) => {
-    const id = (request.params as Static<typeof Id>).id;
-    if (!(await o.notifier.enable(id))) return reply.code(404).send({ error: 'not_found', message: 'no webhook subscriber with this id in the configuration' });
-    return { subscriber: o.notifier.subscribers().find((s) => s.id === id)! };
-  });
+  app.post(
+    '/api/alerts/subscribers/:id/enable',
+    { config: { auth: 'admin' }, schema: { tags, summary: 'Re-enable a subscriber disabled by a 410', params: Id, response: { 200: Type.Object({ subscriber: Subscriber }), 404: ErrorBody } } },
+    async (request) => {
+      const id = request.params.id;
+      if (!(await notifier.enable(id))) throw new TollkeeperError('not_found', `no webhook subscriber ${id} in the configuration`);
+      return { subscriber: notifier.subscribers().find((s) => s.id === id)! };
+    },
+  );
 };

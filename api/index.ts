@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import fp from 'fastify-plugin';
 import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
+import type { Notifier } from '../detector/alerts/notifier.ts';
 import type { Bus } from '../detector/bus.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
 import type { PolicyService } from '../detector/policies.ts';
@@ -8,6 +9,7 @@ import type { QuotaStatus } from '../detector/quota-status.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { ClickHouse } from '../store/port.ts';
 import type { UsageReportRepo } from '../store/usage-report-repo.ts';
+import { alertRoutes } from './alerts.ts';
 import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
 import authorizePlugin, { type AuthorizeOptions } from './authorize.ts';
 import { enforcementRoutes } from './enforcement.ts';
@@ -33,6 +35,7 @@ export interface ApiDeps {
   store: ClickHouse;
   pricer: { price(i: PriceInput): PriceResult };
   authorize: AuthorizeOptions;
+  alerts: Notifier;
 }
 
 /**
@@ -80,6 +83,7 @@ export const apiPlugin = fp(
     await app.register(quotaRoutes, { status: d.quotaStatus, now: d.now });
     await app.register(incidentRoutes, { repo: d.incidents });
     await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
+    await app.register(alertRoutes, { notifier: d.alerts });
   },
   { name: 'tollkeeper-api' },
 );

@@ -14,7 +14,6 @@ import type { Policy } from '../core/quota/policy.ts';
 import { periodAt } from '../core/quota/period.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
 import { ENTITY_KINDS } from '../core/usage/types.ts';
-import { alertRoutes } from '../api/alerts.ts';
 import { createNotifier, type Notifier } from '../detector/alerts/notifier.ts';
 import { createBus } from '../detector/bus.ts';
 import { createOutboxRepo } from '../store/outbox-repo.ts';
@@ -249,6 +248,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         store,
         pricer,
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },
+        alerts: notifier,
       });
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();

@@ -151,7 +151,7 @@ export function createNotifier(d: NotifierDeps) {
       return outbox.start();
     },
 
-    subscribers: () => s.webhooks.map((w) => ({ id: w.id, url: w.url, format: w.format, events: w.events ?? null, disabled: disabled.has(w.id), disabled_reason: disabled.get(w.id) ?? null })),
+    subscribers: () => s.webhooks.map((w) => ({ id: w.id, url: w.url, format: w.format, events: w.events ? [...w.events] : null, disabled: disabled.has(w.id), disabled_reason: disabled.get(w.id) ?? null })),
 
     async enable(id: string): Promise<boolean> {
       const sub = subs.get(id);
