@@ -40,6 +40,7 @@ import { createQuotaRepo } from '../store/quota-repo.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { createUsageReportRepo } from '../store/usage-report-repo.ts';
 import { ensureTokens } from './tokens.ts';
+import { connectionCap, connectionLimits } from './http-limits.ts';
 import { secretHasher } from './secret-hash.ts';
 import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
@@ -118,7 +119,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       forceCloseConnections: true,
       logController: new LogController({ disableRequestLogging: true }),
       ...listenerOptions,
+      ...connectionLimits(config.server),
     };
+    const cap = connectionCap(config.server.max_connections);
 
     if (role !== 'detector') {
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
@@ -149,6 +152,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         now,
       });
       const otlp = Fastify(fastifyOpts);
+      otlp.server.maxConnections = cap;
       await registerConventions(otlp, { ...tokens, otlp: config.auth.otlp_token });
       await otlp.register(healthRoutes, { ready });
       // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
@@ -227,6 +231,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         recorder: createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) }),
       });
       const api = Fastify(fastifyOpts);
+      api.server.maxConnections = cap;
       const forwardAuth = createForwardAuth({
         enforcement,
         remaining,

@@ -107,6 +107,19 @@ const overrideSchema = z.strictObject({
 
 const severityAction = actionSchema;
 
+/** Listener timeouts (ms): request head, whole request, idle keep-alive, silent socket. */
+const DEFAULT_TIMEOUTS = { headers: 10_000, request: 30_000, idle: 65_000, socket: 120_000 };
+const timeoutsSchema = z
+  .strictObject({
+    headers: duration.default(DEFAULT_TIMEOUTS.headers),
+    request: duration.default(DEFAULT_TIMEOUTS.request),
+    idle: duration.default(DEFAULT_TIMEOUTS.idle),
+    socket: duration.default(DEFAULT_TIMEOUTS.socket),
+  })
+  .refine((t) => t.headers > 0 && t.headers <= t.request, { message: 'headers must be more than 0 and at most request' })
+  .refine((t) => t.idle > 0 && t.request > 0, { message: 'request and idle must be more than 0' })
+  .refine((t) => t.socket === 0 || t.socket > 60_000, { message: 'socket must be 0 (off) or more than 60s, the longest revocation long-poll' });
+
 // HTTP header names are case-insensitive; Node hands them to us in lower case.
 const headerName = z
   .string()
@@ -122,8 +135,16 @@ const GATEWAY_HEADER_DEFAULTS = {
 
 export const configSchema = z.strictObject({
   server: z
-    .strictObject({ host: z.string().default('127.0.0.1'), otlp_port: port.default(4318), api_port: port.default(8080), public_url: z.string().url().optional() })
-    .default({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080 }),
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      otlp_port: port.default(4318),
+      api_port: port.default(8080),
+      public_url: z.string().url().optional(),
+      timeouts: timeoutsSchema.default(DEFAULT_TIMEOUTS),
+      /** Connections per listener; default from the open-file limit (at most 8192). */
+      max_connections: z.number().int().min(1).optional(),
+    })
+    .default({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080, timeouts: DEFAULT_TIMEOUTS }),
   store: z
     .strictObject({
       chdb: z.strictObject({ path: z.string().default('./data') }).optional(),

@@ -11,10 +11,18 @@ describe('config', () => {
     const r = loadConfig({ source: '(defaults)', env: {}, flags: {} });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.config.server).toEqual({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080 });
+    expect(r.config.server).toEqual({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080, timeouts: { headers: 10_000, request: 30_000, idle: 65_000, socket: 120_000 } });
     expect(r.config.detector).toEqual({ interval: 2000, shadow: false });
     expect(r.config.dataDir).toBe('./data');
     expect(r.config.store.clickhouse).toBeUndefined();
+  });
+
+  it('takes listener timeouts and a connection cap, and refuses timeouts that cannot work', () => {
+    const r = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { headers: 5s, request: 1m }, max_connections: 1000 }', env: {}, flags: {} });
+    expect(r.ok && r.config.server).toMatchObject({ timeouts: { headers: 5000, request: 60_000, idle: 65_000, socket: 120_000 }, max_connections: 1000 });
+    const bad = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { headers: 1m, request: 10s, socket: 30s } }', env: {}, flags: {} });
+    expect(bad.ok ? [] : bad.errors.join('\n')).toMatch(/server\.timeouts: headers must be more than 0 and at most request/);
+    expect(bad.ok ? [] : bad.errors.join('\n')).toMatch(/server\.timeouts: socket must be 0 \(off\) or more than 60s/);
   });
 
   it('parses policies, periods, durations and actions', () => {
