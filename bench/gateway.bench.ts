@@ -2,6 +2,7 @@
 // Gateways (issue 15): the revocation list's 304 path and full list (10k entries), long-poll wake-up with 1,000
 // waiting pollers, and forward-auth /v1/authorize direct and behind a real NGINX; each idle and while ingest runs
 // at about half its capacity. Load comes from bench/lib/http-load-child.ts (raw keep-alive sockets, own process).
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { RevocationList } from '../core/enforcement/revocation-list.ts';
 import { findNginx, startNginx } from '../test/helpers/nginx.ts';
@@ -11,8 +12,10 @@ import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { httpLoad, measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
 import { LoadClient } from './lib/load.ts';
 import { fmt } from './lib/stats.ts';
+import { mainThreadCpuMs } from './lib/thread-cpu.ts';
 
 const ENTRIES = 10_000;
+const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 const INGEST_SPANS_PER_S = 15_000; // about half of what ingest sustains on this machine (BENCHMARKS.md "ingest")
 
 async function seed(tmpDir: string, database: string): Promise<void> {
@@ -70,22 +73,27 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = apiPort) => {
     const cpu0 = process.cpuUsage();
     let elu0 = performance.eventLoopUtilization();
-    // The event loop's busy time is read over the measured part only (after the warm-up).
-    const afterWarmup = setTimeout(() => (elu0 = performance.eventLoopUtilization()), warmupMs);
+    let main0 = mainThreadCpuMs();
+    // Main-thread CPU and event-loop busy share are read over the measured part only (after the warm-up).
+    const afterWarmup = setTimeout(() => {
+      elu0 = performance.eventLoopUtilization();
+      main0 = mainThreadCpuMs();
+    }, warmupMs);
     const r = await httpLoad({ ...spec, port, durationMs, warmupMs });
     clearTimeout(afterWarmup);
     const elu = performance.eventLoopUtilization(elu0);
+    const main1 = mainThreadCpuMs();
     const cpu = process.cpuUsage(cpu0);
     const m = measured(r);
-    const mainUsPerReq = r.requests ? (elu.active * 1000) / r.requests : 0;
-    // Server CPU (this process: HTTP, the app, chdb's threads) over warm-up + measured time, per request answered.
+    const mainUsPerReq = r.requests && main0 !== undefined && main1 !== undefined ? ((main1 - main0) * 1000) / r.requests : 0;
+    // Process CPU (all threads: HTTP, the app, the detector loop, ClickHouse's) over warm-up + measured time, per request.
     const serverUsPerReq = ((cpu.user + cpu.system) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
     rows.push({ what, load, m, serverUsPerReq, mainUsPerReq, elu: elu.utilization, ...(goal ? { goal } : {}) });
     if (m.errors) problems.push(`${what} (${load}): ${m.errors} errors (${r.firstError})`);
     const expected = what.includes('304') ? '304' : '200';
     const other = Object.keys(r.statuses).filter((s) => s !== expected);
     if (other.length) problems.push(`${what} (${load}): answers other than ${expected}: ${m.statuses}`);
-    progress(`${what} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; main thread ${fmt(mainUsPerReq)} µs/req (busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU`);
+    progress(`${what} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; main-thread CPU ${fmt(mainUsPerReq)} µs/req (event loop busy ${fmt(elu.utilization * 100)} % of wall time), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU`);
     return m;
   };
 
@@ -170,19 +178,36 @@ await runBench(async (ctx): Promise<BenchResult> => {
     await b.close();
   }
 
+  // The CPU arithmetic behind the saturation goals, from this run's own measurements.
+  const notes: string[] = [];
+  const load = loadAverage();
+  for (const what of ['revocations 304 (If-None-Match)', '/v1/authorize direct']) {
+    const sat = rows.find((r) => r.what === what && r.load.startsWith('idle, saturated'));
+    if (!sat || !sat.mainUsPerReq) continue;
+    const ceiling = 1e6 / sat.mainUsPerReq;
+    notes.push(
+      `${what}: ${fmt(sat.mainUsPerReq)} µs of main-thread CPU per request (the event loop counted itself busy ${fmt(sat.elu * 100)} % of wall time, which includes time it was runnable but waiting for a CPU), ` +
+        `which caps one Node process at ~${fmt(ceiling)} req/s even with a core to itself; 20,000 req/s needs ≤ 50 µs per request including the kernel's socket work ` +
+        `(a CPU profile puts about half of it in the write syscall), and the load generator needs the other core. ` +
+        (ceiling >= 20_000 ? 'The code is within the goal; the measured rate is what the shared machine left.' : 'Out of reach on this machine as measured.'),
+    );
+  }
+  notes.push(`Load average when the run ended: ${load} on 2 cores. Above ~1, other work competed for the CPU and rates and tail latencies here are lower and longer than the code can do; the µs/req columns are the steadier figures.`);
+
   return {
     title: 'Gateways: revocation list, long-poll, forward-auth',
+    notes,
     method: [
       `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
       'Load: bench/lib/http-load-child.ts in its own process, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
-      `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Main thread µs/req = the event loop's busy time ÷ requests answered (the hot path's own cost, with its share of the detector loop); process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
+      `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Main-thread CPU µs/req = CPU time of the Node main thread (from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included, plus its share of the detector loop; loop busy = the event loop's busy share of wall time; process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
       '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
       'Long-poll wake-up: 1,000 connections each parked on GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse before pollers are woken); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
       `"ingest" rows: OTLP protobuf, 1000-span requests × 4 paced to ${fmt(INGEST_SPANS_PER_S)} spans/s (about half of the ingest benchmark's ceiling), detector loop on, for the whole suite.`,
     ],
     tables: [
       {
-        columns: ['what', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'main thread µs/req (busy)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
+        columns: ['what', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'main-thread CPU µs/req (loop busy)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
         rows: rows.map((r) => [
           r.what,
           r.load,

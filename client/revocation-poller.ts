@@ -122,6 +122,12 @@ export class RevocationPoller extends EventEmitter {
     return { rate: shape?.rate ?? Infinity, burst: shape?.burst ?? Infinity, limit: e.limit };
   }
 
+  /** The throttle limit of a throttled entity as listed (requests and/or tokens per minute); undefined otherwise. */
+  limitFor(kind: string, id: string): Entry['limit'] {
+    const e = this.entries.get(key(kind, id));
+    return e?.action === 'throttle' ? e.limit : undefined;
+  }
+
   /** One request's answer for all its entities: revoked → 403, over a throttle → 429, stale + closed → 503. Takes a token. */
   check(entities: readonly EntityRef[]): Decision {
     return decide({

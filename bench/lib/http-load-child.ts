@@ -49,9 +49,12 @@ function responseLength(buf: Buffer): number {
   const head = buf.toString('latin1', 0, end);
   const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   const status = Number(head.slice(9, 12));
-  let len = m ? Number(m[1]) : 0;
-  if (!m && (status === 304 || status === 204)) len = 0;
-  else if (!m) throw new Error(`response without Content-Length (status ${status}): ${head.slice(0, 200)}`);
+  // 304 and 204 never have a body, whatever Content-Length says (it may give the full representation's length).
+  let len = 0;
+  if (status !== 304 && status !== 204) {
+    if (!m) throw new Error(`response without Content-Length (status ${status}): ${head.slice(0, 200)}`);
+    len = Number(m[1]);
+  }
   return buf.length >= end + 4 + len ? end + 4 + len : 0;
 }
 

@@ -50,6 +50,8 @@ describe('gateway client: createRevocationPoller', () => {
     await waitFor(() => poller.version === v, { what: 'throttle seen' });
     expect(poller.throttleFor('api_key', 'k-slow')).toEqual({ rate: 2, burst: 2, limit: { requests_per_minute: 120 } });
     expect(poller.isBlocked('api_key', 'k-slow')).toBe(false);
+    expect(poller.limitFor('api_key', 'k-slow')).toEqual({ requests_per_minute: 120 });
+    expect(poller.limitFor('tenant', 't-1')).toBeUndefined();
     const e = [{ kind: 'api_key', id: 'k-slow' }];
     expect(poller.check(e).allowed).toBe(true);
     expect(poller.check(e).allowed).toBe(true);
