@@ -105,6 +105,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
 
   async function wake(load: string, trials: number): Promise<void> {
     const samples: number[] = [];
+    const persistMs: number[] = [];
     for (let t = 0; t < trials; t++) {
       const v = enforcement.version;
       let triggeredAt = 0;
@@ -117,13 +118,15 @@ await runBench(async (ctx): Promise<BenchResult> => {
       if (enforcement.waiting < 1000) problems.push(`long-poll (${load}): only ${enforcement.waiting} of 1000 pollers waiting`);
       triggeredAt = performance.timeOrigin + performance.now();
       await enforcement.addCause('api_key', `wake-${load.length}-${t}`, { action: 'revoke', reason: 'bench', source: 'manual', ref: `bench-${t}`, created_at: new Date().toISOString() }, 'bench');
+      // The change is written to ClickHouse before anyone is woken (a version a gateway saw never goes back).
+      persistMs.push(performance.timeOrigin + performance.now() - triggeredAt);
       const r = await arrivals;
       if (r.requests !== 1000) problems.push(`long-poll (${load}): ${r.requests} of 1000 answered (${r.firstError})`);
       samples.push(...r.latencies.map((at) => at - triggeredAt));
     }
     samples.sort((a, c) => a - c);
     const p = (q: number) => samples[Math.min(samples.length - 1, Math.ceil((q / 100) * samples.length) - 1)] ?? 0;
-    wakeRows.push([load, fmt(trials), fmt(p(50), 1), fmt(p(99), 1), fmt(samples.at(-1) ?? 0, 1), fmt(samples[0] ?? 0, 1)]);
+    wakeRows.push([load, fmt(trials), fmt(Math.max(...persistMs), 1), fmt(samples[0] ?? 0, 1), fmt(p(50), 1), fmt(p(99), 1), fmt(samples.at(-1) ?? 0, 1)]);
     progress(`long-poll wake-up · ${load}: p50 ${fmt(p(50), 1)} ms, p99 ${fmt(p(99), 1)} ms, max ${fmt(samples.at(-1) ?? 0, 1)} ms`);
   }
 
@@ -138,6 +141,10 @@ await runBench(async (ctx): Promise<BenchResult> => {
   }
 
   try {
+    // Warm-up, not recorded: JIT, the first detector ticks over the freshly loaded list, ClickHouse's merges of the seed.
+    progress('warm-up');
+    for (let i = 0; i < 2000 && (b.app.loop?.stats.lastOkAt ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await httpLoad({ mode: 'closed', port: apiPort, connections: 16, durationMs: 3_000, requests: [...notModified(), ...authorize] });
     progress('idle: no other load');
     await suite('idle');
 
@@ -222,7 +229,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
           r.goal ?? '',
         ]),
       },
-      { caption: 'Long-poll wake-up, 1,000 waiting pollers (ms from the change to each answer)', columns: ['load', 'trials', 'p50', 'p99', 'max', 'min'], rows: wakeRows },
+      { caption: 'Long-poll wake-up, 1,000 waiting pollers (ms from the change to each answer)', columns: ['load', 'trials', 'change call incl. ClickHouse write (worst)', 'first answer', 'p50', 'p99', 'last answer'], rows: wakeRows },
     ],
     problems,
   };
