@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
-import { createCallDeduper } from '../core/usage/call-dedupe.ts';
+import { createCallDeduper, type CountedRow } from '../core/usage/call-dedupe.ts';
 import { missingIdentityError, type InheritableIdentity } from '../core/usage/identity.ts';
 import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-span.ts';
 import type { CostSource, DecodedSpan, UsageEvent } from '../core/usage/types.ts';
@@ -19,8 +19,14 @@ export interface IngestCounters {
   spansIgnored: number;
   spansRejected: number;
   spansSuperseded: number;
-  /** Calls whose spans disagree after normalization (the innermost span's counts were kept), SPEC §11. */
+  /** Pairs of spans judged one call whose counts differ slightly or whose models differ (the innermost span's were kept). */
   callDiscrepancies: number;
+  /** Pairs of spans with a hint of being one call (nesting, a shared response id) whose evidence disagrees: both counted. */
+  callCollisions: number;
+  /** Calls whose stored usage later spans showed to be too high (an aggregate that arrived before its parts): kept. */
+  callLateEvidence: number;
+  /** Spans whose usage-prefixed attributes gave no known count, per attribute name. */
+  unrecognizedUsage: Record<string, number>;
   /** Events that took ids from an ancestor span. */
   identityInherited: number;
   /** Inference calls whose instrumentation recorded no token counts (stored as unpriced requests), by family. */
@@ -83,6 +89,9 @@ export function createIngest(deps: IngestDeps) {
     spansRejected: 0,
     spansSuperseded: 0,
     callDiscrepancies: 0,
+    callCollisions: 0,
+    callLateEvidence: 0,
+    unrecognizedUsage: {},
     identityInherited: 0,
     callsWithoutCounts: {},
     eventsAccepted: 0,
@@ -91,10 +100,48 @@ export function createIngest(deps: IngestDeps) {
 
   /** A call whose span had no counts and no cost has an unknown price, not $0 (SPEC §2): it counts as an unpriced request. */
   function unknownUsage(e: Unpriced): UsageEvent {
-    const seen = counters.callsWithoutCounts[e.family] ?? 0;
-    if (seen === 0) deps.logger.warn({ family: e.family, provider: e.provider, model: e.model }, 'instrumentation recorded no token counts for a call: stored as an unpriced request');
-    counters.callsWithoutCounts[e.family] = seen + 1;
+    // A span whose usage names are all unknown was counted under those names at intake: its vocabulary is missing.
+    if (!e.meta.unrecognized) {
+      const seen = counters.callsWithoutCounts[e.family] ?? 0;
+      if (seen === 0) deps.logger.warn({ family: e.family, provider: e.provider, model: e.model }, 'instrumentation recorded no token counts for a call: stored as an unpriced request');
+      counters.callsWithoutCounts[e.family] = seen + 1;
+    }
     return priced(e, 0, 'unpriced', '');
+  }
+
+  function noteUnrecognized(e: Unpriced): void {
+    for (const name of e.meta.unrecognized ?? []) {
+      const seen = counters.unrecognizedUsage[name] ?? 0;
+      if (seen === 0) deps.logger.warn({ attribute: name, family: e.family }, 'usage attribute with no known meaning: the span is stored without its counts');
+      counters.unrecognizedUsage[name] = seen + 1;
+    }
+  }
+
+  const priceInput = (e: Unpriced): PriceInput => ({
+    provider: e.provider,
+    model: e.model,
+    time: e.time,
+    inputTokens: e.inputTokens,
+    outputTokens: e.outputTokens,
+    cacheReadTokens: e.cacheReadTokens,
+    cacheWriteTokens: e.cacheWriteTokens,
+    reasoningTokens: e.reasoningTokens,
+    spanCost: e.spanCost,
+  });
+  const callCost = (e: Unpriced): number => (e.meta.tokenFields === 0 && e.spanCost === null ? 0 : deps.pricer.price(priceInput(e)).costUsd);
+
+  /**
+   * A call's first row stores the call as it is. A later row (or one drawing on an aggregate stored before it) stores
+   * the counts its spans added; its cost is the call's cost now minus what earlier rows of it or above it stored.
+   */
+  function priceRow(row: CountedRow): UsageEvent {
+    if (row.event === row.value) return price(row.event);
+    const now = deps.pricer.price(priceInput(row.value));
+    const known = row.value.meta.tokenFields !== 0 || row.value.spanCost !== null;
+    const source = !known ? 'unpriced' : now.costSource;
+    let cost = callCost(row.value);
+    for (const b of row.before) cost -= callCost(b);
+    return priced(row.event, cost, source, known ? now.priceVersion : '');
   }
 
   function price(e: Unpriced): UsageEvent {
@@ -134,7 +181,10 @@ export function createIngest(deps: IngestDeps) {
       let spanIds: Map<string, InheritableIdentity> | undefined;
       for (const span of spans) {
         const r = mapSpan(span, deps.mapping, now);
-        if (r.kind === 'event') candidates.push(r.event);
+        if (r.kind === 'event') {
+          candidates.push(r.event);
+          if (r.event.meta.unrecognized) noteUnrecognized(r.event);
+        }
         else if (r.kind === 'ignored') {
           counters.spansIgnored++;
           if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
@@ -150,13 +200,16 @@ export function createIngest(deps: IngestDeps) {
       }
       counters.spansSuperseded += selected.superseded;
       counters.callDiscrepancies += selected.discrepancies;
+      counters.callCollisions += selected.collisions;
+      counters.callLateEvidence += selected.lateEvidence;
       counters.identityInherited += selected.inherited;
       let bySpan: Map<string, DecodedSpan> | undefined;
       const spanOf = (e: Unpriced) => (bySpan ??= new Map(spans.map((sp) => [sp.traceId + sp.spanId, sp]))).get(e.traceId + e.spanId);
       const events: UsageEvent[] = [];
-      for (const e of selected.counted) {
+      for (const row of selected.counted) {
+        const e = row.event;
         const tooLong = overlongIdentity(e, () => spanOf(e), spans, deps.mapping.identity.secretAttributes);
-        if (tooLong === null) events.push(price(e));
+        if (tooLong === null) events.push(priceRow(row));
         else {
           rejected++;
           firstError ||= tooLong;

@@ -1,6 +1,7 @@
 import { TOKEN_BITS, type Unpriced } from './map-span.ts';
 
-// How two spans that describe one LLM call become one event (SPEC §11): the innermost keeps its counts.
+// The evidence that two spans describe one LLM call, and how their values become one. Counts are compared in the
+// semantic-convention meaning (after normalization), only on the counts both spans reported.
 
 const COMPARED = [
   ['inputTokens', TOKEN_BITS.input],
@@ -10,18 +11,69 @@ const COMPARED = [
   ['reasoningTokens', TOKEN_BITS.reasoning],
 ] as const;
 
-/** Two spans of one call disagree when a count both reported differs after normalization. */
-export function disagree(a: Unpriced, b: Unpriced): boolean {
-  const both = a.meta.tokenFields & b.meta.tokenFields;
-  return COMPARED.some(([field, bit]) => both & bit && a[field] !== b[field]);
+/** The counts a span (or the sum over several calls) reported; `fields` says which of them it reported. */
+export interface Counts {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  fields: number;
 }
 
-/** The innermost span keeps its counts and takes from the outer what it lacks. */
-export function fillFromOuter(inner: Unpriced, outer: Unpriced): { event: Unpriced; disagree: boolean } {
+export const countsOf = (e: Unpriced): Counts => ({
+  inputTokens: e.inputTokens,
+  outputTokens: e.outputTokens,
+  cacheReadTokens: e.cacheReadTokens,
+  cacheWriteTokens: e.cacheWriteTokens,
+  reasoningTokens: e.reasoningTokens,
+  fields: e.meta.tokenFields,
+});
+
+/** The sum over several calls; a count is only known for the sum when every call reported it. */
+export function sumCounts(values: readonly Unpriced[]): Counts {
+  const out: Counts = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, fields: -1 };
+  for (const v of values) {
+    for (const [field] of COMPARED) out[field] += v[field];
+    out.fields &= v.meta.tokenFields;
+  }
+  if (values.length === 0) out.fields = 0;
+  return out;
+}
+
+/**
+ * How two spans' counts compare: `exact` when every count both reported is equal (also when they share none),
+ * `close` when each differs by at most 1 token or 1 % (instrumentation quirks such as a stream's placeholder
+ * output token counted once more), else `differ`. `shared` says whether they had any count in common.
+ */
+export function compareCounts(a: Counts, b: Counts): { verdict: 'exact' | 'close' | 'differ'; shared: boolean } {
+  const both = a.fields & b.fields;
+  let verdict: 'exact' | 'close' | 'differ' = 'exact';
+  for (const [field, bit] of COMPARED) {
+    if (!(both & bit) || a[field] === b[field]) continue;
+    const gap = Math.abs(a[field] - b[field]);
+    if (gap > Math.max(1, Math.ceil(0.01 * Math.max(a[field], b[field])))) return { verdict: 'differ', shared: both !== 0 };
+    verdict = 'close';
+  }
+  return { verdict, shared: both !== 0 };
+}
+
+/** Time ranges overlap (end times are inclusive: a zero-length span inside another still overlaps). */
+export const overlap = (a: { startTime: number; time: number }, b: { startTime: number; time: number }) => a.startTime <= b.time && b.startTime <= a.time;
+
+/** Models name the same thing: equal, one unknown, or one a dated/qualified form of the other (`gpt-4o` vs `gpt-4o-2024-08-06`). */
+export function compatibleModels(a: string, b: string): boolean {
+  if (a === '' || b === '' || a === b) return true;
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x.startsWith(y) || y.startsWith(x);
+}
+
+/** The innermost span keeps its counts and takes from the outer what it lacks (model, provider, counts, span cost). */
+export function fillFromOuter(inner: Unpriced, outer: Unpriced): Unpriced {
   const fill: Partial<Unpriced> = {};
   if (!inner.model && outer.model) fill.model = outer.model;
   if (!inner.provider && outer.provider) fill.provider = outer.provider;
-  const differ = disagree(inner, outer);
   let tokenFields = inner.meta.tokenFields;
   if (inner.meta.tokenFields === 0 && outer.meta.tokenFields !== 0) {
     // The inner span recorded no counts (a stream its instrumentation does not read): the outer's are all there is.
@@ -35,47 +87,9 @@ export function fillFromOuter(inner: Unpriced, outer: Unpriced): { event: Unpric
     if (onlyOuter & TOKEN_BITS.cacheWrite) fill.cacheWriteTokens = Math.min(outer.cacheWriteTokens, input - (fill.cacheReadTokens ?? inner.cacheReadTokens));
     if (onlyOuter & TOKEN_BITS.reasoning) fill.reasoningTokens = Math.min(outer.reasoningTokens, inner.outputTokens);
     tokenFields |= onlyOuter & (TOKEN_BITS.cacheRead | TOKEN_BITS.cacheWrite | TOKEN_BITS.reasoning);
-    // A span's cost was computed from its own counts: it only carries over when they agree.
-    if (inner.spanCost === null && outer.spanCost !== null && !differ) fill.spanCost = outer.spanCost;
+    // A span's cost was computed from its own counts: it only carries over when they are the same counts.
+    if (inner.spanCost === null && outer.spanCost !== null && compareCounts(countsOf(inner), countsOf(outer)).verdict === 'exact') fill.spanCost = outer.spanCost;
   }
-  if (Object.keys(fill).length === 0) return { event: inner, disagree: differ };
-  return { event: { ...inner, ...fill, meta: { ...inner.meta, tokenFields } }, disagree: differ };
-}
-
-/** Sibling spans compared per parent: duplicates of one call are exported together, so the last few suffice. */
-const SIBLING_WINDOW = 32;
-
-/** Calls already counted in one request, indexed to find a second span of the same call without building keys. */
-export interface SeenCalls {
-  byResponse: Map<string, Unpriced>;
-  byParent: Map<string, Unpriced[]>;
-}
-
-export const newSeenCalls = (): SeenCalls => ({ byResponse: new Map(), byParent: new Map() });
-
-/**
- * Two sibling spans for one call: the same response id in the trace, or (different instrumentations only, since one
- * instrumentation's identical parallel calls are real) the same parent, model, counts and second. Returns the first.
- */
-export function firstSpanOfSameCall(e: Unpriced, seen: SeenCalls): Unpriced | undefined {
-  if (e.responseId) {
-    const first = seen.byResponse.get(e.responseId);
-    if (first?.traceId === e.traceId) return first;
-    if (!first) seen.byResponse.set(e.responseId, e);
-  }
-  const parent = e.parentSpanId || e.traceId;
-  const bucket = seen.byParent.get(parent);
-  if (!bucket) {
-    seen.byParent.set(parent, [e]);
-    return undefined;
-  }
-  const second = Math.round(e.time / 1000);
-  for (let i = bucket.length - 1, n = 0; i >= 0 && n < SIBLING_WINDOW; i--, n++) {
-    const o = bucket[i]!;
-    if (o.traceId === e.traceId && o.family !== e.family && o.model === e.model && o.inputTokens === e.inputTokens && o.outputTokens === e.outputTokens && Math.round(o.time / 1000) === second) {
-      return o;
-    }
-  }
-  bucket.push(e);
-  return undefined;
+  if (Object.keys(fill).length === 0) return inner;
+  return { ...inner, ...fill, meta: { ...inner.meta, tokenFields } };
 }

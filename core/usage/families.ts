@@ -38,46 +38,79 @@ const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
   ['openinference', PROFILES.openinference],
 ];
 
+const PYTHON_INSTRUMENTATION = 'opentelemetry.instrumentation.';
+/**
+ * Python packages under `opentelemetry.instrumentation.*` that only OpenTelemetry's own GenAI instrumentations use
+ * (they follow the semantic conventions). Traceloop's Python packages live in the same namespace (`openai.v1`,
+ * `anthropic`, `bedrock`, `langchain`, …); a few names exist in both projects, which their versions tell apart.
+ */
+const CONTRIB_PYTHON = new Set(['openai_v2', 'openai_agents', 'openai_agents_v2', 'google_genai', 'vertexai', 'weaviate', 'claude_agent_sdk']);
+
+/**
+ * Traceloop's Python releases are plain `x.y.z` (0.62.1); OpenTelemetry's GenAI instrumentations are still
+ * pre-releases (`2.1b0`, `0.1b0.dev`). Without a version, the package name decides.
+ */
+function pythonScopeProfile(lower: string, version: string): Profile | null {
+  if (!lower.startsWith(PYTHON_INSTRUMENTATION)) return null;
+  const pkg = lower.slice(PYTHON_INSTRUMENTATION.length).split('.')[0] ?? '';
+  if (/^\d+\.\d+\.\d+$/.test(version)) return PROFILES.traceloop;
+  if (/\d(?:a|b|rc)\d|dev/.test(version) || CONTRIB_PYTHON.has(pkg)) return PROFILES.semconv;
+  return PROFILES.traceloop;
+}
+
 const scopeCache = new Map<string, Profile | null>();
 
-function profileOfScope(scopeName: string): Profile | null {
-  const cached = scopeCache.get(scopeName);
+function profileOfScope(scopeName: string, version: string): Profile | null {
+  const cacheKey = version ? `${scopeName}@${version}` : scopeName;
+  const cached = scopeCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const lower = scopeName.toLowerCase();
   let found: Profile | null = lower === 'ai' ? PROFILES.vercel : null;
   if (!found) found = SCOPE_RULES.find(([prefix]) => lower.startsWith(prefix))?.[1] ?? null;
+  if (!found) found = pythonScopeProfile(lower, version);
   // Scope names are few per deployment; the bound only guards against a client inventing them.
   if (scopeCache.size >= 1024) scopeCache.clear();
-  scopeCache.set(scopeName, found);
+  scopeCache.set(cacheKey, found);
   return found;
 }
 
-/** The instrumentation profile of a span: its scope name first, then family marker attributes, else plain semconv. */
-export function detectProfile(attrs: Attributes, scopeName: string): Profile {
-  const byScope = profileOfScope(scopeName);
+/** The instrumentation profile of a span: its scope name (and version) first, then family marker attributes, else plain semconv. */
+export function detectProfile(attrs: Attributes, scopeName: string, scopeVersion = ''): Profile {
+  const byScope = profileOfScope(scopeName, scopeVersion);
   if (byScope) return byScope;
   if (attrs['openinference.span.kind'] !== undefined || attrs['llm.token_count.prompt'] !== undefined) return PROFILES.openinference;
   if (attrs['ai.operationId'] !== undefined) return PROFILES.vercel;
   if (attrs['gen_ai.application_name'] !== undefined || attrs['telemetry.sdk.name'] === 'openlit') return PROFILES.openlit;
-  if (attrs['traceloop.span.kind'] !== undefined || attrs['traceloop.workflow.name'] !== undefined || attrs['llm.request.type'] !== undefined) return PROFILES.traceloop;
+  if (
+    attrs['traceloop.span.kind'] !== undefined ||
+    attrs['traceloop.workflow.name'] !== undefined ||
+    attrs['llm.request.type'] !== undefined ||
+    attrs['llm.usage.total_tokens'] !== undefined
+  ) {
+    return PROFILES.traceloop;
+  }
   return PROFILES.semconv;
 }
 
 /** Kept for callers that only need the family name. */
-export function detectFamily(attrs: Attributes, scopeName: string): Family {
-  return detectProfile(attrs, scopeName).family;
+export function detectFamily(attrs: Attributes, scopeName: string, scopeVersion = ''): Family {
+  return detectProfile(attrs, scopeName, scopeVersion).family;
 }
 
 /** Attribute names per quantity, most specific first; every family's names are tried (they rarely collide). Totals are a fallback, never added. */
 export const TOKEN_ATTRS = {
   input: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens'],
   output: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion', 'ai.usage.outputTokens', 'ai.usage.completionTokens'],
-  total: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens', 'gen_ai.client.token.usage'],
+  // A total is only read when neither input nor output is there: then it is the input (an embeddings call reports one
+  // undifferentiated count, e.g. Vercel `ai.usage.tokens` on `ai.embed*` spans).
+  total: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens', 'llm.token_count.total', 'ai.usage.totalTokens', 'ai.usage.tokens', 'gen_ai.client.token.usage'],
   cacheRead: [
     'gen_ai.usage.cache_read.input_tokens',
     'gen_ai.usage.cache_read_input_tokens',
     'gen_ai.usage.cached_tokens',
     'llm.token_count.prompt_details.cache_read',
+    // OpenInference's earlier name for the same count (still written by some instrumentations).
+    'llm.token_count.prompt_details.cache_input',
     'ai.usage.inputTokenDetails.cacheReadTokens',
     'ai.usage.cachedInputTokens',
   ],

@@ -20,6 +20,10 @@ export interface CallMeta {
   weakIdentity: number;
   /** Bits of identity.required kinds missing on the span and its resource: rejected unless an ancestor supplies them. */
   missingRequired: number;
+  /** The instrumentation scope: spans of one call from two different instrumentations may be counted once. */
+  scope: string;
+  /** Usage-prefixed attribute names on a span none of whose names gave a count or a cost (an unknown vocabulary). */
+  unrecognized: readonly string[] | undefined;
 }
 
 export const TOKEN_BITS: Record<Exclude<TokenField, 'total'>, number> = { input: 1, output: 2, cacheRead: 4, cacheWrite: 8, reasoning: 16 };
@@ -38,6 +42,17 @@ const TOKEN_FIELDS = Object.keys(TOKEN_ATTRS) as TokenField[];
 const MAX_TOKENS = 100_000_000;
 const MAX_COST_USD = 100_000;
 
+/** Attribute names under which families report usage; a span with any of them is metered. */
+const USAGE_PREFIXES = ['gen_ai.usage.', 'llm.token_count.', 'ai.usage.', 'llm.usage.'];
+const isUsageKey = (key: string) => USAGE_PREFIXES.some((p) => key.startsWith(p));
+
+/** The usage-prefixed names of a span from which no count or cost was read: counted per name so the vocabulary can grow. */
+function unrecognizedUsage(a: Attributes): string[] | undefined {
+  const names: string[] = [];
+  for (const key in a) if (isUsageKey(key) && names.length < 16) names.push(key.slice(0, 128));
+  return names.length > 0 ? names : undefined;
+}
+
 /** One pass over the keys: does the span meter anything (SPEC §1), and does it carry identity to hand down? */
 function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: boolean; identity: boolean } {
   let metered = false;
@@ -48,7 +63,7 @@ function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: 
       continue;
     }
     if (metered) continue;
-    if (key.startsWith('gen_ai.usage.') || key.startsWith('llm.token_count.') || key.startsWith('ai.usage.')) metered = true;
+    if (isUsageKey(key)) metered = true;
     else if (key.startsWith('tollkeeper.')) metered = !IDENTITY_ONLY.has(key);
   }
   return { metered, identity };
@@ -81,7 +96,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
     }
   }
-  const profile = detectProfile(a, span.scopeName);
+  const profile = detectProfile(a, span.scopeName, span.scopeVersion);
   const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
   const provider = normalizeProvider(asString(lookup(a, span.resource, PROVIDER_ATTRS)));
   if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) {
@@ -103,6 +118,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     const unknown = cost.value === 0 && profile.zeroCostIsUnknown;
     if ((currency === '' || currency === 'USD') && !unknown) spanCost = cost.value;
   }
+  const unrecognized = keys.metered && tokenFields === 0 && tokens.total === 0 && !cost ? unrecognizedUsage(a) : undefined;
 
   const time = Number(span.endTimeUnixNano / 1_000_000n);
   const startTime = Number(span.startTimeUnixNano / 1_000_000n);
@@ -154,7 +170,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       role,
       spanCost,
       responseId: asString(a['gen_ai.response.id']) || asString(a['ai.response.id']),
-      meta: { tokenFields, weakIdentity: identity.weak, missingRequired: identity.missingRequired },
+      meta: { tokenFields, weakIdentity: identity.weak, missingRequired: identity.missingRequired, scope: span.scopeName, unrecognized },
     },
   };
 }
