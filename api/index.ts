@@ -8,6 +8,7 @@ import type { PolicyService } from '../detector/policies.ts';
 import type { QuotaStatus } from '../detector/quota-status.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { ClickHouse } from '../store/port.ts';
+import type { IngestStatsRepo } from '../store/ingest-stats-repo.ts';
 import type { UsageReportRepo } from '../store/usage-report-repo.ts';
 import { alertRoutes } from './alerts.ts';
 import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
@@ -16,6 +17,7 @@ import { enforcementRoutes } from './enforcement.ts';
 import { errorsPlugin } from './errors.ts';
 import { healthRoutes, type HealthOptions } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
+import { ingestStatsRoutes } from './ingest-stats.ts';
 import { policyRoutes } from './policies.ts';
 import { quotaRoutes } from './quotas.ts';
 import { revocationRoutes } from './revocations.ts';
@@ -32,6 +34,8 @@ export interface ApiDeps {
   quotaStatus: QuotaStatus;
   incidents: AnomalyRepo;
   usageReports: UsageReportRepo;
+  /** What the collectors flushed to `ingest_stats` (every collector process, wherever it runs). */
+  ingestStats: IngestStatsRepo;
   store: ClickHouse;
   pricer: { price(i: PriceInput): PriceResult };
   authorize: AuthorizeOptions;
@@ -84,6 +88,7 @@ export const apiPlugin = fp(
     await app.register(incidentRoutes, { repo: d.incidents });
     await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
     await app.register(alertRoutes, { notifier: d.alerts });
+    await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
   },
   { name: 'tollkeeper-api' },
 );

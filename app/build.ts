@@ -6,6 +6,8 @@ import { apiPlugin, listenerOptions, registerConventions } from '../api/index.ts
 import { healthRoutes } from '../api/health.ts';
 import { createBatchWriter, type BatchWriter } from '../collector/batch-writer.ts';
 import { createIngest, type Ingest } from '../collector/ingest.ts';
+import { createStatsFlusher, type StatsFlusher } from '../collector/ingest-stats.ts';
+import { createIngestStatsRepo } from '../store/ingest-stats-repo.ts';
 import { collectorPlugin } from '../collector/plugin.ts';
 import { openSpool } from '../collector/spool.ts';
 import type { Config } from '../core/config/load.ts';
@@ -54,6 +56,8 @@ export interface Tollkeeper {
   api?: FastifyInstance;
   ingest?: Ingest;
   writer?: BatchWriter;
+  /** The collector's counters flushed to `ingest_stats` every 10 s and on close. */
+  stats?: StatsFlusher;
   enforcement?: Enforcement;
   forwardAuth?: ForwardAuth;
   loop?: ReturnType<typeof createTickLoop>;
@@ -123,6 +127,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     };
     const cap = connectionCap(config.server.max_connections);
 
+    const statsRepo = createIngestStatsRepo(store);
     if (role !== 'detector') {
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
       const usageRepo = createUsageRepo(store);
@@ -151,6 +156,16 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         logger: logger.child({ component: 'ingest' }),
         now,
       });
+      const stats = createStatsFlusher({
+        counters: ingest.counters,
+        writerStats: () => writer.stats(),
+        insert: (rows) => statsRepo.insert(rows),
+        logger: logger.child({ component: 'ingest-stats' }),
+        now,
+        instance: `${hostname()}:${process.pid}`,
+      });
+      // Closed after the writer (cleanups run in reverse): the last flush holds the last batches' counts.
+      cleanups.unshift(() => stats.close());
       const otlp = Fastify(fastifyOpts);
       otlp.server.maxConnections = cap;
       await registerConventions(otlp, { ...tokens, otlp: config.auth.otlp_token });
@@ -166,7 +181,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
         refusal: () => writer.refusal(),
       });
-      Object.assign(app, { otlp, ingest, writer });
+      Object.assign(app, { otlp, ingest, writer, stats });
       if (role === 'collector') {
         const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
         timer.unref();
@@ -250,6 +265,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         quotaStatus: createQuotaStatus({ quotaRepo, policies: policyService }),
         incidents: anomalyRepo,
         usageReports: createUsageReportRepo(store),
+        ingestStats: statsRepo,
         store,
         pricer,
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },

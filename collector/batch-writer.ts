@@ -36,6 +36,8 @@ interface Pending {
   /** Events the encoder refused: set aside in spool/dead with the batch. */
   refused: UsageEvent[];
   resolve: (o: WriteOutcome) => void;
+  /** When the request was queued (performance.now()), for the writer's lag. */
+  at: number;
 }
 
 export interface WriterStats {
@@ -46,6 +48,8 @@ export interface WriterStats {
   /** Events the store refused for good, written to spool/dead. */
   deadEvents: number;
   queued: number;
+  /** How long the oldest request still waiting for the store (or the spool) has waited, in ms; 0 when none. */
+  lagMs: number;
   spoolBytes: number;
   spoolFiles: number;
   storeHealthy: boolean;
@@ -71,6 +75,8 @@ export function createBatchWriter(o: BatchWriterOptions) {
   let pending: Pending[] = [];
   let pendingCount = 0;
   let inFlight = 0;
+  /** Queue time of the oldest request in the batch being written. */
+  let inFlightSince = 0;
   let flushTimer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
@@ -168,6 +174,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
     pending = [];
     inFlight += pendingCount;
     pendingCount = 0;
+    if (batch[0]) inFlightSince = batch[0].at;
     return serial(() => flushOnce(batch));
   }
 
@@ -236,7 +243,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
       // Encoded now: until it is stored, an event is held as one line of text, not as its object graph.
       const { rows, refused } = toRows(events);
       return new Promise<WriteOutcome>((resolve) => {
-        pending.push({ rows, refused, resolve });
+        pending.push({ rows, refused, resolve, at: performance.now() });
         pendingCount += events.length;
         // An idle writer writes at once (requests arriving in the same turn share the batch); a busy one gathers
         // until the write in flight is done, the batch is full, or flush_interval passes.
@@ -263,7 +270,9 @@ export function createBatchWriter(o: BatchWriterOptions) {
       for (let more = true; more; ) more = await drainTurn();
     },
     stats(): WriterStats {
-      return { ...stats, queued: pendingCount + inFlight, spoolBytes: o.spool.bytes(), spoolFiles: o.spool.files(), storeHealthy };
+      const oldest = inFlight > 0 ? inFlightSince : pending[0]?.at;
+      const lagMs = oldest === undefined ? 0 : Math.max(0, performance.now() - oldest);
+      return { ...stats, queued: pendingCount + inFlight, lagMs, spoolBytes: o.spool.bytes(), spoolFiles: o.spool.files(), storeHealthy };
     },
     /** Refuses new events, then settles everything already submitted (stored or spooled). */
     async close(): Promise<void> {

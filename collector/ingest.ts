@@ -18,6 +18,8 @@ export interface IngestCounters {
   spansReceived: number;
   spansIgnored: number;
   spansRejected: number;
+  /** Rejected spans per reason (`invalid_tokens`, `too_old`, `identity_missing`, …). */
+  rejectedByReason: Record<string, number>;
   spansSuperseded: number;
   /** Pairs of spans judged one call whose counts differ slightly or whose models differ (the innermost span's were kept). */
   callDiscrepancies: number;
@@ -80,6 +82,16 @@ function priced(e: Unpriced, costUsd: number, costSource: CostSource, priceVersi
   };
 }
 
+/** Labels kept per counter: a client inventing attribute names cannot grow the counters (or the stats table) without bound. */
+const MAX_LABELS = 1000;
+
+function bump(counts: Record<string, number>, label: string): void {
+  const seen = counts[label];
+  if (seen !== undefined) counts[label] = seen + 1;
+  else if (Object.keys(counts).length < MAX_LABELS) counts[label] = 1;
+  else counts['(other)'] = (counts['(other)'] ?? 0) + 1;
+}
+
 /** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
 export function createIngest(deps: IngestDeps) {
   const deduper = createCallDeduper();
@@ -87,6 +99,7 @@ export function createIngest(deps: IngestDeps) {
     spansReceived: 0,
     spansIgnored: 0,
     spansRejected: 0,
+    rejectedByReason: {},
     spansSuperseded: 0,
     callDiscrepancies: 0,
     callCollisions: 0,
@@ -111,9 +124,8 @@ export function createIngest(deps: IngestDeps) {
 
   function noteUnrecognized(e: Unpriced): void {
     for (const name of e.meta.unrecognized ?? []) {
-      const seen = counters.unrecognizedUsage[name] ?? 0;
-      if (seen === 0) deps.logger.warn({ attribute: name, family: e.family }, 'usage attribute with no known meaning: the span is stored without its counts');
-      counters.unrecognizedUsage[name] = seen + 1;
+      if ((counters.unrecognizedUsage[name] ?? 0) === 0) deps.logger.warn({ attribute: name, family: e.family }, 'usage attribute with no known meaning: the span is stored without its counts');
+      bump(counters.unrecognizedUsage, name);
     }
   }
 
@@ -191,11 +203,13 @@ export function createIngest(deps: IngestDeps) {
         } else {
           rejected++;
           firstError ||= r.reason;
+          bump(counters.rejectedByReason, r.code ?? 'other');
         }
       }
       const selected = deduper.select(candidates, spans, spanIds);
       for (const { event, kinds } of selected.rejected) {
         rejected++;
+        bump(counters.rejectedByReason, 'identity_missing');
         firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
       }
       counters.spansSuperseded += selected.superseded;

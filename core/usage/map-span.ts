@@ -32,7 +32,10 @@ export const TOKEN_BITS: Record<Exclude<TokenField, 'total'>, number> = { input:
 export type Unpriced = Omit<UsageEvent, 'costUsd' | 'costSource' | 'priceVersion'> & { role: SpanRole; responseId: string; meta: CallMeta };
 
 /** `ignored` spans may still pass identity down to the calls below them. */
-export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored'; identity?: InheritableIdentity } | { kind: 'rejected'; reason: string };
+export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored'; identity?: InheritableIdentity } | { kind: 'rejected'; reason: string; code?: RejectCode };
+
+/** Why a span was refused, as counted per reason in the ingest stats. */
+export type RejectCode = 'invalid_tokens' | 'invalid_cost' | 'too_old' | 'in_future' | 'identity_missing' | 'invalid_compute';
 
 const IDENTITY_ONLY = new Set(['tollkeeper.api_key.id', 'tollkeeper.tenant.id', 'tollkeeper.user.id']);
 const EMPTY: Attributes = {};
@@ -90,7 +93,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       if (!found) continue;
       const v = found.value;
       if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
-        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}` };
+        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}`, code: 'invalid_tokens' };
       }
       tokens[field] = v;
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
@@ -112,7 +115,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   const cost = firstNumber(a, COST_ATTRS);
   if (cost) {
     if (!Number.isFinite(cost.value) || cost.value < 0 || cost.value > MAX_COST_USD) {
-      return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${cost.value}` };
+      return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${cost.value}`, code: 'invalid_cost' };
     }
     const currency = asString(a['gen_ai.usage.cost.currency']).toUpperCase();
     const unknown = cost.value === 0 && profile.zeroCostIsUnknown;
@@ -122,19 +125,19 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
 
   const time = Number(span.endTimeUnixNano / 1_000_000n);
   const startTime = Number(span.startTimeUnixNano / 1_000_000n);
-  if (time < now - config.maxAgeMs) return { kind: 'rejected', reason: `span ${span.spanId}: ended ${new Date(time).toISOString()}, older than ingest.max_age` };
-  if (time > now + config.maxFutureMs) return { kind: 'rejected', reason: `span ${span.spanId}: ends ${new Date(time).toISOString()}, in the future` };
+  if (time < now - config.maxAgeMs) return { kind: 'rejected', reason: `span ${span.spanId}: ended ${new Date(time).toISOString()}, older than ingest.max_age`, code: 'too_old' };
+  if (time > now + config.maxFutureMs) return { kind: 'rejected', reason: `span ${span.spanId}: ends ${new Date(time).toISOString()}, in the future`, code: 'in_future' };
 
   const identity = resolveSpanIdentity(a, span.resource, config.identity);
   // A root span has no ancestor to inherit from: reject now. Others wait for the deduper's inheritance.
-  if (identity.missingRequired && !span.parentSpanId) return { kind: 'rejected', reason: `span ${span.spanId}: ${missingIdentityError(identity.missingRequired, config.identity)}` };
+  if (identity.missingRequired && !span.parentSpanId) return { kind: 'rejected', reason: `span ${span.spanId}: ${missingIdentityError(identity.missingRequired, config.identity)}`, code: 'identity_missing' };
 
   const operation = op || operationOf(a);
   let computeSeconds = 0;
   const explicitCompute = asNumber(a['tollkeeper.compute.seconds']);
   if (explicitCompute !== undefined) {
     if (!Number.isFinite(explicitCompute) || explicitCompute < 0 || explicitCompute > 86_400 * 366) {
-      return { kind: 'rejected', reason: `span ${span.spanId}: tollkeeper.compute.seconds must be a finite number >= 0` };
+      return { kind: 'rejected', reason: `span ${span.spanId}: tollkeeper.compute.seconds must be a finite number >= 0`, code: 'invalid_compute' };
     }
     computeSeconds = explicitCompute;
   } else if (operation && config.computeOperations.includes(operation)) {
