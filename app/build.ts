@@ -127,7 +127,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     };
     const cap = connectionCap(config.server.max_connections);
 
-    const statsRepo = createIngestStatsRepo(store);
+    const ingestStatsRepo = createIngestStatsRepo(store);
     if (role !== 'detector') {
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
       const usageRepo = createUsageRepo(store);
@@ -159,7 +159,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       const stats = createStatsFlusher({
         counters: ingest.counters,
         writerStats: () => writer.stats(),
-        insert: (rows) => statsRepo.insert(rows),
+        insert: (rows) => ingestStatsRepo.insert(rows),
         logger: logger.child({ component: 'ingest-stats' }),
         now,
         instance: `${hostname()}:${process.pid}`,
@@ -265,7 +265,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         quotaStatus: createQuotaStatus({ quotaRepo, policies: policyService }),
         incidents: anomalyRepo,
         usageReports: createUsageReportRepo(store),
-        ingestStats: statsRepo,
+        ingestStats: ingestStatsRepo,
         store,
         pricer,
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },

@@ -140,13 +140,16 @@ export function createCallDeduper(capacity = 200_000) {
   function decideAndEmit(traceId: string, list: Unpriced[], result: DedupeResult): void {
     const mem = traces.touch(traceId);
     for (const e of list) traces.add(mem, e);
-    const isNew = new Set(list);
-    if (mem.nodes.size === 1 && mem.rows.size === 0) {
-      // The common case, a trace seen for the first time with one event: its own unit.
+    if (mem.nodes.size === 1) {
+      // The common case, a trace seen for the first time with one event: it is a unit of its own, stored as it is.
       const e = list[0]!;
-      emit(mem, { members: [e], value: e.role === 'inference' || hasUsage(e) ? e : null }, isNew, result, NO_UP);
+      if (!hasUsage(e)) return;
+      const before: Unpriced[] = [];
+      mem.rows.set(e.spanId, { vec: vecOf(e), value: e, before, event: e, seq: traces.nextSeq(), late: false });
+      result.counted.push({ event: e, value: e, before });
       return;
     }
+    const isNew = new Set(list);
     const ups = new Map<Unpriced, Unpriced | undefined>();
     const upOf = (e: Unpriced): Unpriced | undefined => {
       if (ups.has(e)) return ups.get(e);
@@ -221,8 +224,6 @@ export function createCallDeduper(capacity = 200_000) {
   }
 }
 export type CallDeduper = ReturnType<typeof createCallDeduper>;
-
-const NO_UP = (): undefined => undefined;
 
 /** A call below an aggregate stored before it stores only what exceeds the aggregate's remaining credit. */
 function drawOnCredit(mem: TraceState, unit: Unit, delta: number[], before: Unpriced[], upOf: (e: Unpriced) => Unpriced | undefined): void {
