@@ -85,11 +85,11 @@ function priced(e: Unpriced, costUsd: number, costSource: CostSource, priceVersi
 /** Labels kept per counter: a client inventing attribute names cannot grow the counters (or the stats table) without bound. */
 const MAX_LABELS = 1000;
 
-function bump(counts: Record<string, number>, label: string): void {
+function bump(counts: Record<string, number>, label: string, by = 1): void {
   const seen = counts[label];
-  if (seen !== undefined) counts[label] = seen + 1;
-  else if (Object.keys(counts).length < MAX_LABELS) counts[label] = 1;
-  else counts['(other)'] = (counts['(other)'] ?? 0) + 1;
+  if (seen !== undefined) counts[label] = seen + by;
+  else if (Object.keys(counts).length < MAX_LABELS) counts[label] = by;
+  else counts['(other)'] = (counts['(other)'] ?? 0) + by;
 }
 
 /** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
@@ -189,6 +189,7 @@ export function createIngest(deps: IngestDeps) {
       const now = deps.now();
       let rejected = decoderRejected?.spans ?? 0;
       let firstError = decoderRejected?.message ?? '';
+      if (decoderRejected?.spans) bump(counters.rejectedByReason, 'span_limits', decoderRejected.spans);
       const candidates: Unpriced[] = [];
       let spanIds: Map<string, InheritableIdentity> | undefined;
       for (const span of spans) {
@@ -227,6 +228,7 @@ export function createIngest(deps: IngestDeps) {
         else {
           rejected++;
           firstError ||= tooLong;
+          bump(counters.rejectedByReason, 'identity_too_long');
         }
       }
       counters.spansRejected += rejected;
