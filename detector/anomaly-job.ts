@@ -33,7 +33,7 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
 
   async function act(inc: Incident, now: number): Promise<{ action: string; events: BusEvent[] }> {
     const action = o.actions[inc.severity];
-    const data = { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly' as const, incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, reason: inc.explanation };
+    const data = { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly' as const, incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, metric: inc.metric, reason: inc.explanation };
     const label = describeAction(action);
     if (acted.get(inc.id) === inc.severity || (acted.get(inc.id) === 'critical' && inc.severity === 'warning')) return { action: label, events: [] };
     acted.set(inc.id, inc.severity);
@@ -67,7 +67,7 @@ export function createAnomalyJob(opts: AnomalyJobOptions) {
       const toAct: Incident[] = [];
       for (const inc of [...rec.opened, ...rec.updated]) {
         if (!acted.has(inc.id)) {
-          events.push({ type: 'anomaly.detected', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, action: (o.shadow ? 'shadow:' : '') + describeAction(o.actions[inc.severity]), reason: inc.explanation } });
+          events.push({ type: 'anomaly.detected', timestamp: ts, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, observed: inc.observed, expected: inc.expected, metric: inc.metric, action: (o.shadow ? 'shadow:' : '') + describeAction(o.actions[inc.severity]), reason: inc.explanation } });
         }
         toAct.push(inc);
         rows.push({ ...inc, action: describeAction(o.actions[inc.severity]), shadow: o.shadow });

@@ -22,6 +22,10 @@ export interface BusEvent {
     observed?: number;
     expected?: number;
     action?: string;
+    /** Anomalies: what observed and expected measure (cost_usd, tokens, requests, tool_calls). */
+    metric?: string;
+    /** Quotas: the limited dimension that was crossed (observed = used, expected = limit). */
+    dimension?: string;
     reason: string;
     [extra: string]: unknown;
   };

@@ -36,7 +36,7 @@ export function createQuotaJob(deps: QuotaJobDeps) {
 
   async function act(policy: Policy, c: Crossing, now: number): Promise<BusEvent[]> {
     const out: BusEvent[] = [];
-    const base = { entity: { kind: c.scope, id: c.entity }, source: 'quota' as const, policy: c.policy, observed: c.used, expected: c.limit, reason: describe(c) };
+    const base = { entity: { kind: c.scope, id: c.entity }, source: 'quota' as const, policy: c.policy, dimension: c.dimension, observed: c.used, expected: c.limit, reason: describe(c) };
     out.push({ type: c.hard ? 'quota.exceeded' : 'quota.threshold', timestamp: new Date(now).toISOString(), data: { ...base, threshold: c.threshold, action: c.hard ? policy.action.type : 'alert' } });
     if (!c.hard || policy.action.type === 'alert' || deps.shadow) return out;
     const cause: Cause = {

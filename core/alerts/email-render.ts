@@ -1,5 +1,5 @@
 import type { MailItem, MailPlan } from './email-plan.ts';
-import { escapeHtml, num } from './escape.ts';
+import { amount, escapeHtml, ofLimit } from './escape.ts';
 import { actionText, isEnforcement, oneLine, ratioText, restoreCall, singleSubject, summaryOf } from './summary.ts';
 import type { AlertEvent, What } from './types.ts';
 
@@ -35,10 +35,10 @@ function comparison(e: AlertEvent): Row | undefined {
   if (observed === undefined || expected === undefined) return undefined;
   if (e.data.source === 'quota') {
     const pct = expected > 0 ? ` (${Math.round((observed / expected) * 100)}% of the limit)` : '';
-    return { label: 'Used vs limit', value: `${num(observed)} of ${num(expected)}${pct}` };
+    return { label: 'Used vs limit', value: `${ofLimit(e.data.dimension, observed, expected)}${pct}` };
   }
   const ratio = ratioText(observed, expected);
-  return { label: 'Observed vs expected', value: `${num(observed)} vs ${num(expected)}${ratio ? ` (${ratio} usual)` : ''}` };
+  return { label: 'Observed vs expected', value: `${amount(e.data.metric, observed)} vs ${amount(e.data.metric, expected)}${ratio ? ` (${ratio} usual)` : ''}` };
 }
 
 function itemRows(item: MailItem, ctx: RenderContext): Row[] {

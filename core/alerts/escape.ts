@@ -1,3 +1,6 @@
+import { formatAmount } from '../anomaly/explain.ts';
+import { METRICS, type Metric } from '../anomaly/types.ts';
+
 /** Text for an HTML body or attribute: every user-controlled string goes through here. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -12,4 +15,16 @@ export function escapeMrkdwn(s: string): string {
 export function num(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   return Math.abs(v) >= 100 ? String(Math.round(v)) : String(Number(v.toPrecision(3)));
+}
+
+/** "$4.10 of $5.00", "2 of 1 requests": used versus limit in the dimension's unit. */
+export function ofLimit(unit: unknown, used: number, limit: number): string {
+  return `${unit === 'cost_usd' ? amount(unit, used) : num(used)} of ${amount(unit, limit)}`;
+}
+
+/** "$38.10", "1.2M tokens", "240 requests", "3 input tokens": a number in the unit of its metric or dimension. */
+export function amount(unit: unknown, v: number): string {
+  if (typeof unit !== 'string' || unit === '') return num(v);
+  if ((METRICS as readonly string[]).includes(unit)) return formatAmount(unit as Metric, v);
+  return `${num(v)} ${unit.replaceAll('_', ' ')}`;
 }

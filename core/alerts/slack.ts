@@ -1,4 +1,4 @@
-import { escapeMrkdwn, num } from './escape.ts';
+import { amount, escapeMrkdwn, ofLimit } from './escape.ts';
 import { actionText, isEnforcement, ratioText, restoreCall, summaryOf } from './summary.ts';
 import { WHAT, type AlertEvent } from './types.ts';
 
@@ -21,9 +21,9 @@ const ICON: Record<AlertEvent['type'], string> = {
 function usualLine(e: AlertEvent): string | undefined {
   const { observed, expected } = e.data;
   if (observed === undefined || expected === undefined) return undefined;
-  if (e.data.source === 'quota') return `*Used:* ${num(observed)} of ${num(expected)} (limit)`;
+  if (e.data.source === 'quota') return `*Used:* ${escapeMrkdwn(ofLimit(e.data.dimension, observed, expected))} (limit)`;
   const r = ratioText(observed, expected);
-  return `*Observed:* ${num(observed)} vs usual ${num(expected)}${r ? ` (${r})` : ''}`;
+  return `*Observed:* ${escapeMrkdwn(amount(e.data.metric, observed))} vs usual ${escapeMrkdwn(amount(e.data.metric, expected))}${r ? ` (${r})` : ''}`;
 }
 
 /**

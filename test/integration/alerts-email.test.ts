@@ -39,7 +39,7 @@ async function smtp() {
 }
 
 const anomalyRevocation = (id: string, at: string): AlertEvent[] => {
-  const data = { entity: { kind: 'api_key', id }, tenant: 'acme', source: 'anomaly' as const, incident_id: 'inc-7', pattern: 'burst', severity: 'critical', observed: 38.1, expected: 0.4, reason: `api_key ${id} spent $38.10 in 5 min; its usual is $0.40 ± 0.12` };
+  const data = { entity: { kind: 'api_key', id }, tenant: 'acme', source: 'anomaly' as const, incident_id: 'inc-7', pattern: 'burst', severity: 'critical', observed: 38.1, expected: 0.4, metric: 'cost_usd', reason: `api_key ${id} spent $38.10 in 5 min; its usual is $0.40 ± 0.12` };
   return [
     { type: 'anomaly.detected', timestamp: at, data: { ...data, action: 'revoke' } },
     { type: 'key.revoked', timestamp: at, data: { ...data, action: 'revoke' } },
@@ -60,7 +60,7 @@ describe('email alerts', () => {
     expect(mail.subject).toBe('[tollkeeper] Revoked: api_key k-42 — $38.10 in 5 min, 95× usual');
     expect(s.mails[0]!.rcpt.sort()).toEqual(['acme-admins@example.com', 'ops@example.com', 'pager@example.com']);
     const text = mail.text ?? '';
-    for (const line of ['Entity:', 'api_key k-42', 'Tenant:', 'acme', 'Observed vs expected:', '38.1 vs 0.4 (95× usual)', 'Incident:', 'inc-7 (burst, critical)', 'Action taken:', `curl -X POST '${t.apiUrl}/v1/enforcement'`]) {
+    for (const line of ['Entity:', 'api_key k-42', 'Tenant:', 'acme', 'Observed vs expected:', '$38.10 vs $0.40 (95× usual)', 'Incident:', 'inc-7 (burst, critical)', 'Action taken:', `curl -X POST '${t.apiUrl}/v1/enforcement'`]) {
       expect(text).toContain(line);
     }
     expect(mail.html).toContain('<img src="cid:spend-chart@tollkeeper"');
@@ -108,7 +108,7 @@ describe('email alerts', () => {
     expect(s.mails[0]!.rcpt.sort()).toEqual(['ops@example.com', 'pager@example.com']);
     expect(mail.text).toContain('- Revoked: api_key k-059 — 2 of 1 requests (200%), policy tiny');
     // The entity of the first item is detailed: what happened, and the restore call.
-    expect(mail.text).toContain('Used vs limit:');
+    expect(mail.text).toMatch(/Used vs limit: +2 of 1 requests \(200% of the limit\)/);
     // A later single event is the next mail: the digest was the only one for the tick.
     await enforce(t, 'revoke', 'api_key', 'k-later');
     await waitFor(() => s.mails.length >= 2, { what: 'the next mail' });

@@ -161,13 +161,13 @@ alerts:
       {
         type: 'key.revoked',
         timestamp: '2026-12-03T08:00:00.000Z',
-        data: { entity: { kind: 'api_key', id: 'k-42' }, tenant: 'acme', source: 'anomaly', incident_id: 'inc-7', pattern: 'burst', severity: 'critical', observed: 38.1, expected: 0.4, action: 'revoke', reason: 'api_key k-42 spent $38.10 in 5 min; its usual is $0.40 ± 0.12' },
+        data: { entity: { kind: 'api_key', id: 'k-42' }, tenant: 'acme', source: 'anomaly', incident_id: 'inc-7', pattern: 'burst', severity: 'critical', observed: 38.1, expected: 0.4, metric: 'cost_usd', action: 'revoke', reason: 'api_key k-42 spent $38.10 in 5 min; its usual is $0.40 ± 0.12' },
       },
     ]);
     await waitFor(() => slack.hooks.length === 1, { what: 'the Slack message' });
     const msg = slack.hooks[0]!.json as { text: string; blocks: unknown[] };
     expect(msg.text).toContain('*Revoked:* api_key `k-42` (tenant acme) — $38.10 in 5 min, 95× usual');
-    expect(msg.text).toContain('*Observed:* 38.1 vs usual 0.4 (95×)');
+    expect(msg.text).toContain('*Observed:* $38.10 vs usual $0.40 (95×)');
     expect(msg.text).toContain(`curl -X POST '${t.apiUrl}/v1/enforcement'`);
     expect(msg.text).toContain(`{"action":"restore","kind":"api_key","id":"k-42"`);
     expect(msg.blocks.length).toBeGreaterThanOrEqual(3);
