@@ -72,7 +72,15 @@ ORDER BY time`,
   };
 }
 
-function total(title: string, expr: string, unit: string, description: string, thresholds?: PanelSpec['thresholds']): PanelSpec {
+/** Sums every variable but tenant leaves on "All" ($__conditionalAll writes 1=1 for "All", else the 0 given here). */
+const ONLY_TENANT_FILTERED = ['api_key', 'agent', 'model'].map((v) => `($__conditionalAll(0, $${v}))`).join(' AND ');
+
+/**
+ * A total over the range. Every event carries a service (unknown_service when the sender set none), so the
+ * rollup's `service` rows count each event once: they answer when only the tenant is filtered; the raw events
+ * answer for the other filters. Exactly one branch reads data: the other's condition folds to a constant 0.
+ */
+function total(title: string, expr: string, rollupExpr: string, unit: string, description: string, thresholds?: PanelSpec['thresholds']): PanelSpec {
   return {
     type: 'stat',
     title,
@@ -83,10 +91,20 @@ function total(title: string, expr: string, unit: string, description: string, t
     unit,
     ...(thresholds ? { thresholds } : {}),
     query: `
-SELECT ${expr} AS value
-FROM usage_events
-WHERE $__timeFilter(time)
-  ${EVENT_FILTERS}`,
+SELECT sum(v) AS value
+FROM (
+  SELECT ${rollupExpr} AS v
+  FROM usage_minute
+  WHERE kind = 'service' AND $__timeFilter(minute)
+    AND ${whenPicked('tenant', 'tenant')}
+    AND ${ONLY_TENANT_FILTERED}
+  UNION ALL
+  SELECT ${expr} AS v
+  FROM usage_events
+  WHERE $__timeFilter(time)
+    ${EVENT_FILTERS.replaceAll('\n', '\n  ')}
+    AND NOT (${ONLY_TENANT_FILTERED})
+)`,
   };
 }
 
@@ -166,12 +184,13 @@ ORDER BY time`,
     {
       title: 'Overview',
       panels: [
-        total('Spend', 'sum(cost_usd)', 'currencyUSD', 'Priced spend of every usage event in the range that matches the filters.'),
-        total('Tokens', 'sum(input_tokens + output_tokens)', 'short', 'Input plus output tokens (input includes cached, output includes reasoning).'),
-        total('LLM requests', 'sum(requests)', 'short', 'Inference calls (chat, completion, embeddings…).'),
+        total('Spend', 'sum(cost_usd)', 'sum(cost_usd)', 'currencyUSD', 'Priced spend of every usage event in the range that matches the filters.'),
+        total('Tokens', 'sum(input_tokens + output_tokens)', 'sum(input_tokens + output_tokens)', 'short', 'Input plus output tokens (input includes cached, output includes reasoning).'),
+        total('LLM requests', 'sum(requests)', 'sum(requests)', 'short', 'Inference calls (chat, completion, embeddings…).'),
         total(
           'Unpriced requests',
           "sumIf(requests, cost_source = 'unpriced')",
+          'toUInt64(sum(unpriced_requests))',
           'short',
           'Requests whose model has no known price: their spend is missing from every spend figure.',
           steps(['green', null], ['orange', 1]),
