@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { migrate } from '../store/migrate.ts';
 import type { ClickHouse } from '../store/port.ts';
-import { ensureIngestStats } from '../test/helpers/dashboard-fixture.ts';
 import { dashboardQueries, loadDashboards, runDashboardQuery, variablesFor } from '../test/helpers/dashboard-queries.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { fmt, percentile } from './lib/stats.ts';
@@ -48,7 +47,6 @@ async function writeUsage(store: ClickHouse, rows: number, now: number): Promise
 /** 30 days of health rows every 10 s: 2 collectors × 15 figures, 1 detector × 6; plus incidents, revocations, firings. */
 async function writeOperations(store: ClickHouse, now: number): Promise<void> {
   const slots = (30 * DAY) / 10_000;
-  await ensureIngestStats(store);
   await store.command(
     `INSERT INTO ${store.table('ingest_stats')}
      SELECT toDateTime(intDiv({now:UInt64}, 1000) - number * 10), inst, f.1, f.2, f.3

@@ -61,14 +61,6 @@ function entry(action: string, source: string, kind: string, id: string, created
   return { ...cause, kind, id, causes: [cause] } as never;
 }
 
-/** The collectors' table (created by its own migration once that lands; created here the same way if absent). */
-export async function ensureIngestStats(store: ClickHouse): Promise<void> {
-  await store.command(
-    `CREATE TABLE IF NOT EXISTS ${store.table('ingest_stats')} (ts DateTime('UTC'), instance LowCardinality(String), name LowCardinality(String), label String, value Float64)
-     ENGINE = SummingMergeTree PARTITION BY toYYYYMM(ts) ORDER BY (name, label, instance, ts)`,
-  );
-}
-
 export async function writeFixture(store: ClickHouse, now: number): Promise<Fixture> {
   const start = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
   const events = usage(start);
@@ -100,7 +92,6 @@ export async function writeFixture(store: ClickHouse, now: number): Promise<Fixt
   await firings.record({ policy: 'monthly', scope: 'tenant', entity: 'acme', periodKey: '2026-12', threshold: 1, firedAt: start + 70 * MINUTE });
 
   // One hour of health rows every 10 s: collector c1 takes twice c2's traffic; the detector finds a spike each minute.
-  await ensureIngestStats(store);
   const ingest: StatRow[] = [];
   const detector: StatRow[] = [];
   const spansReceived: Record<string, number> = { c1: 0, c2: 0 };
