@@ -120,10 +120,6 @@ export function createUsageRepo(ch: ClickHouse) {
       const rows = await ch.query<{ n: number; t: number }>(`SELECT count() AS n, toUnixTimestamp64Milli(max(time)) AS t FROM ${events}`, undefined, { tag: 'collector.max_time' });
       return rows[0] && Number(rows[0].n) > 0 ? Number(rows[0].t) : -Infinity;
     },
-    async count(): Promise<number> {
-      const rows = await ch.query<{ n: number }>(`SELECT count() AS n FROM ${events} FINAL`);
-      return rows[0]?.n ?? 0;
-    },
   };
 }
 export type UsageRepo = ReturnType<typeof createUsageRepo>;

@@ -5,24 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { renderResult } from './markdown.ts';
+import type { BenchResult } from './result.ts';
 
-export interface Table {
-  caption?: string;
-  columns: string[];
-  rows: string[][];
-}
-
-export interface BenchResult {
-  title: string;
-  /** One line each: how the numbers were obtained. */
-  method: string[];
-  tables: Table[];
-  notes?: string[];
-  /** Output that could not be put in a table, shown verbatim. */
-  raw?: string;
-  /** Anything that makes the numbers suspect (e.g. stored rows != sent spans); the runner prints these loudly. */
-  problems?: string[];
-}
+export type { BenchResult, Table } from './result.ts';
 
 export interface BenchContext {
   /** A fresh directory, removed after the run. */

@@ -1,4 +1,4 @@
-import type { BenchResult, Table } from './harness.ts';
+import type { BenchResult, Table } from './result.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

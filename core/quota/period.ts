@@ -204,15 +204,3 @@ export function periodKey(spec: PeriodSpec, w: PeriodWindow): string {
       return `month${at}${local.slice(0, 7)}`;
   }
 }
-
-/** Human wording of a spec: `calendar day (Europe/Berlin)`, `billing cycle anchored 2026-01-31 (UTC)`, `rolling 24h`. */
-export function describePeriod(spec: PeriodSpec): string {
-  switch (spec.kind) {
-    case 'calendar':
-      return `calendar ${spec.unit} (${spec.timezone})`;
-    case 'billing_cycle':
-      return `billing cycle anchored ${spec.anchor} (${spec.timezone})`;
-    case 'rolling':
-      return `rolling ${formatDuration(spec.ms)}`;
-  }
-}

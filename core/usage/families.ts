@@ -92,11 +92,6 @@ export function detectProfile(attrs: Attributes, scopeName: string, scopeVersion
   return PROFILES.semconv;
 }
 
-/** Kept for callers that only need the family name. */
-export function detectFamily(attrs: Attributes, scopeName: string, scopeVersion = ''): Family {
-  return detectProfile(attrs, scopeName, scopeVersion).family;
-}
-
 /** Attribute names per quantity, most specific first; every family's names are tried (they rarely collide). Totals are a fallback, never added. */
 export const TOKEN_ATTRS = {
   input: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt', 'ai.usage.inputTokens', 'ai.usage.promptTokens'],

@@ -1,6 +1,6 @@
 import { asString } from './attributes.ts';
 import { METADATA_PREFIXES } from './families.ts';
-import type { IdentityConfig, InheritableKind, Kind } from './identity.ts';
+import type { IdentityConfig, InheritableKind, Kind } from './identity-config.ts';
 import type { Attributes, AttrValue } from './types.ts';
 
 // An identity config compiled once into a map from attribute key (direct names, and their variants under every
@@ -132,4 +132,32 @@ export function resourceFound(plan: Plan, resource: Attributes): Found {
 function isComplete(found: Found): boolean {
   for (let k = 0; k < KINDS.length; k++) if (found[k] === undefined) return false;
   return true;
+}
+
+const keepVariants = new Map<string, string[]>();
+
+/** The value of a kept attribute: span, then resource, under its name, its metadata-prefixed variants, then the metadata JSON. */
+export function keptValue(attrs: Attributes, resource: Attributes, name: string): string {
+  let keys = keepVariants.get(name);
+  if (!keys) {
+    keys = variants(name).flatMap((v) => METADATA_PREFIXES.map((p) => p + v));
+    if (keepVariants.size >= 1024) keepVariants.clear();
+    keepVariants.set(name, keys);
+  }
+  for (const source of [attrs, resource]) {
+    const direct = asString(source[name]);
+    if (direct) return direct;
+    for (const k of keys) {
+      const s = asString(source[k]);
+      if (s) return s;
+    }
+    if (source === attrs && typeof attrs.metadata === 'string') {
+      const bag = metadataBag(attrs.metadata);
+      for (const v of bag ? variants(name) : []) {
+        const s = asString(bag?.[v]);
+        if (s) return s;
+      }
+    }
+  }
+  return '';
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describePeriod, periodAt, periodKey, validatePeriodSpec, validateTimezone } from '../../core/quota/period.ts';
+import { periodAt, periodKey, validatePeriodSpec, validateTimezone } from '../../core/quota/period.ts';
 import type { PeriodSpec } from '../../core/quota/period.ts';
 
 type Unit = 'hour' | 'day' | 'week' | 'month';
@@ -174,19 +174,6 @@ describe('periodKey', () => {
     [{ kind: 'rolling', ms: 900_000 }, '2026-03-15T12:20:00Z', 'rolling@15m:2026-03-15T12:15:00.000Z'],
   ] as [PeriodSpec, string, string][])('%j at %s → %s', (spec, now, key) => {
     expect(periodKey(spec, periodAt(spec, Date.parse(now)))).toBe(key);
-  });
-});
-
-describe('describePeriod', () => {
-  it.each([
-    [cal('day', 'Europe/Berlin'), 'calendar day (Europe/Berlin)'],
-    [cal('hour', 'UTC'), 'calendar hour (UTC)'],
-    [bill('2026-01-31'), 'billing cycle anchored 2026-01-31 (UTC)'],
-    [{ kind: 'rolling', ms: 86_400_000 }, 'rolling 24h'],
-    [{ kind: 'rolling', ms: 30 * 86_400_000 }, 'rolling 30d'],
-    [{ kind: 'rolling', ms: 5_400_000 }, 'rolling 1h30m'],
-  ] as [PeriodSpec, string][])('%j → %s', (spec, text) => {
-    expect(describePeriod(spec)).toBe(text);
   });
 });
 
