@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Cause } from '../core/enforcement/types.ts';
+import { manualStep } from '../core/enforcement/manual.ts';
 import { TollkeeperError } from '../core/errors.ts';
 import { parseDuration } from '../core/quota/duration.ts';
+import { applyCauses } from '../detector/apply.ts';
 import type { Bus } from '../detector/bus.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
 import { ErrorBody } from './errors.ts';
@@ -83,36 +84,24 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
           return reply.header('idempotent-replayed', 'true').send(prior.body);
         }
       }
-      const reason = body.reason ?? `manual ${body.action}`;
-      let result: Static<typeof Result>;
-      if (body.action === 'restore') {
-        const listed = enforcement.get(body.kind, body.id) !== undefined;
-        await enforcement.removeCauses(body.kind, body.id, () => true, { actor: 'api', reason, source: 'manual' });
-        result = { version: enforcement.version, removed: listed ? { kind: body.kind, id: body.id } : null };
-        if (listed) deps.bus.publish([{ type: 'key.restored', timestamp: new Date(now).toISOString(), data: { entity: { kind: body.kind, id: body.id }, source: 'manual', action: 'restore', reason } }]);
-      } else {
-        let expires: string | undefined;
-        if (body.ttl !== undefined) {
-          const ttl = parseDuration(body.ttl);
-          if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
-          expires = new Date(now + ttl.ms).toISOString();
-        }
-        if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');
-        const cause: Cause = {
-          action: body.action,
-          ...(body.action === 'throttle' && body.limit ? { limit: body.limit } : {}),
-          reason,
-          source: 'manual',
-          ref: 'manual',
-          created_at: new Date(now).toISOString(),
-          ...(expires ? { expires_at: expires } : {}),
-        };
-        const entry = await enforcement.addCause(body.kind, body.id, cause, 'api');
-        result = { version: enforcement.version, ...(entry ? { entry } : {}) };
-        deps.bus.publish([
-          { type: body.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: cause.created_at, data: { entity: { kind: body.kind, id: body.id }, source: 'manual', action: body.action, reason } },
-        ]);
+      let ttlMs: number | undefined;
+      if (body.action !== 'restore' && body.ttl !== undefined) {
+        const ttl = parseDuration(body.ttl);
+        if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
+        ttlMs = ttl.ms;
       }
+      if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');
+      // The decision is core's (the same cause builder as quotas and anomalies); this route carries it out.
+      const listed = enforcement.get(body.kind, body.id) !== undefined;
+      const d = manualStep({ ...body, ...(ttlMs !== undefined ? { ttlMs } : {}) }, listed, now);
+      await applyCauses(enforcement, d);
+      let result: Static<typeof Result>;
+      if (body.action === 'restore') result = { version: enforcement.version, removed: listed ? { kind: body.kind, id: body.id } : null };
+      else {
+        const entry = enforcement.get(body.kind, body.id);
+        result = { version: enforcement.version, ...(entry ? { entry } : {}) };
+      }
+      deps.bus.publish(d.events);
       if (typeof idem === 'string' && idem.length > 0) seen.set(idem, { at: now, body: result, request: fingerprint });
       return result;
     },

@@ -13,7 +13,6 @@ import { openSpool } from '../collector/spool.ts';
 import type { Config } from '../core/config/load.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
 import type { Policy } from '../core/quota/policy.ts';
-import { periodAt } from '../core/quota/period.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
 import { ENTITY_KINDS } from '../core/usage/types.ts';
 import { createNotifier, type Notifier } from '../detector/alerts/notifier.ts';
@@ -22,12 +21,12 @@ import { createOutboxRepo } from '../store/outbox-repo.ts';
 import { spendSeries } from '../store/spend-series.ts';
 import { alertSettings } from './alerts-config.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
-import { createTickLoop, type Job } from '../detector/loop.ts';
+import { createTickLoop } from '../detector/loop.ts';
 import { createTickStats } from '../detector/tick-stats.ts';
-import { createAnomalyJob } from '../detector/anomaly-job.ts';
+import type { createAnomalyJob } from '../detector/anomaly-job.ts';
+import { createDetectorJobs } from '../detector/jobs.ts';
 import { createAnomalyRepo } from '../store/anomaly-repo.ts';
-import { anomalyConfig } from './anomaly-config.ts';
-import { createQuotaJob } from '../detector/quota-job.ts';
+import { detectorSettings } from './detector-settings.ts';
 import { createPolicyService } from '../detector/policies.ts';
 import { createQuotaStatus } from '../detector/quota-status.ts';
 import { createPolicyRepo } from '../store/policy-repo.ts';
@@ -207,36 +206,18 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       cleanups.unshift(() => notifier.close());
       const quotaRepo = createQuotaRepo(store);
       const remaining = createQuotaRemaining();
-      const quotaJob = createQuotaJob({
+      const anomalyRepo = createAnomalyRepo(store);
+      const { jobs, anomaly } = createDetectorJobs({
+        settings: detectorSettings(config),
+        policies: policyService,
         remaining,
-        policies: () => policyService.active(),
-        limitsFor: (p, entity) => policyService.limitsFor(p, entity),
         quotaRepo,
-        firingsRepo: createFiringsRepo(store),
+        firings: createFiringsRepo(store),
+        anomalyRepo,
         enforcement,
         bus,
-        logger: logger.child({ component: 'quota' }),
-        shadow: config.detector.shadow,
       });
-      const anomalyRepo = createAnomalyRepo(store);
-      const jobs: Job[] = [{ name: 'quota', run: (n) => quotaJob.run(n) }];
-      if (config.anomaly.enabled) {
-        const anomalyJob = createAnomalyJob({
-          repo: anomalyRepo,
-          enforcement,
-          bus,
-          logger: logger.child({ component: 'anomaly' }),
-          config: anomalyConfig(config),
-          actions: config.anomaly.actions,
-          shadow: config.detector.shadow,
-          ttlMs: config.anomaly.ttl,
-          quietMs: config.anomaly.quiet_period,
-          periodResets: (n) => [...new Set(policyService.active().filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, n).start))],
-        });
-        jobs.push({ name: 'anomaly', run: (n) => anomalyJob.run(n) });
-        app.anomaly = anomalyJob;
-      }
-      jobs.push({ name: 'expiry', run: () => enforcement.expire() });
+      if (anomaly) app.anomaly = anomaly;
       const statsRepo = createDetectorStatsRepo(store);
       const loop = createTickLoop({
         jobs,

@@ -1,5 +1,6 @@
 import { resolveAnomalyConfig, type AnomalyConfig } from '../core/anomaly/index.ts';
 import type { Config } from '../core/config/load.ts';
+import type { DetectorSettings } from '../detector/jobs.ts';
 
 /** The detection core's view of the `anomaly:` config block. */
 export function anomalyConfig(config: Config): AnomalyConfig {
@@ -14,4 +15,13 @@ export function anomalyConfig(config: Config): AnomalyConfig {
       ...(f.tool_calls_per_minute !== undefined ? { tool_calls_per_minute: f.tool_calls_per_minute } : {}),
     },
   });
+}
+
+/** Everything the detector's jobs decide with, from the config: the live loop and replay both take it from here. */
+export function detectorSettings(config: Config): DetectorSettings {
+  const a = config.anomaly;
+  return {
+    shadow: config.detector.shadow,
+    anomaly: a.enabled ? { config: anomalyConfig(config), actions: a.actions, ttlMs: a.ttl, quietMs: a.quiet_period } : null,
+  };
 }

@@ -1,23 +1,10 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
 import { buildTollkeeper, type Role } from '../app/build.ts';
-import { readConfig } from '../app/config-file.ts';
+import { commandError, describeStore, migrateStore, parseRange, replayDeadLetters, repriceStored } from '../app/commands.ts';
+import { readConfig, type Config, type Flags } from '../app/config-file.ts';
 import { createLogger } from '../app/logger.ts';
-import type { Flags } from '../core/config/load.ts';
-import { DataDirInUseError, lockDataDir } from '../store/data-lock.ts';
-import type { ClickHouse } from '../store/port.ts';
-import { REPRICE_SETTLE_MS, repriceRange } from '../store/reprice.ts';
-import { createPricer } from '../core/pricing/pricer.ts';
-import { parseDuration } from '../core/quota/duration.ts';
-import { formatReplay, replay } from '../detector/replay.ts';
-import { createQuotaRepo } from '../store/quota-repo.ts';
-import { createAnomalyRepo } from '../store/anomaly-repo.ts';
-import { anomalyConfig } from '../app/anomaly-config.ts';
-import { migrate } from '../store/migrate.ts';
-import { openClickHouse } from '../store/clickhouse.ts';
-import { join } from 'node:path';
-import { replayDead } from '../collector/replay-dead.ts';
-import { createUsageRepo } from '../store/usage-repo.ts';
+import { formatReplay, replayStored } from '../app/replay.ts';
 
 const USAGE = `tollkeeper — quota management and denial-of-wallet defense for AI platforms
 
@@ -106,51 +93,38 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${config.source}: ok (${config.policies.length} policies)\n`);
       return;
     case 'migrate': {
-      const applied = await withStore(config, (store) => migrate(store));
+      const applied = await migrateStore(config);
       process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
       return;
     }
     case 'replay': {
-      const from = Date.parse(values.from ?? '');
-      const to = Date.parse(values.to ?? '');
-      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) fail('replay needs --from and --to as ISO dates or date-times, with --from before --to', 2);
-      const step = parseDuration(values.step ?? '1m');
-      if (!step.ok || step.ms < 1000) fail(`--step: ${step.ok ? 'must be at least 1s' : step.error}`, 2);
-      if ((to - from) / step.ms > 100_000) fail('replay would take more than 100000 ticks: use a larger --step or a shorter range', 2);
-      const rows = await withStore(config, async (store) => {
-        await migrate(store);
-        return replay({
-          quotaRepo: createQuotaRepo(store),
-          anomalyRepo: createAnomalyRepo(store),
-          policies: config.policies,
-          anomaly: config.anomaly.enabled ? anomalyConfig(config) : null,
-          actions: { warning: config.anomaly.actions.warning.type, critical: config.anomaly.actions.critical.type },
-          from,
-          to,
-          stepMs: step.ms,
-          progress: (done, total) => {
-            if (done % 10 === 0 || done === total) process.stderr.write(`\rreplaying tick ${done}/${total}`);
-          },
-        });
+      const { from, to } = parseRange('replay', values.from, values.to);
+      const result = await replayStored(config, {
+        from,
+        to,
+        step: values.step ?? '1m',
+        logger: createLogger('silent'),
+        now: Date.now(),
+        progress: (done, total) => {
+          if (done % 10 === 0 || done === total) process.stderr.write(`\rreplaying tick ${done}/${total}`);
+        },
       });
+      const rows = result.rows;
       process.stderr.write('\n');
       process.stdout.write(rows.length ? formatReplay(rows) : 'nothing would have fired\n');
       process.stdout.write(`${rows.length} findings between ${new Date(from).toISOString()} and ${new Date(to).toISOString()} (nothing was acted on)\n`);
       return;
     }
     case 'reprice': {
-      const from = Date.parse(values.from ?? '');
-      const to = Date.parse(values.to ?? '');
-      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) fail('reprice needs --from and --to as ISO dates or date-times, with --from before --to', 2);
-      if (to > Date.now() - REPRICE_SETTLE_MS) fail('--to must be at least 5 minutes in the past: later minutes may still receive spans', 2);
+      const { from, to } = parseRange('reprice', values.from, values.to);
       const dryRun = values['dry-run'] ?? false;
-      const report = await withStore(config, async (store) => {
-        await migrate(store);
-        return repriceRange(store, createPricer(config.pricing), { from, to }, {
-          dryRun,
-          progress: (scanned, changed) => process.stderr.write(`\rscanned ${scanned} events, ${changed} to re-rate`),
-        });
-      }, 'a running server re-rates through POST /api/usage/reprice');
+      const report = await repriceStored(config, {
+        from,
+        to,
+        dryRun,
+        now: Date.now(),
+        progress: (scanned, changed) => process.stderr.write(`\rscanned ${scanned} events, ${changed} to re-rate`),
+      });
       process.stderr.write('\n');
       const sources = Object.entries(report.bySource).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
       process.stdout.write(
@@ -161,14 +135,10 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'spool': {
       if (positionals[1] !== 'replay-dead') fail(`unknown spool command ${JSON.stringify(positionals[1] ?? '')}; try: tollkeeper spool replay-dead`, 2);
-      const spoolDir = join(config.dataDir, 'spool');
-      const report = await withStore(config, async (store) => {
-        await migrate(store);
-        return replayDead({ spoolDir, repo: createUsageRepo(store) });
-      }, 'stop it first: the dead letters are replayed with the data directory to this command alone');
+      const report = await replayDeadLetters(config);
       process.stdout.write(
-        `replayed ${report.replayed} events from ${report.files} files in ${join(spoolDir, 'dead')} (${report.alreadyStored} already stored, skipped)\n` +
-          (report.kept > 0 ? `kept ${report.kept} records the store still cannot use in ${join(spoolDir, 'dead')}\n` : 'nothing kept: the dead letters are empty\n'),
+        `replayed ${report.replayed} events from ${report.files} files in ${report.deadDir} (${report.alreadyStored} already stored, skipped)\n` +
+          (report.kept > 0 ? `kept ${report.kept} records the store still cannot use in ${report.deadDir}\n` : 'nothing kept: the dead letters are empty\n'),
       );
       return;
     }
@@ -182,47 +152,17 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-/** Opens the configured store for a one-off command; embedded chdb needs the data directory to itself. */
-async function withStore<T>(config: Parameters<typeof buildTollkeeper>[0], fn: (store: ClickHouse) => Promise<T>, busyHint?: string): Promise<T> {
-  let release = () => {};
-  if (!config.store.clickhouse) {
-    try {
-      release = await lockDataDir(config.dataDir);
-    } catch (err) {
-      if (err instanceof DataDirInUseError) fail(`${err.message}${busyHint ? ` (${busyHint})` : ''}`, 1);
-      throw err;
-    }
-  }
-  const store = config.store.clickhouse
-    ? await openClickHouse({ kind: 'server', ...config.store.clickhouse })
-    : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: 'tollkeeper' });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    release();
-  }
-}
-
-async function serve(role: Role, config: Parameters<typeof buildTollkeeper>[0]): Promise<void> {
+async function serve(role: Role, config: Config): Promise<void> {
   const logger = createLogger();
-  let app;
-  try {
-    app = await buildTollkeeper(config, { role, logger });
-  } catch (err) {
-    if (err instanceof DataDirInUseError) fail(err.message, 1);
-    throw err;
-  }
+  const app = await buildTollkeeper(config, { role, logger });
   let urls;
   try {
     urls = await app.listen();
   } catch (err) {
     await app.close();
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') fail(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port`, 1);
     throw err;
   }
-  const store = config.store.clickhouse ? `ClickHouse server ${config.store.clickhouse.url}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
+  const store = describeStore(config);
   const lines = [`tollkeeper ${role === 'all' ? 'started' : role + ' started'} — store: ${store}; config: ${config.source}`];
   if (urls.otlpUrl) lines.push(`  OTLP/HTTP traces:  ${urls.otlpUrl}/v1/traces`);
   if (urls.apiUrl) {
@@ -252,5 +192,8 @@ async function serve(role: Role, config: Parameters<typeof buildTollkeeper>[0]):
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  // Failures the user can act on are one line; anything else is a bug and shows its stack.
+  const known = commandError(err);
+  if (known) fail(known.message, known.exitCode);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
 });

@@ -1,35 +1,6 @@
-/** Outbound event types (SPEC §5) that webhooks and email subscribe to. */
-export type BusEventType =
-  | 'quota.threshold'
-  | 'quota.exceeded'
-  | 'anomaly.detected'
-  | 'anomaly.resolved'
-  | 'key.revoked'
-  | 'key.throttled'
-  | 'key.restored';
+import type { BusEvent } from '../core/events.ts';
 
-export interface BusEvent {
-  type: BusEventType;
-  timestamp: string;
-  data: {
-    entity: { kind: string; id: string };
-    tenant?: string;
-    source: 'quota' | 'anomaly' | 'manual';
-    policy?: string;
-    incident_id?: string;
-    pattern?: string;
-    severity?: string;
-    observed?: number;
-    expected?: number;
-    action?: string;
-    /** Anomalies: what observed and expected measure (cost_usd, tokens, requests, tool_calls). */
-    metric?: string;
-    /** Quotas: the limited dimension that was crossed (observed = used, expected = limit). */
-    dimension?: string;
-    reason: string;
-    [extra: string]: unknown;
-  };
-}
+export type { BusEvent, BusEventType } from '../core/events.ts';
 
 /** Where detector findings go: webhooks, email, logs. Notifiers must never block or throw into detection. */
 export interface Bus {

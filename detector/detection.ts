@@ -25,7 +25,7 @@ const ACTIVE_MINUTES = 30;
 const HISTORY_HOURS = 28 * 24;
 
 export interface DetectionOptions {
-  repo: AnomalyRepo;
+  repo: Pick<AnomalyRepo, 'observations' | 'histories' | 'withHistory'>;
   config: AnomalyConfig;
   quietMs: number;
   /** Starts of the current quota periods (timezone-aware): spend right after a reset is not an attack. */

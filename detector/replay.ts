@@ -1,14 +1,16 @@
-import type { AnomalyConfig, Incident } from '../core/anomaly/index.ts';
-import { evaluatePolicy } from '../core/quota/evaluate.ts';
-import { periodAt, periodKey } from '../core/quota/period.ts';
-import type { Policy } from '../core/quota/policy.ts';
-import type { AnomalyRepo } from '../store/anomaly-repo.ts';
-import type { QuotaRepo } from '../store/quota-repo.ts';
-import { createDetection } from './detection.ts';
+import type { Logger } from 'pino';
+import type { IncidentRecord } from '../core/anomaly/step.ts';
+import type { BusEvent } from '../core/events.ts';
+import type { Firing } from '../core/quota/step.ts';
+import type { LoggedChange } from '../store/enforcement-repo.ts';
+import { createMemoryEnforcementRepo, createMemoryFiringsRepo } from '../store/memory-repos.ts';
+import { createBus } from './bus.ts';
+import { createEnforcement } from './enforcement.ts';
+import { createDetectorJobs, type DetectorJobsDeps } from './jobs.ts';
 
 export interface ReplayRow {
   at: number;
-  source: 'quota' | 'anomaly';
+  source: 'quota' | 'anomaly' | 'enforcement';
   what: string;
   entity: string;
   level: string;
@@ -16,60 +18,94 @@ export interface ReplayRow {
   detail: string;
 }
 
+export interface ReplayResult {
+  /** Thresholds that would have fired, in order. */
+  firings: Firing[];
+  /** Every incident in its last state (resolvedAt null when still open at the end). */
+  incidents: IncidentRecord[];
+  /** The revocation list changes that would have been made (causes added, lifted, expired), in order. */
+  changes: LoggedChange[];
+  events: BusEvent[];
+  /** The same, one line per thing that happened, for the terminal. */
+  rows: ReplayRow[];
+}
+
 /**
- * Runs quotas and detection over stored usage as if the detector had ticked every `stepMs` in [from, to]
- * (SPEC §4.6), without acting: returns what would have fired, and when.
+ * Runs the detector's own jobs (quotas, detection, expiry; detector/jobs.ts) over stored usage as if it had
+ * ticked every `stepMs` in [from, to], against in-memory firings, revocation list, incidents and bus: live minus
+ * side effects. Reads see the store as of each tick (usage after it is left out).
  */
 export async function replay(o: {
-  quotaRepo: QuotaRepo;
-  anomalyRepo: AnomalyRepo;
-  policies: readonly Policy[];
-  anomaly: AnomalyConfig | null;
-  actions: { warning: string; critical: string };
+  settings: DetectorJobsDeps['settings'];
+  policies: DetectorJobsDeps['policies'];
+  quotaRepo: DetectorJobsDeps['quotaRepo'];
+  anomalyRepo: Pick<DetectorJobsDeps['anomalyRepo'], 'observations' | 'histories' | 'withHistory'>;
+  logger: Logger;
   from: number;
   to: number;
   stepMs: number;
   progress?: (done: number, total: number) => void;
-}): Promise<ReplayRow[]> {
+}): Promise<ReplayResult> {
+  let clock = o.from;
+  const firings = createMemoryFiringsRepo();
+  const log = createMemoryEnforcementRepo();
+  const enforcement = createEnforcement({ repo: log, logger: o.logger, now: () => clock });
+  const events: BusEvent[] = [];
+  const incidents = new Map<string, IncidentRecord>();
   const rows: ReplayRow[] = [];
-  const fired = new Set<string>();
-  let open: Incident[] = [];
-  const periodResets = (now: number) => [...new Set(o.policies.filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, now).start))];
-  // Every baseline is built before judging (no time budget): replay is not racing a live tick.
-  const detection = o.anomaly ? createDetection({ repo: o.anomalyRepo, config: o.anomaly, quietMs: 120_000, periodResets, baselineBudgetMs: Infinity }) : null;
+  const severity = new Map<string, string>();
+  const { jobs } = createDetectorJobs({
+    settings: o.settings,
+    policies: o.policies,
+    quotaRepo: { usageByEntity: (policy, window) => o.quotaRepo.usageByEntity(policy, { start: window.start, end: Math.min(window.end, clock + 1) }) },
+    firings,
+    anomalyRepo: {
+      observations: (...a) => o.anomalyRepo.observations(...a),
+      histories: (...a) => o.anomalyRepo.histories(...a),
+      withHistory: (...a) => o.anomalyRepo.withHistory(...a),
+      listIncidents: async () => [],
+      async saveIncidents(saved) {
+        for (const inc of saved) {
+          incidents.set(inc.id, inc);
+          const entity = `${inc.kind} ${inc.entityId}`;
+          if (inc.resolvedAt !== null) rows.push({ at: clock, source: 'anomaly', what: inc.pattern, entity, level: 'resolved', action: '-', detail: 'back to normal' });
+          else if (severity.get(inc.id) !== inc.severity) rows.push({ at: clock, source: 'anomaly', what: inc.pattern, entity, level: inc.severity, action: (inc.shadow ? 'shadow:' : '') + inc.action, detail: inc.explanation });
+          severity.set(inc.id, inc.severity);
+        }
+      },
+    },
+    enforcement: {
+      snapshot: () => enforcement.snapshot(),
+      addCause: (...a) => enforcement.addCause(...a),
+      // Causes added show on the firing or incident row that added them; lifts and expiries get rows of their own.
+      async removeCauses(kind, id, filter, ctx) {
+        const removed = await enforcement.removeCauses(kind, id, filter, ctx);
+        if (removed) rows.push({ at: clock, source: 'enforcement', what: ctx.source, entity: `${kind} ${id}`, level: 'lifted', action: 'restore', detail: ctx.reason });
+        return removed;
+      },
+      async expire() {
+        const before = log.changes.length;
+        await enforcement.expire();
+        for (const c of log.changes.slice(before)) rows.push({ at: clock, source: 'enforcement', what: 'expiry', entity: `${c.kind} ${c.id}`, level: 'expired', action: c.op === 'remove' ? 'restore' : (c.entry?.action ?? '-'), detail: c.reason });
+      },
+    },
+    bus: createBus([(e) => events.push(...e)]),
+    // Every baseline is built before judging: replay is not racing a live tick.
+    baselineBudgetMs: Infinity,
+  });
   const total = Math.max(1, Math.ceil((o.to - o.from) / o.stepMs));
-  for (let i = 0, now = o.from; now <= o.to && i <= total; i++, now += o.stepMs) {
-    for (const policy of o.policies) {
-      const window = periodAt(policy.period, now);
-      const key = periodKey(policy.period, window);
-      const usages = await o.quotaRepo.usageByEntity(policy, { start: window.start, end: Math.min(window.end, now + 1) });
-      const crossings = evaluatePolicy({ policy, limitsFor: () => policy.limits, window, periodKey: key, usages, fired: (e, t) => fired.has(`${policy.name}|${e}|${key}|${t}`) });
-      for (const c of crossings) {
-        fired.add(`${policy.name}|${c.entity}|${key}|${c.threshold}`);
-        rows.push({
-          at: now,
-          source: 'quota',
-          what: policy.name,
-          entity: `${c.scope} ${c.entity}`,
-          level: `${Math.round(c.threshold * 100)}%`,
-          action: c.hard ? policy.action.type : 'alert',
-          detail: `${c.dimension} ${Math.round(c.used * 1e4) / 1e4} of ${c.limit}`,
-        });
-      }
-    }
-    if (detection) {
-      const before = new Map(open.map((inc) => [inc.id, inc.severity]));
-      const rec = await detection.step(open, now);
-      open = rec.open;
-      for (const inc of [...rec.opened, ...rec.updated]) {
-        if (before.get(inc.id) === inc.severity) continue;
-        rows.push({ at: now, source: 'anomaly', what: inc.pattern, entity: `${inc.kind} ${inc.entityId}`, level: inc.severity, action: o.actions[inc.severity], detail: inc.explanation });
-      }
-      for (const inc of rec.resolved) rows.push({ at: now, source: 'anomaly', what: inc.pattern, entity: `${inc.kind} ${inc.entityId}`, level: 'resolved', action: '-', detail: 'back to normal' });
-    }
+  for (let i = 0; clock <= o.to && i <= total; i++, clock += o.stepMs) {
+    const fired = firings.firings.length;
+    const published = events.length;
+    for (const job of jobs) await job.run(clock);
+    const quotaEvents = events.slice(published).filter((e) => e.type === 'quota.threshold' || e.type === 'quota.exceeded');
+    firings.firings.slice(fired).forEach((f, k) => {
+      const e = quotaEvents[k];
+      rows.push({ at: clock, source: 'quota', what: f.policy, entity: `${f.scope} ${f.entity}`, level: `${Math.round(f.threshold * 100)}%`, action: e?.data.action ?? '-', detail: e?.data.reason ?? '' });
+    });
     o.progress?.(i + 1, total + 1);
   }
-  return rows;
+  return { firings: firings.firings, incidents: [...incidents.values()], changes: log.changes, events, rows };
 }
 
 /** A fixed-width table for the terminal. */

@@ -1,4 +1,5 @@
-import type { EntityHistory, EntityObservation, Incident, Metric } from '../core/anomaly/index.ts';
+import type { EntityHistory, EntityObservation, Metric } from '../core/anomaly/index.ts';
+import type { IncidentRecord } from '../core/anomaly/step.ts';
 import type { EntityKind } from '../core/usage/types.ts';
 import type { ClickHouse } from './port.ts';
 import { chTime, fromChTime } from './time.ts';
@@ -22,10 +23,8 @@ function fill(series: Record<Metric, number[]>, points: readonly Point[]): void 
   }
 }
 
-export interface IncidentRow extends Incident {
-  action: string;
-  shadow: boolean;
-}
+/** An incident as stored (core/anomaly/step.ts decides its action and shadow flag). */
+export type IncidentRow = IncidentRecord;
 
 /** Reads for detection (aggregation stays in ClickHouse; Node gets small per-entity series) and incident storage. */
 export function createAnomalyRepo(ch: ClickHouse) {

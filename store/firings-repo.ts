@@ -1,16 +1,6 @@
+import { firingKey, type Firing } from '../core/quota/step.ts';
 import type { ClickHouse } from './port.ts';
 import { chTime } from './time.ts';
-
-export interface Firing {
-  policy: string;
-  scope: string;
-  entity: string;
-  periodKey: string;
-  threshold: number;
-  firedAt: number;
-}
-
-export const firingKey = (f: Omit<Firing, 'firedAt'>) => `${f.policy}\u0000${f.scope}\u0000${f.entity}\u0000${f.periodKey}\u0000${f.threshold}`;
 
 /** Thresholds already fired: each fires once per entity, policy and period, across restarts. */
 export function createFiringsRepo(ch: ClickHouse) {

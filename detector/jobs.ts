@@ -1,0 +1,64 @@
+import type { AnomalyConfig } from '../core/anomaly/index.ts';
+import type { AnomalyActOptions } from '../core/anomaly/step.ts';
+import { periodAt } from '../core/quota/period.ts';
+import type { Policy } from '../core/quota/policy.ts';
+import type { QuotaRepo } from '../store/quota-repo.ts';
+import { createAnomalyJob, type AnomalyJobOptions } from './anomaly-job.ts';
+import type { Bus } from './bus.ts';
+import type { Enforcement } from './enforcement.ts';
+import type { Job } from './loop.ts';
+import { createQuotaJob, type FiringsLog, type QuotaJobDeps } from './quota-job.ts';
+
+/** What the detector decides with, from the config (app/detector-settings.ts builds it for live and replay alike). */
+export interface DetectorSettings {
+  shadow: boolean;
+  /** null when detection is off. */
+  anomaly: (Omit<AnomalyActOptions, 'shadow'> & { config: AnomalyConfig; quietMs: number }) | null;
+}
+
+export interface DetectorJobsDeps {
+  settings: DetectorSettings;
+  /** Config-file and API policies, and per-entity overrides (detector/policies.ts). */
+  policies: { active(): readonly Policy[]; limitsFor(policy: Policy, entity: string): Policy['limits'] };
+  quotaRepo: Pick<QuotaRepo, 'usageByEntity'>;
+  firings: FiringsLog;
+  anomalyRepo: AnomalyJobOptions['repo'];
+  enforcement: Pick<Enforcement, 'snapshot' | 'addCause' | 'removeCauses' | 'expire'>;
+  bus: Bus;
+  /** Live only: what is left of each quota, for forward-auth. */
+  remaining?: QuotaJobDeps['remaining'];
+  /** Wall-clock time one tick may spend building baselines (live: 500 ms; replay: no limit). */
+  baselineBudgetMs?: number;
+}
+
+/** The detector's jobs in tick order: quotas, detection, expiry. Live (the tick loop) and replay run this same list. */
+export function createDetectorJobs(deps: DetectorJobsDeps): { jobs: Job[]; anomaly: ReturnType<typeof createAnomalyJob> | undefined } {
+  const { settings, policies, enforcement, bus } = deps;
+  const quota = createQuotaJob({
+    policies: () => policies.active(),
+    limitsFor: (p, entity) => policies.limitsFor(p, entity),
+    quotaRepo: deps.quotaRepo,
+    firings: deps.firings,
+    enforcement,
+    bus,
+    shadow: settings.shadow,
+    ...(deps.remaining ? { remaining: deps.remaining } : {}),
+  });
+  const jobs: Job[] = [{ name: 'quota', run: (n) => quota.run(n) }];
+  let anomaly: ReturnType<typeof createAnomalyJob> | undefined;
+  if (settings.anomaly) {
+    anomaly = createAnomalyJob({
+      ...settings.anomaly,
+      shadow: settings.shadow,
+      repo: deps.anomalyRepo,
+      enforcement,
+      bus,
+      // Spend right after a calendar quota resets is not an attack.
+      periodResets: (n) => [...new Set(policies.active().filter((p) => p.period.kind !== 'rolling').map((p) => periodAt(p.period, n).start))],
+      ...(deps.baselineBudgetMs !== undefined ? { baselineBudgetMs: deps.baselineBudgetMs } : {}),
+    });
+    jobs.push({ name: 'anomaly', run: (n) => anomaly!.run(n) });
+  }
+  jobs.push({ name: 'expiry', run: () => enforcement.expire() });
+  return { jobs, anomaly };
+}
