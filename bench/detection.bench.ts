@@ -1,4 +1,4 @@
-// Detection latency (SPEC §9, issue 6): from the first attack span received by the collector to the revocation
+// Detection latency: from the first attack span received by the collector to the revocation
 // visible to a polling gateway; and the detector's tick cost with 10k active entities and 30 days of history.
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';

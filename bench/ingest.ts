@@ -1,4 +1,4 @@
-// Ingest throughput end to end (SPEC §9): OTLP/HTTP → collector → embedded ClickHouse, and the store's own
+// Ingest throughput end to end: OTLP/HTTP → collector → embedded ClickHouse, and the store's own
 // insert ceiling for the same rows. Run alone: `npx tsx bench/ingest.ts` (prints markdown).
 // BENCH_CELLS=protobuf/1000/8,json/100/1 runs only those cells; BENCH_CPU_PROFILE=<dir> profiles each timed part;
 // BENCH_DEBUG=1 prints the raw store timings.

@@ -1,4 +1,4 @@
-// Memory and behaviour under overload (SPEC §9): far more than the sustainable ingest rate, while a
+// Memory and behaviour under overload: far more than the sustainable ingest rate, while a
 // separate process checks GET /healthz. Run alone: `npx tsx bench/overload.ts`.
 import { join } from 'node:path';
 import { sampleRss, startBenchApp } from './lib/app.ts';

@@ -1,4 +1,4 @@
-// Overspend after a hard limit (SPEC §9, issue 5): how much spend gets past a daily cost limit between the moment
+// Overspend after a hard limit: how much spend gets past a daily cost limit between the moment
 // the traffic crosses it and the moment a gateway polling the revocation list sees the key revoked.
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { startBenchApp } from './lib/app.ts';

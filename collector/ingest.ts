@@ -111,7 +111,7 @@ export function createIngest(deps: IngestDeps) {
     unpricedByModel: {},
   };
 
-  /** A call whose span had no counts and no cost has an unknown price, not $0 (SPEC §2): it counts as an unpriced request. */
+  /** A call whose span had no counts and no cost has an unknown price, not $0 (docs/concepts/pricing.md): it counts as an unpriced request. */
   function unknownUsage(e: Unpriced): UsageEvent {
     // A span whose usage names are all unknown was counted under those names at intake: its vocabulary is missing.
     if (!e.meta.unrecognized) {

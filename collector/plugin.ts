@@ -10,7 +10,7 @@ import { Turns } from './turns.ts';
 
 export interface CollectorPluginOptions {
   ingest: Ingest;
-  /** Inflated and compressed body limit in bytes (SPEC §11). */
+  /** Inflated and compressed body limit in bytes (`ingest.body_limit_mib`). */
   bodyLimit: number;
   /** Inflated bytes being decoded and mapped at once; past it requests get 429 (decoding is CPU and memory heavy). */
   maxInflightBytes?: number;
@@ -47,7 +47,7 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
 
 const drainOf = new WeakMap<FastifyInstance, DrainBounds>();
 
-/** OTLP/HTTP trace receiver (SPEC §1): POST /v1/traces in protobuf or JSON, optionally gzipped. */
+/** OTLP/HTTP trace receiver (docs/concepts/one-call.md): POST /v1/traces in protobuf or JSON, optionally gzipped. */
 export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
   // Auth is the shared plugin (api/auth.ts), registered on the listener first: it answers 401 before any body is read.
   if (!app.hasRequestDecorator('role')) throw new Error('collectorPlugin needs the auth plugin (api/auth.ts) registered on its listener first');

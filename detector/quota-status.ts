@@ -29,7 +29,7 @@ function round(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-/** Used, limit, utilization, remaining and projected exhaustion per policy (SPEC §3, §11 "Quota status"). */
+/** Used, limit, utilization, remaining and projected exhaustion per policy (docs/concepts/quotas.md#status). */
 export function createQuotaStatus(deps: { quotaRepo: QuotaRepo; policies: PolicyService }) {
   function build(policy: Policy, limits: Policy['limits'], window: { start: number; end: number }, usage: Usage, unpriced: number, burn: Usage | undefined, burnMs: number, now: number): PolicyStatus {
     const dimensions: PolicyStatus['dimensions'] = {};

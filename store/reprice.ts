@@ -32,7 +32,7 @@ const PAGE = 10_000;
 export const REPRICE_SETTLE_MS = 5 * 60_000;
 
 /**
- * Re-rates stored events in [from, to) with the current prices (SPEC §2 `reprice`): updates the raw events in
+ * Re-rates stored events in [from, to) with the current prices (`tollkeeper reprice`, docs/concepts/pricing.md): updates the raw events in
  * place (a mutation, which does not feed the rollup views) and then rebuilds the per-minute rollup of the range
  * from the raw events, so re-running it is harmless.
  */

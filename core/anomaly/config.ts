@@ -36,7 +36,7 @@ export interface AnomalyConfigInput {
   tuning?: DeepPartialTuning;
 }
 
-/** Fill an `anomaly:` config block (SPEC §10) with defaults; throws on nonsensical thresholds. */
+/** Fill an `anomaly:` config block (docs/configuration.md) with defaults; throws on nonsensical thresholds. */
 export function resolveAnomalyConfig(input: AnomalyConfigInput = {}): AnomalyConfig {
   const t = input.tuning ?? {};
   const d = DEFAULT_TUNING;

@@ -4,7 +4,7 @@ import { reconcileIncidents } from './incidents.ts';
 import type { ReconcileOptions } from './incidents.ts';
 import type { AnomalyConfig, Finding, Incident } from './types.ts';
 
-/** One tick's input, as the tick loop (or `tollkeeper replay`, SPEC §4.6) would assemble it. */
+/** One tick's input, as the tick loop (or a replay) would assemble it. */
 export type ReplayTick = Omit<DetectInput, 'config'>;
 
 export interface ReplayIncident extends Incident {

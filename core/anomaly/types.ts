@@ -118,7 +118,7 @@ export interface AnomalyFloors {
   tool_calls_per_minute?: number;
 }
 
-/** The `anomaly:` block of SPEC §10 as far as detection needs it (actions are enforcement's business). */
+/** The `anomaly:` config block (docs/configuration.md#anomaly) as far as detection needs it (actions are enforcement's business). */
 export interface AnomalyConfig {
   scopes: EntityKind[];
   thresholds: { warning: number; critical: number };

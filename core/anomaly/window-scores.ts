@@ -14,7 +14,7 @@ export function unitFor(f: EntityFrame, metric: Metric, minutes: number, obs: nu
   return Math.max(f.m[metric].unit, req > 0 ? obs / req : obs);
 }
 
-/** SPEC §4 floors: the metric's own floor, and the entity as a whole must be above some floor. */
+/** Floors (`anomaly.floors`): the metric's own floor, and the entity as a whole must be above some floor. */
 export function aboveFloors(f: EntityFrame, metric: Metric, minutes: number, cfg: AnomalyConfig): boolean {
   const rate = (m: Metric): number => lastMinutes(f, m, minutes).obs / Math.max(minutes, 1e-9);
   const own = floorFor(cfg.floors, metric);

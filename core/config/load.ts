@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { configSchema, type ParsedConfig } from './schema.ts';
 import { didYouMean } from '../schema/did-you-mean.ts';
 
-/** Settings given on the command line (SPEC §10); they beat env, which beats the file. */
+/** Settings given on the command line (docs/configuration.md); they beat env, which beats the file. */
 export interface Flags {
   config?: string;
   data?: string;

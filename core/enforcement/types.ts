@@ -18,7 +18,7 @@ export interface Cause {
   expires_at?: string;
 }
 
-/** A revocation list entry as gateways read it (SPEC §5, §11): the strongest cause, and all of them. */
+/** A revocation list entry as gateways read it (docs/concepts/enforcement.md): the strongest cause, and all of them. */
 export interface Entry extends Cause {
   kind: string;
   id: string;

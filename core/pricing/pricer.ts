@@ -16,7 +16,7 @@ function fallbackCard(fallback: NonNullable<PricingConfig['fallback']>) {
 const isCost = (c: number | null): c is number => typeof c === 'number' && Number.isFinite(c) && c >= 0;
 
 /**
- * Build the pricer (SPEC §2). Precedence: operator override in force at the event time > cost on
+ * Build the pricer (docs/concepts/pricing.md). Precedence: operator override in force at the event time > cost on
  * the span > bundled genai-prices price in force at the event time > `pricing.fallback`
  * (`estimated`) > `unpriced` at $0. Pure: the event time is the only clock.
  * Throws RangeError for invalid override or fallback rates/dates (config validation should have caught them).

@@ -15,14 +15,14 @@ export interface PriceOverride {
   effective_from: string;
 }
 
-/** The `pricing` block of the configuration (SPEC §10). */
+/** The `pricing` block of the configuration (docs/configuration.md). */
 export interface PricingConfig {
   overrides: PriceOverride[];
   /** Per-token price for events nothing else can price; results are marked `estimated`. */
   fallback: { input_per_mtok: number; output_per_mtok: number } | null;
 }
 
-/** What the pricer needs from one usage event (token counts in semconv meaning, SPEC §1). */
+/** What the pricer needs from one usage event (token counts in semconv meaning: docs/concepts/one-call.md). */
 export interface PriceInput {
   provider: string;
   model: string;

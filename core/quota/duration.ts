@@ -1,4 +1,4 @@
-// Duration strings from config and the API (SPEC §10: `500ms`, `5s`, `15m`, `24h`, `7d`).
+// Duration strings from config and the API (docs/configuration.md: `500ms`, `5s`, `15m`, `24h`, `7d`).
 // Also accepted: `w` (7 days) and compounds from the largest unit down, each unit once (`1h30m`, `1d12h`).
 // Whole numbers only: `1.5h` is rejected with a hint to write `1h30m`. Zero is accepted; whether zero
 // makes sense is the caller's call. Every unit is a fixed length (a day is 24h), so these are exact spans,

@@ -42,7 +42,7 @@ export function effectiveThresholds(policy: Policy): number[] {
 }
 
 /**
- * Which thresholds fire now (SPEC §3): each once per entity, policy and period. `fired` answers from the
+ * Which thresholds fire now (docs/concepts/quotas.md): each once per entity, policy and period. `fired` answers from the
  * persisted record, so a restart does not fire again. Pure.
  */
 export function evaluatePolicy(input: {

@@ -1,4 +1,4 @@
-// Quota periods (SPEC §3): calendar hour/day/week/month and billing cycles in an IANA zone, and rolling
+// Quota periods (docs/concepts/quotas.md): calendar hour/day/week/month and billing cycles in an IANA zone, and rolling
 // windows. Pure: time is a parameter; luxon only supplies the zone's UTC offset at an instant.
 //
 // Rules (changing them moves period boundaries, i.e. is a breaking change):

@@ -1,6 +1,6 @@
 import type { PeriodSpec } from './period.ts';
 
-/** Quantities a policy can limit (SPEC §3). */
+/** Quantities a policy can limit (docs/concepts/quotas.md). */
 export const DIMENSIONS = [
   'input_tokens',
   'output_tokens',

@@ -1,6 +1,6 @@
 import type { Attributes } from './types.ts';
 
-/** Instrumentation families whose attribute names and count meanings differ (SPEC §1). */
+/** Instrumentation families whose attribute names and count meanings differ (docs/concepts/one-call.md). */
 export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit';
 
 /** How one instrumentation (family + language, told apart by scope name) states its numbers. */

@@ -56,7 +56,7 @@ function unrecognizedUsage(a: Attributes): string[] | undefined {
   return names.length > 0 ? names : undefined;
 }
 
-/** One pass over the keys: does the span meter anything (SPEC §1), and does it carry identity to hand down? */
+/** One pass over the keys: does the span meter anything (docs/concepts/one-call.md), and does it carry identity to hand down? */
 function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: boolean; identity: boolean } {
   let metered = false;
   let identity = false;
@@ -72,7 +72,7 @@ function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: 
   return { metered, identity };
 }
 
-/** Maps one decoded span to a usage event (SPEC §1), or says why it is not one. Pure. */
+/** Maps one decoded span to a usage event (docs/concepts/one-call.md), or says why it is not one. Pure. */
 export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): MapResult {
   const a = span.attributes;
   const keys = scanKeys(a, identityKeys(config.identity));

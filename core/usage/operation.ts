@@ -1,7 +1,7 @@
 import { asString } from './attributes.ts';
 import type { Attributes } from './types.ts';
 
-/** What a span describes, after reading each family's way of saying it (SPEC §11 "What counts as what"). */
+/** What a span describes, after reading each family's way of saying it (docs/concepts/one-call.md). */
 export type SpanRole = 'inference' | 'tool' | 'container' | 'other';
 
 const INFERENCE_OPS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'completion', 'embedding', 'create_embeddings', 'responses']);

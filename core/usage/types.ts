@@ -1,4 +1,4 @@
-/** Entity kinds a usage event can be attributed to (SPEC §1 identity). */
+/** Entity kinds a usage event can be attributed to (identity: docs/concepts/one-call.md). */
 export const ENTITY_KINDS = ['api_key', 'user', 'tenant', 'agent', 'conversation', 'service'] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
 
@@ -24,7 +24,7 @@ export interface DecodedSpan {
 
 export type CostSource = 'span' | 'override' | 'price_db' | 'estimated' | 'unpriced';
 
-/** One metered unit of work: an inference call, a tool execution or a compute span (SPEC §1). */
+/** One metered unit of work: an inference call, a tool execution or a compute span (docs/concepts/one-call.md). */
 export interface UsageEvent {
   eventId: string;
   traceId: string;

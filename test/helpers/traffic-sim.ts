@@ -604,7 +604,7 @@ export interface ReportRow {
   precision: number | null;
   /** Lenient: critical incidents on an attacked entity (any pattern name) / all of the pattern. */
   entityPrecision: number | null;
-  /** Incidents that stayed warnings, on entities not under attack (SPEC §11: reported as noise). */
+  /** Incidents that stayed warnings, on entities not under attack (reported as noise). */
   noiseWarnings: number;
 }
 

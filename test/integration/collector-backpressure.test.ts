@@ -1,4 +1,4 @@
-// SPEC §1/§11 overload answers over real HTTP: 503 + Retry-After when the store is down and the spool is full,
+// Overload answers over real HTTP (docs/operations.md): 503 + Retry-After when the store is down and the spool is full,
 // 429 + Retry-After when the queue or the decode budget is full; /healthz keeps answering; nothing acknowledged
 // is lost. The store is the real embedded ClickHouse, with failures injected in front of it.
 import { mkdtempSync, rmSync } from 'node:fs';

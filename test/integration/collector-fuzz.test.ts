@@ -1,4 +1,4 @@
-// SPEC §8 "malformed, oversized, hostile or fuzzed input gets a clear 4xx, never a crash or a partial write",
+// Malformed, oversized, hostile or fuzzed input gets a clear 4xx, never a crash or a partial write,
 // over real HTTP against the real app on 127.0.0.1 and its embedded ClickHouse.
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';

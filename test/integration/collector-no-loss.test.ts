@@ -1,4 +1,4 @@
-// SPEC §1 "No loss" and "Exactly once", §8 "kill -9 loses nothing acknowledged": the batch writer against the
+// No loss, exactly once, and a kill -9 loses nothing acknowledged (docs/operations.md): the batch writer against the
 // real embedded ClickHouse and a real on-disk spool, with failures injected between the writer and the store.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

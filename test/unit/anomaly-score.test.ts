@@ -60,7 +60,7 @@ describe('severity, ratios, CV', () => {
 });
 
 describe('config', () => {
-  it('defaults follow SPEC §10 and partial tuning merges', () => {
+  it('defaults follow the configuration reference and partial tuning merges', () => {
     const c = resolveAnomalyConfig({ tuning: { burst: { minRatio: 6 } }, floors: { tokens_per_minute: 5000 } });
     expect(c.thresholds).toEqual({ warning: 4, critical: 8 });
     expect(c.floors).toEqual({ cost_usd_per_minute: 0.05, tokens_per_minute: 5000 });
@@ -72,7 +72,7 @@ describe('config', () => {
 });
 
 describe('explanations', () => {
-  it('reads like the SPEC example', () => {
+  it('reads like the documented example', () => {
     const s = explain({ pattern: 'burst', kind: 'api_key', id: 'k-42', metric: 'cost_usd', observed: 38.1, expected: 0.4, spread: 0.12, minutes: 5, basis: 'own' });
     expect(s).toBe('api_key k-42 spent $38.10 in 5 min; its usual is $0.40 ± 0.12');
   });

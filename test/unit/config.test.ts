@@ -7,7 +7,7 @@ function load(yaml: string, env: Record<string, string> = {}, flags = {}) {
 }
 
 describe('config', () => {
-  it('runs with no file at all, on the SPEC defaults', () => {
+  it('runs with no file at all, on the documented defaults', () => {
     const r = loadConfig({ source: '(defaults)', env: {}, flags: {} });
     expect(r.ok).toBe(true);
     if (!r.ok) return;

@@ -9,7 +9,7 @@ import type { DecodedSpan, UsageEvent } from '../../core/usage/types.ts';
 import { loadInstrumentationFixtures, type ExpectedCall, type ExpectedKind, type InstrumentationFixture } from '../helpers/instrumentation-fixtures.ts';
 
 // Real OTLP exports of the instrumentation families (test/fixtures/instrumentations/README.md), run through the
-// collector's own pipeline (decodeJson → mapSpan → call dedupe → pricing) with the default config: SPEC §1 says a
+// collector's own pipeline (decodeJson → mapSpan → call dedupe → pricing) with the default config: a
 // user pointing any of them at tollkeeper gets correct per-key usage without writing config.
 
 const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
@@ -131,7 +131,7 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
     for (const e of calls) {
       const where = `${name}: call ${e.spanName}@${e.spanId}`;
       if (e.inputTokens + e.outputTokens === 0) {
-        // No counts on the span: the price is unknown, never a silent $0 (SPEC §2).
+        // No counts on the span: the price is unknown, never a silent $0 (docs/concepts/pricing.md).
         expect(e.costSource, `${where}: a call without counts`).toBe('unpriced');
         continue;
       }

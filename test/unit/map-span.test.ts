@@ -161,7 +161,7 @@ describe('call dedupe: one LLM call counts once', () => {
   });
 });
 
-describe('mapSpan: instrumentation profiles (SPEC §1, §11 normalization)', () => {
+describe('mapSpan: instrumentation profiles (normalization, docs/concepts/one-call.md)', () => {
   const anthropicUsage = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.usage.output_tokens': 10, 'gen_ai.usage.cache_read.input_tokens': 1000 };
 
   it.each([
