@@ -109,5 +109,6 @@ describe('replay is the live detector minus side effects', () => {
     expect(r.changes.map(changeView)).toEqual(liveChanges);
     // and replay acted on nothing: the live list is what live made it.
     expect((await createEnforcementRepo(store).loadAll()).length).toBe(liveChanges.length);
-  });
+    // Sixty detector ticks against the real store (30 live, 30 replayed): about 20 s on an idle 2-core machine.
+  }, 240_000);
 });
