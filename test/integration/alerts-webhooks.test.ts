@@ -30,7 +30,7 @@ async function receiver(secret: string | undefined) {
 }
 
 describe('outbound webhooks', () => {
-  it('signs the SPEC payload per Standard Webhooks, filters events per subscriber, and lists the delivery', async () => {
+  it('signs the documented payload per Standard Webhooks, filters events per subscriber, and lists the delivery', async () => {
     const all = await receiver(SECRET);
     const onlyRestores = await receiver('a raw secret, not base64');
     t = await startApp({
