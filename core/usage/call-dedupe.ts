@@ -2,7 +2,7 @@ import { decideTrace, hasUsage, type Decision, type Unit } from './call-groups.t
 import { Fifo } from './fifo.ts';
 import { INHERITABLE, type InheritableIdentity } from './identity.ts';
 import type { Unpriced } from './map-span.ts';
-import { TraceMemory, type StoredRow, type TraceState } from './trace-memory.ts';
+import { TraceMemory, ZERO, vecOf, type StoredRow, type TraceState } from './trace-memory.ts';
 
 interface SpanRef {
   traceId: string;
@@ -52,7 +52,7 @@ export function createCallDeduper(capacity = 200_000) {
   const parents = new Fifo<string>(capacity);
   // Spans that hand ids down without being events (app, workflow, agent spans), remembered across requests.
   const identities = new Fifo<InheritableIdentity>(Math.max(1, capacity >> 2));
-  const traces = new TraceMemory(Math.max(1, capacity >> 1));
+  const traces = new TraceMemory(capacity);
   const key = (traceId: string, spanId: string) => traceId + spanId;
 
   /** Ids missing on `e` found on its nearest ancestors: this request's events, remembered events, then id-only spans. */
@@ -62,9 +62,10 @@ export function createCallDeduper(capacity = 200_000) {
     if (!parent || !want) return undefined;
     let out: Partial<InheritableIdentity> | undefined;
     const known = traces.get(e.traceId);
+    const single = known ? undefined : traces.single(e.traceId);
     for (let depth = 0; parent && depth < MAX_DEPTH && want; depth++) {
       const k = key(e.traceId, parent);
-      const above = inBatch.get(k) ?? known?.nodes.get(parent);
+      const above = inBatch.get(k) ?? known?.nodes.get(parent) ?? (single?.spanId === parent ? single : undefined);
       const ids = above ? strongIdentity(above) : identities.get(k);
       if (ids) {
         for (let b = 0; b < INHERITABLE.length; b++) {
@@ -108,8 +109,23 @@ export function createCallDeduper(capacity = 200_000) {
       }
 
       const fresh = new Map<string, Unpriced[]>();
+      // Traces this request starts (neither remembered nor single so far): their first lookups are not repeated.
+      const unseen = new Set<string>();
       for (let e of events) {
         const known = traces.get(e.traceId);
+        const single = known ? undefined : traces.single(e.traceId);
+        if (!single && !known && !e.parentSpanId && !fresh.has(e.traceId)) {
+          // Most traffic: a root span of a trace not seen before; it keeps this fast path unless another event of its
+          // trace follows in this request.
+          fresh.set(e.traceId, [e]);
+          unseen.add(e.traceId);
+          continue;
+        }
+        if (single?.spanId === e.spanId) {
+          // The same span again (a client retry): its row goes again and the writer drops it as stored.
+          if (hasUsage(single)) result.counted.push({ event: single, value: single, before: NO_BEFORE });
+          continue;
+        }
         const stored = known?.nodes.get(e.spanId);
         if (stored) {
           // The same span again (a client retry): its row, if it had one, goes again and the writer drops it as stored.
@@ -131,24 +147,22 @@ export function createCallDeduper(capacity = 200_000) {
         if (!list) fresh.set(e.traceId, (list = []));
         list.push(e);
       }
-      for (const [traceId, list] of fresh) decideAndEmit(traceId, list, result);
+      for (const [traceId, list] of fresh) decideAndEmit(traceId, list, result, unseen.has(traceId));
       traces.trim();
       return result;
     },
   };
 
-  function decideAndEmit(traceId: string, list: Unpriced[], result: DedupeResult): void {
-    const mem = traces.touch(traceId);
-    for (const e of list) traces.add(mem, e);
-    if (mem.nodes.size === 1) {
+  function decideAndEmit(traceId: string, list: Unpriced[], result: DedupeResult, unseen: boolean): void {
+    if (list.length === 1 && (unseen || (!traces.get(traceId) && !traces.single(traceId)))) {
       // The common case, a trace seen for the first time with one event: it is a unit of its own, stored as it is.
       const e = list[0]!;
-      if (!hasUsage(e)) return;
-      const before: Unpriced[] = [];
-      mem.rows.set(e.spanId, { vec: vecOf(e), value: e, before, event: e, seq: traces.nextSeq(), late: false });
-      result.counted.push({ event: e, value: e, before });
+      traces.addSingle(e);
+      if (hasUsage(e)) result.counted.push({ event: e, value: e, before: NO_BEFORE });
       return;
     }
+    const mem = traces.touch(traceId);
+    for (const e of list) traces.add(mem, e);
     const isNew = new Set(list);
     const ups = new Map<Unpriced, Unpriced | undefined>();
     const upOf = (e: Unpriced): Unpriced | undefined => {
@@ -225,6 +239,8 @@ export function createCallDeduper(capacity = 200_000) {
 }
 export type CallDeduper = ReturnType<typeof createCallDeduper>;
 
+const NO_BEFORE: readonly Unpriced[] = [];
+
 /** A call below an aggregate stored before it stores only what exceeds the aggregate's remaining credit. */
 function drawOnCredit(mem: TraceState, unit: Unit, delta: number[], before: Unpriced[], upOf: (e: Unpriced) => Unpriced | undefined): void {
   const seen = new Set<Unpriced>();
@@ -253,11 +269,6 @@ function countPairs(d: Decision, isNew: Set<Unpriced>, result: DedupeResult): vo
   for (const [a, b] of d.discrepancies) if (isNew.has(a) || isNew.has(b)) result.discrepancies++;
 }
 
-/** What a row adds to the rollups, in a fixed order. */
-const ZERO: readonly number[] = [0, 0, 0, 0, 0, 0, 0, 0];
-function vecOf(e: Unpriced): number[] {
-  return [e.requests, e.toolCalls, e.inputTokens, e.outputTokens, e.cacheReadTokens, e.cacheWriteTokens, e.reasoningTokens, e.computeSeconds];
-}
 
 /** A row of `value` keyed by `keyNode`'s span, adding `delta`, attributed like the call's first row (`anchor`) when there is one. */
 function rowEvent(value: Unpriced, keyNode: Unpriced, anchor: Unpriced | undefined, delta: readonly number[]): Unpriced {

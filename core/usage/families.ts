@@ -61,7 +61,8 @@ function pythonScopeProfile(lower: string, version: string): Profile | null {
 const scopeCache = new Map<string, Profile | null>();
 
 function profileOfScope(scopeName: string, version: string): Profile | null {
-  const cacheKey = version ? `${scopeName}@${version}` : scopeName;
+  // Only Python's shared namespace needs the version (a string built per span would cost every span).
+  const cacheKey = version && scopeName.startsWith(PYTHON_INSTRUMENTATION) ? `${scopeName}@${version}` : scopeName;
   const cached = scopeCache.get(cacheKey);
   if (cached !== undefined) return cached;
   const lower = scopeName.toLowerCase();
