@@ -27,6 +27,11 @@ export function schemaKeys(root: object): string[] {
     if (!target) throw new Error(`unresolved $ref ${s.$ref}`);
     return resolve(target);
   };
+  const hasKeys = (schema: JsonSchema): boolean => {
+    const s = resolve(schema);
+    if (s.properties && Object.keys(s.properties).length > 0) return true;
+    return [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])].some(hasKeys);
+  };
   const walk = (path: string, schema: JsonSchema, depth: number): void => {
     if (depth > 20) throw new Error(`schema nests deeper than 20 levels at ${path}`);
     const s = resolve(schema);
@@ -40,7 +45,8 @@ export function schemaKeys(root: object): string[] {
       return;
     }
     const items = Array.isArray(s.items) ? s.items : s.items ? [s.items] : [];
-    const objects = items.map(resolve).filter((i) => i.properties || i.anyOf || i.oneOf);
+    // Lists of plain values (strings, enums as a union of literals) are one key; lists of objects are walked.
+    const objects = items.filter(hasKeys);
     if (objects.length > 0) {
       for (const i of objects) walk(`${path}[]`, i, depth + 1);
       return;
