@@ -1,7 +1,8 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { z } from 'zod';
-import { configSchema, type ParsedConfig } from './schema.ts';
-import { didYouMean } from '../schema/did-you-mean.ts';
+import { Value, TransformDecodeError } from '@sinclair/typebox/value';
+import { withDefaults } from '../schema/defaults.ts';
+import { describeErrors, joinPath, PathError, pathText } from '../schema/describe-errors.ts';
+import { configProblems, configSchema, type ParsedConfig } from './schema.ts';
 
 /** Settings given on the command line (docs/configuration.md); they beat env, which beats the file. */
 export interface Flags {
@@ -37,11 +38,9 @@ export function loadConfig(input: { fileText?: string; source: string; env: Reco
     }
   }
   const merged = applyOverrides(raw as Record<string, unknown>, input.env, input.flags);
-  const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((i) => `${input.source}: ${formatIssue(i, merged)}`) };
-  }
-  const config = parsed.data;
+  const parsed = parseConfig(merged);
+  if (!parsed.ok) return { ok: false, errors: parsed.errors.map((e) => `${input.source}: ${e}`) };
+  const config = parsed.config;
   const dataDir = input.flags.data ?? input.env.TOLLKEEPER_DATA ?? config.store.chdb?.path ?? './data';
   return { ok: true, config: { ...config, source: input.source, dataDir } };
 }
@@ -77,74 +76,21 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
   return out;
 }
 
-function pathText(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s === '' ? String(p) : `.${String(p)}`;
-  return s || '(top level)';
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v = root;
-  for (const p of path) {
-    if (typeof v !== 'object' || v === null) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
-  }
-  return v;
-}
-
-function show(v: unknown): string {
-  const s = JSON.stringify(v);
-  if (s === undefined) return String(v);
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
-}
-
-/** One line per problem: path, message, and the offending value. */
-export function formatIssue(issue: z.core.$ZodIssue, root: unknown, schema: unknown = configSchema): string {
-  const where = pathText(issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((k) => {
-        const hint = didYouMean(k, knownKeys(issue.path, schema));
-        return `${pathText([...issue.path, k])}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`;
-      })
-      .join('; ');
-  }
-  if (issue.code === 'invalid_union') {
-    // Report the branch that got furthest: the one with the fewest problems.
-    const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
-    const first = best?.[0];
-    if (first) return formatIssue({ ...first, path: [...issue.path, ...first.path] }, root);
-  }
-  const value = valueAt(root, issue.path);
-  return `${where}: ${issue.message}${value !== undefined ? ` (got ${show(value)})` : ''}`;
-}
-
-/** Keys the schema allows at a path, for "did you mean". */
-function knownKeys(path: readonly PropertyKey[], root: unknown): string[] {
-  let schema: unknown = root;
-  for (const p of [...path, null]) {
-    schema = unwrap(schema);
-    if (p === null) break;
-    if (typeof p === 'number') {
-      const def = (schema as { _zod?: { def?: { element?: unknown } } })._zod?.def;
-      schema = def?.element;
-    } else {
-      const shape = (schema as { shape?: Record<string, unknown> }).shape;
-      schema = shape?.[String(p)];
+/** Defaults filled in, then checked (every problem, each with its path and value), then converted. */
+function parseConfig(merged: Record<string, unknown>): { ok: true; config: ParsedConfig } | { ok: false; errors: string[] } {
+  const value = withDefaults(configSchema, merged);
+  if (!Value.Check(configSchema, value)) return { ok: false, errors: describeErrors(configSchema, value) };
+  let config: ParsedConfig;
+  try {
+    config = Value.Decode(configSchema, value);
+  } catch (err) {
+    // A value the schema accepts but its conversion refuses (an anchor that does not exist in its time zone).
+    if (err instanceof TransformDecodeError) {
+      const at = err.error instanceof PathError ? joinPath(pathText(err.path), err.error.subpath) : pathText(err.path);
+      return { ok: false, errors: [`${at}: ${err.error.message}`] };
     }
+    throw err;
   }
-  const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
-  return shape ? Object.keys(shape) : [];
-}
-
-function unwrap(schema: unknown): unknown {
-  let s = schema;
-  for (let i = 0; i < 10; i++) {
-    const def = (s as { _zod?: { def?: { innerType?: unknown; in?: unknown; type?: string } } } | undefined)?._zod?.def;
-    if (!def) return s;
-    if (def.innerType) s = def.innerType;
-    else if (def.type === 'pipe' && def.in) s = def.in;
-    else return s;
-  }
-  return s;
+  const problems = configProblems(config);
+  return problems.length > 0 ? { ok: false, errors: problems } : { ok: true, config };
 }

@@ -1,295 +1,266 @@
-import { z } from 'zod';
-import { parseDuration } from '../quota/duration.ts';
-import { validatePeriodSpec, validateTimezone, type PeriodSpec } from '../quota/period.ts';
-import { DIMENSIONS } from '../quota/policy.ts';
-import { ENTITY_KINDS } from '../usage/types.ts';
-import { ALERT_EVENT_TYPES } from '../alerts/types.ts';
+import { Type, type StaticDecode, type TSchema } from '@sinclair/typebox';
+import { formatDuration, parseDuration } from '../quota/duration.ts';
+import { policyToInput } from '../quota/policy-format.ts';
+import { Action, Duration, PolicyInput, policyFromInput } from '../quota/policy-schema.ts';
+import type { PolicyAction } from '../quota/policy.ts';
+import { PathError } from '../schema/describe-errors.ts';
+import { ENTITY_KINDS, type EntityKind } from '../usage/types.ts';
+import { ALERT_EVENT_TYPES, type AlertEventType } from '../alerts/types.ts';
 
-const duration = z.string().transform((s, ctx) => {
-  const r = parseDuration(s);
-  if (!r.ok) {
-    ctx.addIssue({ code: 'custom', message: r.error });
-    return z.NEVER;
-  }
-  return r.ms;
-});
+/*
+ * The configuration file, as one TypeBox schema: shapes, defaults (filled in before the check), and the
+ * conversions to the values the code uses (durations to milliseconds, policies and actions to their parsed
+ * forms). The policy schema is the one the admin API validates with.
+ */
 
-const timezone = z
-  .string()
-  .default('UTC')
-  .refine(validateTimezone, { message: 'unknown time zone (use an IANA name such as UTC or Europe/Berlin)' });
-
-const date = z
-  .union([z.string(), z.date()])
-  .transform((v, ctx) => {
-    const s = v instanceof Date ? v.toISOString().slice(0, 10) : v;
-    if (!/^\d{4}-\d{2}-\d{2}(T.*)?$/.test(s) || Number.isNaN(Date.parse(s))) {
-      ctx.addIssue({ code: 'custom', message: 'expected a date like 2026-01-31' });
-      return z.NEVER;
-    }
-    return s;
-  });
-
-const port = z.number().int().min(0).max(65535);
-const nonNegative = z.number().finite().nonnegative();
-const positive = z.number().finite().positive();
-
-const periodSchema = z.union([
-  z.strictObject({ calendar: z.enum(['hour', 'day', 'week', 'month']), timezone }).transform((p) => ({
-    kind: 'calendar' as const,
-    unit: p.calendar,
-    timezone: p.timezone,
-  })),
-  z
-    .strictObject({ billing_cycle: z.strictObject({ anchor: date, timezone }) })
-    .transform((p) => ({ kind: 'billing_cycle' as const, anchor: p.billing_cycle.anchor, timezone: p.billing_cycle.timezone })),
-  z.strictObject({ rolling: duration }).transform((p) => ({ kind: 'rolling' as const, ms: p.rolling })),
-]).superRefine((spec: PeriodSpec, ctx) => {
-  const r = validatePeriodSpec(spec);
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error });
-});
-
-const throttle = z.strictObject({
-  throttle: z
-    .strictObject({ requests_per_minute: positive.optional(), tokens_per_minute: positive.optional() })
-    .refine((t) => t.requests_per_minute !== undefined || t.tokens_per_minute !== undefined, {
-      message: 'throttle needs requests_per_minute or tokens_per_minute',
-    }),
-});
-
-export const actionSchema = z.union([
-  z.literal('alert').transform(() => ({ type: 'alert' as const })),
-  z.literal('revoke').transform(() => ({ type: 'revoke' as const })),
-  throttle.transform((t) => ({
-    type: 'throttle' as const,
-    ...(t.throttle.requests_per_minute !== undefined ? { requestsPerMinute: t.throttle.requests_per_minute } : {}),
-    ...(t.throttle.tokens_per_minute !== undefined ? { tokensPerMinute: t.throttle.tokens_per_minute } : {}),
-  })),
-]);
-
-const limitsShape = Object.fromEntries(DIMENSIONS.map((d) => [d, positive.optional()])) as Record<
-  (typeof DIMENSIONS)[number],
-  z.ZodOptional<z.ZodNumber>
->;
-
-export const policySchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'use letters, digits and _ . : - (max 128)'),
-  scope: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]{0,127}$/, 'expected an entity kind or an attribute name'),
-  match: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
-  period: periodSchema.default({ kind: 'calendar', unit: 'day', timezone: 'UTC' }),
-  limits: z
-    .strictObject(limitsShape)
-    .refine((l) => Object.values(l).some((v) => v !== undefined), { message: 'at least one limit is needed' }),
-  thresholds: z
-    .array(z.number().gt(0).max(10))
-    .min(1)
-    .default([0.5, 0.8, 1.0])
-    .transform((t) => [...new Set(t)].sort((a, b) => a - b)),
-  action: actionSchema.default({ type: 'alert' }),
-});
-
-const identityList = z.array(z.string().min(1)).min(1);
-const identityShape = Object.fromEntries(ENTITY_KINDS.map((k) => [k, identityList.optional()])) as Record<
-  (typeof ENTITY_KINDS)[number],
-  z.ZodOptional<typeof identityList>
->;
-
-const overrideSchema = z.strictObject({
-  provider: z.string().min(1),
-  model: z.string().min(1),
-  input_per_mtok: nonNegative,
-  output_per_mtok: nonNegative,
-  cache_read_per_mtok: nonNegative.optional(),
-  cache_write_per_mtok: nonNegative.optional(),
-  reasoning_per_mtok: nonNegative.optional(),
-  effective_from: date.default('1970-01-01'),
-});
-
-const severityAction = actionSchema;
-
-/** Listener timeouts (ms): request head, whole request, idle keep-alive, silent socket. */
-const DEFAULT_TIMEOUTS = { headers: 10_000, request: 30_000, idle: 65_000, socket: 120_000 };
-const timeoutsSchema = z
-  .strictObject({
-    headers: duration.default(DEFAULT_TIMEOUTS.headers),
-    request: duration.default(DEFAULT_TIMEOUTS.request),
-    idle: duration.default(DEFAULT_TIMEOUTS.idle),
-    socket: duration.default(DEFAULT_TIMEOUTS.socket),
+/** A duration string in the file, milliseconds in the config. */
+const DurationMs = Type.Transform(Duration)
+  .Decode((s) => {
+    const r = parseDuration(s);
+    if (!r.ok) throw new Error(r.error);
+    return r.ms;
   })
-  .refine((t) => t.headers > 0 && t.headers <= t.request, { message: 'headers must be more than 0 and at most request' })
-  .refine((t) => t.idle > 0 && t.request > 0, { message: 'request and idle must be more than 0' })
-  .refine((t) => t.socket === 0 || t.socket > 60_000, { message: 'socket must be 0 (off) or more than 60s, the longest revocation long-poll' });
+  .Encode((ms) => formatDuration(ms));
+
+const withDefault = <T extends TSchema>(schema: T, value: unknown): T => ({ ...schema, default: value });
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const NonNegative = Type.Number({ minimum: 0 });
+const Positive = Type.Number({ exclusiveMinimum: 0 });
+const Url = Type.String({ format: 'uri' });
+const EntityKindT = Type.Union(ENTITY_KINDS.map((k) => Type.Literal<EntityKind>(k)));
+const AlertEventT = Type.Union(ALERT_EVENT_TYPES.map((e) => Type.Literal<AlertEventType>(e)));
+const strict = { additionalProperties: false } as const;
+
+/** `alert`, `revoke` or `{ throttle: {…} }` in the file; the parsed action in the config. */
+const ActionT = Type.Transform(Action)
+  .Decode((a): PolicyAction => {
+    if (a === 'alert' || a === 'revoke') return { type: a };
+    return {
+      type: 'throttle',
+      ...(a.throttle.requests_per_minute !== undefined ? { requestsPerMinute: a.throttle.requests_per_minute } : {}),
+      ...(a.throttle.tokens_per_minute !== undefined ? { tokensPerMinute: a.throttle.tokens_per_minute } : {}),
+    };
+  })
+  .Encode((a) => (a.type === 'throttle' ? { throttle: { ...(a.requestsPerMinute !== undefined ? { requests_per_minute: a.requestsPerMinute } : {}), ...(a.tokensPerMinute !== undefined ? { tokens_per_minute: a.tokensPerMinute } : {}) } } : a.type));
+
+/** A policy exactly as the admin API takes it; parsed into the quota engine's form. */
+const PolicyT = Type.Transform(PolicyInput)
+  .Decode((p) => {
+    const r = policyFromInput(p);
+    // The one problem a checked policy can still have is its period (an anchor that is not a real date).
+    if (!r.ok) throw new PathError('period', r.errors.map((e) => e.replace(/^period: /, '')).join('; '));
+    return r.value;
+  })
+  .Encode(policyToInput);
 
 // HTTP header names are case-insensitive; Node hands them to us in lower case.
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'expected an HTTP header name')
-  .transform((s) => s.toLowerCase());
-const GATEWAY_HEADER_DEFAULTS = {
-  api_key: 'x-tollkeeper-api-key',
-  secret: 'authorization',
-  tenant: 'x-tollkeeper-tenant',
-  agent: 'x-tollkeeper-agent',
-  user: 'x-tollkeeper-user',
+const HeaderName = Type.Transform(Type.String({ pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", errorMessage: 'expected an HTTP header name' }))
+  .Decode((s) => s.toLowerCase())
+  .Encode((s) => s);
+
+const IdentityList = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
+const OptionalIdentityList = Type.Optional(IdentityList);
+
+const PriceOverride = Type.Object(
+  {
+    provider: Type.String({ minLength: 1 }),
+    model: Type.String({ minLength: 1 }),
+    input_per_mtok: NonNegative,
+    output_per_mtok: NonNegative,
+    cache_read_per_mtok: Type.Optional(NonNegative),
+    cache_write_per_mtok: Type.Optional(NonNegative),
+    reasoning_per_mtok: Type.Optional(NonNegative),
+    effective_from: Type.String({ format: 'date', default: '1970-01-01' }),
+  },
+  strict,
+);
+
+export const configSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        otlp_port: withDefault(Port, 4318),
+        api_port: withDefault(Port, 8080),
+        public_url: Type.Optional(Url),
+        /** Listener timeouts: request head, whole request, idle keep-alive, silent socket (0 = off). */
+        timeouts: Type.Object(
+          { headers: withDefault(DurationMs, '10s'), request: withDefault(DurationMs, '30s'), idle: withDefault(DurationMs, '65s'), socket: withDefault(DurationMs, '120s') },
+          { ...strict, default: {} },
+        ),
+        /** Connections per listener; default from the open-file limit (at most 8192). */
+        max_connections: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      { ...strict, default: {} },
+    ),
+    store: Type.Object(
+      {
+        chdb: Type.Optional(Type.Object({ path: Type.String({ default: './data' }) }, strict)),
+        clickhouse: Type.Optional(
+          Type.Object({ url: Url, database: Type.String({ default: 'tollkeeper' }), username: Type.String({ default: 'default' }), password: Type.String({ default: '' }) }, strict),
+        ),
+      },
+      { ...strict, default: {} },
+    ),
+    auth: Type.Object(
+      { admin_token: Type.Optional(Type.String({ minLength: 16 })), gateway_token: Type.Optional(Type.String({ minLength: 16 })), otlp_token: Type.Optional(Type.String({ minLength: 16 })) },
+      { ...strict, default: {} },
+    ),
+    identity: Type.Object(
+      {
+        ...(Object.fromEntries(ENTITY_KINDS.map((k) => [k, OptionalIdentityList])) as Record<EntityKind, typeof OptionalIdentityList>),
+        secret_attributes: Type.Array(Type.String(), { default: [] }),
+        required: Type.Array(EntityKindT, { default: [] }),
+        attributes: Type.Array(Type.String(), { default: [] }),
+        hash_key: Type.Optional(Type.String({ minLength: 16 })),
+      },
+      { ...strict, default: {} },
+    ),
+    ingest: Type.Object(
+      {
+        max_age: withDefault(DurationMs, '35d'),
+        body_limit_mib: Type.Number({ exclusiveMinimum: 0, maximum: 512, default: 8 }),
+        batch_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 20_000 }),
+        flush_interval: withDefault(DurationMs, '200ms'),
+        spool_max_mib: withDefault(Positive, 512),
+        compute_operations: Type.Array(Type.String(), { default: [] }),
+      },
+      { ...strict, default: {} },
+    ),
+    pricing: Type.Object(
+      {
+        overrides: Type.Array(PriceOverride, { default: [] }),
+        fallback: Type.Union([Type.Object({ input_per_mtok: NonNegative, output_per_mtok: NonNegative }, strict), Type.Null()], { default: null }),
+      },
+      { ...strict, default: {} },
+    ),
+    detector: Type.Object({ interval: withDefault(DurationMs, '2s'), shadow: Type.Boolean({ default: false }) }, { ...strict, default: {} }),
+    policies: Type.Array(PolicyT, { default: [] }),
+    anomaly: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        scopes: Type.Array(EntityKindT, { default: ['api_key', 'tenant', 'agent'] }),
+        thresholds: Type.Object({ warning: withDefault(Positive, 4), critical: withDefault(Positive, 8) }, { ...strict, default: {} }),
+        floors: Type.Object(
+          {
+            cost_usd_per_minute: withDefault(NonNegative, 0.05),
+            tokens_per_minute: Type.Optional(NonNegative),
+            requests_per_minute: Type.Optional(NonNegative),
+            tool_calls_per_minute: Type.Optional(NonNegative),
+          },
+          { ...strict, default: {} },
+        ),
+        actions: Type.Object({ warning: withDefault(ActionT, 'alert'), critical: withDefault(ActionT, 'revoke') }, { ...strict, default: {} }),
+        /** How long an anomaly revocation/throttle lasts unless restored earlier (default: until restored). */
+        ttl: Type.Optional(DurationMs),
+        /** Back to normal for this long resolves an incident. */
+        quiet_period: withDefault(DurationMs, '2m'),
+      },
+      { ...strict, default: {} },
+    ),
+    gateway: Type.Object(
+      {
+        headers: Type.Object(
+          {
+            api_key: withDefault(HeaderName, 'x-tollkeeper-api-key'),
+            secret: withDefault(HeaderName, 'authorization'),
+            tenant: withDefault(HeaderName, 'x-tollkeeper-tenant'),
+            agent: withDefault(HeaderName, 'x-tollkeeper-agent'),
+            user: withDefault(HeaderName, 'x-tollkeeper-user'),
+            conversation: Type.Optional(HeaderName),
+            service: Type.Optional(HeaderName),
+          },
+          { ...strict, default: {} },
+        ),
+        nginx_mode: Type.Boolean({ default: false }),
+        max_staleness: withDefault(DurationMs, '30s'),
+        fail_mode: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open' }),
+      },
+      { ...strict, default: {} },
+    ),
+    alerts: Type.Object(
+      {
+        /** Base URL of the API as operators reach it, used in the restore call of messages (default: the API's own address). */
+        public_url: Type.Optional(Url),
+        email: Type.Optional(
+          Type.Object(
+            {
+              smtp_url: Type.Optional(Type.String()),
+              from: Type.String({ default: 'tollkeeper@localhost' }),
+              to: Type.Array(Type.String(), { default: [] }),
+              cooldown: withDefault(DurationMs, '15m'),
+              /** Extra recipients per policy, tenant, entity kind, severity or event type. */
+              routes: Type.Array(
+                Type.Object(
+                  {
+                    to: Type.Array(Type.String(), { minItems: 1 }),
+                    policy: Type.Optional(Type.String()),
+                    tenant: Type.Optional(Type.String()),
+                    kind: Type.Optional(Type.String()),
+                    severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
+                    events: Type.Optional(Type.Array(AlertEventT)),
+                  },
+                  strict,
+                ),
+                { default: [] },
+              ),
+              dashboard_url: Type.Optional(Url),
+              chart_hours: Type.Number({ exclusiveMinimum: 0, maximum: 168, default: 6 }),
+              timeout: withDefault(DurationMs, '10s'),
+            },
+            strict,
+          ),
+        ),
+        webhooks: Type.Array(
+          Type.Object(
+            {
+              name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', errorMessage: 'letters, digits, _ . - (at most 64)' })),
+              url: Url,
+              secret: Type.Optional(Type.String({ minLength: 8 })),
+              events: Type.Optional(Type.Array(AlertEventT)),
+              format: Type.Union([Type.Literal('standard'), Type.Literal('slack')], { default: 'standard' }),
+              timeout: withDefault(DurationMs, '10s'),
+            },
+            strict,
+          ),
+          { default: [] },
+        ),
+        delivery: Type.Object(
+          {
+            max_attempts: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+            backoff: withDefault(DurationMs, '1s'),
+            max_backoff: withDefault(DurationMs, '5m'),
+          },
+          { ...strict, default: {} },
+        ),
+      },
+      { ...strict, default: {} },
+    ),
+  },
+  strict,
+);
+
+export type ParsedConfig = StaticDecode<typeof configSchema>;
+
+const mapping = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const ms = (v: unknown): number | undefined => {
+  const r = typeof v === 'string' ? parseDuration(v) : undefined;
+  return r?.ok ? r.ms : undefined;
 };
 
-export const configSchema = z.strictObject({
-  server: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      otlp_port: port.default(4318),
-      api_port: port.default(8080),
-      public_url: z.string().url().optional(),
-      timeouts: timeoutsSchema.default(DEFAULT_TIMEOUTS),
-      /** Connections per listener; default from the open-file limit (at most 8192). */
-      max_connections: z.number().int().min(1).optional(),
-    })
-    .default({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080, timeouts: DEFAULT_TIMEOUTS }),
-  store: z
-    .strictObject({
-      chdb: z.strictObject({ path: z.string().default('./data') }).optional(),
-      clickhouse: z
-        .strictObject({
-          url: z.string().url(),
-          database: z.string().default('tollkeeper'),
-          username: z.string().default('default'),
-          password: z.string().default(''),
-        })
-        .optional(),
-    })
-    .refine((s) => !(s.chdb && s.clickhouse), { message: 'choose one of store.chdb and store.clickhouse' })
-    .default({}),
-  auth: z
-    .strictObject({ admin_token: z.string().min(16).optional(), gateway_token: z.string().min(16).optional(), otlp_token: z.string().min(16).optional() })
-    .default({}),
-  identity: z
-    .strictObject({
-      ...identityShape,
-      secret_attributes: z.array(z.string()).default([]),
-      required: z.array(z.enum(ENTITY_KINDS)).default([]),
-      attributes: z.array(z.string()).default([]),
-      hash_key: z.string().min(16).optional(),
-    })
-    .default({ secret_attributes: [], required: [], attributes: [] }),
-  ingest: z
-    .strictObject({
-      max_age: duration.default(35 * 86_400_000),
-      body_limit_mib: positive.max(512).default(8),
-      batch_size: z.number().int().min(1).max(100_000).default(20_000),
-      flush_interval: duration.default(200),
-      spool_max_mib: positive.default(512),
-      compute_operations: z.array(z.string()).default([]),
-    })
-    .default({ max_age: 35 * 86_400_000, body_limit_mib: 8, batch_size: 20_000, flush_interval: 200, spool_max_mib: 512, compute_operations: [] }),
-  pricing: z
-    .strictObject({
-      overrides: z.array(overrideSchema).default([]),
-      fallback: z.strictObject({ input_per_mtok: nonNegative, output_per_mtok: nonNegative }).nullable().default(null),
-    })
-    .default({ overrides: [], fallback: null }),
-  detector: z
-    .strictObject({ interval: duration.default(2000), shadow: z.boolean().default(false) })
-    .default({ interval: 2000, shadow: false }),
-  policies: z.array(policySchema).default([]),
-  anomaly: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      scopes: z.array(z.enum(ENTITY_KINDS)).default(['api_key', 'tenant', 'agent']),
-      thresholds: z.strictObject({ warning: positive.default(4), critical: positive.default(8) }).default({ warning: 4, critical: 8 }),
-      floors: z
-        .strictObject({
-          cost_usd_per_minute: nonNegative.default(0.05),
-          tokens_per_minute: nonNegative.optional(),
-          requests_per_minute: nonNegative.optional(),
-          tool_calls_per_minute: nonNegative.optional(),
-        })
-        .default({ cost_usd_per_minute: 0.05 }),
-      actions: z
-        .strictObject({ warning: severityAction.default({ type: 'alert' }), critical: severityAction.default({ type: 'revoke' }) })
-        .default({ warning: { type: 'alert' }, critical: { type: 'revoke' } }),
-      /** How long an anomaly revocation/throttle lasts unless restored earlier (default: until restored). */
-      ttl: duration.optional(),
-      /** Back to normal for this long resolves an incident. */
-      quiet_period: duration.default(120_000),
-    })
-    .default({
-      enabled: true,
-      quiet_period: 120_000,
-      scopes: ['api_key', 'tenant', 'agent'],
-      thresholds: { warning: 4, critical: 8 },
-      floors: { cost_usd_per_minute: 0.05 },
-      actions: { warning: { type: 'alert' }, critical: { type: 'revoke' } },
-    }),
-  gateway: z
-    .strictObject({
-      headers: z
-        .strictObject({
-          api_key: headerName.default('x-tollkeeper-api-key'),
-          secret: headerName.default('authorization'),
-          tenant: headerName.default('x-tollkeeper-tenant'),
-          agent: headerName.default('x-tollkeeper-agent'),
-          user: headerName.default('x-tollkeeper-user'),
-          conversation: headerName.optional(),
-          service: headerName.optional(),
-        })
-        .default(GATEWAY_HEADER_DEFAULTS),
-      nginx_mode: z.boolean().default(false),
-      max_staleness: duration.default(30_000),
-      fail_mode: z.enum(['open', 'closed']).default('open'),
-    })
-    .default({ headers: GATEWAY_HEADER_DEFAULTS, nginx_mode: false, max_staleness: 30_000, fail_mode: 'open' }),
-  alerts: z
-    .strictObject({
-      /** Base URL of the API as operators reach it, used in the restore call of messages (default: the API's own address). */
-      public_url: z.string().url().optional(),
-      email: z
-        .strictObject({
-          smtp_url: z.string().optional(),
-          from: z.string().default('tollkeeper@localhost'),
-          to: z.array(z.string()).default([]),
-          cooldown: duration.default(15 * 60_000),
-          /** Extra recipients per policy, tenant, entity kind, severity or event type. */
-          routes: z
-            .array(
-              z.strictObject({
-                to: z.array(z.string()).min(1),
-                policy: z.string().optional(),
-                tenant: z.string().optional(),
-                kind: z.string().optional(),
-                severity: z.enum(['info', 'warning', 'critical']).optional(),
-                events: z.array(z.enum(ALERT_EVENT_TYPES)).optional(),
-              }),
-            )
-            .default([]),
-          dashboard_url: z.string().url().optional(),
-          chart_hours: positive.max(168).default(6),
-          timeout: duration.default(10_000),
-        })
-        .optional(),
-      webhooks: z
-        .array(
-          z
-            .strictObject({
-              name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)').optional(),
-              url: z.string().url(),
-              secret: z.string().min(8).optional(),
-              events: z.array(z.enum(ALERT_EVENT_TYPES)).optional(),
-              format: z.enum(['standard', 'slack']).default('standard'),
-              timeout: duration.default(10_000),
-            })
-            .refine((w) => w.format === 'slack' || w.secret !== undefined, { message: 'a standard webhook needs a secret (whsec_… or any string of 8+ characters)', path: ['secret'] }),
-        )
-        .default([]),
-      delivery: z
-        .strictObject({
-          max_attempts: z.number().int().min(1).max(100).default(10),
-          backoff: duration.default(1000),
-          max_backoff: duration.default(5 * 60_000),
-        })
-        .default({ max_attempts: 10, backoff: 1000, max_backoff: 5 * 60_000 }),
-    })
-    .default({ webhooks: [], delivery: { max_attempts: 10, backoff: 1000, max_backoff: 5 * 60_000 } }),
-});
-
-export type RawConfig = z.input<typeof configSchema>;
-export type ParsedConfig = z.output<typeof configSchema>;
+/**
+ * What the schema cannot say: choices that exclude or require each other. Judged on the file's values (defaults
+ * filled in) so these problems are reported together with the schema's. Each problem names its path.
+ */
+export function configProblems(value: unknown): string[] {
+  const problems: string[] = [];
+  const store = mapping(mapping(value)?.store);
+  if (store?.chdb !== undefined && store.clickhouse !== undefined) problems.push('store: choose one of store.chdb and store.clickhouse');
+  const t = mapping(mapping(mapping(value)?.server)?.timeouts);
+  const [headers, request, idle, socket] = [ms(t?.headers), ms(t?.request), ms(t?.idle), ms(t?.socket)];
+  if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts.headers: must be more than 0 and at most request');
+  if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
+  if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts.socket: must be 0 (off) or more than 60s, the longest revocation long-poll');
+  return problems;
+}

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Outcome } from '../errors.ts';
-import { describeErrors } from '../schema/describe-errors.ts';
+import { describeErrors, joinPath } from '../schema/describe-errors.ts';
 import '../schema/formats.ts';
 import { parseDuration } from './duration.ts';
 import { validatePeriodSpec, type PeriodSpec } from './period.ts';
@@ -90,7 +90,7 @@ export function check<S extends TSchema>(schema: S, value: unknown, root = ''): 
 export function policyFromInput(input: PolicyInput, root = ''): Outcome<Policy, 'invalid_policy'> {
   const period = toPeriod(input.period);
   const valid = validatePeriodSpec(period);
-  if (!valid.ok) return { ok: false, code: 'invalid_policy', errors: [`${root ? `${root}.` : ''}period: ${valid.error}`] };
+  if (!valid.ok) return { ok: false, code: 'invalid_policy', errors: [`${joinPath(root, 'period')}: ${valid.error}`] };
   return {
     ok: true,
     value: {

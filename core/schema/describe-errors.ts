@@ -53,7 +53,24 @@ function line(e: ValueError, root: string): string {
   return `${where}: ${expected}${got}`;
 }
 
-/** Replaces each union error by the errors of the variant the value came closest to. */
+// Errors that say a value has another type than the schema's (as opposed to breaking one of its constraints).
+const TYPE_MISMATCH = new Set<ValueErrorType>([
+  ValueErrorType.Array,
+  ValueErrorType.Boolean,
+  ValueErrorType.Integer,
+  ValueErrorType.Literal,
+  ValueErrorType.Null,
+  ValueErrorType.Number,
+  ValueErrorType.Object,
+  ValueErrorType.String,
+  ValueErrorType.Union,
+]);
+
+/**
+ * Replaces each union error by the errors of the variant the value came closest to: among the variants whose
+ * type the value has (no type mismatch at the union's own path), the one with the fewest problems. When no
+ * variant fits, or several fit equally well, the union's own error stands ("expected … or …").
+ */
 function collect(errors: readonly ValueError[]): ValueError[] {
   const out: ValueError[] = [];
   for (const e of errors) {
@@ -62,14 +79,29 @@ function collect(errors: readonly ValueError[]): ValueError[] {
       continue;
     }
     const variants = e.errors.map((it) => collect([...it]));
-    // A variant with a wrong value below the union's own path matched the value's shape: report its problems.
-    // (A missing or unknown key says the value has another variant's shape, not that it is close to this one.)
-    const shaped = variants.filter((v) => v.some((x) => x.path !== e.path && x.value !== undefined && x.type !== ValueErrorType.ObjectAdditionalProperties));
-    const best = shaped.sort((a, b) => a.length - b.length)[0];
-    if (best) out.push(...best);
+    const fitting = variants.filter((v) => !v.some((x) => x.path === e.path && TYPE_MISMATCH.has(x.type))).sort((a, b) => a.length - b.length);
+    const best = fitting[0];
+    if (best && (fitting.length === 1 || fitting[1]!.length > best.length)) out.push(...best);
     else out.push(e);
   }
   return out;
+}
+
+/** A problem found after the schema check (by a conversion), at a path below where it was raised. */
+export class PathError extends Error {
+  readonly subpath: string;
+  constructor(subpath: string, message: string) {
+    super(message);
+    this.name = 'PathError';
+    this.subpath = subpath;
+  }
+}
+
+/** `policies[0]` + `period` → `policies[0].period`. */
+export function joinPath(base: string, sub: string): string {
+  if (!sub) return base;
+  if (!base || base === '(top level)') return sub;
+  return sub.startsWith('[') ? base + sub : `${base}.${sub}`;
 }
 
 /** What the schema at an error wanted, in the product's words; a schema may set its own `errorMessage`. */

@@ -103,3 +103,34 @@ policies: [{ name: p, scope: api_key, period: { calendar: day, timezone: Mars/Ol
     expect(r.config.store.clickhouse?.url).toBe('http://flag:8123');
   });
 });
+
+describe('config errors', () => {
+  function errors(yaml: string): string[] {
+    const r = load(yaml);
+    return r.ok ? [] : r.errors;
+  }
+
+  it('names the branch a value came closest to, or every branch when none fits', () => {
+    expect(errors('pricing: { fallback: { input_per_mtok: 1 } }')).toEqual(['tk.yaml: pricing.fallback.output_per_mtok: required']);
+    expect(errors('anomaly: { actions: { critical: nuke } }')).toEqual(['tk.yaml: anomaly.actions.critical: expected "alert" or "revoke" or { throttle: … } (got "nuke")']);
+    expect(errors('policies: [{ name: p, scope: api_key, limits: { tokens: 1 }, period: { rolling: soon } }]')[0]).toMatch(/^tk\.yaml: policies\[0\]\.period\.rolling: invalid duration "soon"/);
+  });
+
+  it('refuses a list or a scalar where a mapping belongs instead of filling in defaults', () => {
+    expect(errors('policies: {}')).toEqual(['tk.yaml: policies: expected a list (got {})']);
+    expect(errors('server: []')).toEqual(['tk.yaml: server: expected a mapping (got [])']);
+  });
+
+  it('reports what only a conversion can see at its path, and conflicting store choices', () => {
+    expect(errors('policies: [{ name: p, scope: api_key, limits: { tokens: 1 }, period: { billing_cycle: { anchor: 2026-02-30 } } }]')[0]).toMatch(/^tk\.yaml: policies\[0\]\.period: billing_cycle anchor "2026-02-30"/);
+    expect(errors('store: { chdb: { path: ./d }, clickhouse: { url: "http://ch:8123" } }')).toEqual(['tk.yaml: store: choose one of store.chdb and store.clickhouse']);
+    expect(errors('store: { clickhouse: { url: "not a url" } }')).toEqual(['tk.yaml: store.clickhouse.url: expected a URL like http://localhost:8123 (got "not a url")']);
+  });
+
+  it('lower-cases gateway header names and converts durations', () => {
+    const r = load('gateway: { headers: { api_key: X-Key }, max_staleness: 1m }\nanomaly: { ttl: 1h }');
+    expect(r.ok && r.config.gateway.headers.api_key).toBe('x-key');
+    expect(r.ok && r.config.gateway.max_staleness).toBe(60_000);
+    expect(r.ok && r.config.anomaly.ttl).toBe(3_600_000);
+  });
+});
