@@ -18,6 +18,7 @@ import { errorsPlugin } from './errors.ts';
 import { healthRoutes, type HealthOptions } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { ingestStatsRoutes } from './ingest-stats.ts';
+import { docsRoutes, openapiPlugin } from './openapi.ts';
 import { policyRoutes } from './policies.ts';
 import { quotaRoutes } from './quotas.ts';
 import { revocationRoutes } from './revocations.ts';
@@ -70,15 +71,20 @@ declare module 'fastify' {
   }
 }
 
-/** The API listener: conventions, then one plugin per area. A new area is one more `register` line here. */
+/**
+ * The API listener: conventions, the OpenAPI collector, one plugin per area, then the docs. A new area is one more
+ * `register` line among the areas.
+ */
 export const apiPlugin = fp(
   async (app: FastifyInstance, d: ApiDeps) => {
     const table: RouteInfo[] = [];
     app.decorate('routeTable', table);
     app.addHook('onRoute', (r) => {
-      for (const method of [r.method].flat()) table.push({ method, url: r.url, auth: r.config?.auth ?? 'admin', schema: r.schema });
+      // Read lazily: a later onRoute hook of an inner plugin may still set the route's auth level.
+      for (const method of [r.method].flat()) table.push({ method, url: r.url, get auth() { return r.config?.auth ?? 'admin'; }, get schema() { return r.schema; } });
     });
     await registerConventions(app, d.tokens);
+    await app.register(openapiPlugin);
     await app.register(healthRoutes, { ready: d.ready });
     await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
     await app.register(authorizePlugin, d.authorize);
@@ -89,6 +95,7 @@ export const apiPlugin = fp(
     await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
     await app.register(alertRoutes, { notifier: d.alerts });
     await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
+    await app.register(docsRoutes);
   },
   { name: 'tollkeeper-api' },
 );
