@@ -79,7 +79,8 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
 /** Defaults filled in, then checked (every problem, each with its path and value), then converted. */
 function parseConfig(merged: Record<string, unknown>): { ok: true; config: ParsedConfig } | { ok: false; errors: string[] } {
   const value = withDefaults(configSchema, merged);
-  if (!Value.Check(configSchema, value)) return { ok: false, errors: describeErrors(configSchema, value) };
+  const problems = [...(Value.Check(configSchema, value) ? [] : describeErrors(configSchema, value)), ...configProblems(value)];
+  if (problems.length > 0) return { ok: false, errors: problems };
   let config: ParsedConfig;
   try {
     config = Value.Decode(configSchema, value);
@@ -91,6 +92,5 @@ function parseConfig(merged: Record<string, unknown>): { ok: true; config: Parse
     }
     throw err;
   }
-  const problems = configProblems(config);
-  return problems.length > 0 ? { ok: false, errors: problems } : { ok: true, config };
+  return { ok: true, config };
 }

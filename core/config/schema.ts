@@ -262,5 +262,12 @@ export function configProblems(value: unknown): string[] {
   if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts.headers: must be more than 0 and at most request');
   if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
   if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts.socket: must be 0 (off) or more than 60s, the longest revocation long-poll');
+  const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
+  if (Array.isArray(webhooks)) {
+    webhooks.forEach((w, i) => {
+      const hook = mapping(w);
+      if (hook && hook.format !== 'slack' && hook.secret === undefined) problems.push(`alerts.webhooks[${i}].secret: a standard webhook needs a secret (whsec_… or any string of 8+ characters)`);
+    });
+  }
   return problems;
 }
