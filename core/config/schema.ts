@@ -259,9 +259,9 @@ export function configProblems(value: unknown): string[] {
   if (store?.chdb !== undefined && store.clickhouse !== undefined) problems.push('store: choose one of store.chdb and store.clickhouse');
   const t = mapping(mapping(mapping(value)?.server)?.timeouts);
   const [headers, request, idle, socket] = [ms(t?.headers), ms(t?.request), ms(t?.idle), ms(t?.socket)];
-  if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts.headers: must be more than 0 and at most request');
+  if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts: headers must be more than 0 and at most request');
   if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
-  if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts.socket: must be 0 (off) or more than 60s, the longest revocation long-poll');
+  if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts: socket must be 0 (off) or more than 60s, the longest revocation long-poll');
   const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
   if (Array.isArray(webhooks)) {
     webhooks.forEach((w, i) => {
