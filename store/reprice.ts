@@ -99,7 +99,7 @@ export async function repriceRange(
   return report;
 }
 
-/** Recomputes usage_minute for whole minutes of the range from the raw events (idempotent). */
+/** Recomputes usage_minute for whole minutes of the range from the raw events, then usage_hour for whole hours (idempotent). */
 export async function rebuildRollup(store: ClickHouse, range: { from: number; to: number }): Promise<void> {
   const lo = chTime(Math.floor(range.from / 60_000) * 60_000);
   const hi = chTime(Math.ceil(range.to / 60_000) * 60_000);
@@ -114,6 +114,37 @@ export async function rebuildRollup(store: ClickHouse, range: { from: number; to
      ARRAY JOIN [('api_key', api_key), ('user', user), ('tenant', tenant), ('agent', agent), ('conversation', conversation), ('service', service)] AS e
      WHERE e.2 != ''
      GROUP BY kind, entity, minute, tenant`,
+    { lo, hi },
+    { tag: 'rollup.rebuild' },
+  );
+  await rebuildHourly(store, range);
+}
+
+/**
+ * Recomputes usage_hour for every hour the range touches: the entity kinds from usage_minute (just rebuilt, so the
+ * two rollups agree), the model kind from the raw events. Whole hours, so minutes outside the range but in those
+ * hours are re-read too; that is harmless because the sources hold them already.
+ */
+async function rebuildHourly(store: ClickHouse, range: { from: number; to: number }): Promise<void> {
+  const lo = chTime(Math.floor(range.from / 3_600_000) * 3_600_000);
+  const hi = chTime(Math.ceil(range.to / 3_600_000) * 3_600_000);
+  const hour = store.table('usage_hour');
+  const sums = `sum(requests), sum(tool_calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+            sum(reasoning_tokens), sum(compute_seconds), sum(cost_usd)`;
+  await store.command(`ALTER TABLE ${hour} DELETE WHERE hour >= {lo:DateTime64(3)} AND hour < {hi:DateTime64(3)}`, { lo, hi }, { tag: 'rollup.rebuild', settings: { mutations_sync: 2 } });
+  await store.command(
+    `INSERT INTO ${hour}
+     SELECT kind, entity, toStartOfHour(minute) AS h, tenant, sum(events), ${sums}, sum(unpriced_requests)
+     FROM ${store.table('usage_minute')} WHERE minute >= {lo:DateTime64(3)} AND minute < {hi:DateTime64(3)}
+     GROUP BY kind, entity, h, tenant`,
+    { lo, hi },
+    { tag: 'rollup.rebuild' },
+  );
+  await store.command(
+    `INSERT INTO ${hour}
+     SELECT 'model', model, toStartOfHour(time) AS h, tenant, count(), ${sums}, toInt64(sumIf(requests, cost_source = 'unpriced'))
+     FROM (SELECT * FROM ${store.table('usage_events')} FINAL WHERE time >= {lo:DateTime64(3)} AND time < {hi:DateTime64(3)} AND model != '')
+     GROUP BY model, h, tenant`,
     { lo, hi },
     { tag: 'rollup.rebuild' },
   );

@@ -203,6 +203,71 @@ describe('usage dashboard numbers', () => {
   });
 });
 
+describe('usage dashboard over a long range: the hourly rollup', () => {
+  // Three days ending where the fixture's range ends: over two days, so every rollup panel reads usage_hour.
+  const long = () => ({ fromMs: fx.range.toMs - 3 * 86_400_000, toMs: fx.range.toMs });
+  async function both(where: string, selection: Selection = {}) {
+    const d = byUid('tollkeeper-usage');
+    const q = dashboardQueries(d).find((x) => x.where === where)!;
+    const vars = variablesFor(d, selection, {});
+    return { short: (await runDashboardQuery(ctx.ts.store, q, fx.range, vars)).rows, long: (await runDashboardQuery(ctx.ts.store, q, long(), vars)).rows };
+  }
+  const isHourBucket = (t: unknown) => new Date(String(t).replace(' ', 'T') + 'Z').getTime() % 3_600_000 === 0;
+
+  it('usage_hour holds what usage_minute holds, kind by kind, and its model rows what the raw events hold', async () => {
+    const s = ctx.ts.store;
+    const per = async (table: string, col: string) =>
+      await s.query<{ kind: string; events: string; requests: string; tokens: string; cost: number; unpriced: string }>(
+        `SELECT kind, sum(events) AS events, sum(requests) AS requests, sum(input_tokens + output_tokens) AS tokens, round(sum(cost_usd), 9) AS cost, sum(unpriced_requests) AS unpriced
+         FROM ${s.table(table)} WHERE kind != 'model' GROUP BY kind, toStartOfHour(${col}) AS h ORDER BY kind, h`,
+      );
+    expect(await per('usage_hour', 'hour')).toEqual(await per('usage_minute', 'minute'));
+    const models = await s.query<{ entity: string; requests: string }>(`SELECT entity, sum(requests) AS requests FROM ${s.table('usage_hour')} WHERE kind = 'model' GROUP BY entity ORDER BY entity`);
+    const expected = new Map<string, number>();
+    for (const e of fx.events.filter((x) => x.model)) expected.set(e.model, (expected.get(e.model) ?? 0) + e.requests);
+    expect(models.map((r) => [r.entity, num(r.requests)])).toEqual([...expected].sort(([a], [b]) => (a < b ? -1 : 1)));
+  });
+
+  it('the totals equal the per-minute path and the fixture', async () => {
+    for (const [where, expected] of [
+      ['Spend', sumEvents(fx.events, (e) => e.costUsd)],
+      ['Tokens', sumEvents(fx.events, (e) => e.inputTokens + e.outputTokens)],
+      ['LLM requests', sumEvents(fx.events, (e) => e.requests)],
+      ['Unpriced requests', sumEvents(fx.events.filter((e) => e.costSource === 'unpriced'), (e) => e.requests)],
+    ] as const) {
+      const { short, long: l } = await both(where);
+      expect(num(l[0]!.value), where).toBeCloseTo(num(short[0]!.value), 6);
+      expect(num(l[0]!.value), where).toBeCloseTo(expected, 6);
+    }
+    const acme = await both('Spend', SELECTIONS.acme);
+    expect(num(acme.long[0]!.value)).toBeCloseTo(num(acme.short[0]!.value), 6);
+  });
+
+  it('the stacked panels sum to the per-minute path in hourly buckets (the minute path would bucket by 5 minutes)', async () => {
+    for (const where of ['Spend by API key', 'Spend by tenant', 'Spend by agent', 'Spend by model', 'Tokens by API key', 'Tokens by tenant', 'Tokens by agent', 'Tokens by model']) {
+      const col = where.startsWith('Spend') ? 'spend' : 'tokens';
+      const { short, long: l } = await both(where);
+      expect(sumOf(l, col), where).toBeCloseTo(sumOf(short, col), 6);
+      expect(l.every((r) => isHourBucket(r.time)), where).toBe(true);
+      expect(new Set(l.map((r) => String(r.time))).size, where).toBeLessThan(new Set(short.map((r) => String(r.time))).size);
+    }
+    const planner = await both('Spend by agent', SELECTIONS['planner agent']);
+    expect(sumOf(planner.long, 'spend')).toBeCloseTo(sumOf(planner.short, 'spend'), 6);
+    const oneModel = await both('Spend by model', { tenant: ['acme'], model: ['gpt-4o'] });
+    expect(oneModel.long.every((r) => r.model === 'gpt-4o')).toBe(true);
+    expect(sumOf(oneModel.long, 'spend')).toBeCloseTo(sumOf(oneModel.short, 'spend'), 6);
+  });
+
+  it('top spenders and the variables list the same entities as the per-minute path', async () => {
+    const top = await both('Top spenders', { top_kind: 'api_key' });
+    expect(top.long.map((r) => [r.entity, r.tenants, num(r.requests)])).toEqual(top.short.map((r) => [r.entity, r.tenants, num(r.requests)]));
+    for (const v of ['variable tenant', 'variable api_key', 'variable agent', 'variable model']) {
+      const { short, long: l } = await both(v);
+      expect(l, v).toEqual(short);
+    }
+  });
+});
+
 describe('health dashboard numbers', () => {
   it('spans per second integrate back to the spans received; a collector filter keeps only its rows', async () => {
     const rows = await run('tollkeeper-health', 'Spans per second');

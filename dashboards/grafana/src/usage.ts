@@ -10,20 +10,41 @@ function rollupFilters(kind: string): string {
   return kind === 'tenant' ? `AND ${whenPicked('entity', 'tenant')}` : `AND ${whenPicked('tenant', 'tenant')}\n  AND ${whenPicked('entity', kind)}`;
 }
 
+/**
+ * Ranges longer than two days read the hourly rollup (usage_hour), shorter ones the per-minute one. Every query
+ * that reads a rollup has one UNION ALL branch per table, guarded by this constant condition so that exactly one
+ * branch reads data. The hourly branch buckets by at least an hour and takes the range's first hour whole.
+ */
+export const LONG_RANGE = 'dateDiff(\'hour\', $__fromTime, $__toTime) > 48';
+const HOURLY_FILTER = `hour >= toStartOfHour($__fromTime) AND hour <= $__toTime AND ${LONG_RANGE}`;
+const MINUTE_FILTER = `$__timeFilter(minute) AND NOT (${LONG_RANGE})`;
+const HOURLY_BUCKET = 'toStartOfInterval(hour, INTERVAL greatest($__interval_s, 3600) second)';
+
+/** Rows of the rollup for the range, from the table the range picks: `t` (the bucket) plus the columns given. */
+function rollupRows(where: string, columns: string): string {
+  return `(
+  SELECT $__timeInterval(minute) AS t, ${columns} FROM usage_minute
+  WHERE ${where} AND ${MINUTE_FILTER}
+  UNION ALL
+  SELECT ${HOURLY_BUCKET} AS t, ${columns} FROM usage_hour
+  WHERE ${where} AND ${HOURLY_FILTER}
+)`;
+}
+
 const METRICS = {
-  spend: { expr: 'sum(cost_usd)', unit: 'currencyUSD', word: 'Spend' },
-  tokens: { expr: 'sum(input_tokens + output_tokens)', unit: 'short', word: 'Tokens' },
+  spend: { expr: 'sum(cost_usd)', columns: 'cost_usd', unit: 'currencyUSD', word: 'Spend' },
+  tokens: { expr: 'sum(input_tokens + output_tokens)', columns: 'input_tokens, output_tokens', unit: 'short', word: 'Tokens' },
 } as const;
 type Metric = keyof typeof METRICS;
 
 /** Stacked series for the 10 biggest entities of a kind in the range, the rest summed as "other". Reads the rollup. */
 function byKind(metric: Metric, kind: 'api_key' | 'tenant' | 'agent', noun: string): PanelSpec {
   const m = METRICS[metric];
-  const filters = rollupFilters(kind);
+  const where = `kind = '${kind}' ${rollupFilters(kind).replaceAll('\n', ' ')}`;
   return {
     type: 'timeseries',
     title: `${m.word} by ${noun}`,
-    description: `${m.word} per time bucket, stacked, for the 10 ${noun}s with the most ${metric} in the range; the rest is summed as "other". Reads the per-minute rollup.`,
+    description: `${m.word} per time bucket, stacked, for the 10 ${noun}s with the most ${metric} in the range; the rest is summed as "other". Reads the per-minute rollup, the hourly one for ranges over two days.`,
     format: Format.TimeSeries,
     w: 12,
     h: 9,
@@ -33,28 +54,31 @@ function byKind(metric: Metric, kind: 'api_key' | 'tenant' | 'agent', noun: stri
     displayName: `\${__field.labels.${kind}}`,
     query: `
 SELECT
-  $__timeInterval(minute) AS time,
+  t AS time,
   if(entity IN (
-    SELECT entity FROM usage_minute
-    WHERE kind = '${kind}' AND $__timeFilter(minute)
-      ${filters.replaceAll('\n', '\n    ')}
+    SELECT entity FROM ${rollupRows(where, `entity, ${m.columns}`).replaceAll('\n', '\n    ')}
     GROUP BY entity ORDER BY ${m.expr} DESC LIMIT 10
   ), entity, 'other') AS ${kind},
   ${m.expr} AS ${metric}
-FROM usage_minute
-WHERE kind = '${kind}' AND $__timeFilter(minute)
-  ${filters}
+FROM ${rollupRows(where, `entity, ${m.columns}`)}
 GROUP BY time, ${kind}
 ORDER BY time`,
   };
 }
 
+/** Only these filters are "All": the hourly rollup's model rows carry the tenant and the model, nothing else. */
+const MODEL_ROWS_SUFFICE = ['api_key', 'agent'].map((v) => `($__conditionalAll(0, $${v}))`).join(' AND ');
+
+/**
+ * Per model: over long ranges with at most the tenant and model filtered, the hourly rollup's `model` rows; else the
+ * raw events (every filter applies). Calls without a model name have no model row: the raw path shows them as "(none)".
+ */
 function byModel(metric: Metric): PanelSpec {
   const m = METRICS[metric];
   return {
     type: 'timeseries',
     title: `${m.word} by model`,
-    description: `${m.word} per time bucket, stacked by provider model. Models are not a rollup dimension, so this reads the raw events (every filter applies).`,
+    description: `${m.word} per time bucket, stacked by provider model. Reads the hourly rollup's model rows for ranges over two days when only tenant and model are filtered, else the raw events.`,
     format: Format.TimeSeries,
     w: 12,
     h: 9,
@@ -63,10 +87,20 @@ function byModel(metric: Metric): PanelSpec {
     interval: '1m',
     displayName: '${__field.labels.model}',
     query: `
-SELECT $__timeInterval(time) AS time, if(model = '', '(none)', model) AS model, ${m.expr} AS ${metric}
-FROM usage_events
-WHERE $__timeFilter(time)
-  ${EVENT_FILTERS}
+SELECT time, model, ${m.expr} AS ${metric}
+FROM (
+  SELECT $__timeInterval(time) AS time, if(model = '', '(none)', model) AS model, ${m.columns}
+  FROM usage_events
+  WHERE $__timeFilter(time)
+    ${EVENT_FILTERS.replaceAll('\n', '\n  ')}
+    AND NOT (${LONG_RANGE} AND ${MODEL_ROWS_SUFFICE})
+  UNION ALL
+  SELECT ${HOURLY_BUCKET} AS time, entity AS model, ${m.columns}
+  FROM usage_hour
+  WHERE kind = 'model' AND ${HOURLY_FILTER}
+    AND ${whenPicked('tenant', 'tenant')} AND ${whenPicked('entity', 'model')}
+    AND ${MODEL_ROWS_SUFFICE}
+)
 GROUP BY time, model
 ORDER BY time`,
   };
@@ -77,8 +111,9 @@ const ONLY_TENANT_FILTERED = ['api_key', 'agent', 'model'].map((v) => `($__condi
 
 /**
  * A total over the range. Every event carries a service (unknown_service when the sender set none), so the
- * rollup's `service` rows count each event once: they answer when only the tenant is filtered; the raw events
- * answer for the other filters. Exactly one branch reads data: the other's condition folds to a constant 0.
+ * rollup's `service` rows count each event once: they answer when only the tenant is filtered (per minute, or per
+ * hour for long ranges); the raw events answer for the other filters. Exactly one branch reads data: the others'
+ * conditions fold to a constant 0.
  */
 function total(title: string, expr: string, rollupExpr: string, unit: string, description: string, thresholds?: PanelSpec['thresholds']): PanelSpec {
   return {
@@ -95,7 +130,13 @@ SELECT sum(v) AS value
 FROM (
   SELECT ${rollupExpr} AS v
   FROM usage_minute
-  WHERE kind = 'service' AND $__timeFilter(minute)
+  WHERE kind = 'service' AND ${MINUTE_FILTER}
+    AND ${whenPicked('tenant', 'tenant')}
+    AND ${ONLY_TENANT_FILTERED}
+  UNION ALL
+  SELECT ${rollupExpr} AS v
+  FROM usage_hour
+  WHERE kind = 'service' AND ${HOURLY_FILTER}
     AND ${whenPicked('tenant', 'tenant')}
     AND ${ONLY_TENANT_FILTERED}
   UNION ALL
@@ -140,14 +181,18 @@ export const usageDashboard = dashboard({
   tags: ['tollkeeper'],
   time: 'now-24h',
   variables: [
-    queryVariable('tenant', 'Tenant', "SELECT DISTINCT entity FROM usage_minute WHERE kind = 'tenant' AND $__timeFilter(minute) ORDER BY entity LIMIT 1000"),
+    queryVariable('tenant', 'Tenant', `SELECT DISTINCT entity FROM ${rollupRows("kind = 'tenant'", 'entity')} ORDER BY entity LIMIT 1000`),
+    queryVariable('api_key', 'API key', `SELECT DISTINCT entity FROM ${rollupRows(`kind = 'api_key' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY entity LIMIT 1000`),
+    queryVariable('agent', 'Agent', `SELECT DISTINCT entity FROM ${rollupRows(`kind = 'agent' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY entity LIMIT 1000`),
     queryVariable(
-      'api_key',
-      'API key',
-      `SELECT DISTINCT entity FROM usage_minute WHERE kind = 'api_key' AND $__timeFilter(minute) AND ${whenPicked('tenant', 'tenant')} ORDER BY entity LIMIT 1000`,
+      'model',
+      'Model',
+      `SELECT DISTINCT model FROM (
+  SELECT model FROM usage_events WHERE $__timeFilter(time) AND model != '' AND ${whenPicked('tenant', 'tenant')} AND NOT (${LONG_RANGE})
+  UNION ALL
+  SELECT entity AS model FROM usage_hour WHERE kind = 'model' AND ${HOURLY_FILTER} AND ${whenPicked('tenant', 'tenant')}
+) ORDER BY model`,
     ),
-    queryVariable('agent', 'Agent', `SELECT DISTINCT entity FROM usage_minute WHERE kind = 'agent' AND $__timeFilter(minute) AND ${whenPicked('tenant', 'tenant')} ORDER BY entity LIMIT 1000`),
-    queryVariable('model', 'Model', `SELECT DISTINCT model FROM usage_events WHERE $__timeFilter(time) AND model != '' AND ${whenPicked('tenant', 'tenant')} ORDER BY model`),
     customVariable('top_kind', 'Top spenders by', [
       ['api_key', 'API key'],
       ['tenant', 'tenant'],
@@ -225,7 +270,7 @@ ORDER BY time`,
         {
           type: 'table',
           title: 'Top spenders',
-          description: 'The 20 entities of the chosen kind with the most spend in the range, with their share of it. Reads the per-minute rollup.',
+          description: 'The 20 entities of the chosen kind with the most spend in the range, with their share of it. Reads the per-minute rollup, the hourly one for ranges over two days.',
           format: Format.Table,
           w: 12,
           h: 10,
@@ -242,9 +287,7 @@ SELECT
   sum(input_tokens + output_tokens) AS tokens,
   sum(requests) AS requests,
   sum(unpriced_requests) AS unpriced_requests
-FROM usage_minute
-WHERE kind = '\${top_kind}' AND $__timeFilter(minute)
-  AND ${whenPicked('tenant', 'tenant')}
+FROM ${rollupRows(`kind = '\${top_kind}' AND ${whenPicked('tenant', 'tenant')}`, 'entity, tenant, cost_usd, input_tokens, output_tokens, requests, unpriced_requests')}
 GROUP BY entity
 ORDER BY spend DESC
 LIMIT 20`,
