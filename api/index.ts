@@ -23,6 +23,10 @@ import { policyRoutes } from './policies.ts';
 import { quotaRoutes } from './quotas.ts';
 import { revocationRoutes } from './revocations.ts';
 import { usageRoutes } from './usage.ts';
+import { replayRoutes, type ReplayOptions } from './replay.ts';
+import { usageViewRoutes } from './usage-views.ts';
+import { webUiRoutes, type WebUiOptions } from './web-ui.ts';
+import type { UsageViewsRepo } from '../store/usage-views-repo.ts';
 
 /** What the API's areas need; the composition root (app/build.ts) provides it. */
 export interface ApiDeps {
@@ -41,6 +45,10 @@ export interface ApiDeps {
   pricer: { price(i: PriceInput): PriceResult };
   authorize: AuthorizeOptions;
   alerts: Notifier;
+  usageViews: UsageViewsRepo;
+  /** The CLI's replay, for POST /api/replay. */
+  replay: ReplayOptions['run'];
+  webAssets: WebUiOptions['assets'];
 }
 
 /**
@@ -95,6 +103,9 @@ export const apiPlugin = fp(
     await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
     await app.register(alertRoutes, { notifier: d.alerts });
     await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
+    await app.register(usageViewRoutes, { repo: d.usageViews, now: d.now });
+    await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay });
+    await app.register(webUiRoutes, { assets: d.webAssets });
     await app.register(docsRoutes);
   },
   { name: 'tollkeeper-api' },

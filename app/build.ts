@@ -45,6 +45,9 @@ import { connectionCap, connectionLimits } from './http-limits.ts';
 import { secretHasher } from './secret-hash.ts';
 import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
+import { webAssets } from '../dashboards/web/build.ts';
+import { replay } from '../detector/replay.ts';
+import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
 
 export type Role = 'all' | 'collector' | 'detector';
 
@@ -251,6 +254,19 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         pricer,
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },
         alerts: notifier,
+        usageViews: createUsageViewsRepo(store),
+        replay: (r) =>
+          replay({
+            quotaRepo,
+            anomalyRepo,
+            policies: r.policies,
+            anomaly: r.anomaly && config.anomaly.enabled ? anomalyConfig(config) : null,
+            actions: { warning: config.anomaly.actions.warning.type, critical: config.anomaly.actions.critical.type },
+            from: r.from,
+            to: r.to,
+            stepMs: r.stepMs,
+          }),
+        webAssets,
       });
       api.addHook('onResponse', async (request) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();

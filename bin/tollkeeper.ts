@@ -166,6 +166,7 @@ async function serve(role: Role, config: Config): Promise<void> {
   const lines = [`tollkeeper ${role === 'all' ? 'started' : role + ' started'} — store: ${store}; config: ${config.source}`];
   if (urls.otlpUrl) lines.push(`  OTLP/HTTP traces:  ${urls.otlpUrl}/v1/traces`);
   if (urls.apiUrl) {
+    lines.push(`  web UI:            ${urls.apiUrl}/   (sign in with the admin token)`);
     lines.push(`  API:               ${urls.apiUrl}/api/`);
     lines.push(`  revocation list:   ${urls.apiUrl}/v1/revocations`);
   }

@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { TollkeeperError, valueOrThrow } from '../core/errors.ts';
+import { parseDuration } from '../core/quota/duration.ts';
+import type { Policy } from '../core/quota/policy.ts';
+import { parsePolicy, PolicyInput } from '../core/quota/policy-schema.ts';
+import type { ReplayRow } from '../detector/replay.ts';
+import { ErrorBody } from './errors.ts';
+import { Timestamp } from './schemas.ts';
+
+/** Most detector ticks one HTTP replay may simulate (a week at 5 min); the CLI has no such bound. */
+export const MAX_REPLAY_TICKS = 2_016;
+
+const When = Type.String({ minLength: 1, maxLength: 64, description: 'ISO 8601 date or date-time, e.g. 2026-11-26 or 2026-11-26T00:00Z' });
+const Body = Type.Object(
+  {
+    policy: Type.Optional(Type.Unsafe<unknown>({ ...PolicyInput, description: 'a policy as for POST /api/policies, tried without being saved' })),
+    policy_name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'an existing policy' })),
+    from: When,
+    to: When,
+    step: Type.Optional(Type.String({ maxLength: 16, description: 'simulated detector tick (default 1h)' })),
+    anomaly: Type.Optional(Type.Boolean({ description: 'also replay anomaly detection (default false; much slower)' })),
+  },
+  { additionalProperties: false },
+);
+const Finding = Type.Object({
+  at: Timestamp,
+  source: Type.Union([Type.Literal('quota'), Type.Literal('anomaly')]),
+  what: Type.String({ description: 'policy or pattern' }),
+  entity: Type.String(),
+  level: Type.String({ description: 'threshold (50%) or severity' }),
+  action: Type.String(),
+  detail: Type.String(),
+});
+const Reply = Type.Object({
+  from: Timestamp,
+  to: Timestamp,
+  step_seconds: Type.Number(),
+  ticks: Type.Integer(),
+  policies: Type.Array(Type.String()),
+  anomaly: Type.Boolean(),
+  findings: Type.Array(Finding),
+});
+
+export interface ReplayOptions {
+  /** Active policies (config file and admin API). */
+  policies: () => readonly Policy[];
+  /** The replay `tollkeeper replay` runs: stored usage through quotas (and detection), acting on nothing. */
+  run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean }) => Promise<ReplayRow[]>;
+}
+
+function time(name: 'from' | 'to', s: string): number {
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new TollkeeperError('invalid_range', `body.${name}: expected an ISO 8601 date or date-time such as 2026-11-26T00:00Z (got ${JSON.stringify(s)})`);
+  return t;
+}
+
+/** POST /api/replay: "what would this policy have done last week?" over stored usage, without acting. */
+export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app, o) => {
+  // One at a time: a replay reads a lot of usage, and a second one would only slow both down.
+  let running = false;
+  app.post(
+    '/api/replay',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['replay'],
+        summary: 'Run quotas (and detection) over stored usage as the detector would have; acts on nothing',
+        description: 'A `policy` is validated like POST /api/policies (problems answer 400 invalid_policy with their paths) and is not saved. Without policy or policy_name, every active policy is replayed.',
+        body: Body,
+        response: { 200: Reply, 404: ErrorBody, 409: ErrorBody },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const from = time('from', b.from);
+      const to = time('to', b.to);
+      if (!(from < to)) throw new TollkeeperError('invalid_range', `from (${b.from}) must be before to (${b.to})`);
+      const step = parseDuration(b.step ?? '1h');
+      if (!step.ok) throw new TollkeeperError('invalid_request', `body.step: ${step.error}`);
+      if (step.ms < 60_000) throw new TollkeeperError('invalid_request', `body.step: must be at least 1m (got ${JSON.stringify(b.step)})`);
+      const ticks = Math.ceil((to - from) / step.ms) + 1;
+      if (ticks > MAX_REPLAY_TICKS) throw new TollkeeperError('invalid_range', `body.step: ${b.step ?? '1h'} gives ${ticks} ticks over this range, more than ${MAX_REPLAY_TICKS}; use a larger step or a shorter range (the CLI has no limit)`);
+      if (b.policy !== undefined && b.policy_name !== undefined) throw new TollkeeperError('invalid_request', 'body: give policy or policy_name, not both');
+
+      let policies: readonly Policy[];
+      if (b.policy !== undefined) policies = [valueOrThrow(parsePolicy(b.policy))];
+      else if (b.policy_name !== undefined) {
+        const p = o.policies().find((x) => x.name === b.policy_name);
+        if (!p) throw new TollkeeperError('not_found', `no policy ${b.policy_name}`);
+        policies = [p];
+      } else policies = o.policies();
+
+      if (running) throw new TollkeeperError('conflict', 'another replay is running; try again when it has finished');
+      running = true;
+      try {
+        const anomaly = b.anomaly ?? false;
+        const rows = await o.run({ policies, from, to, stepMs: step.ms, anomaly });
+        return {
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          step_seconds: step.ms / 1000,
+          ticks,
+          policies: policies.map((p) => p.name),
+          anomaly,
+          findings: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+        };
+      } finally {
+        running = false;
+      }
+    },
+  );
+};
