@@ -259,11 +259,12 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
     await expect.poll(() => page.getByLabel('Start from').inputValue()).toBe('daily-tokens');
     await expect.poll(() => page.getByLabel('Name').inputValue()).toBe('daily-tokens-trial');
     await page.getByLabel('Tokens', { exact: true }).fill('50000');
+    await page.getByLabel('Tick').selectOption('6h');
     await page.getByRole('button', { name: 'Run replay' }).click();
     await expect.poll(() => page.locator('#replay-summary').textContent(), { timeout: 60_000 }).toContain('findings');
     const from = await page.getByLabel('From (UTC)').inputValue();
     const to = await page.getByLabel('To (UTC)').inputValue();
-    const r = await api('/api/replay', { method: 'POST', body: { policy: { name: 'daily-tokens-trial', scope: 'api_key', period: { calendar: 'day', timezone: 'UTC' }, limits: { tokens: 50000 }, thresholds: [0.5, 0.8, 1], action: 'revoke' }, from, to, step: '1h' } });
+    const r = await api('/api/replay', { method: 'POST', body: { policy: { name: 'daily-tokens-trial', scope: 'api_key', period: { calendar: 'day', timezone: 'UTC' }, limits: { tokens: 50000 }, thresholds: [0.5, 0.8, 1], action: 'revoke' }, from, to, step: '6h' } });
     expect(r.findings.length).toBeGreaterThan(0);
     expect(await page.locator('#replay-summary').textContent()).toContain(`${formatCount(r.findings.length)} findings over ${formatCount(r.ticks)} ticks`);
     const firstRow = page.locator('section[aria-labelledby="replay-results"] tbody tr').first();
