@@ -7,6 +7,8 @@ import { chatSpan, exportJson, type TestSpan } from '../helpers/otlp-bodies.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const HOUR = 3_600_000;
+// The page polls and re-renders; on a busy shared machine a step can take seconds, never a minute.
+const SLOW = { timeout: 20_000, interval: 100 };
 
 // Anomaly detection watches only spend here (token and request floors out of reach), so the key that exceeds its
 // token quota is revoked by the quota alone and stays restored once an operator restores it.
@@ -120,15 +122,15 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
 
   it('asks for the admin token, refuses a wrong one, and keeps the right one out of the URL', async () => {
     await page.goto(`${t.apiUrl}/`);
-    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).isVisible(), SLOW).toBe(true);
     await screenshot(page, 'web-ui-01-sign-in.png');
     await expectAccessible('sign-in');
     await page.getByLabel('Admin token').fill(t.gatewayToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('#token-error').textContent()).toContain('not accepted');
+    await expect.poll(() => page.locator('#token-error').textContent(), SLOW).toContain('not accepted');
     await page.getByLabel('Admin token').fill(t.adminToken);
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('heading', { name: 'Overview', level: 1 }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'Overview', level: 1 }).isVisible(), SLOW).toBe(true);
     expect(page.url()).not.toContain(t.adminToken);
     expect(await page.evaluate("sessionStorage.getItem('tollkeeper.admin_token')")).toBe(t.adminToken);
   });
@@ -170,32 +172,32 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
 
   it('opens an entity from the overview and restores its revoked key through the enforcement API', async () => {
     await page.locator('section[aria-labelledby="listed-title"]').getByRole('link', { name: 'api_key k-capped' }).click();
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('api_key k-capped');
-    await expect.poll(() => page.locator('#entity-state').textContent()).toContain('revoked');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent(), SLOW).toBe('api_key k-capped');
+    await expect.poll(() => page.locator('#entity-state').textContent(), SLOW).toContain('revoked');
     const quotas = page.locator('section[aria-labelledby="quotas-title"]');
-    await expect.poll(() => quotas.textContent()).toContain('daily-tokens');
+    await expect.poll(() => quotas.textContent(), SLOW).toContain('daily-tokens');
     const status = await api('/api/quotas/status?scope=api_key&id=k-capped');
     expect(status.policies[0].state).toBe('exceeded');
     expect(await quotas.textContent()).toContain(`Tokens: ${formatCount(status.policies[0].dimensions.tokens.used)} of ${formatCount(1_000_000)}`);
     expect(await quotas.textContent()).toContain('exceeded');
-    await expect.poll(() => page.locator('section[aria-labelledby="history-title"] tbody tr').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('section[aria-labelledby="history-title"] tbody tr').count(), SLOW).toBeGreaterThan(0);
     await screenshot(page, 'web-ui-03-entity-revoked.png', true);
     await expectAccessible('entity');
 
     await page.getByRole('button', { name: 'Restore' }).click();
-    await expect.poll(() => page.locator('#entity-state').textContent()).toContain('active');
+    await expect.poll(() => page.locator('#entity-state').textContent(), SLOW).toContain('active');
     const enf = await api('/v1/enforcement/api_key/k-capped');
     expect(enf.current).toBeNull();
     expect(enf.history[0]).toMatchObject({ action: 'restore', source: 'manual' });
     expect((await api('/v1/revocations')).entries.map((e: { id: string }) => e.id)).not.toContain('k-capped');
-    await expect.poll(() => page.locator('section[aria-labelledby="history-title"] tbody tr').first().textContent()).toContain('restore');
+    await expect.poll(() => page.locator('section[aria-labelledby="history-title"] tbody tr').first().textContent(), SLOW).toContain('restore');
     await screenshot(page, 'web-ui-04-entity-restored.png', true);
   });
 
   it('lists incidents with their explanation and the revocation list as the API has them', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Incidents' }).click();
     const incidents = await api('/api/incidents?status=open&limit=200');
-    await expect.poll(() => page.locator('#incident-list tbody tr').count()).toBe(incidents.incidents.length);
+    await expect.poll(() => page.locator('#incident-list tbody tr').count(), SLOW).toBe(incidents.incidents.length);
     // The open incident is updated while the burst lasts: compare with what the API says at the same moment.
     await waitFor(
       async () => {
@@ -209,7 +211,7 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Revocations' }).click();
     const list = await api('/v1/revocations');
-    await expect.poll(() => page.locator('#revocation-list tbody tr').count()).toBe(list.entries.length);
+    await expect.poll(() => page.locator('#revocation-list tbody tr').count(), SLOW).toBe(list.entries.length);
     expect(await page.locator('#revocation-list').textContent()).toContain('api_key k-leaked');
     await screenshot(page, 'web-ui-06-revocations.png');
     await expectAccessible('revocations');
@@ -217,7 +219,7 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
 
   it('creates a policy, shows the server error next to the field, then saves the fix and edits it', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
-    await expect.poll(() => page.locator('#policy-list').textContent()).toContain('daily-tokens');
+    await expect.poll(() => page.locator('#policy-list').textContent(), SLOW).toContain('daily-tokens');
     await page.getByRole('link', { name: 'New policy' }).click();
     await page.getByLabel('Name').fill('tenant-spend');
     await page.getByLabel('Scope').fill('tenant');
@@ -227,7 +229,7 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
     await page.getByLabel('Requests per minute').fill('10');
     await page.getByRole('button', { name: 'Create policy' }).click();
     const tz = page.getByLabel('Time zone');
-    await expect.poll(() => tz.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => tz.getAttribute('aria-invalid'), SLOW).toBe('true');
     const describedBy = (await tz.getAttribute('aria-describedby'))!.split(' ');
     const errorText = await page.locator(`#${describedBy.at(-1)!}`).textContent();
     expect(errorText).toContain('unknown time zone');
@@ -237,16 +239,16 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
 
     await tz.fill('Europe/Berlin');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('heading', { name: 'Policies', level: 1 }).isVisible()).toBe(true);
-    await expect.poll(() => page.locator('#policy-list').textContent()).toContain('tenant-spend');
+    await expect.poll(() => page.getByRole('heading', { name: 'Policies', level: 1 }).isVisible(), SLOW).toBe(true);
+    await expect.poll(() => page.locator('#policy-list').textContent(), SLOW).toContain('tenant-spend');
     const saved = await api('/api/policies/tenant-spend');
     expect(saved.policy).toMatchObject({ scope: 'tenant', period: { calendar: 'day', timezone: 'Europe/Berlin' }, limits: { cost_usd: 50 }, action: { throttle: { requests_per_minute: 10 } } });
 
     await page.getByRole('link', { name: 'Edit tenant-spend' }).click();
-    await expect.poll(() => page.getByLabel('Spend (USD)').inputValue()).toBe('50');
+    await expect.poll(() => page.getByLabel('Spend (USD)').inputValue(), SLOW).toBe('50');
     await page.getByLabel('Spend (USD)').fill('80');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(async () => (await api('/api/policies/tenant-spend')).version).toBe(2);
+    await expect.poll(async () => (await api('/api/policies/tenant-spend')).version, SLOW).toBe(2);
     expect((await api('/api/policies/tenant-spend')).policy.limits).toEqual({ cost_usd: 80 });
     await screenshot(page, 'web-ui-08-policies.png');
     await expectAccessible('policies');
@@ -256,8 +258,8 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
     // From the policy list's Replay button: the form starts from that policy under a new name.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
     await page.getByRole('link', { name: 'Replay daily-tokens' }).click();
-    await expect.poll(() => page.getByLabel('Start from').inputValue()).toBe('daily-tokens');
-    await expect.poll(() => page.getByLabel('Name').inputValue()).toBe('daily-tokens-trial');
+    await expect.poll(() => page.getByLabel('Start from').inputValue(), SLOW).toBe('daily-tokens');
+    await expect.poll(() => page.getByLabel('Name').inputValue(), SLOW).toBe('daily-tokens-trial');
     await page.getByLabel('Tokens', { exact: true }).fill('50000');
     await page.getByLabel('Tick').selectOption('6h');
     await page.getByRole('button', { name: 'Run replay' }).click();
@@ -277,7 +279,7 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
   it('can be used from the keyboard: skip link first, then the main navigation', async () => {
     await page.goto(`${t.apiUrl}/#/`);
     await page.reload();
-    await expect.poll(() => page.getByRole('heading', { name: 'Overview', level: 1 }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'Overview', level: 1 }).isVisible(), SLOW).toBe(true);
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     const visited: string[] = [];
@@ -287,7 +289,7 @@ describe.skipIf(skip !== null)('web UI in a real browser', () => {
     }
     expect(visited).toContain('Revocations');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByRole('heading', { name: 'Revocations', level: 1 }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('heading', { name: 'Revocations', level: 1 }).isVisible(), SLOW).toBe(true);
   });
 
   it('logged no console errors on any page', () => {
