@@ -25,7 +25,7 @@ const Body = Type.Object(
 );
 const Finding = Type.Object({
   at: Timestamp,
-  source: Type.Union([Type.Literal('quota'), Type.Literal('anomaly')]),
+  source: Type.Union([Type.Literal('quota'), Type.Literal('anomaly'), Type.Literal('enforcement')]),
   what: Type.String({ description: 'policy or pattern' }),
   entity: Type.String(),
   level: Type.String({ description: 'threshold (50%) or severity' }),

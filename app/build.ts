@@ -255,17 +255,22 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },
         alerts: notifier,
         usageViews: createUsageViewsRepo(store),
-        replay: (r) =>
-          replay({
+        // The CLI's replay (live minus side effects) for one trial policy or the active ones; detection only when asked.
+        replay: async (r) => {
+          const settings = detectorSettings(config);
+          const result = await replay({
+            settings: r.anomaly ? settings : { ...settings, anomaly: null },
+            policies: { active: () => r.policies, limitsFor: (p, entity) => policyService.limitsFor(p, entity) },
             quotaRepo,
             anomalyRepo,
-            policies: r.policies,
-            anomaly: r.anomaly && config.anomaly.enabled ? anomalyConfig(config) : null,
-            actions: { warning: config.anomaly.actions.warning.type, critical: config.anomaly.actions.critical.type },
+            // What replay would revoke is its answer, not news for the server log.
+            logger: logger.child({ component: 'replay' }, { level: 'warn' }),
             from: r.from,
             to: r.to,
             stepMs: r.stepMs,
-          }),
+          });
+          return result.rows;
+        },
         webAssets,
       });
       api.addHook('onResponse', async (request) => {
