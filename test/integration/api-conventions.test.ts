@@ -62,10 +62,10 @@ describe('API conventions over every registered route', () => {
     }
   });
 
-  it('lets only GET routes be public: health and the API description', () => {
+  it('lets only GET routes be public: health, the API description and the web UI files (which hold no data)', () => {
     const open = routes.filter((r) => r.auth === 'public');
     expect(open.every((r) => r.method === 'GET'), open.map((r) => `${r.method} ${r.url}`).join(', ')).toBe(true);
-    expect(open.every((r) => ['/healthz', '/readyz', '/openapi.json'].includes(r.url) || r.url.startsWith('/docs')), open.map((r) => r.url).join(', ')).toBe(true);
+    expect(open.every((r) => ['/healthz', '/readyz', '/openapi.json', '/', '/ui/app.js', '/ui/app.css'].includes(r.url) || r.url.startsWith('/docs')), open.map((r) => r.url).join(', ')).toBe(true);
   });
 
   it('validates input only for callers allowed to call the route, and then names the problem', async () => {
