@@ -193,7 +193,9 @@ describe('no loss across a restart', () => {
         created.delete(id);
       },
     }).enable();
-    cleanups.push(() => hook.disable());
+    cleanups.push(() => {
+      hook.disable();
+    });
     const r = await rig({ flushIntervalMs: 60_000 });
     r.faults.down = true;
     const key = freshKey('timers');
