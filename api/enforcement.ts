@@ -6,6 +6,7 @@ import { parseDuration } from '../core/quota/duration.ts';
 import { applyCauses } from '../detector/apply.ts';
 import type { Bus } from '../detector/bus.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
+import type { Idempotency } from '../detector/idempotency.ts';
 import { ErrorBody } from './errors.ts';
 import { EntityKind, EntityRef, Entry, ThrottleLimit, Timestamp } from './schemas.ts';
 
@@ -46,18 +47,17 @@ const History = Type.Object({
   ),
 });
 
-const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
-
 export interface EnforcementOptions {
   enforcement: Enforcement;
   bus: Bus;
   now: () => number;
+  /** Idempotency-Key answers, kept in the store for their window (24 h). */
+  idempotency: Idempotency;
 }
 
 /** Inbound webhook API: operators and other systems revoke, throttle and restore. */
 export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = async (app, deps) => {
   const { enforcement } = deps;
-  const seen = new Map<string, { at: number; body: Static<typeof Result>; request: string }>();
 
   app.post(
     '/v1/enforcement',
@@ -66,46 +66,45 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
       schema: {
         tags: ['enforcement'],
         summary: 'Revoke, throttle or restore an entity',
-        description: 'Honours `Idempotency-Key`: a repeated key answers the first result (header `idempotent-replayed: true`); the same key with another body is 422.',
+        description:
+          'Honours `Idempotency-Key` for 24 h, also across restarts: a repeated key answers the first result (header `idempotent-replayed: true`) without acting again; the same key with another body is 422.',
         body: Body,
         response: { 200: Result, 422: ErrorBody },
       },
     },
     async (request, reply) => {
       const body = request.body;
-      const now = deps.now();
       const idem = request.headers['idempotency-key'];
-      const fingerprint = JSON.stringify(body);
-      if (typeof idem === 'string' && idem.length > 0) {
-        for (const [k, v] of seen) if (now - v.at > IDEMPOTENCY_TTL_MS) seen.delete(k);
-        const prior = seen.get(idem);
-        if (prior) {
-          if (prior.request !== fingerprint) throw new TollkeeperError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
-          return reply.header('idempotent-replayed', 'true').send(prior.body);
-        }
-      }
-      let ttlMs: number | undefined;
-      if (body.action !== 'restore' && body.ttl !== undefined) {
-        const ttl = parseDuration(body.ttl);
-        if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
-        ttlMs = ttl.ms;
-      }
-      if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');
-      // The decision is core's (the same cause builder as quotas and anomalies); this route carries it out.
-      const listed = enforcement.get(body.kind, body.id) !== undefined;
-      const d = manualStep({ ...body, ...(ttlMs !== undefined ? { ttlMs } : {}) }, listed, now);
-      await applyCauses(enforcement, d);
-      let result: Static<typeof Result>;
-      if (body.action === 'restore') result = { version: enforcement.version, removed: listed ? { kind: body.kind, id: body.id } : null };
-      else {
-        const entry = enforcement.get(body.kind, body.id);
-        result = { version: enforcement.version, ...(entry ? { entry } : {}) };
-      }
-      deps.bus.publish(d.events);
-      if (typeof idem === 'string' && idem.length > 0) seen.set(idem, { at: now, body: result, request: fingerprint });
-      return result;
+      if (typeof idem !== 'string' || idem.length === 0) return act(body);
+      const outcome = await deps.idempotency.run(idem, JSON.stringify(body), () => act(body));
+      if (outcome.kind === 'conflict') throw new TollkeeperError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
+      if (outcome.kind === 'replayed') void reply.header('idempotent-replayed', 'true');
+      return outcome.value;
     },
   );
+
+  async function act(body: Static<typeof Body>): Promise<Static<typeof Result>> {
+    const now = deps.now();
+    let ttlMs: number | undefined;
+    if (body.action !== 'restore' && body.ttl !== undefined) {
+      const ttl = parseDuration(body.ttl);
+      if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
+      ttlMs = ttl.ms;
+    }
+    if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');
+    // The decision is core's (the same cause builder as quotas and anomalies); this route carries it out.
+    const listed = enforcement.get(body.kind, body.id) !== undefined;
+    const d = manualStep({ ...body, ...(ttlMs !== undefined ? { ttlMs } : {}) }, listed, now);
+    await applyCauses(enforcement, d);
+    let result: Static<typeof Result>;
+    if (body.action === 'restore') result = { version: enforcement.version, removed: listed ? { kind: body.kind, id: body.id } : null };
+    else {
+      const entry = enforcement.get(body.kind, body.id);
+      result = { version: enforcement.version, ...(entry ? { entry } : {}) };
+    }
+    deps.bus.publish(d.events);
+    return result;
+  }
 
   app.get(
     '/v1/enforcement/:kind/:id',

@@ -13,6 +13,7 @@ import type { UsageReportRepo } from '../store/usage-report-repo.ts';
 import { alertRoutes } from './alerts.ts';
 import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
 import authorizePlugin, { type AuthorizeOptions } from './authorize.ts';
+import type { Idempotency } from '../detector/idempotency.ts';
 import { enforcementRoutes } from './enforcement.ts';
 import { errorsPlugin } from './errors.ts';
 import { healthRoutes, type HealthOptions } from './health.ts';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   ready: HealthOptions['ready'];
   now: () => number;
   enforcement: Enforcement;
+  /** Idempotency-Key answers of POST /v1/enforcement (kept in the store). */
+  idempotency: Idempotency;
   bus: Bus;
   policies: PolicyService;
   quotaStatus: QuotaStatus;
@@ -96,7 +99,7 @@ export const apiPlugin = fp(
     await app.register(healthRoutes, { ready: d.ready });
     await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
     await app.register(authorizePlugin, d.authorize);
-    await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now });
+    await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now, idempotency: d.idempotency });
     await app.register(policyRoutes, { policies: d.policies });
     await app.register(quotaRoutes, { status: d.quotaStatus, now: d.now });
     await app.register(incidentRoutes, { repo: d.incidents });

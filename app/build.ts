@@ -21,6 +21,8 @@ import { createOutboxRepo } from '../store/outbox-repo.ts';
 import { spendSeries } from '../store/spend-series.ts';
 import { alertSettings } from './alerts-config.ts';
 import { createEnforcement, type Enforcement } from '../detector/enforcement.ts';
+import { createIdempotency } from '../detector/idempotency.ts';
+import { createIdempotencyRepo } from '../store/idempotency-repo.ts';
 import { createTickLoop } from '../detector/loop.ts';
 import { createTickStats } from '../detector/tick-stats.ts';
 import type { createAnomalyJob } from '../detector/anomaly-job.ts';
@@ -244,6 +246,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ready,
         now,
         enforcement,
+        idempotency: createIdempotency({ repo: createIdempotencyRepo(store), scope: 'enforcement', windowMs: 24 * 3_600_000, now }),
         bus,
         policies: policyService,
         quotaStatus: createQuotaStatus({ quotaRepo, policies: policyService }),
