@@ -21,7 +21,9 @@ export function ensureTokens(dataDir: string, configured: Partial<TokenFile>): {
     try {
       stored = JSON.parse(readFileSync(path, 'utf8')) as Partial<TokenFile>;
     } catch (err) {
-      throw new Error(`${path} is not valid JSON (${(err as Error).message}); fix or delete it to generate new tokens`);
+      // The parser's message may quote the file, tokens included: only the position is passed on.
+      const at = /position \d+/.exec((err as Error).message)?.[0];
+      throw new Error(`${path} is not valid JSON${at ? ` (at ${at})` : ''}; fix or delete it to generate new tokens`);
     }
   }
   const gen = (prefix: string) => prefix + randomBytes(24).toString('base64url');

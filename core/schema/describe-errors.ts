@@ -31,11 +31,24 @@ export function pathText(pointer: string, root = ''): string {
   return s || '(top level)';
 }
 
-/** A short rendering of a value for a message. */
+/** A short rendering of a value for a message; credentials inside a URL (scheme://user:password@) never show. */
 export function show(v: unknown): string {
   const s = JSON.stringify(v);
   if (s === undefined) return String(v);
-  return s.length > 60 ? s.slice(0, 57) + '...' : s;
+  const safe = s.replace(/(\/\/[^/:@"\s]*):[^@"\s]*@/g, '$1:***@');
+  return safe.length > 60 ? safe.slice(0, 57) + '...' : safe;
+}
+
+/** Keys whose values are secret (tokens, passwords, webhook secrets, the hash key, the SMTP URL). */
+const SECRET_KEY = /(^|_)(token|password|secret|hash_key|smtp_url)$/;
+
+/** A problem with a secret names its path and never its value. */
+function isSecretPointer(pointer: string): boolean {
+  return pointer.split('/').some((part) => SECRET_KEY.test(part));
+}
+
+function hidden(v: unknown): string {
+  return typeof v === 'string' ? `a hidden value of ${v.length} characters` : `a hidden ${Array.isArray(v) ? 'list' : typeof v}`;
 }
 
 function line(e: ValueError, root: string): string {
@@ -47,6 +60,11 @@ function line(e: ValueError, root: string): string {
     return `${where}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`;
   }
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `${where}: required`;
+  if (isSecretPointer(e.path)) {
+    // The explanation may quote the value (a format check): say what was expected without it.
+    const expected = typeof e.value === 'string' && e.value !== '' && expectation(e).includes(e.value) ? `expected a ${String((e.schema as { format?: unknown }).format ?? 'valid value')}` : expectation(e);
+    return `${where}: ${expected}${e.value === undefined ? '' : ` (got ${hidden(e.value)})`}`;
+  }
   const expected = expectation(e);
   // Some explanations already quote the value (`invalid duration "soon": …`).
   const got = e.value === undefined || expected.includes(show(e.value)) ? '' : ` (got ${show(e.value)})`;
