@@ -31,9 +31,21 @@ export function commandError(err: unknown): CommandError | undefined {
   return undefined;
 }
 
-/** The configured store described for the start-up line. */
+/** A URL as it may be printed: a user name and password in it are left out. */
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** The configured store described for the start-up line (never with the credentials a URL may hold). */
 export function describeStore(config: Config): string {
-  return config.store.clickhouse ? `ClickHouse server ${config.store.clickhouse.url}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
+  return config.store.clickhouse ? `ClickHouse server ${withoutCredentials(config.store.clickhouse.url)}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
 }
 
 /** Opens the configured store for a one-off command, migrated; embedded chdb needs the data directory to itself. */

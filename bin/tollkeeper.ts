@@ -190,6 +190,9 @@ async function serve(role: Role, config: Config): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // A hangup (the terminal closed, or a supervisor's stop) is a stop like SIGTERM, never an exit without flushing.
+  // The configuration is not reloaded: restart to apply it (policies change live through /api/policies).
+  process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
