@@ -62,7 +62,7 @@ function line(e: ValueError, root: string): string {
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `${where}: required`;
   if (isSecretPointer(e.path)) {
     // The explanation may quote the value (a format check): say what was expected without it.
-    const expected = typeof e.value === 'string' && e.value !== '' && expectation(e).includes(e.value) ? `expected a ${String((e.schema as { format?: unknown }).format ?? 'valid value')}` : expectation(e);
+    const expected = typeof e.value === 'string' && e.value !== '' && expectation(e).includes(e.value) ? `expected a ${typeof (e.schema as { format?: unknown }).format === 'string' ? (e.schema as { format: string }).format : 'valid value'}` : expectation(e);
     return `${where}: ${expected}${e.value === undefined ? '' : ` (got ${hidden(e.value)})`}`;
   }
   const expected = expectation(e);
