@@ -47,6 +47,11 @@ function isSecretPointer(pointer: string): boolean {
   return pointer.split('/').some((part) => SECRET_KEY.test(part));
 }
 
+function formatName(schema: unknown): string {
+  const format = (schema as { format?: unknown }).format;
+  return typeof format === 'string' ? `a ${format}` : 'a valid value';
+}
+
 function hidden(v: unknown): string {
   return typeof v === 'string' ? `a hidden value of ${v.length} characters` : `a hidden ${Array.isArray(v) ? 'list' : typeof v}`;
 }
@@ -62,7 +67,7 @@ function line(e: ValueError, root: string): string {
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `${where}: required`;
   if (isSecretPointer(e.path)) {
     // The explanation may quote the value (a format check): say what was expected without it.
-    const expected = typeof e.value === 'string' && e.value !== '' && expectation(e).includes(e.value) ? `expected a ${typeof (e.schema as { format?: unknown }).format === 'string' ? (e.schema as { format: string }).format : 'valid value'}` : expectation(e);
+    const expected = typeof e.value === 'string' && e.value !== '' && expectation(e).includes(e.value) ? `expected ${formatName(e.schema)}` : expectation(e);
     return `${where}: ${expected}${e.value === undefined ? '' : ` (got ${hidden(e.value)})`}`;
   }
   const expected = expectation(e);
