@@ -140,11 +140,11 @@ await runBench(async (ctx): Promise<BenchResult> => {
   return {
     title: 'Dashboard queries',
     method: [
-      `${fmt(rows)} usage events over 30 days (1,000 api keys, 50 tenants, 20 agents, 10 services, 8 models, 1 % unpriced; users and conversations empty: no dashboard query reads those rollup kinds, which sit in their own key range) written through usage_events, so the per-minute rollup holds what production would (${rowsOf('usage_minute')} rollup rows); no OPTIMIZE, parts as the inserts and background merges left them.`,
+      `${fmt(rows)} usage events over 30 days (1,000 api keys, 50 tenants, 20 agents, 10 services, 8 models, 1 % unpriced; users and conversations empty: no dashboard query reads those rollup kinds, which sit in their own key range) written through usage_events, so the rollups hold what production would (usage_minute ${rowsOf('usage_minute')} rows, usage_hour ${rowsOf('usage_hour')} rows); no OPTIMIZE, parts as the inserts and background merges left them.`,
       `Health tables: 30 days of rows every 10 s (2 collectors × 15 figures = ${rowsOf('ingest_stats')} rows; 1 detector × 6 = ${rowsOf('detector_stats')} rows); 2,000 incidents, 500 revocation changes, 3,000 quota firings.`,
-      `Every panel, variable and annotation query of dashboards/grafana/dashboards/*.json, expanded as grafana-clickhouse-datasource does (every variable on "All", the widest case; buckets as Grafana picks them for ~1,000 points: 1 min for 24 h, 30 min for 30 d), run through the store's client against embedded ClickHouse.`,
+      `Every panel, variable and annotation query of dashboards/grafana/dashboards/*.json, expanded as grafana-clickhouse-datasource does (every variable on "All", the widest case; buckets as Grafana picks them for ~1,000 points: 1 min for 24 h, 30 min for 30 d, which the panels reading usage_hour widen to 1 h), run through the store's client against embedded ClickHouse.`,
       `One warm-up, then ${RUNS} timed runs per query and range; median and slowest (of ${RUNS}). Loading took ${loadS.toFixed(0)} s. Goal: < ${GOAL_MS} ms.`,
-      `Stored size (compressed, synthetic ids and values, so only indicative): usage_events ${bytesPer('usage_events')} bytes a row, usage_minute ${bytesPer('usage_minute')} bytes a row.`,
+      `Stored size (compressed, synthetic ids and values, so only indicative): usage_events ${bytesPer('usage_events')} bytes a row, usage_minute ${bytesPer('usage_minute')} bytes a row, usage_hour ${bytesPer('usage_hour')} bytes a row.`,
     ],
     tables: [{ caption: `Query latency (median / slowest of ${RUNS})`, columns: ['dashboard', 'query', '24 h median', '24 h max', '30 d median', '30 d max'], rows: table }],
     problems,

@@ -5,6 +5,7 @@
 //   npm run bench -- --list                        ids, files and whether they are built in or discovered
 //   npm run bench -- --quick                       smaller budgets, written to $TMPDIR/BENCHMARKS.quick.md (smoke test)
 //   npm run bench -- --out some.md                 write elsewhere
+//   npm run bench -- --scale 0.5                   budgets × 0.5 (a loaded machine); written to BENCHMARKS.md, marked as scaled
 //
 // Which benchmarks exist: BUILT_IN below, plus every `bench/*.bench.ts` file, found automatically (id = the file
 // name without `.bench.ts`). To add one (detection latency, revocation polling, overspend, dashboard queries…),
@@ -13,7 +14,7 @@
 // `// bench-timeout: 8m` near the top of the file changes it.
 //
 // Protocol: each benchmark runs in its own process (`node --import tsx <file>`; chdb allows one data directory
-// per process) with BENCH_TMP (a fresh directory, removed afterwards), BENCH_SCALE (1, or 0.2 with --quick)
+// per process) with BENCH_TMP (a fresh directory, removed afterwards), BENCH_SCALE (1, --scale's value, or 0.2 with --quick)
 // and BENCH_RESULT_FILE (where runBench writes the result as JSON). Its stdout/stderr are shown as progress.
 // Scripts that only print (bench/otlp-decode.ts, bench/pricing.ts) run unchanged; their output is parsed.
 // In BENCHMARKS.md each benchmark owns the text between `<!-- bench:<id> -->` and `<!-- /bench:<id> -->`.
@@ -60,7 +61,7 @@ function discover(): Entry[] {
 }
 
 function parseArgs(argv: string[]) {
-  const o = { only: null as string[] | null, list: false, quick: false, out: '' };
+  const o = { only: null as string[] | null, list: false, quick: false, out: '', scale: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : (argv[++i] ?? ''));
@@ -68,7 +69,10 @@ function parseArgs(argv: string[]) {
     else if (a === '--out' || a.startsWith('--out=')) o.out = value();
     else if (a === '--list') o.list = true;
     else if (a === '--quick') o.quick = true;
-    else throw new Error(`unknown argument ${a} (use --only <ids>, --list, --quick, --out <file>)`);
+    else if (a === '--scale' || a.startsWith('--scale=')) {
+      o.scale = Number(value());
+      if (!(o.scale > 0 && o.scale <= 1)) throw new Error(`--scale expects a number in (0, 1], received ${a}`);
+    } else throw new Error(`unknown argument ${a} (use --only <ids>, --list, --quick, --scale <0..1>, --out <file>)`);
   }
   return o;
 }
@@ -165,8 +169,10 @@ async function main(): Promise<number> {
   for (const e of chosen) {
     const loadBefore = loadAvg();
     console.log(`\n=== ${e.id} (${e.file})`);
-    const r = await runOne(e, args.quick ? 0.2 : 1);
-    const line = runLine({ date: new Date(), command, seconds: r.seconds, m, loadBefore, loadAfter: loadAvg() }) + (args.quick ? ' **Quick run (budgets × 0.2): not representative.**' : '');
+    const scale = args.quick ? 0.2 : args.scale || 1;
+    const r = await runOne(e, scale);
+    const note = args.quick ? ' **Quick run (budgets × 0.2): not representative.**' : scale < 1 ? ` **Scaled run (budgets × ${scale}).**` : '';
+    const line = runLine({ date: new Date(), command, seconds: r.seconds, m, loadBefore, loadAfter: loadAvg() }) + note;
     if (r.result) {
       fresh.set(e.id, renderResult(r.result, line));
       for (const p of r.result.problems ?? []) console.error(`\n!!! ${e.id}: PROBLEM: ${p}\n`);

@@ -6,6 +6,8 @@ import type { ClickHouse } from './port.ts';
 import { chTime } from './time.ts';
 
 const KIND_COLUMN: Record<string, string> = { api_key: 'api_key', user: 'user', tenant: 'tenant', agent: 'agent', conversation: 'conversation', service: 'service' };
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const EVENT_COLUMNS = new Set(['api_key', 'user', 'tenant', 'agent', 'conversation', 'service', 'model', 'provider', 'operation', 'family', 'tool_name']);
 
 /** Dimension sums over rows that carry the usage_minute / usage_events column names (aliases prefixed: an alias
@@ -25,13 +27,25 @@ function toUsage(r: Row): Usage {
 /** Reads usage per entity for quota evaluation and status. */
 export function createQuotaRepo(ch: ClickHouse) {
   const minute = ch.table('usage_minute');
+  const hour = ch.table('usage_hour');
   const events = ch.table('usage_events');
 
-  /** A plain entity-kind policy reads the per-minute rollup; match selectors and attribute scopes read raw events. */
-  function source(policy: Policy, params: Record<string, unknown>): { from: string; entity: string; where: string[] } {
+  /**
+   * A plain entity-kind policy reads a rollup: the hourly one for a window of whole UTC hours a day or longer (days,
+   * weeks, months, billing cycles in whole-hour zones), else the per-minute one. Match selectors and attribute
+   * scopes read raw events. Both rollups sum the same events, so the choice changes the cost, not the figures.
+   */
+  function source(policy: Policy, window: PeriodWindow, params: Record<string, unknown>): { from: string; entity: string; where: string[] } {
     const isKind = (ENTITY_KINDS as readonly string[]).includes(policy.scope);
     if (isKind && Object.keys(policy.match).length === 0) {
       params.kind = policy.scope;
+      if (window.start % HOUR === 0 && window.end % HOUR === 0 && window.end - window.start >= DAY) {
+        return {
+          from: `(SELECT *, unpriced_requests AS unpriced FROM ${hour})`,
+          entity: 'entity',
+          where: ['kind = {kind:String}', 'hour >= {lo:DateTime64(3)}', 'hour < {hi:DateTime64(3)}'],
+        };
+      }
       return {
         from: `(SELECT *, unpriced_requests AS unpriced FROM ${minute})`,
         entity: 'entity',
@@ -66,7 +80,7 @@ export function createQuotaRepo(ch: ClickHouse) {
   return {
     async usageByEntity(policy: Policy, window: PeriodWindow, entity?: string): Promise<(EntityUsage & { unpricedRequests: number })[]> {
       const params: Record<string, unknown> = { lo: chTime(window.start), hi: chTime(window.end) };
-      const s = source(policy, params);
+      const s = source(policy, window, params);
       if (entity !== undefined) {
         params.entity = entity;
         s.where.push(`${s.entity} = {entity:String}`);

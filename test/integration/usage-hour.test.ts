@@ -2,7 +2,9 @@
 // store held before the migration, and rebuilt with the minute rollup when a range is re-rated.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../../store/migrate.ts';
+import { createQuotaRepo } from '../../store/quota-repo.ts';
 import { rebuildRollup } from '../../store/reprice.ts';
+import type { Policy } from '../../core/quota/policy.ts';
 import { writeFixture, type Fixture } from '../helpers/dashboard-fixture.ts';
 import { useTestStore } from '../helpers/test-store.ts';
 
@@ -65,5 +67,18 @@ describe('usage_hour', () => {
     // Half an hour inside the fixture's range: the rebuild covers whole hours on both sides.
     await rebuildRollup(ctx.ts.store, { from: fx.range.fromMs + 90 * 60_000, to: fx.range.fromMs + 120 * 60_000 });
     expect(await hourly()).toEqual(before);
+  });
+
+  it('quota usage over a whole-hour day (hourly rollup) equals the same window read per minute', async () => {
+    const repo = createQuotaRepo(ctx.ts.store);
+    const policy: Policy = { name: 'daily', scope: 'api_key', match: {}, period: { kind: 'calendar', unit: 'day', timezone: 'UTC' }, limits: { cost_usd: 1 }, thresholds: [1], action: { type: 'alert' } };
+    const day = Math.floor(fx.range.fromMs / 86_400_000) * 86_400_000;
+    const sorted = (rows: Awaited<ReturnType<typeof repo.usageByEntity>>) =>
+      rows.map((r) => ({ ...r, usage: { ...r.usage, cost_usd: Math.round(r.usage.cost_usd * 1e9) } })).sort((a, b) => (a.entity < b.entity ? -1 : 1));
+    // Whole hours from midnight over two days reads usage_hour; starting 1 ms later it reads usage_minute (from the same minute).
+    const hourly = sorted(await repo.usageByEntity(policy, { start: day, end: day + 2 * 86_400_000 }));
+    const perMinute = sorted(await repo.usageByEntity(policy, { start: day + 1, end: day + 2 * 86_400_000 }));
+    expect(hourly.length).toBeGreaterThan(0);
+    expect(hourly).toEqual(perMinute);
   });
 });
