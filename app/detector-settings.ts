@@ -8,6 +8,7 @@ export function anomalyConfig(config: Config): AnomalyConfig {
   return resolveAnomalyConfig({
     scopes: config.anomaly.scopes,
     thresholds: config.anomaly.thresholds,
+    criticalSpend: { multiple: config.anomaly.critical_spend.multiple, minUsdPerHour: config.anomaly.critical_spend.min_usd_per_hour },
     floors: {
       cost_usd_per_minute: f.cost_usd_per_minute,
       ...(f.tokens_per_minute !== undefined ? { tokens_per_minute: f.tokens_per_minute } : {}),

@@ -6,6 +6,7 @@ import {
   entityKey,
   peerBaselineFromObservations,
   reconcileIncidents,
+  recordSpend,
   type AnomalyConfig,
   type Baseline,
   type DetectorState,
@@ -111,13 +112,21 @@ export function createDetection(opts: DetectionOptions) {
       const periodResets = resets && resets.length > 0 ? resets : undefined;
       const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}) });
       state = r.state;
+      const rec = withSpend(reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }), obs, now);
       return {
-        ...reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }),
+        ...rec,
         findings: r.findings.length,
         findingLabels: r.findings.map((f) => `${f.pattern}/${f.severity}`),
         entitiesScored: judged.length,
       };
     },
   };
+}
+/** Spend from onset to enforcement on every changed incident; the open set carries the same objects. */
+function withSpend(rec: ReconcileResult, obs: readonly EntityObservation[], now: number): ReconcileResult {
+  const changed = new Map<string, Incident>();
+  for (const inc of recordSpend([...rec.opened, ...rec.updated], obs, now)) changed.set(inc.id, inc);
+  const pick = (inc: Incident): Incident => changed.get(inc.id) ?? inc;
+  return { opened: rec.opened.map(pick), updated: rec.updated.map(pick), resolved: rec.resolved, open: rec.open.map(pick) };
 }
 export type Detection = ReturnType<typeof createDetection>;

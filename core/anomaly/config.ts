@@ -1,5 +1,5 @@
 import type { EntityKind } from '../usage/types.ts';
-import type { AnomalyConfig, AnomalyFloors, AnomalyTuning, Metric } from './types.ts';
+import type { AnomalyConfig, AnomalyFloors, AnomalyTuning, CriticalSpend, Metric } from './types.ts';
 
 /** Defaults chosen against the labelled scenarios in test/helpers/traffic-sim.ts (see core/anomaly/README.md). */
 export const DEFAULT_TUNING: AnomalyTuning = {
@@ -26,6 +26,8 @@ export const DEFAULT_TUNING: AnomalyTuning = {
 export const DEFAULT_SCOPES: EntityKind[] = ['api_key', 'tenant', 'agent'];
 export const DEFAULT_THRESHOLDS = { warning: 4, critical: 8 } as const;
 export const DEFAULT_FLOORS: AnomalyFloors = { cost_usd_per_minute: 0.05 };
+/** Critical when the next hour at the current rate would cost over 10× the usual hour and over $5. */
+export const DEFAULT_CRITICAL_SPEND: CriticalSpend = { multiple: 10, minUsdPerHour: 5 };
 
 export type DeepPartialTuning = { [K in keyof AnomalyTuning]?: AnomalyTuning[K] extends object ? Partial<AnomalyTuning[K]> : AnomalyTuning[K] };
 
@@ -33,6 +35,7 @@ export interface AnomalyConfigInput {
   scopes?: EntityKind[];
   thresholds?: Partial<AnomalyConfig['thresholds']>;
   floors?: Partial<AnomalyFloors>;
+  criticalSpend?: Partial<CriticalSpend>;
   tuning?: DeepPartialTuning;
 }
 
@@ -58,7 +61,11 @@ export function resolveAnomalyConfig(input: AnomalyConfigInput = {}): AnomalyCon
   }
   const floors: AnomalyFloors = { ...DEFAULT_FLOORS };
   for (const [k, v] of Object.entries(input.floors ?? {})) if (v !== undefined) (floors as unknown as Record<string, number>)[k] = v;
-  return { scopes: input.scopes ?? [...DEFAULT_SCOPES], thresholds, floors, tuning };
+  const criticalSpend = { ...DEFAULT_CRITICAL_SPEND, ...input.criticalSpend };
+  if (!(criticalSpend.multiple >= 1 && criticalSpend.minUsdPerHour >= 0)) {
+    throw new RangeError(`anomaly.critical_spend: need multiple >= 1 and min_usd_per_hour >= 0, got ${criticalSpend.multiple}/${criticalSpend.minUsdPerHour}`);
+  }
+  return { scopes: input.scopes ?? [...DEFAULT_SCOPES], thresholds, floors, criticalSpend, tuning };
 }
 
 /** The configured floor for one metric, in units per minute (undefined: no floor of its own). */

@@ -3,6 +3,7 @@ import { DAY_MS, MINUTE_MS, entityKey } from './baseline.ts';
 import { explain } from './explain.ts';
 import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
+import { moneyAtRisk, severityByMoney } from './money.ts';
 import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
 import type { Candidate } from './patterns.ts';
 import { severityFor } from './score.ts';
@@ -41,8 +42,10 @@ function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, c
 function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
   const { kind, id, tenant } = f.o;
   const scale = recentlyActive(state, f, c.pattern, cfg, now) ? cfg.tuning.hysteresis : 1;
-  const severity = severityFor(c.score, cfg.thresholds, scale);
-  if (severity === null) return null;
+  const byScore = severityFor(c.score, cfg.thresholds, scale);
+  if (byScore === null) return null;
+  const risk = moneyAtRisk(f, c.scoredMinutes, cfg);
+  const severity = severityByMoney(byScore, risk, cfg.criticalSpend);
   const s = c.span;
   const spread = c.sigma * s.minutes;
   const base = { pattern: c.pattern, kind, id, metric: c.metric, observed: s.obs, expected: s.exp, spread, minutes: s.minutes, basis: f.m[c.metric].basis };
@@ -62,6 +65,8 @@ function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: Anom
     windowStart: s.start,
     windowEnd: now,
     explanation,
+    projectedHourlyUsd: round(risk.projectedHourlyUsd),
+    usualHourlyUsd: round(risk.usualHourlyUsd),
   };
 }
 

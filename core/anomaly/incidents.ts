@@ -52,7 +52,12 @@ function fromFinding(f: Finding, now: number): Incident {
     windowStart: f.windowStart,
     windowEnd: f.windowEnd,
     explanation: f.explanation,
+    ...money(f),
   };
+}
+
+function money(f: Finding): Pick<Incident, 'projectedHourlyUsd' | 'usualHourlyUsd'> {
+  return { ...(f.projectedHourlyUsd !== undefined ? { projectedHourlyUsd: f.projectedHourlyUsd } : {}), ...(f.usualHourlyUsd !== undefined ? { usualHourlyUsd: f.usualHourlyUsd } : {}) };
 }
 
 /** Keep the worst severity and score seen; report the latest numbers and window. */
@@ -69,7 +74,9 @@ function merge(inc: Incident, f: Finding, now: number): Incident {
     updatedAt: now,
     windowStart: Math.min(inc.windowStart, f.windowStart),
     windowEnd: f.windowEnd,
+    // Once enforced, the story told is the one at enforcement; the spend phrase is added by `recordSpend`.
     explanation: f.explanation,
+    ...money(f),
   };
 }
 

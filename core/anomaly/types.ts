@@ -90,6 +90,16 @@ export interface Finding {
   windowStart: number;
   windowEnd: number;
   explanation: string;
+  /** Spend over the next hour at the scored window's rate (USD); absent when the finding was not priced. */
+  projectedHourlyUsd?: number;
+  /** The entity's usual hourly spend it was compared with (own, peers' or floor; USD). */
+  usualHourlyUsd?: number;
+}
+
+/** Money at risk that makes a finding critical: projected hour above both `multiple` × usual and `minUsdPerHour`. */
+export interface CriticalSpend {
+  multiple: number;
+  minUsdPerHour: number;
 }
 
 /** Tuning knobs with defaults in `DEFAULT_TUNING`; every field is optional in config. */
@@ -123,6 +133,7 @@ export interface AnomalyConfig {
   scopes: EntityKind[];
   thresholds: { warning: number; critical: number };
   floors: AnomalyFloors;
+  criticalSpend: CriticalSpend;
   tuning: AnomalyTuning;
 }
 
@@ -153,4 +164,10 @@ export interface Incident {
   windowStart: number;
   windowEnd: number;
   explanation: string;
+  projectedHourlyUsd?: number;
+  usualHourlyUsd?: number;
+  /** Spend (USD) from the incident's onset until its enforcement (first critical tick), or until now before that. */
+  spendUsd?: number;
+  /** When the incident first turned critical (its action applied); null while it only warns. */
+  enforcedAt?: number | null;
 }

@@ -151,6 +151,11 @@ export const configSchema = Type.Object(
           },
           { ...strict, default: {} },
         ),
+        /** Money at risk that makes a finding critical: the next hour at the current rate above both bounds. */
+        critical_spend: Type.Object(
+          { multiple: withDefault(Type.Number({ minimum: 1 }), 20), min_usd_per_hour: withDefault(NonNegative, 5) },
+          { ...strict, default: {} },
+        ),
         actions: Type.Object({ warning: withDefault(ActionT, 'alert'), critical: withDefault(ActionT, 'revoke') }, { ...strict, default: {} }),
         /** How long an anomaly revocation/throttle lasts unless restored earlier (default: until restored). */
         ttl: Type.Optional(DurationMs),

@@ -1,0 +1,75 @@
+import { MINUTE_MS } from './baseline.ts';
+import { expectationAt, lastMinutes } from './frame.ts';
+import type { EntityFrame } from './frame.ts';
+import type { CriticalSpend, EntityObservation, Incident, Severity } from './types.ts';
+
+/** Money at risk for one finding: what the current rate would cost over the next hour vs the usual hour. */
+export interface MoneyAtRisk {
+  /** Spend over the next hour if the rate of the scored window went on (USD). */
+  projectedHourlyUsd: number;
+  /** The entity's usual spend in this hour: its own baseline, its peers' for a new entity, else the floor (USD). */
+  usualHourlyUsd: number;
+}
+
+/** Cost rate over the window that scored the finding, projected to an hour, against the usual hour. */
+export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4]): MoneyAtRisk {
+  const span = lastMinutes(f, 'cost_usd', Math.max(scoredMinutes, 1 / 60));
+  const projected = span.minutes > 0 ? (span.obs / span.minutes) * 60 : 0;
+  // The expectation in force now already picks own history, peers (little history) or the floor (none).
+  const usual = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]!.mean * 60 : 0;
+  const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
+  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback };
+}
+
+/**
+ * Severity by money at risk: a finding is critical when the projected hour exceeds both `multiple` × the usual
+ * hour and `minUsdPerHour`, whatever its score; a score-critical finding whose projected hour stays under
+ * `minUsdPerHour` is a cheap oddity and only warns. Findings on unpriced usage (no spend at all) keep their score's
+ * severity, so request and tool-call floods are still enforced where prices are unknown.
+ */
+export function severityByMoney(byScore: Severity, risk: MoneyAtRisk, c: CriticalSpend): Severity {
+  const expensive = risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd && risk.projectedHourlyUsd > c.minUsdPerHour;
+  if (expensive) return 'critical';
+  if (byScore === 'critical' && risk.projectedHourlyUsd > 0 && risk.projectedHourlyUsd < c.minUsdPerHour) return 'warning';
+  return byScore;
+}
+
+/** Spend (USD) in an observation from `from` (epoch ms, floored to its minute) until its end. */
+export function spendSince(o: EntityObservation, from: number): number {
+  const first = Math.max(0, Math.floor((from - o.minuteStart) / MINUTE_MS));
+  let sum = 0;
+  for (let j = first; j < o.series.cost_usd.length; j++) sum += o.series.cost_usd[j] ?? 0;
+  return sum;
+}
+
+function money(v: number): string {
+  return v >= 0.01 || v === 0 ? v.toFixed(2) : v.toPrecision(2);
+}
+
+/** "; $12.40 spent from onset to enforcement (14× its usual hour)"; the phrase changes while not yet enforced. */
+export function spendPhrase(spendUsd: number, usualHourlyUsd: number | undefined, enforced: boolean): string {
+  const times = usualHourlyUsd !== undefined && usualHourlyUsd > 0 ? ` (${(spendUsd / usualHourlyUsd).toFixed(1)}× its usual hour)` : '';
+  return `; $${money(spendUsd)} spent ${enforced ? 'from onset to enforcement' : 'since onset'}${times}`;
+}
+
+const SPEND_TAIL = /; \$[0-9.e-]+ spent (since onset|from onset to enforcement).*$/;
+
+/**
+ * Records on each open incident the spend between its first anomalous minute and its enforcement (the first tick
+ * it was critical); once enforced the figure is frozen. Incidents without an observation this tick keep theirs.
+ */
+export function recordSpend(incidents: readonly Incident[], observations: readonly EntityObservation[], now: number): Incident[] {
+  const byKey = new Map<string, EntityObservation>();
+  for (const o of observations) byKey.set(`${o.kind}\u0000${o.id}`, o);
+  return incidents.map((inc) => {
+    // After a restart the stored sentence is all that is left of an enforcement: it stays frozen too.
+    const frozen = (inc.enforcedAt !== undefined && inc.enforcedAt !== null) || inc.explanation.includes('spent from onset to enforcement');
+    const o = frozen ? undefined : byKey.get(`${inc.kind}\u0000${inc.entityId}`);
+    const spendUsd = o ? Math.round(spendSince(o, inc.startedAt) * 1e6) / 1e6 : inc.spendUsd;
+    if (spendUsd === undefined) return inc;
+    const enforcedAt = frozen ? inc.enforcedAt! : inc.severity === 'critical' ? now : null;
+    // A refreshed finding brings a new sentence without the spend: state it again.
+    const base = inc.explanation.replace(SPEND_TAIL, '');
+    return { ...inc, spendUsd, enforcedAt, explanation: base + spendPhrase(spendUsd, inc.usualHourlyUsd, enforcedAt !== null) };
+  });
+}

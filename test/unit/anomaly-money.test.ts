@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { DEFAULT_CRITICAL_SPEND, resolveAnomalyConfig } from '../../core/anomaly/config.ts';
+import type { AnomalyConfigInput } from '../../core/anomaly/config.ts';
+import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
+import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
+import { recordSpend, severityByMoney, spendSince } from '../../core/anomaly/money.ts';
+import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
+import { METRICS } from '../../core/anomaly/types.ts';
+import type { Baseline, EntityObservation, Metric, PeerBaseline } from '../../core/anomaly/types.ts';
+import type { EntityKind } from '../../core/usage/types.ts';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const NOW = Date.UTC(2026, 2, 30, 14, 0, 45); // current minute 75 % elapsed
+
+/** 28 days of a steady hourly rate (requests per minute, USD per request), ending the hour before `now`. */
+function baseline(id: string, perMin: number, usdPerReq: number): Baseline {
+  const end = Math.floor(NOW / HOUR) * HOUR;
+  const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
+  for (let h = 0; h < 28 * 24; h++) {
+    const req = perMin * 60 * (h % 2 === 0 ? 0.95 : 1.05);
+    hourly.requests.push(req);
+    hourly.cost_usd.push(req * usdPerReq);
+    hourly.tokens.push(req * 1000);
+    hourly.tool_calls.push(0);
+  }
+  return buildBaseline({ kind: 'api_key', id, hourStart: end - 28 * 24 * HOUR, hourly }, end);
+}
+
+/** 360 minutes at the usual rate, the last `floodMin` minutes (and the current partial one) at the flood rate. */
+function observe(id: string, usual: [number, number], flood: [number, number], floodMin: number, now = NOW): EntityObservation {
+  const cur = Math.floor(now / MIN) * MIN;
+  const series = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
+  for (let i = -359; i <= 0; i++) {
+    const [req, usd] = i > -floodMin ? flood : usual;
+    const scale = i === 0 ? (now - cur) / MIN : 1;
+    series.requests.push(req * scale);
+    series.cost_usd.push(req * usd * scale);
+    series.tokens.push(req * 1000 * scale);
+    series.tool_calls.push(0);
+  }
+  return { kind: 'api_key', id, tenant: 't', minuteStart: cur - 359 * MIN, series };
+}
+
+function run(o: EntityObservation, baselines: Baseline[], cfg: AnomalyConfigInput, peers = new Map<EntityKind, PeerBaseline>(), now = NOW) {
+  return detect(emptyDetectorState(), { now, observations: [o], baselines: new Map(baselines.map((b) => [entityKey(b.kind, b.id), b])), peers, config: resolveAnomalyConfig(cfg) });
+}
+
+describe('severity by money at risk', () => {
+  it('defaults: critical above 10× the usual hour and above $5/h', () => {
+    expect(DEFAULT_CRITICAL_SPEND).toEqual({ multiple: 10, minUsdPerHour: 5 });
+    const risk = (projectedHourlyUsd: number, usualHourlyUsd: number) => ({ projectedHourlyUsd, usualHourlyUsd });
+    expect(severityByMoney('warning', risk(30, 1), DEFAULT_CRITICAL_SPEND)).toBe('critical');
+    expect(severityByMoney('warning', risk(9, 1), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // not 10×
+    expect(severityByMoney('warning', risk(4, 0.1), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // under $5/h
+    expect(severityByMoney('critical', risk(2, 0.01), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // a cheap oddity
+    expect(severityByMoney('critical', risk(0, 0), DEFAULT_CRITICAL_SPEND)).toBe('critical'); // unpriced usage
+    expect(() => resolveAnomalyConfig({ criticalSpend: { multiple: 0.5 } })).toThrow(/critical_spend/);
+  });
+
+  it('an expensive burst whose score only warns is critical, and reports its money at risk', () => {
+    // usual 1 request/min at $0.01 ($0.60/h); now 10 requests/min at $0.05 for 2 minutes: ~$30/h, 50×
+    const o = observe('k', [1, 0.01], [10, 0.05], 2);
+    const scoreOnly = { thresholds: { warning: 4, critical: 1e6 } };
+    const f = run(o, [baseline('k', 1, 0.01)], scoreOnly).findings[0]!;
+    expect(f).toMatchObject({ pattern: 'burst', severity: 'critical' });
+    expect(f.usualHourlyUsd).toBeCloseTo(0.6, 1);
+    expect(f.projectedHourlyUsd! / f.usualHourlyUsd!).toBeGreaterThan(10);
+    // the same flood with a higher bar for money stays a warning
+    expect(run(o, [baseline('k', 1, 0.01)], { ...scoreOnly, criticalSpend: { multiple: 100 } }).findings[0]).toMatchObject({ severity: 'warning' });
+  });
+
+  it('a cheap oddity with a huge score only warns', () => {
+    // 1 request/min at $0.0001 → 30 requests/min: a strong burst, but $0.18/h at risk
+    const o = observe('k', [1, 0.0001], [30, 0.0001], 3);
+    const findings = run(o, [baseline('k', 1, 0.0001)], { floors: { cost_usd_per_minute: 0 } }).findings;
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings[0]!.score).toBeGreaterThan(8);
+    expect(findings.every((f) => f.severity === 'warning')).toBe(true);
+  });
+
+  it('a brand-new key is judged against its peers’ usual hour from its first calls', () => {
+    const peers = Array.from({ length: 12 }, (_, i) => baseline(`peer-${i}`, 1, 0.005 + i * 0.001));
+    const peer = buildPeerBaseline('api_key', peers)!;
+    // never seen before: 20 requests/min at $0.02 since the previous minute ($24/h)
+    const o = observe('k-new', [0, 0], [20, 0.02], 1);
+    const f = run(o, [], { thresholds: { warning: 4, critical: 1e6 } }, new Map([['api_key', peer]])).findings[0]!;
+    expect(f).toMatchObject({ pattern: 'burst', severity: 'critical' });
+    expect(f.usualHourlyUsd).toBeCloseTo(peer.metrics.cost_usd.typical * 60, 6);
+    expect(f.explanation).toContain('a busy api_key');
+  });
+});
+
+describe('spend from onset to enforcement', () => {
+  it('grows while the incident warns, freezes when it turns critical, and is told in the explanation', () => {
+    const b = baseline('k', 1, 0.01);
+    const start = Date.UTC(2026, 2, 30, 14, 0, 0);
+    // warning only while the critical bar is out of reach, then money at risk decides
+    const warnOnly = { thresholds: { warning: 4, critical: 1e6 }, criticalSpend: { multiple: 1e6 } };
+    let open = reconcileIncidents([], run(observe('k', [1, 0.01], [10, 0.05], 2, start + 30_000), [b], warnOnly, undefined, start + 30_000).findings, start + 30_000).open;
+    open = recordSpend(open, [observe('k', [1, 0.01], [10, 0.05], 2, start + 30_000)], start + 30_000);
+    const first = open[0]!;
+    expect(first).toMatchObject({ severity: 'warning', enforcedAt: null });
+    expect(first.spendUsd).toBeGreaterThan(0);
+    expect(first.explanation).toMatch(/; \$[0-9.]+ spent since onset \([0-9.]+× its usual hour\)$/);
+
+    const t2 = start + 90_000;
+    const o2 = observe('k', [1, 0.01], [10, 0.05], 3, t2);
+    const rec = reconcileIncidents(open, run(o2, [b], {}, undefined, t2).findings, t2);
+    open = recordSpend(rec.open, [o2], t2);
+    const enforced = open.find((i) => i.pattern === 'burst')!;
+    expect(enforced).toMatchObject({ severity: 'critical', enforcedAt: t2 });
+    expect(enforced.spendUsd).toBeCloseTo(spendSince(o2, enforced.startedAt), 9);
+    expect(enforced.spendUsd!).toBeGreaterThan(first.spendUsd!);
+    expect(enforced.explanation).toContain('spent from onset to enforcement');
+
+    // later ticks keep the figure at enforcement, even when a refreshed finding brings a new sentence
+    const t3 = start + 150_000;
+    const o3 = observe('k', [1, 0.01], [10, 0.05], 4, t3);
+    const later = recordSpend(reconcileIncidents(open, run(o3, [b], {}, undefined, t3).findings, t3).open, [o3], t3).find((i) => i.pattern === 'burst')!;
+    expect(later).toMatchObject({ spendUsd: enforced.spendUsd, enforcedAt: t2 });
+    expect(later.explanation.match(/spent from onset to enforcement/g)).toHaveLength(1);
+  });
+});
