@@ -26,8 +26,8 @@ export const DEFAULT_TUNING: AnomalyTuning = {
 export const DEFAULT_SCOPES: EntityKind[] = ['api_key', 'tenant', 'agent'];
 export const DEFAULT_THRESHOLDS = { warning: 4, critical: 8 } as const;
 export const DEFAULT_FLOORS: AnomalyFloors = { cost_usd_per_minute: 0.05 };
-/** Critical when the next hour at the current rate would cost over 10× the usual hour and over $5. */
-export const DEFAULT_CRITICAL_SPEND: CriticalSpend = { multiple: 10, minUsdPerHour: 5 };
+/** Critical when the next hour at the current rate would cost over 20× the usual hour and over $5. */
+export const DEFAULT_CRITICAL_SPEND: CriticalSpend = { multiple: 20, minUsdPerHour: 5 };
 
 export type DeepPartialTuning = { [K in keyof AnomalyTuning]?: AnomalyTuning[K] extends object ? Partial<AnomalyTuning[K]> : AnomalyTuning[K] };
 

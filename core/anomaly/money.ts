@@ -11,10 +11,17 @@ export interface MoneyAtRisk {
   usualHourlyUsd: number;
 }
 
-/** Cost rate over the window that scored the finding, projected to an hour, against the usual hour. */
+/**
+ * Cost rate over the window that scored the finding, projected to an hour, against the usual hour. The projection
+ * takes the low end of the window's request count ((√n − 1)², about a 1-in-6 Poisson bound) so that a handful of
+ * calls in a short window never projects to an expensive hour; a flood projects almost at its rate.
+ */
 export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4]): MoneyAtRisk {
-  const span = lastMinutes(f, 'cost_usd', Math.max(scoredMinutes, 1 / 60));
-  const projected = span.minutes > 0 ? (span.obs / span.minutes) * 60 : 0;
+  const w = Math.max(scoredMinutes, 1 / 60);
+  const span = lastMinutes(f, 'cost_usd', w);
+  const calls = lastMinutes(f, 'requests', w).obs;
+  const sure = calls > 1 ? (Math.sqrt(calls) - 1) ** 2 / calls : 0;
+  const projected = span.minutes > 0 ? (span.obs / span.minutes) * 60 * sure : 0;
   // The expectation in force now already picks own history, peers (little history) or the floor (none).
   const usual = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]!.mean * 60 : 0;
   const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
@@ -23,15 +30,12 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
 
 /**
  * Severity by money at risk: a finding is critical when the projected hour exceeds both `multiple` × the usual
- * hour and `minUsdPerHour`, whatever its score; a score-critical finding whose projected hour stays under
- * `minUsdPerHour` is a cheap oddity and only warns. Findings on unpriced usage (no spend at all) keep their score's
- * severity, so request and tool-call floods are still enforced where prices are unknown.
+ * hour and `minUsdPerHour`, whatever its score; otherwise its score decides, so a cheap oddity that scores a
+ * warning stays one (and usage without prices is still judged by its score).
  */
 export function severityByMoney(byScore: Severity, risk: MoneyAtRisk, c: CriticalSpend): Severity {
   const expensive = risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd && risk.projectedHourlyUsd > c.minUsdPerHour;
-  if (expensive) return 'critical';
-  if (byScore === 'critical' && risk.projectedHourlyUsd > 0 && risk.projectedHourlyUsd < c.minUsdPerHour) return 'warning';
-  return byScore;
+  return expensive ? 'critical' : byScore;
 }
 
 /** Spend (USD) in an observation from `from` (epoch ms, floored to its minute) until its end. */
