@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { apiPlugin, listenerOptions, registerConventions } from '../api/index.ts';
 import { healthRoutes } from '../api/health.ts';
+import { backfilledEntities } from '../collector/backfill-notice.ts';
 import { createBatchWriter, type BatchWriter } from '../collector/batch-writer.ts';
 import { createIngest, type Ingest } from '../collector/ingest.ts';
 import { createStatsFlusher, type StatsFlusher } from '../collector/ingest-stats.ts';
@@ -145,6 +146,12 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         maxQueued: Math.max(200_000, config.ingest.batch_size * 4),
         // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
         ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
+        // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now.
+        onStored: (rows) => {
+          if (!app.anomaly) return;
+          const entities = backfilledEntities(rows, Math.floor(now() / 3_600_000) * 3_600_000);
+          if (entities.length > 0) app.anomaly.invalidate(entities);
+        },
       });
       const identity: IdentityConfig = {
         lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },

@@ -29,6 +29,8 @@ export interface BatchWriterOptions {
   storedUpTo?: number;
   /** Recently written ids kept in memory (default 500k). */
   recentIds?: number;
+  /** Told the rows of every batch once stored (e.g. the detector's backfill notice); must not throw or block. */
+  onStored?: (rows: readonly Row[]) => void;
 }
 
 interface Pending {
@@ -97,6 +99,13 @@ export function createBatchWriter(o: BatchWriterOptions) {
     if (batch.length > 0) await o.repo.insertRows(batch.map((r) => r.line));
     for (const r of batch) recent.addKey(r.key, r.time);
     stats.stored += batch.length;
+    if (batch.length > 0 && o.onStored) {
+      try {
+        o.onStored(batch);
+      } catch (err) {
+        o.logger.warn({ err }, 'a stored-rows listener failed; the rows are stored');
+      }
+    }
   }
 
   const onPoison = (row: Row, err: unknown) => o.logger.error({ err, eventId: row.id }, 'store cannot parse an event; writing it to spool/dead');

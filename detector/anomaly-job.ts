@@ -27,6 +27,9 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
     stats: () => ({ ...detection.stats(), openIncidents: open?.length ?? 0 }),
+    /** Backfilled history for these entities: rebuild their baselines on the next tick. */
+    invalidate: (entities: Parameters<typeof detection.invalidate>[0]) => detection.invalidate(entities),
+    baseline: (kind: Parameters<typeof detection.baseline>[0], id: string) => detection.baseline(kind, id),
     async run(now: number): Promise<{ findings: number; findingLabels: string[]; entitiesScored: number; opened: Incident[]; resolved: Incident[] }> {
       if (!open) {
         const stored = await o.repo.listIncidents({ status: 'open', limit: 100_000 });

@@ -103,6 +103,15 @@ export function createDetection(opts: DetectionOptions) {
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
     stats: () => ({ baselines: baselines.size, deferred: deferred.size }),
+    /** The cached baseline of one entity, if built. */
+    baseline: (kind: EntityKind, id: string): Baseline | undefined => baselines.get(entityKey(kind, id)),
+    /**
+     * History arrived for these entities after their baselines were built (a migration, a replay): their
+     * baselines are rebuilt on the next step instead of at the next hour.
+     */
+    invalidate(entities: readonly { kind: EntityKind; id: string }[]): void {
+      for (const e of entities) baselines.delete(entityKey(e.kind, e.id));
+    },
     async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number; findingLabels: string[]; entitiesScored: number }> {
       const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
       await refreshBaselines(obs, now);
