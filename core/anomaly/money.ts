@@ -9,6 +9,8 @@ export interface MoneyAtRisk {
   projectedHourlyUsd: number;
   /** The entity's usual spend in this hour: its own baseline, its peers' for a new entity, else the floor (USD). */
   usualHourlyUsd: number;
+  /** What the scored window itself cost (USD); infinite when the usual hour is not the entity's own history. */
+  windowUsd: number;
 }
 
 /**
@@ -25,16 +27,24 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
   // The expectation in force now already picks own history, peers (little history) or the floor (none).
   const usual = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]!.mean * 60 : 0;
   const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
-  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback };
+  // Only an entity's own history can show that it spends its hour in lumps; against peers or the floor the window
+  // counts as already beyond a usual hour.
+  const windowUsd = f.m.cost_usd.basis === 'own' ? span.obs : Number.POSITIVE_INFINITY;
+  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd };
 }
 
 /**
  * Severity by money at risk: a finding is critical when the projected hour exceeds both `multiple` × the usual
- * hour and `minUsdPerHour`, whatever its score; otherwise its score decides, so a cheap oddity that scores a
- * warning stays one (and usage without prices is still judged by its score).
+ * hour and `minUsdPerHour`, and the window has already cost more than a usual hour, whatever its score; otherwise
+ * its score decides, so a cheap oddity that scores a warning stays one (and usage without prices is still judged
+ * by its score). The last condition keeps an entity that routinely spends its hour in one lump (an hourly batch)
+ * from projecting that minute to sixty of them.
  */
 export function severityByMoney(byScore: Severity, risk: MoneyAtRisk, c: CriticalSpend): Severity {
-  const expensive = risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd && risk.projectedHourlyUsd > c.minUsdPerHour;
+  const expensive =
+    risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd &&
+    risk.projectedHourlyUsd > c.minUsdPerHour &&
+    risk.windowUsd > risk.usualHourlyUsd;
   return expensive ? 'critical' : byScore;
 }
 

@@ -50,12 +50,39 @@ function run(o: EntityObservation, baselines: Baseline[], cfg: AnomalyConfigInpu
 describe('severity by money at risk', () => {
   it('defaults: critical above 20× the usual hour and above $5/h', () => {
     expect(DEFAULT_CRITICAL_SPEND).toEqual({ multiple: 20, minUsdPerHour: 5 });
-    const risk = (projectedHourlyUsd: number, usualHourlyUsd: number) => ({ projectedHourlyUsd, usualHourlyUsd });
+    const risk = (projectedHourlyUsd: number, usualHourlyUsd: number, windowUsd = usualHourlyUsd * 2) => ({ projectedHourlyUsd, usualHourlyUsd, windowUsd });
     expect(severityByMoney('warning', risk(30, 1), DEFAULT_CRITICAL_SPEND)).toBe('critical');
     expect(severityByMoney('warning', risk(19, 1), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // not 20×
     expect(severityByMoney('warning', risk(4, 0.1), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // under $5/h
     expect(severityByMoney('critical', risk(2, 0.01), DEFAULT_CRITICAL_SPEND)).toBe('critical'); // the score still counts
+    expect(severityByMoney('warning', risk(30, 1, 1), DEFAULT_CRITICAL_SPEND)).toBe('warning'); // spent no more than a usual hour yet
     expect(() => resolveAnomalyConfig({ criticalSpend: { multiple: 0.5 } })).toThrow(/critical_spend/);
+  });
+
+  it('an hourly batch that spends its usual hour in one minute is not projected to sixty of them', () => {
+    // usual: 8 calls at $0.05 in minute 10 of every hour ($0.40/h); now is the minute after this hour's batch
+    const now = Date.UTC(2026, 2, 30, 14, 11, 30);
+    const cur = Math.floor(now / MIN) * MIN;
+    const series = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
+    for (let i = -359; i <= 0; i++) {
+      const batch = new Date(cur + i * MIN).getUTCMinutes() === 10 ? 8 : 0;
+      series.requests.push(batch);
+      series.cost_usd.push(batch * 0.05);
+      series.tokens.push(batch * 1000);
+      series.tool_calls.push(0);
+    }
+    const o: EntityObservation = { kind: 'api_key', id: 'batch', tenant: 't', minuteStart: cur - 359 * MIN, series };
+    const end = Math.floor(now / HOUR) * HOUR;
+    const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
+    for (let h = 0; h < 28 * 24; h++) {
+      hourly.requests.push(8);
+      hourly.cost_usd.push(0.4);
+      hourly.tokens.push(8000);
+      hourly.tool_calls.push(0);
+    }
+    const b = buildBaseline({ kind: 'api_key', id: 'batch', hourStart: end - 28 * 24 * HOUR, hourly }, end);
+    const findings = run(o, [b], { thresholds: { warning: 0.5, critical: 1e6 } }, undefined, now).findings;
+    expect(findings.every((f) => f.severity !== 'critical')).toBe(true);
   });
 
   it('an expensive burst whose score only warns is critical, and reports its money at risk', () => {
