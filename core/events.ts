@@ -1,14 +1,8 @@
 // The events a decision step emits; the detector's bus (detector/bus.ts) carries them to notifiers.
 
 /** What the detector tells the outside world (webhooks, email, logs): see docs/concepts/enforcement.md. */
-export type BusEventType =
-  | 'quota.threshold'
-  | 'quota.exceeded'
-  | 'anomaly.detected'
-  | 'anomaly.resolved'
-  | 'key.revoked'
-  | 'key.throttled'
-  | 'key.restored';
+export const BUS_EVENT_TYPES = ['quota.threshold', 'quota.exceeded', 'anomaly.detected', 'anomaly.resolved', 'key.revoked', 'key.throttled', 'key.restored'] as const;
+export type BusEventType = (typeof BUS_EVENT_TYPES)[number];
 
 export interface BusEvent {
   type: BusEventType;

@@ -1,31 +1,11 @@
-/** Outbound event types: what webhooks, chat and email subscribe to. */
-export const ALERT_EVENT_TYPES = ['quota.threshold', 'quota.exceeded', 'anomaly.detected', 'anomaly.resolved', 'key.revoked', 'key.throttled', 'key.restored'] as const;
-export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
+import { BUS_EVENT_TYPES, type BusEvent, type BusEventType } from '../events.ts';
+
+/** Outbound event types: what webhooks, chat and email subscribe to (the events the decision steps emit). */
+export const ALERT_EVENT_TYPES = BUS_EVENT_TYPES;
+export type AlertEventType = BusEventType;
 
 /** One decision as the detector published it (the webhook payload shape). */
-export interface AlertEvent {
-  type: AlertEventType;
-  /** RFC 3339 time of the decision. */
-  timestamp: string;
-  data: {
-    entity: { kind: string; id: string };
-    tenant?: string;
-    source: 'quota' | 'anomaly' | 'manual';
-    policy?: string;
-    incident_id?: string;
-    pattern?: string;
-    severity?: string;
-    observed?: number;
-    expected?: number;
-    action?: string;
-    /** Anomalies: what observed and expected measure (cost_usd, tokens, requests, tool_calls). */
-    metric?: string;
-    /** Quotas: the limited dimension that was crossed (observed = used, expected = limit). */
-    dimension?: string;
-    reason: string;
-    [extra: string]: unknown;
-  };
-}
+export type AlertEvent = BusEvent;
 
 /** The email subject's "What", one per event type; `Digest` names a mail about several entities. */
 export type What = 'Quota threshold' | 'Quota exceeded' | 'Anomaly' | 'Anomaly resolved' | 'Revoked' | 'Throttled' | 'Restored';
