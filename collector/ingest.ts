@@ -148,27 +148,18 @@ export function createIngest(deps: IngestDeps) {
    */
   function priceRow(row: CountedRow): UsageEvent {
     if (row.event === row.value) return price(row.event);
-    const now = deps.pricer.price(priceInput(row.value));
     const known = row.value.meta.tokenFields !== 0 || row.value.spanCost !== null;
+    const now = deps.pricer.price(priceInput(row.value));
     const source = !known ? 'unpriced' : now.costSource;
-    let cost = callCost(row.value);
+    // The call's cost now, priced once (callCost would price the same input again).
+    let cost = known ? now.costUsd : 0;
     for (const b of row.before) cost -= callCost(b);
     return priced(row.event, cost, source, known ? now.priceVersion : '');
   }
 
   function price(e: Unpriced): UsageEvent {
     if (e.requests > 0 && e.meta.tokenFields === 0 && e.spanCost === null) return unknownUsage(e);
-    const p = deps.pricer.price({
-      provider: e.provider,
-      model: e.model,
-      time: e.time,
-      inputTokens: e.inputTokens,
-      outputTokens: e.outputTokens,
-      cacheReadTokens: e.cacheReadTokens,
-      cacheWriteTokens: e.cacheWriteTokens,
-      reasoningTokens: e.reasoningTokens,
-      spanCost: e.spanCost,
-    });
+    const p = deps.pricer.price(priceInput(e));
     const usage = e.inputTokens + e.outputTokens;
     // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
     const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;
