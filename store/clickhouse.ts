@@ -24,7 +24,8 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
     const { createChdbConnection } = await import('chdb/connection');
     const connection = createChdbConnection({ path: target.path });
     if (target.rawInsert !== false) rawInsert = (params) => connection.chdb.rawInsert(params);
-    // chdb types its Connection against @clickhouse/client-common; the shape is the client's own (see FACTS.md).
+    // chdb's connection implements @clickhouse/client's connection interface but is typed against client-common's
+    // copy of it: the same shape under another type name.
     type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
     client = createClient({ connection: connection as unknown as ClientConnection });
   } else {
