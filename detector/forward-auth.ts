@@ -4,8 +4,9 @@ import type { Enforcement } from './enforcement.ts';
 import type { QuotaRemaining } from './quota-remaining.ts';
 
 export interface ForwardAuthOptions {
-  enforcement: Enforcement;
-  remaining: QuotaRemaining;
+  /** The revocation list: the enforcement service itself, or the gateway worker's copy of it. */
+  enforcement: Pick<Enforcement, 'get' | 'onChange'>;
+  remaining: Pick<QuotaRemaining, 'remainingFor'>;
   /** When the detector's view was last known current: the later of loading the list and the last good tick. */
   currentAt: () => number;
   now: () => number;

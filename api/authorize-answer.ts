@@ -1,0 +1,83 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { denialHeaders } from '../core/enforcement/denial-headers.ts';
+import type { EntityRef } from '../core/enforcement/decide.ts';
+import type { ForwardAuth } from '../detector/forward-auth.ts';
+import { bearerOf, GATEWAY_TOKEN_HEADER } from './auth.ts';
+
+/** Request headers that carry the request's entities (lower case). `secret` is looked up by its keyed hash as an api_key. */
+export interface GatewayHeaders {
+  api_key: string;
+  secret: string;
+  tenant: string;
+  agent: string;
+  user: string;
+  conversation?: string | undefined;
+  service?: string | undefined;
+}
+
+export interface AuthorizeOptions {
+  forwardAuth: Pick<ForwardAuth, 'authorize'>;
+  headers: GatewayHeaders;
+  /** NGINX `auth_request` passes only 401/403 on: answer 403 (reason in the header) instead of 429 and 503. */
+  nginxMode: boolean;
+  /** The keyed hash ingest stores secret-bearing identity values under. */
+  hashSecret: (secret: string) => string;
+}
+
+/** One forward-auth answer, ready to send: both listeners (fastify on the API port, the gateway worker) send exactly this. */
+export interface AuthorizeAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
+const KINDS = ['api_key', 'tenant', 'agent', 'user', 'conversation', 'service'] as const;
+
+function one(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+/**
+ * The forward-auth decision for one request, from its headers alone (the caller has already checked the gateway
+ * token): which entities it carries, what the list says about them, and the answer's status, headers and body.
+ * This is the one place `/v1/authorize` decides; the fastify route and the gateway worker both call it, so their
+ * answers are the same bytes.
+ */
+export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: IncomingHttpHeaders) => AuthorizeAnswer {
+  const kindHeaders = KINDS.map((k) => [k, o.headers[k]] as const).filter((x): x is readonly [(typeof KINDS)[number], string] => !!x[1]);
+  const secretHeader = o.headers.secret.toLowerCase();
+
+  function entitiesOf(headers: IncomingHttpHeaders): EntityRef[] {
+    const out: EntityRef[] = [];
+    for (const [kind, header] of kindHeaders) {
+      const id = one(headers[header]);
+      if (id !== undefined) out.push({ kind, id });
+    }
+    // A gateway token sent as `Authorization: Bearer` is the caller's credential, not a client secret.
+    const authByBearer = one(headers[GATEWAY_TOKEN_HEADER]) === undefined;
+    if (!(authByBearer && secretHeader === 'authorization')) {
+      const raw = one(headers[secretHeader]);
+      const secret = raw === undefined ? undefined : (bearerOf(raw) ?? raw);
+      if (secret !== undefined) out.push({ kind: 'api_key', id: o.hashSecret(secret) });
+    }
+    return out;
+  }
+
+  return (headers) => {
+    const { decision, stalenessMs, remaining } = o.forwardAuth.authorize(entitiesOf(headers));
+    if (decision.allowed) {
+      const h: Record<string, string> = { 'content-type': JSON_TYPE };
+      if (remaining) for (const [d, v] of Object.entries(remaining)) h[`x-tollkeeper-remaining-${d.replaceAll('_', '-')}`] = String(Math.round(v * 1e6) / 1e6);
+      if (decision.stale) h['x-tollkeeper-stale'] = String(Math.round(stalenessMs / 1000));
+      return { status: 200, headers: h, body: decision.stale ? '{"decision":"allow","stale":true}' : '{"decision":"allow","stale":false}' };
+    }
+    return {
+      status: o.nginxMode ? 403 : decision.status,
+      headers: { 'content-type': JSON_TYPE, ...denialHeaders(decision) },
+      body: JSON.stringify(decision.denial),
+    };
+  };
+}
