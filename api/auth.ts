@@ -10,18 +10,22 @@ import { TollkeeperError } from '../core/errors.ts';
  *   as `Authorization: Bearer <token>` or in `x-tollkeeper-gateway-token`;
  * - `admin`: the admin token only (everything that changes state, and operators' views);
  * - `otlp`: the OTLP token when one is configured, else anyone (instrumentations send their own
- *   Authorization headers, which are ignored then).
+ *   Authorization headers, which are ignored then);
+ * - `metrics`: the metrics token or the admin token (what a Prometheus scraper calls: `/metrics`). The metrics token
+ *   reads nothing else, and the gateway token cannot read metrics.
  * A route that declares nothing is `admin`.
  */
-export type AuthLevel = 'public' | 'gateway' | 'admin' | 'otlp';
+export type AuthLevel = 'public' | 'gateway' | 'admin' | 'otlp' | 'metrics';
 
-export type Role = 'admin' | 'gateway';
+export type Role = 'admin' | 'gateway' | 'metrics';
 
 export interface Tokens {
   admin: string;
   gateway?: string | undefined;
   /** When set, OTLP routes need it. */
   otlp?: string | undefined;
+  /** When set, it reads `/metrics` (and nothing else). */
+  metrics?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -64,6 +68,7 @@ export function roleOfToken(token: string, tokens: Tokens): Role | null {
   const presented = createHash('sha256').update(token).digest();
   if (timingSafeEqual(presented, digestOf(tokens.admin))) return 'admin';
   if (tokens.gateway && timingSafeEqual(presented, digestOf(tokens.gateway))) return 'gateway';
+  if (tokens.metrics && timingSafeEqual(presented, digestOf(tokens.metrics))) return 'metrics';
   return null;
 }
 
@@ -99,7 +104,8 @@ export const authPlugin = fp(
       const token = tokenOf(request);
       request.role = token === undefined ? null : roleOfToken(token, tokens);
       if (request.role === null) throw new TollkeeperError('unauthorized', UNAUTHORIZED);
-      if (level === 'admin' && request.role !== 'admin') throw new TollkeeperError('forbidden', `the ${request.role} token cannot do this`);
+      // The admin token can do everything; the gateway and metrics tokens only their own level.
+      if (request.role !== 'admin' && request.role !== level) throw new TollkeeperError('forbidden', `the ${request.role} token cannot do this`);
     });
   },
   { name: 'tollkeeper-auth' },

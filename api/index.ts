@@ -19,6 +19,7 @@ import { errorsPlugin } from './errors.ts';
 import { healthRoutes, type HealthOptions } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { ingestStatsRoutes } from './ingest-stats.ts';
+import { metricsRoutes, type MetricsOptions } from './metrics.ts';
 import { docsRoutes, openapiPlugin } from './openapi.ts';
 import { policyRoutes } from './policies.ts';
 import { quotaRoutes } from './quotas.ts';
@@ -52,6 +53,8 @@ export interface ApiDeps {
   /** The CLI's replay, for POST /api/replay. */
   replay: ReplayOptions['run'];
   webAssets: WebUiOptions['assets'];
+  /** The process's Prometheus registry, served at GET /metrics. */
+  metrics: MetricsOptions['registry'];
 }
 
 /**
@@ -97,6 +100,7 @@ export const apiPlugin = fp(
     await registerConventions(app, d.tokens);
     await app.register(openapiPlugin);
     await app.register(healthRoutes, { ready: d.ready });
+    await app.register(metricsRoutes, { registry: d.metrics });
     await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
     await app.register(authorizePlugin, d.authorize);
     await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now, idempotency: d.idempotency });

@@ -51,6 +51,8 @@ import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 import { webAssets } from '../dashboards/web/build.ts';
 import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
+import { metricsRoutes } from '../api/metrics.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 
 export type Role = 'all' | 'collector' | 'detector';
 
@@ -69,6 +71,8 @@ export interface Tollkeeper {
   anomaly?: ReturnType<typeof createAnomalyJob>;
   /** Outbound alerts (webhooks, chat, email) and their outbox. */
   notifier?: Notifier;
+  /** The process's Prometheus metrics, served at GET /metrics on each listener it has. */
+  metrics: Metrics;
   tokens: { admin: string; gateway: string; path: string };
   /** Starts listening and the detector loop; returns the bound URLs. */
   listen(): Promise<{ otlpUrl?: string; apiUrl?: string }>;
@@ -122,7 +126,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
     // Where operators reach the API (restore calls in alerts); the bound address once listening.
     let apiBase = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.api_port}`;
-    const app: Tollkeeper = { config, store, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
+    const metrics = createMetrics();
+    const app: Tollkeeper = { config, store, metrics, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
+    const authTokens = { ...tokens, metrics: config.auth.metrics_token };
     const fastifyOpts = {
       loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
       forceCloseConnections: true,
@@ -179,8 +185,10 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       cleanups.unshift(() => stats.close());
       const otlp = Fastify(fastifyOpts);
       otlp.server.maxConnections = cap;
-      await registerConventions(otlp, { ...tokens, otlp: config.auth.otlp_token });
+      await registerConventions(otlp, { ...authTokens, otlp: config.auth.otlp_token });
       await otlp.register(healthRoutes, { ready });
+      await otlp.register(metricsRoutes, { registry: metrics.registry });
+      metrics.watchCollector({ counters: ingest.counters, writer });
       // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
       const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected) => {
         const r = await ingest.ingest(spans, decoderRejected);
@@ -191,6 +199,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ingest: nudging,
         bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
         refusal: () => writer.refusal(),
+        onAnswer: (status) => metrics.otlpAnswered(status),
       });
       Object.assign(app, { otlp, ingest, writer, stats });
       if (role === 'collector') {
@@ -236,20 +245,22 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         intervalMs: config.detector.interval,
         logger: logger.child({ component: 'detector' }),
         now,
-        recorder: createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) }),
+        recorder: metrics.recordTicks(createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) })),
       });
       const api = Fastify(fastifyOpts);
       api.server.maxConnections = cap;
-      const forwardAuth = createForwardAuth({
+      metrics.watchDetector({ enforcement, outbox: notifier.outbox });
+      const forwardAuth = metrics.countAuthorize(createForwardAuth({
         enforcement,
         remaining,
         currentAt: () => Math.max(enforcement.loadedAt, loop.stats.lastOkAt),
         now,
         maxStalenessMs: config.gateway.max_staleness,
         failMode: config.gateway.fail_mode,
-      });
+      }));
       await api.register(apiPlugin, {
-        tokens,
+        tokens: authTokens,
+        metrics: metrics.registry,
         ready,
         now,
         enforcement,
@@ -283,8 +294,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         },
         webAssets,
       });
-      api.addHook('onResponse', async (request) => {
+      api.addHook('onResponse', async (request, reply) => {
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
+        else if (request.routeOptions.url === '/v1/revocations') metrics.polled(reply.statusCode);
       });
       Object.assign(app, { api, enforcement, loop, forwardAuth, notifier });
       onIngested = () => loop.nudge();

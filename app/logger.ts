@@ -1,7 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Keys whose values are secret, at the depths the config and its parts are logged with. */
-const SECRET_KEYS = ['admin_token', 'gateway_token', 'otlp_token', 'hash_key', 'password', 'secret', 'smtp_url'];
+const SECRET_KEYS = ['admin_token', 'gateway_token', 'otlp_token', 'metrics_token', 'hash_key', 'password', 'secret', 'smtp_url'];
 
 const REDACT = [
   'req.headers.authorization',

@@ -18,6 +18,8 @@ export interface CollectorPluginOptions {
   refusal?: () => Refusal | null;
   /** How much of a refused body is still read, and for how long, so the client reads the answer (DEFAULT_DRAIN). */
   drain?: DrainBounds;
+  /** Told the status of every answer of POST /v1/traces, also the early ones written to the socket (metrics). */
+  onAnswer?: (status: number) => void;
 }
 
 declare module 'fastify' {
@@ -34,6 +36,7 @@ function formatOf(contentType: string | undefined): OtlpFormat | null {
 }
 
 function sendStatus(reply: FastifyReply, status: number, message: string, format: OtlpFormat, retryAfter?: number): FastifyReply {
+  answeredOf.get(reply.server)?.(status);
   const body = encodeStatus(rpcCodeForHttpStatus(status), message, format);
   // Answered before the body was all read (a refused body): the answer must survive the rest of the upload.
   if (!reply.request.raw.complete && reply.request.rawOtlp?.ok === false) {
@@ -46,12 +49,14 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
 }
 
 const drainOf = new WeakMap<FastifyInstance, DrainBounds>();
+const answeredOf = new WeakMap<FastifyInstance, (status: number) => void>();
 
 /** OTLP/HTTP trace receiver (docs/concepts/one-call.md): POST /v1/traces in protobuf or JSON, optionally gzipped. */
 export async function collectorPlugin(app: FastifyInstance, opts: CollectorPluginOptions): Promise<void> {
   // Auth is the shared plugin (api/auth.ts), registered on the listener first: it answers 401 before any body is read.
   if (!app.hasRequestDecorator('role')) throw new Error('collectorPlugin needs the auth plugin (api/auth.ts) registered on its listener first');
   drainOf.set(app, opts.drain ?? { ...DEFAULT_DRAIN, maxBytes: Math.max(DEFAULT_DRAIN.maxBytes, opts.bodyLimit * 4) });
+  if (opts.onAnswer) answeredOf.set(app, opts.onAnswer);
   const maxInflight = opts.maxInflightBytes ?? Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
   let inflight = 0;
   const turns = new Turns();
@@ -120,6 +125,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     }
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
+    opts.onAnswer?.(200);
     return reply.code(200).type(body.contentType).send(body.body);
   });
 

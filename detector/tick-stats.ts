@@ -25,7 +25,7 @@ interface JobStats {
 }
 
 /** A job result that carries detection figures (the anomaly job's): the labels `<pattern>/<severity>` and a count. */
-function detectionFigures(result: unknown): { labels: string[]; scored: number } | undefined {
+export function detectionFigures(result: unknown): { labels: string[]; scored: number } | undefined {
   if (typeof result !== 'object' || result === null) return undefined;
   const r = result as JobStats;
   const labels = Array.isArray(r.findingLabels) ? r.findingLabels.filter((l): l is string => typeof l === 'string') : [];

@@ -66,6 +66,7 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
   }
   if (env.TOLLKEEPER_ADMIN_TOKEN) section('auth').admin_token = env.TOLLKEEPER_ADMIN_TOKEN;
   if (env.TOLLKEEPER_GATEWAY_TOKEN) section('auth').gateway_token = env.TOLLKEEPER_GATEWAY_TOKEN;
+  if (env.TOLLKEEPER_METRICS_TOKEN) section('auth').metrics_token = env.TOLLKEEPER_METRICS_TOKEN;
   if (env.TOLLKEEPER_SMTP_URL) {
     const alerts = section('alerts');
     alerts.email = { ...((alerts.email) ?? {}), smtp_url: env.TOLLKEEPER_SMTP_URL };

@@ -104,7 +104,7 @@ export const configSchema = Type.Object(
       { ...strict, default: {} },
     ),
     auth: Type.Object(
-      { admin_token: Type.Optional(Type.String({ minLength: 16 })), gateway_token: Type.Optional(Type.String({ minLength: 16 })), otlp_token: Type.Optional(Type.String({ minLength: 16 })) },
+      { admin_token: Type.Optional(Type.String({ minLength: 16 })), gateway_token: Type.Optional(Type.String({ minLength: 16 })), otlp_token: Type.Optional(Type.String({ minLength: 16 })), metrics_token: Type.Optional(Type.String({ minLength: 16 })) },
       { ...strict, default: {} },
     ),
     identity: Type.Object(

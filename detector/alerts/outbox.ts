@@ -35,6 +35,10 @@ export function createOutbox(o: OutboxOptions) {
   const open = new Map<string, Delivery>();
   const inflight = new Map<string, Promise<void>>();
   const busy: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
+  // Attempt outcomes since start, per channel (the metrics endpoint reads them).
+  const failures: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
+  const dead: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
+  const delivered: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
   /** The newest state of each delivery not yet stored; written in batches, one batch at a time. */
   const dirty = new Map<string, Delivery>();
   /** Deliveries whose first row is not stored yet: never sent before it is (no send without a record). */
@@ -140,6 +144,9 @@ export function createOutbox(o: OutboxOptions) {
       updated = { ...d, status: 'failed', attempts, lastError: outcome.error, updatedAt: now, nextAttemptAt: now + delay };
       o.logger.info({ delivery: d.id, channel: d.channel, attempts, retryInMs: delay, error: outcome.error }, 'alert delivery failed; will retry');
     }
+    if (outcome.ok) delivered[d.channel]++;
+    else failures[d.channel]++;
+    if (updated.status === 'dead') dead[d.channel]++;
     if (updated.status === 'failed') open.set(d.id, updated);
     else open.delete(d.id);
     const toSave = [updated];
@@ -148,6 +155,7 @@ export function createOutbox(o: OutboxOptions) {
         if (other.channel !== d.channel || other.target !== d.target || inflight.has(other.id)) continue;
         open.delete(other.id);
         toSave.push({ ...other, status: 'dead', lastError: `subscriber disabled: ${outcome.error}`, updatedAt: now });
+        dead[other.channel]++;
       }
       await o.onGone?.(d.channel, d.target).catch((err: unknown) => o.logger.warn({ err }, 'cannot record disabled subscriber'));
     }
@@ -195,8 +203,12 @@ export function createOutbox(o: OutboxOptions) {
       return again;
     },
 
-    /** Open deliveries, attempts in flight, states not stored yet. */
-    stats: () => ({ open: open.size, inflight: inflight.size, unstored: dirty.size }),
+    /** Open deliveries (also per channel), attempts in flight, states not stored yet, and attempt outcomes per channel since start. */
+    stats() {
+      const openByChannel: Record<DeliveryChannel, number> = { webhook: 0, slack: 0, email: 0 };
+      for (const d of open.values()) openByChannel[d.channel]++;
+      return { open: open.size, inflight: inflight.size, unstored: dirty.size, openByChannel, failuresByChannel: { ...failures }, deadByChannel: { ...dead }, deliveredByChannel: { ...delivered } };
+    },
 
     /** Stops scheduling, lets attempts in flight finish (each has its own timeout) and stores their outcome. */
     async close(): Promise<void> {

@@ -3,6 +3,7 @@
 import type { UsageEvent } from '../../core/usage/types.ts';
 import { createEnforcementRepo } from '../../store/enforcement-repo.ts';
 import { createFiringsRepo } from '../../store/firings-repo.ts';
+import { createOutboxRepo, type Delivery } from '../../store/outbox-repo.ts';
 import { createDetectorStatsRepo, type StatRow } from '../../store/health-stats-repo.ts';
 import type { ClickHouse } from '../../store/port.ts';
 import { chTime } from '../../store/time.ts';
@@ -85,6 +86,15 @@ export async function writeFixture(store: ClickHouse, now: number): Promise<Fixt
   await change(3, start + 60 * MINUTE, 'upsert', 'tenant', 'globex', entry('revoke', 'manual', 'tenant', 'globex', start + 60 * MINUTE));
   await change(4, start + 70 * MINUTE, 'upsert', 'api_key', keyName(7), entry('revoke', 'manual', 'api_key', keyName(7), start + 70 * MINUTE));
   await change(5, start + 80 * MINUTE, 'remove', 'api_key', keyName(7));
+
+  // Alert deliveries: one webhook delivered, one waiting for a retry (a newer version of its row), one mail dead.
+  const delivery = (id: string, channel: Delivery['channel'], status: Delivery['status'], attempts: number): Delivery => ({
+    id, channel, target: channel === 'email' ? 'ops@example.com' : 'wh_ops', eventType: 'key.revoked', entities: [`api_key:${keyName(5)}`], entityIds: [keyName(5)], cooldownKeys: [],
+    payload: '{}', status, attempts, nextAttemptAt: start + 32 * MINUTE, lastError: status === 'delivered' ? '' : 'connection refused', createdAt: start + 31 * MINUTE, updatedAt: start + 32 * MINUTE, deliveredAt: status === 'delivered' ? start + 31 * MINUTE : null,
+  });
+  const outbox = createOutboxRepo(store);
+  await outbox.save([delivery('d-ok', 'webhook', 'pending', 0), delivery('d-retry', 'webhook', 'pending', 0), delivery('d-mail', 'email', 'pending', 0)], 1);
+  await outbox.save([delivery('d-ok', 'webhook', 'delivered', 1), delivery('d-retry', 'webhook', 'failed', 2), delivery('d-mail', 'email', 'dead', 5)], 2);
 
   const firings = createFiringsRepo(store);
   await firings.record({ policy: 'daily-spend', scope: 'api_key', entity: keyName(1), periodKey: '2026-12-03', threshold: 0.5, firedAt: start + 20 * MINUTE });

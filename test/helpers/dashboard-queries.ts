@@ -56,7 +56,7 @@ export function dashboardQueries(d: Dashboard): DashboardQuery[] {
 }
 
 /** The dashboards' tables, unqualified in the JSON (the datasource's default database), qualified for one test store. */
-const TABLES = ['usage_events', 'usage_minute', 'usage_hour', 'incidents', 'enforcement_log', 'quota_firings', 'ingest_stats', 'detector_stats', 'policies'];
+const TABLES = ['usage_events', 'usage_minute', 'usage_hour', 'incidents', 'enforcement_log', 'quota_firings', 'ingest_stats', 'detector_stats', 'policies', 'alert_outbox'];
 
 export function qualifyTables(sql: string, store: ClickHouse): string {
   return sql.replace(new RegExp(`\\b(FROM|JOIN)\\s+(${TABLES.join('|')})\\b`, 'g'), (_m, kw: string, t: string) => `${kw} ${store.table(t)}`);

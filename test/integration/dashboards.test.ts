@@ -53,6 +53,8 @@ const COLUMNS: Record<string, string[]> = {
   'Findings by severity': ['time', 'severity', 'findings'],
   'Findings by pattern': ['pattern', 'severity', 'findings'],
   'Entities scored per tick': ['time', 'instance', 'entities'],
+  'Alert deliveries by state': ['channel', 'status', 'deliveries', 'attempts'],
+  'Revocation list changes': ['time', 'op', 'changes'],
   'variable tenant': ['entity'],
   'variable api_key': ['entity'],
   'variable agent': ['entity'],
@@ -292,5 +294,16 @@ describe('health dashboard numbers', () => {
     expect(sumOf(ticks.filter((r) => r.name === 'ticks'), 'per_minute') * bucketMinutes).toBeCloseTo(360 * 10, 6);
     const scored = await run('tollkeeper-health', 'Entities scored per tick');
     expect(new Set(scored.map((r) => num(r.entities)))).toEqual(new Set([50]));
+  });
+
+  it('alert deliveries show each delivery once in its newest state; revocation list changes count the log', async () => {
+    const deliveries = await run('tollkeeper-health', 'Alert deliveries by state');
+    expect(deliveries.map((r) => [r.channel, r.status, num(r.deliveries), num(r.attempts)])).toEqual([
+      ['email', 'dead', 1, 5],
+      ['webhook', 'delivered', 1, 1],
+      ['webhook', 'failed', 1, 2],
+    ]);
+    const changes = await run('tollkeeper-health', 'Revocation list changes');
+    expect({ upsert: sumOf(changes.filter((r) => r.op === 'upsert'), 'changes'), remove: sumOf(changes.filter((r) => r.op === 'remove'), 'changes') }).toEqual({ upsert: 4, remove: 1 });
   });
 });

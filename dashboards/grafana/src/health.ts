@@ -228,5 +228,42 @@ ORDER BY time`,
         },
       ],
     },
+    {
+      // The ClickHouse side of /metrics' outbox and revocation figures (tollkeeper_outbox_*, tollkeeper_revocation_list_*).
+      title: 'Alerts and enforcement',
+      panels: [
+        {
+          type: 'table',
+          title: 'Alert deliveries by state',
+          description: 'Deliveries created in the range by channel and current state (pending and failed wait for a retry; dead gave up). The outbox backlog is pending + failed.',
+          format: Format.Table,
+          w: 12,
+          h: 8,
+          query: `
+SELECT channel, status, count() AS deliveries, sum(attempts) AS attempts
+FROM alert_outbox FINAL
+WHERE $__timeFilter(created_at)
+GROUP BY channel, status
+ORDER BY channel, status`,
+        },
+        {
+          type: 'timeseries',
+          title: 'Revocation list changes',
+          description: 'Entries added or changed (upsert) and removed (restore, expiry) per bucket: each moves the list version gateways poll.',
+          format: Format.TimeSeries,
+          w: 12,
+          h: 8,
+          stack: 'bars',
+          interval: '10s',
+          displayName: '${__field.labels.op}',
+          query: `
+SELECT $__timeInterval(at) AS time, op, count() AS changes
+FROM enforcement_log
+WHERE $__timeFilter(at)
+GROUP BY time, op
+ORDER BY time`,
+        },
+      ],
+    },
   ],
 });

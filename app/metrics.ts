@@ -1,0 +1,152 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchWriter } from '../collector/batch-writer.ts';
+import type { IngestCounters } from '../collector/ingest.ts';
+import type { Decision } from '../core/enforcement/decide.ts';
+import type { Outbox } from '../detector/alerts/outbox.ts';
+import type { Enforcement } from '../detector/enforcement.ts';
+import type { ForwardAuth } from '../detector/forward-auth.ts';
+import { detectionFigures, type TickReport, type TickStatsRecorder } from '../detector/tick-stats.ts';
+
+/** Prefix of every metric of the product's own (the process metrics keep their standard names). */
+const P = 'tollkeeper_';
+
+type Labels = Record<string, string>;
+
+/**
+ * A counter whose value lives elsewhere (the collector's counters, the writer's stats): read at scrape time, so a
+ * scrape costs no store query and the hot path keeps its plain `+= 1`.
+ */
+function liveCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+  new Counter({
+    name: P + name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) if (value > 0) this.inc(labels, value);
+    },
+  });
+}
+
+function liveGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+  new Gauge({
+    name: P + name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+const one = (value: number): [Labels, number][] => [[{}, value]];
+const byLabel = (label: string, values: Record<string, number>): [Labels, number][] => Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);
+
+/** What a forward-auth answer was: allow, deny (revoked), throttle (over its rate), or unavailable (stale, failing closed). */
+function outcomeOf(d: Decision): string {
+  if (d.allowed) return d.stale ? 'allow_stale' : 'allow';
+  return d.status === 403 ? 'deny' : d.status === 429 ? 'throttle' : 'unavailable';
+}
+
+/**
+ * The Prometheus registry of one process. Each role registers what it has (a collector: ingest, spool and
+ * writer; a detector: ticks, findings, outbox, revocation list, gateway answers), so a split deployment's
+ * processes each expose their own part. Names and meanings: docs/metrics.md.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  let ticks: Histogram | undefined;
+  let findings: Counter | undefined;
+  let authorize: Counter | undefined;
+  let polls: Counter | undefined;
+  let otlpAnswers: Counter | undefined;
+
+  return {
+    registry,
+
+    /** Ingest counters, the writer's queue and lag, the spool. */
+    watchCollector(c: { counters: IngestCounters; writer: Pick<BatchWriter, 'stats'> }): void {
+      const n = c.counters;
+      liveCounter(registry, 'ingest_spans_received_total', 'Spans received in OTLP requests that were decoded', [], () => one(n.spansReceived));
+      liveCounter(registry, 'ingest_spans_ignored_total', 'Spans received that carry no usage (not GenAI, not metered)', [], () => one(n.spansIgnored));
+      liveCounter(registry, 'ingest_spans_rejected_total', 'Spans rejected through partialSuccess, by reason', ['reason'], () => byLabel('reason', n.rejectedByReason));
+      liveCounter(registry, 'ingest_events_accepted_total', 'Usage events handed to the writer (acknowledged once stored or spooled)', [], () => one(n.eventsAccepted));
+      liveCounter(registry, 'ingest_events_stored_total', 'Usage events newly written to ClickHouse (duplicates excluded)', [], () => one(c.writer.stats().stored));
+      liveCounter(registry, 'ingest_events_duplicate_total', 'Usage events dropped because their id was already stored (retries)', [], () => one(c.writer.stats().duplicates));
+      liveCounter(registry, 'ingest_unpriced_events_total', 'Usage events no price applied to, by model', ['model'], () => byLabel('model', n.unpricedByModel));
+      liveCounter(registry, 'ingest_call_collisions_total', 'Spans hinting at one call whose evidence disagreed (both counted)', [], () => one(n.callCollisions));
+      liveCounter(registry, 'spool_batches_spooled_total', 'Batches written to the on-disk spool because the store failed', [], () => one(c.writer.stats().spooledBatches));
+      liveGauge(registry, 'spool_batches', 'Batches waiting in the on-disk spool for the store', [], () => one(c.writer.stats().spoolFiles));
+      liveGauge(registry, 'spool_bytes', 'Bytes waiting in the on-disk spool', [], () => one(c.writer.stats().spoolBytes));
+      liveCounter(registry, 'dead_events_total', 'Events the store refused for good, set aside in spool/dead', [], () => one(c.writer.stats().deadEvents));
+      liveGauge(registry, 'writer_queue_events', 'Events in memory waiting for the store (requests get 429 past the bound)', [], () => one(c.writer.stats().queued));
+      liveGauge(registry, 'writer_lag_seconds', 'How long the oldest request waiting for the store has waited', [], () => one(c.writer.stats().lagMs / 1000));
+      otlpAnswers = new Counter({ name: P + 'ingest_requests_total', help: 'OTLP trace requests answered, by HTTP status (429/503: refused under load)', labelNames: ['code'], registers: [registry] });
+    },
+
+    /** Counts one answer of POST /v1/traces. */
+    otlpAnswered(status: number): void {
+      otlpAnswers?.inc({ code: String(status) });
+    },
+
+    /** The revocation list, gateway answers, the alert outbox. */
+    watchDetector(d: { enforcement: Pick<Enforcement, 'snapshot' | 'version'>; outbox: Pick<Outbox, 'stats'> }): void {
+      liveGauge(registry, 'revocation_list_version', 'Version of the revocation list (moves on every change)', [], () => one(d.enforcement.version));
+      liveGauge(registry, 'revocation_list_entries', 'Entities on the revocation list, by action', ['action'], () => {
+        const counts: Record<string, number> = { revoke: 0, throttle: 0 };
+        for (const e of d.enforcement.snapshot().entries) counts[e.action] = (counts[e.action] ?? 0) + 1;
+        return byLabel('action', counts);
+      });
+      liveGauge(registry, 'outbox_backlog', 'Alert deliveries not yet delivered (pending or waiting for a retry), by channel', ['channel'], () => byLabel('channel', d.outbox.stats().openByChannel));
+      liveCounter(registry, 'outbox_delivery_failures_total', 'Failed alert delivery attempts, by channel', ['channel'], () => byLabel('channel', d.outbox.stats().failuresByChannel));
+      liveCounter(registry, 'outbox_dead_total', 'Alert deliveries given up (retries exhausted or the receiver refused for good), by channel', ['channel'], () => byLabel('channel', d.outbox.stats().deadByChannel));
+      liveCounter(registry, 'outbox_delivered_total', 'Alert deliveries that reached their receiver, by channel', ['channel'], () => byLabel('channel', d.outbox.stats().deliveredByChannel));
+      ticks = new Histogram({ name: P + 'detector_tick_seconds', help: 'Duration of a detector tick', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
+      findings = new Counter({ name: P + 'detector_findings_total', help: 'Anomaly findings per tick, by pattern and severity', labelNames: ['pattern', 'severity'], registers: [registry] });
+      authorize = new Counter({ name: P + 'authorize_decisions_total', help: 'Forward-auth answers of /v1/authorize, by outcome', labelNames: ['outcome'], registers: [registry] });
+      polls = new Counter({ name: P + 'revocation_polls_total', help: 'GET /v1/revocations answers, by HTTP status (200 list or delta, 304 unchanged)', labelNames: ['code'], registers: [registry] });
+    },
+
+    /** The tick recorder, also observing each tick's duration and findings. */
+    recordTicks(inner: TickStatsRecorder): TickStatsRecorder {
+      return {
+        ...inner,
+        record(t: TickReport): void {
+          ticks?.observe(t.tookMs / 1000);
+          for (const r of t.results) {
+            for (const label of detectionFigures(r)?.labels ?? []) {
+              const [pattern = 'unknown', severity = 'unknown'] = label.split('/');
+              findings?.inc({ pattern, severity });
+            }
+          }
+          inner.record(t);
+        },
+      };
+    },
+
+    /** Forward-auth that counts its answers. */
+    countAuthorize(fa: ForwardAuth): ForwardAuth {
+      return {
+        authorize(entities) {
+          const answer = fa.authorize(entities);
+          authorize?.inc({ outcome: outcomeOf(answer.decision) });
+          return answer;
+        },
+        get buckets() {
+          return fa.buckets;
+        },
+      };
+    },
+
+    /** Counts one answer of GET /v1/revocations. */
+    polled(status: number): void {
+      polls?.inc({ code: String(status) });
+    },
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
