@@ -121,6 +121,9 @@ export const TOKEN_ATTRS = {
   reasoning: [
     'gen_ai.usage.reasoning.output_tokens',
     'gen_ai.usage.reasoning_tokens',
+    // Pydantic AI puts the provider's own detail counts under gen_ai.usage.details.* (OpenAI reasoning, Anthropic thinking).
+    'gen_ai.usage.details.reasoning_tokens',
+    'gen_ai.usage.details.thinking_tokens',
     'llm.token_count.completion_details.reasoning',
     'ai.usage.outputTokenDetails.reasoningTokens',
     'ai.usage.reasoningTokens',
@@ -132,10 +135,27 @@ export type TokenField = keyof typeof TOKEN_ATTRS;
 export const MODEL_ATTRS = ['gen_ai.response.model', 'ai.response.model', 'llm.response.model_name', 'llm.model_name', 'gen_ai.request.model', 'llm.request.model_name', 'ai.model.id'];
 /** `llm.provider` (the host, e.g. azure) before `llm.system` (the API shape). */
 export const PROVIDER_ATTRS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider'];
-export const COST_ATTRS = ['gen_ai.usage.cost', 'gen_ai.usage.cost.amount', 'llm.usage.cost', 'llm.cost.total'];
+// `gen_ai.cost.total_cost`: LiteLLM's price of the call, from the gateway's own (possibly negotiated) model prices.
+export const COST_ATTRS = ['gen_ai.usage.cost', 'gen_ai.usage.cost.amount', 'llm.usage.cost', 'llm.cost.total', 'gen_ai.cost.total_cost'];
 
 /** Where families put user-supplied metadata; identity lookups search under each prefix too. */
-export const METADATA_PREFIXES = ['ai.telemetry.metadata.', 'traceloop.association.properties.', 'metadata.', 'langfuse.trace.metadata.'];
+export const METADATA_PREFIXES = ['ai.telemetry.metadata.', 'traceloop.association.properties.', 'metadata.', 'langfuse.trace.metadata.', 'mastra.metadata.'];
+
+/**
+ * The provider named inside OpenInference's `metadata` JSON string (`ls_provider`, LangChain's run metadata): the only
+ * place OpenInference's LangChain spans name it. Parsed only for a span that names no provider otherwise.
+ */
+export function providerFromMetadata(attrs: Attributes): string {
+  const raw = attrs['metadata'];
+  if (typeof raw !== 'string' || !raw.includes('"ls_provider"')) return '';
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    const v = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['ls_provider'] : undefined;
+    return typeof v === 'string' ? v.slice(0, 64) : '';
+  } catch {
+    return '';
+  }
+}
 
 /** Whether this profile's input count for `provider` leaves out cache tokens (they are then added back). */
 export function inputExcludesCache(p: Profile, provider: string): boolean {

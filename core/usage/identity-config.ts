@@ -19,9 +19,10 @@ export interface IdentityConfig {
  * Under metadata prefixes each name also matches its snake_case and camelCase forms (`api_key_id`, `apiKeyId`).
  */
 export const DEFAULT_IDENTITY: IdentityConfig['lists'] = {
-  api_key: ['tollkeeper.api_key.id', 'api_key.id'],
-  user: ['user.id', 'enduser.id'],
-  tenant: ['tollkeeper.tenant.id', 'tenant.id', 'customer.id'],
+  // LiteLLM's proxy stamps its virtual key (hashed), its team and the request's end user on its spans as metadata.*.
+  api_key: ['tollkeeper.api_key.id', 'api_key.id', 'metadata.user_api_key_hash'],
+  user: ['user.id', 'enduser.id', 'metadata.user_api_key_end_user_id'],
+  tenant: ['tollkeeper.tenant.id', 'tenant.id', 'customer.id', 'metadata.user_api_key_team_id'],
   agent: ['gen_ai.agent.id', 'gen_ai.agent.name'],
   conversation: ['gen_ai.conversation.id', 'session.id'],
   service: ['service.name'],

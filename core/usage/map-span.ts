@@ -1,5 +1,5 @@
 import { asNumber, asString, firstNumber, lookup } from './attributes.ts';
-import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, type TokenField } from './families.ts';
+import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, providerFromMetadata, type TokenField } from './families.ts';
 import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
 import type { Attributes, DecodedSpan, UsageEvent } from './types.ts';
@@ -101,7 +101,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   }
   const profile = detectProfile(a, span.scopeName, span.scopeVersion);
   const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
-  const provider = normalizeProvider(asString(lookup(a, span.resource, PROVIDER_ATTRS)));
+  const provider = normalizeProvider(asString(lookup(a, span.resource, PROVIDER_ATTRS)) || providerFromMetadata(a));
   if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) {
     tokens.input = tokens.total;
     tokenFields |= TOKEN_BITS.input;

@@ -4,8 +4,23 @@ import type { Attributes } from './types.ts';
 /** What a span describes, after reading each family's way of saying it (docs/concepts/one-call.md). */
 export type SpanRole = 'inference' | 'tool' | 'container' | 'other';
 
-const INFERENCE_OPS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings', 'completion', 'embedding', 'create_embeddings', 'responses']);
-const CONTAINER_OPS = new Set(['invoke_agent', 'create_agent', 'workflow', 'task', 'agent', 'chain']);
+// LiteLLM names the operation after its call type, async ones prefixed with `a` (`acompletion`, `aembedding`).
+const INFERENCE_OPS = new Set([
+  'chat',
+  'text_completion',
+  'generate_content',
+  'embeddings',
+  'completion',
+  'embedding',
+  'create_embeddings',
+  'responses',
+  'acompletion',
+  'aembedding',
+  'atext_completion',
+  'aresponses',
+]);
+// A hand-off passes the conversation to another agent: no tool of the app runs (OTel contrib's agents bridge: `agent_handoff`).
+const CONTAINER_OPS = new Set(['invoke_agent', 'create_agent', 'workflow', 'task', 'agent', 'chain', 'agent_handoff', 'handoff']);
 /** Vercel AI SDK spans that sum their steps' usage (also when Traceloop renamed them like a step). */
 const VERCEL_AGGREGATES = new Set(['ai.generateText', 'ai.streamText', 'ai.generateObject', 'ai.streamObject', 'ai.embed', 'ai.embedMany']);
 const OPENINFERENCE_CALLS = new Set(['LLM', 'EMBEDDING']);
@@ -40,7 +55,8 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
   if (INFERENCE_OPS.has(op)) return 'inference';
   if (CONTAINER_OPS.has(op)) return 'container';
   const oi = asString(attrs['openinference.span.kind']).toUpperCase();
-  if (oi) return OPENINFERENCE_CALLS.has(oi) ? 'inference' : oi === 'TOOL' ? 'tool' : 'container';
+  // OpenInference's agents bridges (JS and Python) make a hand-off a TOOL span named `handoff to <agent>`: not a tool execution.
+  if (oi) return OPENINFERENCE_CALLS.has(oi) ? 'inference' : oi === 'TOOL' && !spanName.startsWith('handoff to ') ? 'tool' : 'container';
   const tl = asString(attrs['traceloop.span.kind']);
   if (tl === 'tool') return 'tool';
   if (tl === 'workflow' || tl === 'task' || tl === 'agent') return 'container';

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
+import { mapSpan, type MappingConfig, type MapResult } from '../../core/usage/map-span.ts';
+import { span } from '../helpers/spans.ts';
+
+// Rules learnt from agent frameworks and gateways (docs/concepts/one-call.md, "What a span is"); the recorded and
+// source-derived exports that need them are in test/fixtures/instrumentations/.
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 5);
+const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
+const config: MappingConfig = { identity, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
+
+/** What a span adds to the requests and tool_calls dimensions (a span that is no event adds nothing). */
+function counted(r: MapResult): [number, number] {
+  if (r.kind === 'rejected') throw new Error(`unexpected rejection: ${r.reason}`);
+  return r.kind === 'event' ? [r.event.requests, r.event.toolCalls] : [0, 0];
+}
+
+function event(r: MapResult) {
+  if (r.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(r)}`);
+  return r.event;
+}
+
+describe('mapSpan: agent frameworks and gateways', () => {
+  it('counts a hand-off between agents as neither a request nor a tool execution', () => {
+    expect(counted(mapSpan(span({ 'openinference.span.kind': 'TOOL', 'tool.name': 'handoff_to_billing' }, { name: 'handoff to billing' }), config, NOW))).toEqual([0, 0]);
+    const contrib = event(mapSpan(span({ 'gen_ai.operation.name': 'agent_handoff' }, { name: 'agent_handoff billing' }), config, NOW));
+    expect([contrib.role, contrib.requests, contrib.toolCalls]).toEqual(['container', 0, 0]);
+    // a real tool span of the same family still is one
+    expect(counted(mapSpan(span({ 'openinference.span.kind': 'TOOL', 'tool.name': 'get_weather' }, { name: 'get_weather' }), config, NOW))).toEqual([0, 1]);
+  });
+
+  it("counts LiteLLM's async call types (acompletion, aembedding) as requests", () => {
+    for (const op of ['acompletion', 'aembedding']) {
+      const e = event(mapSpan(span({ 'gen_ai.operation.name': op, 'gen_ai.usage.input_tokens': 40, 'gen_ai.system': 'openai' }, { name: 'litellm_request' }), config, NOW));
+      expect([op, e.role, e.requests]).toEqual([op, 'inference', 1]);
+    }
+    // without message logging LiteLLM sets no operation name, only llm.request.type
+    const quiet = event(mapSpan(span({ 'llm.request.type': 'acompletion', 'gen_ai.usage.input_tokens': 40 }, { name: 'Received Proxy Server Request' }), config, NOW));
+    expect(quiet.requests).toBe(1);
+  });
+
+  it("reads LiteLLM's virtual key, team and end user, and its cost", () => {
+    const e = event(
+      mapSpan(
+        span({
+          'gen_ai.operation.name': 'acompletion',
+          'gen_ai.usage.input_tokens': 40,
+          'gen_ai.usage.output_tokens': 9,
+          'metadata.user_api_key_hash': 'hash-of-sk-1',
+          'metadata.user_api_key_team_id': 'team-7',
+          'metadata.user_api_key_end_user_id': 'end-user-3',
+          'gen_ai.cost.total_cost': 0.0042,
+        }),
+        config,
+        NOW,
+      ),
+    );
+    expect([e.apiKey, e.tenant, e.user, e.spanCost]).toEqual(['hash-of-sk-1', 'team-7', 'end-user-3', 0.0042]);
+  });
+
+  it("reads Pydantic AI's reasoning and thinking detail counts", () => {
+    const openai = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50, 'gen_ai.usage.details.reasoning_tokens': 20 }), config, NOW));
+    expect(openai.reasoningTokens).toBe(20);
+    const anthropic = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 50, 'gen_ai.usage.details.thinking_tokens': 30 }), config, NOW));
+    expect(anthropic.reasoningTokens).toBe(30);
+  });
+
+  it("takes the provider from OpenInference's metadata JSON when the span names none (LangChain runs)", () => {
+    const e = event(mapSpan(span({ 'openinference.span.kind': 'LLM', 'llm.token_count.prompt': 10, metadata: '{"ls_provider":"openai","api_key_id":"k-9"}' }), config, NOW));
+    expect([e.provider, e.apiKey]).toEqual(['openai', 'k-9']);
+    const broken = event(mapSpan(span({ 'openinference.span.kind': 'LLM', 'llm.token_count.prompt': 10, metadata: '{"ls_provider":' }), config, NOW));
+    expect(broken.provider).toBe('');
+  });
+
+  it("finds identity under Mastra's mastra.metadata.* attributes", () => {
+    const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
+    expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);
+  });
+});
