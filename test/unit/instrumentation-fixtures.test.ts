@@ -91,6 +91,10 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
     const families = new Set(fixtures.map((f) => f.name.split('/')[0]));
     expect([...families].sort()).toEqual([
       'anthropic-sdk',
+      'langchain-openinference',
+      'langchain-traceloop',
+      'mastra',
+      'openai-agents',
       'openinference',
       'openlit',
       'otel-genai',
