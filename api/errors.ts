@@ -19,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   missing_limit: 400,
   conflict: 409,
   idempotency_key_reused: 422,
+  unpriced_model: 400,
 };
 
 /** Body of every error answer of the API. */

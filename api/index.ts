@@ -10,6 +10,8 @@ import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { ClickHouse } from '../store/port.ts';
 import type { IngestStatsRepo } from '../store/ingest-stats-repo.ts';
 import type { UsageReportRepo } from '../store/usage-report-repo.ts';
+import type { Admission } from '../detector/reservations-service.ts';
+import { admissionRoutes } from './admission.ts';
 import { alertRoutes } from './alerts.ts';
 import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
 import authorizePlugin, { type AuthorizeOptions } from './authorize.ts';
@@ -55,6 +57,8 @@ export interface ApiDeps {
   webAssets: WebUiOptions['assets'];
   /** The process's Prometheus registry, served at GET /metrics. */
   metrics: MetricsOptions['registry'];
+  /** Admission with reservations (POST /v1/admission). */
+  admission: Admission;
 }
 
 /**
@@ -103,6 +107,7 @@ export const apiPlugin = fp(
     await app.register(metricsRoutes, { registry: d.metrics });
     await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
     await app.register(authorizePlugin, d.authorize);
+    await app.register(admissionRoutes, { admission: d.admission });
     await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now, idempotency: d.idempotency });
     await app.register(policyRoutes, { policies: d.policies });
     await app.register(quotaRoutes, { status: d.quotaStatus, now: d.now });

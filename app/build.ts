@@ -48,6 +48,10 @@ import { connectionCap, connectionLimits } from './http-limits.ts';
 import { secretHasher } from './secret-hash.ts';
 import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
+import { createAdmissionUsage } from '../detector/reservations-usage.ts';
+import { RESERVATION_ATTRIBUTE } from '../detector/reservations-rows.ts';
+import type { Admission } from '../detector/reservations-service.ts';
+import { startAdmission, tickListeners } from './admission.ts';
 import { webAssets } from '../dashboards/web/build.ts';
 import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
@@ -67,6 +71,8 @@ export interface Tollkeeper {
   stats?: StatsFlusher;
   enforcement?: Enforcement;
   forwardAuth?: ForwardAuth;
+  /** Admission with reservations (the detector's side). */
+  admission?: Admission;
   loop?: ReturnType<typeof createTickLoop>;
   anomaly?: ReturnType<typeof createAnomalyJob>;
   /** Outbound alerts (webhooks, chat, email) and their outbox. */
@@ -92,7 +98,8 @@ export interface BuildOptions {
 
 /** Policies' match keys and attribute scopes must be kept on events to be selectable later. */
 function keptAttributes(config: Config, policies: readonly Policy[]): string[] {
-  const keep = new Set(config.identity.attributes);
+  // A gateway's reservation id rides on the call's usage row: it commits the reservation.
+  const keep = new Set([...config.identity.attributes, RESERVATION_ATTRIBUTE]);
   for (const p of policies) {
     for (const k of Object.keys(p.match)) keep.add(k);
     if (!(ENTITY_KINDS as readonly string[]).includes(p.scope)) keep.add(p.scope);
@@ -154,6 +161,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
         // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now.
         onStored: (rows) => {
+          app.admission?.stored(rows.map((r) => r.line));
           if (!app.anomaly) return;
           const entities = backfilledEntities(rows, Math.floor(now() / 3_600_000) * 3_600_000);
           if (entities.length > 0) app.anomaly.invalidate(entities);
@@ -227,11 +235,12 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       cleanups.unshift(() => notifier.close());
       const quotaRepo = createQuotaRepo(store);
       const remaining = createQuotaRemaining();
+      const admissionUsage = createAdmissionUsage();
       const anomalyRepo = createAnomalyRepo(store);
       const { jobs, anomaly } = createDetectorJobs({
         settings: detectorSettings(config),
         policies: policyService,
-        remaining,
+        remaining: tickListeners(remaining, admissionUsage),
         quotaRepo,
         firings: createFiringsRepo(store),
         anomalyRepo,
@@ -258,7 +267,10 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         maxStalenessMs: config.gateway.max_staleness,
         failMode: config.gateway.fail_mode,
       }));
+      const adm = await startAdmission({ config, store, usage: admissionUsage, policies: policyService, forwardAuth, enforcement, pricer, logger: logger.child({ component: 'admission' }), now, collectorElsewhere: role === 'detector' });
+      cleanups.unshift(() => adm.close());
       await api.register(apiPlugin, {
+        admission: adm.admission,
         tokens: authTokens,
         metrics: metrics.registry,
         ready,
@@ -298,7 +310,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
         else if (request.routeOptions.url === '/v1/revocations') metrics.polled(reply.statusCode);
       });
-      Object.assign(app, { api, enforcement, loop, forwardAuth, notifier });
+      Object.assign(app, { api, enforcement, loop, forwardAuth, notifier, admission: adm.admission });
       onIngested = () => loop.nudge();
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'invalid_range'
   | 'missing_limit'
   | 'conflict'
-  | 'idempotency_key_reused';
+  | 'idempotency_key_reused'
+  | 'unpriced_model';
 
 /** An expected failure with a stable code and the messages a client needs (each names a path and a value). */
 export class TollkeeperError extends Error {

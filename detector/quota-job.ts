@@ -25,7 +25,7 @@ export interface QuotaJobDeps {
   bus: Bus;
   shadow: boolean;
   /** Told each tick what every policy's usage is (forward-auth reads what is left from it); replay has none. */
-  remaining?: Pick<QuotaRemaining, 'record' | 'commit'>;
+  remaining?: Pick<QuotaRemaining, 'record' | 'commit'> & { /** A tick is about to read usage (admission counts what is stored from here on). */ begin?(): void };
 }
 
 /**
@@ -37,6 +37,7 @@ export function createQuotaJob(deps: QuotaJobDeps) {
   return {
     async run(now: number): Promise<{ crossings: Crossing[] }> {
       fired ??= await deps.firings.loadKeys(now - FIRINGS_LOOKBACK_MS);
+      deps.remaining?.begin?.();
       const input: PolicyUsage[] = [];
       for (const policy of deps.policies()) {
         const window = periodAt(policy.period, now);

@@ -184,6 +184,17 @@ export const configSchema = Type.Object(
       },
       { ...strict, default: {} },
     ),
+    /** Admission with reservations (POST /v1/admission): how long a reservation holds and what a silent estimate assumes. */
+    admission: Type.Object(
+      {
+        ttl: withDefault(DurationMs, '60s'),
+        max_ttl: withDefault(DurationMs, '10m'),
+        default_input_tokens: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 8192 }),
+        default_max_output_tokens: Type.Integer({ minimum: 0, maximum: 100_000_000, default: 4096 }),
+        flush_interval: withDefault(DurationMs, '200ms'),
+      },
+      { ...strict, default: {} },
+    ),
     alerts: Type.Object(
       {
         /** Base URL of the API as operators reach it, used in the restore call of messages (default: the API's own address). */

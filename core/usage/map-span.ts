@@ -37,7 +37,8 @@ export type MapResult = { kind: 'event'; event: Unpriced } | { kind: 'ignored'; 
 /** Why a span was refused, as counted per reason in the ingest stats. */
 export type RejectCode = 'invalid_tokens' | 'invalid_cost' | 'too_old' | 'in_future' | 'identity_missing' | 'invalid_compute';
 
-const IDENTITY_ONLY = new Set(['tollkeeper.api_key.id', 'tollkeeper.tenant.id', 'tollkeeper.user.id']);
+// Attributes that say who or which admission a call belongs to: alone they never make a span a usage event.
+const IDENTITY_ONLY = new Set(['tollkeeper.api_key.id', 'tollkeeper.tenant.id', 'tollkeeper.user.id', 'tollkeeper.reservation.id']);
 const EMPTY: Attributes = {};
 const TOKEN_FIELDS = Object.keys(TOKEN_ATTRS) as TokenField[];
 

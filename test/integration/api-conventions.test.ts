@@ -18,7 +18,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const GATEWAY_POSTS = new Set(['/v1/authorize', '/v1/authorize/*', '/v1/admission', '/v1/admission/:id/release']);
 // Forward-auth answers for any method and never reads the forwarded body; alert redeliver and enable are actions
 // named by their URL alone.
-const NO_BODY = new Set(['/v1/authorize', '/v1/authorize/*', '/api/alerts/deliveries/:id/redeliver', '/api/alerts/subscribers/:id/enable']);
+const NO_BODY = new Set(['/v1/authorize', '/v1/authorize/*', '/api/alerts/deliveries/:id/redeliver', '/api/alerts/subscribers/:id/enable', '/v1/admission/:id/release']);
 
 /** The route's URL with each :param filled, and a query string that breaks any query schema. */
 function target(url: string): string {
