@@ -1,6 +1,7 @@
 import type { EntityKind } from '../usage/types.ts';
 import { DAY_MS, MINUTE_MS, entityKey } from './baseline.ts';
 import { explain } from './explain.ts';
+import { freshCandidate, type FreshCandidate, type FreshInput } from './fresh-findings.ts';
 import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
 import { moneyAtRisk, severityByMoney } from './money.ts';
@@ -19,6 +20,8 @@ export interface DetectInput {
   config: AnomalyConfig;
   /** Recent quota period starts (epoch ms) from the policies; default: the start of the current UTC day. */
   periodResets?: readonly number[];
+  /** Usage in sub-minute buckets for the sequential tests (the fresh path); without it only the minute series count. */
+  fresh?: FreshInput;
 }
 
 export interface DetectResult {
@@ -39,12 +42,13 @@ function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, c
   return last !== undefined && now - last <= cfg.tuning.hysteresisMs;
 }
 
-function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
+function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
   const { kind, id, tenant } = f.o;
   const scale = recentlyActive(state, f, c.pattern, cfg, now) ? cfg.tuning.hysteresis : 1;
   const byScore = severityFor(c.score, cfg.thresholds, scale);
   if (byScore === null) return null;
-  const risk = moneyAtRisk(f, c.scoredMinutes, cfg);
+  // A fresh run is judged on its own spend; it may turn critical after half a usual hour (`lumpShare`).
+  const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare) : moneyAtRisk(f, c.scoredMinutes, cfg);
   const severity = severityByMoney(byScore, risk, cfg.criticalSpend);
   const s = c.span;
   const spread = c.sigma * s.minutes;
@@ -74,19 +78,25 @@ function toFinding(f: EntityFrame, c: Candidate, state: DetectorState, cfg: Anom
  * Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. "Explains" also
  * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name.
  */
-function entityFindings(f: EntityFrame, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
   const t = cfg.tuning;
   const loopCandidate = runawayLoop(f, cfg, resets);
   const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now);
   if (loop) return [loop];
   if (recentlyActive(state, f, 'runaway_loop', cfg, now)) return [];
-  const burstCandidate = rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets });
+  const burstCandidate = stronger(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets }), fresh?.pattern === 'burst' ? fresh : null);
   const burst = burstCandidate && toFinding(f, burstCandidate, state, cfg, now);
   if (burst) return [burst];
   if (recentlyActive(state, f, 'burst', cfg, now)) return [];
-  const dripCandidate = slowDrip(f, cfg);
+  const dripCandidate = stronger(slowDrip(f, cfg), fresh?.pattern === 'slow_drip' ? fresh : null);
   const drip = dripCandidate && toFinding(f, dripCandidate, state, cfg, now);
   return drip ? [drip] : [];
+}
+
+/** The higher-scoring of the minute path's and the fresh path's candidates for one pattern. */
+function stronger(a: Candidate | null, b: FreshCandidate | null): Candidate | FreshCandidate | null {
+  if (a === null) return b;
+  return b !== null && b.score > a.score ? b : a;
 }
 
 /** A tenant finding is "explained" when keys with their own findings carry enough of the tenant's excess. */
@@ -97,10 +107,10 @@ function explainedByKeys(tenant: EntityFrame, c: Candidate, flaggedKeys: readonl
   return keyExcess >= share * tenantExcess;
 }
 
-function tenantFindings(f: EntityFrame, keys: readonly EntityFrame[], state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function tenantFindings(f: EntityFrame, fresh: FreshCandidate | null, keys: readonly EntityFrame[], state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
   const t = cfg.tuning;
   const out: Finding[] = [];
-  const spike = rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets });
+  const spike = stronger(rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets }), fresh);
   if (spike && !explainedByKeys(f, spike, keys, t.tenantSpike.explainedShare)) {
     const finding = toFinding(f, spike, state, cfg, now);
     if (finding) out.push(finding);
@@ -132,18 +142,22 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
     const f = buildFrame(o, input.baselines.get(entityKey(o.kind, o.id)), input.peers.get(o.kind), now, cfg);
     if (f) frames.push(f);
   }
+  const freshOf = (f: EntityFrame): FreshCandidate | null => {
+    const series = input.fresh?.series.get(entityKey(f.o.kind, f.o.id));
+    return series && input.fresh ? freshCandidate(f, series, input.fresh.from, cfg, resets) : null;
+  };
   const findings: Finding[] = [];
   const flaggedByTenant = new Map<string, EntityFrame[]>();
   for (const f of frames) {
     if (f.o.kind === 'tenant') continue;
-    const own = entityFindings(f, state, cfg, now, resets);
+    const own = entityFindings(f, freshOf(f), state, cfg, now, resets);
     if (own.length > 0 && f.o.kind === 'api_key' && f.o.tenant !== '') {
       flaggedByTenant.set(f.o.tenant, [...(flaggedByTenant.get(f.o.tenant) ?? []), f]);
     }
     if (scopes.has(f.o.kind)) findings.push(...own);
   }
   if (scopes.has('tenant')) {
-    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, flaggedByTenant.get(f.o.id) ?? [], state, cfg, now, resets));
+    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], state, cfg, now, resets));
   }
   const active: Record<string, number> = {};
   for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;

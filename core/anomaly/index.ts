@@ -6,6 +6,11 @@ export type { PeerOptions } from './peers.ts';
 export { DEFAULT_CRITICAL_SPEND, DEFAULT_FLOORS, DEFAULT_SCOPES, DEFAULT_THRESHOLDS, DEFAULT_TUNING, resolveAnomalyConfig } from './config.ts';
 export type { AnomalyConfigInput } from './config.ts';
 export { detect, emptyDetectorState } from './detect.ts';
+export { addFresh, createFreshCounters, pruneFresh } from './fresh-counters.ts';
+export type { FreshBucket, FreshCounters, FreshEvent, FreshSeries } from './fresh-counters.ts';
+export type { FreshInput } from './fresh-findings.ts';
+export { llrScore, sequentialTest } from './sequential.ts';
+export type { SequentialParams, SequentialRun } from './sequential.ts';
 export type { DetectInput, DetectResult } from './detect.ts';
 export { DEFAULT_RECONCILE, incidentId, reconcileIncidents } from './incidents.ts';
 export type { ReconcileOptions, ReconcileResult } from './incidents.ts';
@@ -29,6 +34,7 @@ export type {
   Metric,
   MetricBaseline,
   Pattern,
+  SequentialTuning,
   PeerBaseline,
   Severity,
   SlotStat,

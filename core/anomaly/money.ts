@@ -11,6 +11,20 @@ export interface MoneyAtRisk {
   usualHourlyUsd: number;
   /** What the scored window itself cost (USD); infinite when the usual hour is not the entity's own history. */
   windowUsd: number;
+  /** Share of a usual hour the window must have cost before money alone makes it critical (default 1). */
+  lumpShare?: number;
+}
+
+/** What the scored window spent, in how many calls, over how long (the fresh path's run brings its own). */
+export interface MoneyWindow {
+  usd: number;
+  calls: number;
+  minutes: number;
+}
+
+function lastWindow(f: EntityFrame, minutes: number): MoneyWindow {
+  const cost = lastMinutes(f, 'cost_usd', minutes);
+  return { usd: cost.obs, calls: lastMinutes(f, 'requests', minutes).obs, minutes: cost.minutes };
 }
 
 /**
@@ -18,33 +32,33 @@ export interface MoneyAtRisk {
  * takes the low end of the window's request count ((√n − 1)², about a 1-in-6 Poisson bound) so that a handful of
  * calls in a short window never projects to an expensive hour; a flood projects almost at its rate.
  */
-export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4]): MoneyAtRisk {
+export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4], window?: MoneyWindow, lumpShare = 1): MoneyAtRisk {
   const w = Math.max(scoredMinutes, 1 / 60);
-  const span = lastMinutes(f, 'cost_usd', w);
-  const calls = lastMinutes(f, 'requests', w).obs;
+  const span = window ?? lastWindow(f, w);
+  const calls = span.calls;
   const sure = calls > 1 ? (Math.sqrt(calls) - 1) ** 2 / calls : 0;
-  const projected = span.minutes > 0 ? (span.obs / span.minutes) * 60 * sure : 0;
+  const projected = span.minutes > 0 ? (span.usd / span.minutes) * 60 * sure : 0;
   // The expectation in force now already picks own history, peers (little history) or the floor (none).
   const usual = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]!.mean * 60 : 0;
   const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
   // Only an entity's own history can show that it spends its hour in lumps; against peers or the floor the window
   // counts as already beyond a usual hour.
-  const windowUsd = f.m.cost_usd.basis === 'own' ? span.obs : Number.POSITIVE_INFINITY;
-  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd };
+  const windowUsd = f.m.cost_usd.basis === 'own' ? span.usd : Number.POSITIVE_INFINITY;
+  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd, lumpShare };
 }
 
 /**
  * Severity by money at risk: a finding is critical when the projected hour exceeds both `multiple` × the usual
- * hour and `minUsdPerHour`, and the window has already cost more than a usual hour, whatever its score; otherwise
- * its score decides, so a cheap oddity that scores a warning stays one (and usage without prices is still judged
- * by its score). The last condition keeps an entity that routinely spends its hour in one lump (an hourly batch)
- * from projecting that minute to sixty of them.
+ * hour and `minUsdPerHour`, and the window has already cost more than a usual hour (or `lumpShare` of one),
+ * whatever its score; otherwise its score decides, so a cheap oddity that scores a warning stays one (and usage
+ * without prices is still judged by its score). The last condition keeps an entity that routinely spends its hour
+ * in one lump (an hourly batch) from projecting that minute to sixty of them.
  */
 export function severityByMoney(byScore: Severity, risk: MoneyAtRisk, c: CriticalSpend): Severity {
   const expensive =
     risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd &&
     risk.projectedHourlyUsd > c.minUsdPerHour &&
-    risk.windowUsd > risk.usualHourlyUsd;
+    risk.windowUsd > (risk.lumpShare ?? 1) * risk.usualHourlyUsd;
   return expensive ? 'critical' : byScore;
 }
 

@@ -119,6 +119,25 @@ export interface AnomalyTuning {
   tenantSpike: { windowsMin: number[]; minRatio: number; explainedShare: number; metrics: Metric[] };
   /** After a quota period reset, held-back demand (up to `maxCatchUpMin` minutes of the usual rate) may be spent at once. */
   reset: { graceMin: number; maxCatchUpMin: number };
+  /** Sequential tests on the fresh sub-minute buckets (core/anomaly/sequential.ts). */
+  sequential: SequentialTuning;
+}
+
+/** The fresh path's Poisson CUSUMs: what they test, when they alarm, how much one event may weigh. */
+export interface SequentialTuning {
+  /** Rate multiples tested (one CUSUM each). */
+  alternatives: number[];
+  /** Log-likelihood ratio at which a run becomes a finding. */
+  threshold: number;
+  /** One event weighs at most this many usual events (cost). */
+  capUnits: number;
+  /** The expectation is raised by this many σ of its level before testing. */
+  levelZ: number;
+  /** Quasi-Poisson over-dispersion per metric tested. */
+  dispersion: Partial<Record<Metric, number>>;
+  metrics: Metric[];
+  /** Against its own history, a run must already have cost this share of a usual hour before money makes it critical. */
+  lumpShare: number;
 }
 
 export interface AnomalyFloors {
