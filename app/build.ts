@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { apiPlugin, listenerOptions, registerConventions } from '../api/index.ts';
 import { healthRoutes } from '../api/health.ts';
 import { backfilledEntities } from '../collector/backfill-notice.ts';
+import { freshEvents } from './fresh-wiring.ts';
+import { createFreshRepo } from '../store/fresh-repo.ts';
 import { createBatchWriter, type BatchWriter } from '../collector/batch-writer.ts';
 import { createIngest, type Ingest } from '../collector/ingest.ts';
 import { createStatsFlusher, type StatsFlusher } from '../collector/ingest-stats.ts';
@@ -159,12 +161,14 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         maxQueued: Math.max(200_000, config.ingest.batch_size * 4),
         // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
         ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
-        // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now.
+        // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now;
+        // fresh usage feeds the detector's sub-minute counters.
         onStored: (rows) => {
           app.admission?.stored(rows.map((r) => r.line));
           if (!app.anomaly) return;
           const entities = backfilledEntities(rows, Math.floor(now() / 3_600_000) * 3_600_000);
           if (entities.length > 0) app.anomaly.invalidate(entities);
+          app.anomaly.fresh(freshEvents(rows), now());
         },
       });
       const identity: IdentityConfig = {
@@ -246,6 +250,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         anomalyRepo,
         enforcement,
         bus,
+        // In one process the writer tells the detector what it stored; apart, the detector reads it each tick.
+        fresh: { mode: role === 'all' ? 'push' : 'poll', repo: createFreshRepo(store) },
       });
       if (anomaly) app.anomaly = anomaly;
       const statsRepo = createDetectorStatsRepo(store);
@@ -296,6 +302,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
             policies: { active: () => r.policies, limitsFor: (p, entity) => policyService.limitsFor(p, entity) },
             quotaRepo,
             anomalyRepo,
+            fresh: { mode: 'replay', repo: createFreshRepo(store) },
             // What replay would revoke is its answer, not news for the server log.
             logger: logger.child({ component: 'replay' }, { level: 'warn' }),
             from: r.from,

@@ -23,6 +23,8 @@ export function detectorSettings(config: Config): DetectorSettings {
   const a = config.anomaly;
   return {
     shadow: config.detector.shadow,
-    anomaly: a.enabled ? { config: anomalyConfig(config), actions: a.actions, ttlMs: a.ttl, quietMs: a.quiet_period } : null,
+    anomaly: a.enabled
+      ? { config: anomalyConfig(config), actions: a.actions, ttlMs: a.ttl, quietMs: a.quiet_period, fresh: a.fresh.enabled ? { bucketMs: a.fresh.bucket, windowMs: a.fresh.window } : null }
+      : null,
   };
 }

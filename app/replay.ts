@@ -4,6 +4,7 @@ import { parseDuration } from '../core/quota/duration.ts';
 import { createPolicyService } from '../detector/policies.ts';
 import { replay, type ReplayResult } from '../detector/replay.ts';
 import { createAnomalyRepo } from '../store/anomaly-repo.ts';
+import { createFreshRepo } from '../store/fresh-repo.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPolicyRepo } from '../store/policy-repo.ts';
 import { createQuotaRepo } from '../store/quota-repo.ts';
@@ -43,6 +44,7 @@ export async function replayOn(
     policies,
     quotaRepo: createQuotaRepo(store),
     anomalyRepo: createAnomalyRepo(store),
+    fresh: { mode: 'replay', repo: createFreshRepo(store) },
     logger: o.logger,
     from: o.from,
     to: o.to,

@@ -4,9 +4,12 @@ import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import { applyCauses } from './apply.ts';
 import type { Bus } from './bus.ts';
 import { createDetection, type DetectionOptions } from './detection.ts';
+import type { FreshFeed } from './fresh-feed.ts';
 import type { Enforcement } from './enforcement.ts';
 
-export interface AnomalyJobOptions extends DetectionOptions, AnomalyActOptions {
+export interface AnomalyJobOptions extends Omit<DetectionOptions, 'fresh'>, AnomalyActOptions {
+  /** The fresh path's counters (detector/fresh-feed.ts); detection reads them each tick. */
+  freshFeed?: FreshFeed;
   repo: Pick<AnomalyRepo, 'observations' | 'histories' | 'withHistory' | 'listIncidents' | 'saveIncidents'>;
   enforcement: Pick<Enforcement, 'addCause' | 'removeCauses'>;
   bus: Bus;
@@ -17,7 +20,7 @@ export interface AnomalyJobOptions extends DetectionOptions, AnomalyActOptions {
  * stored, causes added, events published. Replay runs this same job with in-memory writes.
  */
 export function createAnomalyJob(o: AnomalyJobOptions) {
-  const detection = createDetection(o);
+  const detection = createDetection({ ...o, ...(o.freshFeed ? { fresh: o.freshFeed } : {}) });
   let open: Incident[] | undefined;
   /** Severity whose action was applied per open incident, so an escalation acts once more and a restart does not re-act. */
   let acted = new Map<string, Severity>();
@@ -27,6 +30,8 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
     stats: () => ({ ...detection.stats(), openIncidents: open?.length ?? 0 }),
+    /** Events the batch writer just stored (in-process fresh path); ignored unless the fresh feed is pushed to. */
+    fresh: (events: Parameters<NonNullable<AnomalyJobOptions['freshFeed']>['push']>[0], now: number) => o.freshFeed?.push(events, now),
     /** Backfilled history for these entities: rebuild their baselines on the next tick. */
     invalidate: (entities: Parameters<typeof detection.invalidate>[0]) => detection.invalidate(entities),
     baseline: (kind: Parameters<typeof detection.baseline>[0], id: string) => detection.baseline(kind, id),

@@ -17,6 +17,7 @@ import {
 } from '../core/anomaly/index.ts';
 import type { EntityKind } from '../core/usage/types.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
+import type { FreshFeed } from './fresh-feed.ts';
 
 const HOUR = 3_600_000;
 /** Per-minute series the patterns look at (slow drip needs hours). */
@@ -33,6 +34,8 @@ export interface DetectionOptions {
   periodResets?: (now: number) => number[];
   /** Wall-clock time one step may spend loading history and building baselines (default 500 ms). */
   baselineBudgetMs?: number;
+  /** Sub-minute counters for the sequential tests (the fresh path); without them only closed and current minutes count. */
+  fresh?: Pick<FreshFeed, 'input'>;
 }
 
 /**
@@ -114,12 +117,13 @@ export function createDetection(opts: DetectionOptions) {
     },
     async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number; findingLabels: string[]; entitiesScored: number }> {
       const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
+      const fresh = o.fresh ? await o.fresh.input(now) : undefined;
       await refreshBaselines(obs, now);
       const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;
       // No calendar quota: the core's default reset (UTC midnight) applies.
       const resets = o.periodResets?.(now);
       const periodResets = resets && resets.length > 0 ? resets : undefined;
-      const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}) });
+      const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}), ...(fresh ? { fresh } : {}) });
       state = r.state;
       const rec = withSpend(reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }), obs, now);
       return {

@@ -6,6 +6,7 @@ import type { QuotaRepo } from '../store/quota-repo.ts';
 import { createAnomalyJob, type AnomalyJobOptions } from './anomaly-job.ts';
 import type { Bus } from './bus.ts';
 import type { Enforcement } from './enforcement.ts';
+import { createFreshFeed, type FreshFeedOptions, type FreshMode } from './fresh-feed.ts';
 import type { Job } from './loop.ts';
 import { createQuotaJob, type FiringsLog, type QuotaJobDeps } from './quota-job.ts';
 
@@ -13,7 +14,7 @@ import { createQuotaJob, type FiringsLog, type QuotaJobDeps } from './quota-job.
 export interface DetectorSettings {
   shadow: boolean;
   /** null when detection is off. */
-  anomaly: (Omit<AnomalyActOptions, 'shadow'> & { config: AnomalyConfig; quietMs: number }) | null;
+  anomaly: (Omit<AnomalyActOptions, 'shadow'> & { config: AnomalyConfig; quietMs: number; fresh?: { bucketMs: number; windowMs: number } | null }) | null;
 }
 
 export interface DetectorJobsDeps {
@@ -29,6 +30,8 @@ export interface DetectorJobsDeps {
   remaining?: QuotaJobDeps['remaining'];
   /** Wall-clock time one tick may spend building baselines (live: 500 ms; replay: no limit). */
   baselineBudgetMs?: number;
+  /** The fresh path: how its counters are fed (push: in the collector's process; poll: apart; replay) and read. */
+  fresh?: { mode: FreshMode; repo: FreshFeedOptions['repo'] };
 }
 
 /** The detector's jobs in tick order: quotas, detection, expiry. Live (the tick loop) and replay run this same list. */
@@ -47,8 +50,12 @@ export function createDetectorJobs(deps: DetectorJobsDeps): { jobs: Job[]; anoma
   const jobs: Job[] = [{ name: 'quota', run: (n) => quota.run(n) }];
   let anomaly: ReturnType<typeof createAnomalyJob> | undefined;
   if (settings.anomaly) {
+    const { fresh: freshSettings, ...anomalySettings } = settings.anomaly;
+    const kinds = [...new Set([...anomalySettings.config.scopes, 'api_key' as const])];
+    const freshFeed = freshSettings && deps.fresh ? createFreshFeed({ ...freshSettings, mode: deps.fresh.mode, repo: deps.fresh.repo, kinds }) : undefined;
     anomaly = createAnomalyJob({
-      ...settings.anomaly,
+      ...anomalySettings,
+      ...(freshFeed ? { freshFeed } : {}),
       shadow: settings.shadow,
       repo: deps.anomalyRepo,
       enforcement,

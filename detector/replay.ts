@@ -40,6 +40,8 @@ export async function replay(o: {
   policies: DetectorJobsDeps['policies'];
   quotaRepo: DetectorJobsDeps['quotaRepo'];
   anomalyRepo: Pick<DetectorJobsDeps['anomalyRepo'], 'observations' | 'histories' | 'withHistory'>;
+  /** The fresh path's reads (mode `replay`: each tick reads its window as of that tick). */
+  fresh?: DetectorJobsDeps['fresh'];
   logger: Logger;
   from: number;
   to: number;
@@ -59,6 +61,7 @@ export async function replay(o: {
     policies: o.policies,
     quotaRepo: { usageByEntity: (policy, window) => o.quotaRepo.usageByEntity(policy, { start: window.start, end: Math.min(window.end, clock + 1) }) },
     firings,
+    ...(o.fresh ? { fresh: o.fresh } : {}),
     anomalyRepo: {
       observations: (...a) => o.anomalyRepo.observations(...a),
       histories: (...a) => o.anomalyRepo.histories(...a),

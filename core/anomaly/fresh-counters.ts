@@ -63,38 +63,63 @@ function pushTop(top: number[], cost: number): void {
   if (top.length > TOP_COSTS) top.length = TOP_COSTS;
 }
 
+/** The bucket of `key` starting at `start`, created (in order) when missing. */
+function bucketOf(c: FreshCounters, kind: EntityKind, id: string, tenant: string, start: number): FreshBucket {
+  const key = entityKey(kind, id);
+  let s = c.series.get(key);
+  if (!s) {
+    s = { kind, id, tenant: kind === 'tenant' ? '' : tenant, buckets: [] };
+    c.series.set(key, s);
+  }
+  // Usage arrives nearly in order: search from the newest bucket back.
+  let i = s.buckets.length - 1;
+  while (i >= 0 && s.buckets[i]!.start > start) i--;
+  let b = i >= 0 ? s.buckets[i] : undefined;
+  if (!b || b.start !== start) {
+    b = { start, requests: 0, tool_calls: 0, tokens: 0, cost_usd: 0, top: [] };
+    s.buckets.splice(i + 1, 0, b);
+  }
+  return b;
+}
+
+const valid = (v: number): number => (Number.isFinite(v) && v > 0 ? v : 0);
+
+/** Start of the bucket `time` falls in, or null when it is older than the window (history arriving late). */
+function startOf(c: FreshCounters, time: number, now: number): number | null {
+  const t = Math.min(time, now); // stamped in the future: counts now
+  if (!Number.isFinite(t) || t < now - c.windowMs) return null;
+  return Math.floor(t / c.bucketMs) * c.bucketMs;
+}
+
 /**
  * Counts one event into every entity it names. Events older than the window before `now` (history arriving late)
- * are not fresh and are left to the rollups; events stamped in the future count at `now`.
+ * are not fresh and are left to the rollups.
  */
 export function addFresh(c: FreshCounters, e: FreshEvent, now: number): void {
-  const valid = (v: number): number => (Number.isFinite(v) && v > 0 ? v : 0);
-  const time = Math.min(e.time, now);
-  if (!Number.isFinite(time) || time < now - c.windowMs) return;
-  const start = Math.floor(time / c.bucketMs) * c.bucketMs;
+  const start = startOf(c, e.time, now);
+  if (start === null) return;
   const cost = valid(e.costUsd);
   for (const ent of e.entities) {
     if (ent.id === '') continue;
-    const key = entityKey(ent.kind, ent.id);
-    let s = c.series.get(key);
-    if (!s) {
-      s = { kind: ent.kind, id: ent.id, tenant: ent.kind === 'tenant' ? '' : e.tenant, buckets: [] };
-      c.series.set(key, s);
-    }
-    // Events arrive nearly in order: search from the newest bucket back.
-    let i = s.buckets.length - 1;
-    while (i >= 0 && s.buckets[i]!.start > start) i--;
-    let b = i >= 0 ? s.buckets[i] : undefined;
-    if (!b || b.start !== start) {
-      b = { start, requests: 0, tool_calls: 0, tokens: 0, cost_usd: 0, top: [] };
-      s.buckets.splice(i + 1, 0, b);
-    }
+    const b = bucketOf(c, ent.kind, ent.id, e.tenant, start);
     b.requests += valid(e.requests);
     b.tool_calls += valid(e.toolCalls);
     b.tokens += valid(e.tokens);
     b.cost_usd += cost;
     pushTop(b.top, cost);
   }
+}
+
+/** Adds a bucket already summed elsewhere (read back from the store) into an entity's counters. */
+export function mergeFresh(c: FreshCounters, kind: EntityKind, id: string, tenant: string, add: FreshBucket, now: number): void {
+  const start = startOf(c, add.start, now);
+  if (start === null || id === '') return;
+  const b = bucketOf(c, kind, id, tenant, start);
+  b.requests += valid(add.requests);
+  b.tool_calls += valid(add.tool_calls);
+  b.tokens += valid(add.tokens);
+  b.cost_usd += valid(add.cost_usd);
+  for (const x of add.top) pushTop(b.top, x);
 }
 
 /** Drops buckets that left the window and entities with none left. */

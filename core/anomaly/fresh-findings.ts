@@ -89,6 +89,7 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
       capUnits: sq.capUnits,
       levelZ: sq.levelZ,
       relativeError: cfg.tuning.relativeError,
+      recentMin: sq.recentMin,
     });
     if (!run || run.llr < sq.threshold || run.events < cfg.tuning.burst.minEvents) continue;
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;

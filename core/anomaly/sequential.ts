@@ -27,6 +27,12 @@ export interface SequentialParams {
   levelZ: number;
   /** Model error allowed around the expectation, as a fraction of it. */
   relativeError: number;
+  /**
+   * The run must still be going: over its last `recentMin` minutes its statistic may not have fallen (the rate there
+   * is at least the alternative's break-even rate (k − 1)·λ₀ / ln k). A CUSUM remembers a strong burst long after it
+   * ended; without this an attack that stopped would stay a finding until its buckets leave the window.
+   */
+  recentMin: number;
 }
 
 /** The strongest alarm of the sequential test: the run of buckets that carries the evidence. */
@@ -95,6 +101,10 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     }
     elapse(p.now);
     if (s <= 0 || (best !== null && s <= best.llr)) continue;
+    const recentFrom = Math.max(run.start, p.now - p.recentMin * MINUTE_MS);
+    let recent = 0;
+    for (const b of buckets) if (b.start >= recentFrom && b.start <= p.now) recent += bucketUnits(b, p.metric, unit, p.capUnits);
+    if (recent * Math.log(k) < (k - 1) * lambda(p.now) * ((p.now - recentFrom) / MINUTE_MS)) continue;
     const minutes = Math.max(p.now - run.start, 1) / MINUTE_MS;
     let expected = 0;
     // Expected total over the run, minute by minute (the expectation changes at hour boundaries).

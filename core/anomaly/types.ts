@@ -138,6 +138,8 @@ export interface SequentialTuning {
   metrics: Metric[];
   /** Against its own history, a run must already have cost this share of a usual hour before money makes it critical. */
   lumpShare: number;
+  /** A run counts only while its statistic has not fallen over its last this many minutes (the attack goes on). */
+  recentMin: number;
 }
 
 export interface AnomalyFloors {

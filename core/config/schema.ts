@@ -161,6 +161,11 @@ export const configSchema = Type.Object(
         ttl: Type.Optional(DurationMs),
         /** Back to normal for this long resolves an incident. */
         quiet_period: withDefault(DurationMs, '2m'),
+        /** Sequential tests on usage seconds after it is stored (sub-minute buckets over a sliding window). */
+        fresh: Type.Object(
+          { enabled: Type.Boolean({ default: true }), bucket: withDefault(DurationMs, '10s'), window: withDefault(DurationMs, '30m') },
+          { ...strict, default: {} },
+        ),
       },
       { ...strict, default: {} },
     ),

@@ -11,6 +11,8 @@ import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { replayDetection } from '../../core/anomaly/replay.ts';
 import type { ReplayResult, ReplayTick } from '../../core/anomaly/replay.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
+import type { FreshBucket, FreshSeries } from '../../core/anomaly/fresh-counters.ts';
+import type { FreshInput } from '../../core/anomaly/fresh-findings.ts';
 import type { AnomalyConfig, Baseline, EntityHistory, EntityObservation, Metric, Pattern, PeerBaseline } from '../../core/anomaly/types.ts';
 import type { EntityKind } from '../../core/usage/types.ts';
 
@@ -462,6 +464,8 @@ interface Prepared {
   entities: SimEntity[];
   minuteFrom: number;
   minutes: Array<Record<Metric, number[]>>;
+  /** Per entity and minute, the largest cost of one request among the leaves active then (the fresh path caps it). */
+  maxCost: number[][];
   hours: Array<Record<Metric, number[]>>;
 }
 
@@ -486,15 +490,44 @@ function prepare(s: Scenario): Prepared {
   const nMin = Math.ceil((s.evalTo - minuteFrom) / MIN) + 2;
   const nHour = Math.floor(s.evalTo / HOUR) - T0 / HOUR + 1;
   const minutes = entities.map(() => arrays(nMin));
+  const maxCost = entities.map(() => filled(nMin));
   const hours = entities.map(() => arrays(nHour));
   s.leaves.forEach((leaf, li) => {
     const add = (target: Array<Record<Metric, number[]>>, i: number, v: Totals): void => {
       for (const e of leafEntities[li]!) for (const m of METRICS) target[e]![m][i]! += v[m];
     };
-    for (let i = 0; i < nMin; i++) add(minutes, i, drawMinute(s.seed, li, leaf, minuteFrom + i * MIN));
+    for (let i = 0; i < nMin; i++) {
+      const v = drawMinute(s.seed, li, leaf, minuteFrom + i * MIN);
+      add(minutes, i, v);
+      if (v.requests > 0) for (const e of leafEntities[li]!) maxCost[e]![i] = Math.max(maxCost[e]![i]!, v.cost_usd / v.requests);
+    }
     for (let i = 0; i < nHour; i++) add(hours, i, drawHour(s.seed, li, leaf, T0 + i * HOUR));
   });
-  return { s, entities, minuteFrom, minutes, hours };
+  return { s, entities, minuteFrom, minutes, maxCost, hours };
+}
+
+/**
+ * The fresh path's input at `now` as the sim can give it: the last 30 minutes in one-minute buckets (the current
+ * one partial), each with up to three requests of its largest per-request cost. Coarser than the detector's 10 s
+ * buckets, which only makes the sequential tests slower to alarm, never quicker.
+ */
+function freshAt(p: Prepared, now: number): FreshInput {
+  const cur = Math.floor(now / MIN) * MIN;
+  const frac = (now - cur) / MIN;
+  const idx = (cur - p.minuteFrom) / MIN;
+  const series = new Map<string, FreshSeries>();
+  p.entities.forEach((e, i) => {
+    const buckets: FreshBucket[] = [];
+    for (let j = Math.max(0, idx - 29); j <= idx; j++) {
+      const w = j === idx ? frac : 1;
+      const m = p.minutes[i]!;
+      if (m.requests[j]! + m.cost_usd[j]! + m.tool_calls[j]! <= 0) continue;
+      const top = new Array<number>(Math.min(3, Math.ceil(m.requests[j]! * w))).fill(p.maxCost[i]![j]!);
+      buckets.push({ start: p.minuteFrom + j * MIN, requests: m.requests[j]! * w, tool_calls: m.tool_calls[j]! * w, tokens: m.tokens[j]! * w, cost_usd: m.cost_usd[j]! * w, top });
+    }
+    if (buckets.length > 0) series.set(entityKey(e.kind, e.id), { kind: e.kind, id: e.id, tenant: e.tenant, buckets });
+  });
+  return { series, from: cur - 29 * MIN };
 }
 
 /** What the ClickHouse query would return at `now`: the last 360 minutes, the current one partial. */
@@ -530,7 +563,7 @@ function historiesAt(p: Prepared, now: number): EntityHistory[] {
   return out;
 }
 
-function* ticks(p: Prepared, baselineOpts: BaselineOptions): Generator<ReplayTick> {
+function* ticks(p: Prepared, baselineOpts: BaselineOptions, fresh: boolean): Generator<ReplayTick> {
   let hour = Number.NaN;
   let baselines = new Map<string, Baseline>();
   let peers = new Map<EntityKind, PeerBaseline>();
@@ -549,7 +582,7 @@ function* ticks(p: Prepared, baselineOpts: BaselineOptions): Generator<ReplayTic
     const tickPeers = new Map(peers);
     const conv = peerBaselineFromObservations('conversation', observations);
     if (conv) tickPeers.set('conversation', conv);
-    yield { now, observations, baselines, peers: tickPeers };
+    yield { now, observations, baselines, peers: tickPeers, ...(fresh ? { fresh: freshAt(p, now) } : {}) };
   }
 }
 
@@ -574,11 +607,13 @@ export interface RunOptions {
   config?: AnomalyConfig;
   /** Baseline options, e.g. to show what a trap does to a detector without seasonality or trend. */
   baseline?: BaselineOptions;
+  /** Also feed the fresh path (sequential tests) from the minute series. */
+  fresh?: boolean;
 }
 
 export function runScenario(s: Scenario, opts: RunOptions = {}): ScenarioOutcome {
   const config = opts.config ?? resolveAnomalyConfig({ scopes: s.scopes });
-  const result = replayDetection(ticks(prepare(s), opts.baseline ?? {}), config);
+  const result = replayDetection(ticks(prepare(s), opts.baseline ?? {}, opts.fresh ?? false), config);
   const targets = new Set(s.targets.map((t) => entityKey(t.kind, t.id)));
   const incidents = result.incidents.map((inc): IncidentSummary => {
     const onTarget = targets.has(entityKey(inc.kind, inc.entityId)) && s.attackStart !== null && (inc.criticalAt ?? inc.detectedAt) >= s.attackStart;

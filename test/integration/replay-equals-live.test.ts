@@ -68,8 +68,9 @@ describe('replay is the live detector minus side effects', () => {
     const base = Math.floor(Date.now() / MINUTE) * MINUTE - (TICKS + 10) * MINUTE;
     let now = base;
     t = await startApp({ yaml: YAML, startLoop: false, now: () => now });
-    // A week of history, so detection judges each key against its own baseline.
-    const history = KEYS.flatMap((key) => Array.from({ length: 7 * 24 * 4 }, (_, q) => usageEvent({ apiKey: key, tenant: 'acme', costUsd: 0.15, inputTokens: 3000, outputTokens: 500, requests: 5, time: base - HOUR - q * 15 * MINUTE })));
+    // A week of history at the pace of the live traffic below (one call a minute), so detection judges each key
+    // against its own baseline and sees only the burst as unusual.
+    const history = KEYS.flatMap((key) => Array.from({ length: 7 * 24 * 4 }, (_, q) => usageEvent({ apiKey: key, tenant: 'acme', costUsd: 0.15, inputTokens: 3000, outputTokens: 500, requests: 15, time: base - HOUR - q * 15 * MINUTE })));
     await createUsageRepo(t.app.store).insert(history);
     expect(await api(t, 'POST', '/api/policies', { name: 'tenant-rolling', scope: 'tenant', period: { rolling: '10m' }, limits: { tokens: 3_000_000 }, action: { throttle: { requests_per_minute: 5 } } })).toBe(201);
     expect(await api(t, 'PUT', '/api/policies/daily-cost/overrides/k-2', { limits: { cost_usd: 0.2 } })).toBe(200);

@@ -48,6 +48,7 @@ const usual = (metric: 'cost_usd' | 'requests', now: number, from = now - 30 * M
   capUnits: sq.capUnits,
   levelZ: sq.levelZ,
   relativeError: DEFAULT_TUNING.relativeError,
+  recentMin: sq.recentMin,
 });
 
 /** Seconds after the attack start at which the cost or the count test first crosses the threshold (checked every `stepS`). */
@@ -110,6 +111,18 @@ describe('sequential tests scale with the attack', () => {
     expect(s).not.toBeNull();
     expect(s!).toBeGreaterThan(60);
     expect(s!).toBeLessThanOrEqual(15 * 60);
+  });
+
+  it('a burst that stopped is no longer a finding within a few minutes, however much evidence it left', () => {
+    const calls = [...Array.from({ length: 30 }, (_, i) => ({ t: T0 - (30 - i) * MIN, cost: 0.01 })), ...Array.from({ length: 60 }, (_, i) => ({ t: T0 + i * SEC, cost: 0.05 }))];
+    const alarmAt = (s: number) => {
+      const now = T0 + s * SEC;
+      const buckets = bucketsOf(calls.filter((c) => c.t <= now), now);
+      const run = sequentialTest(buckets, usual('cost_usd', now));
+      return run !== null && run.llr >= sq.threshold;
+    };
+    expect(alarmAt(30)).toBe(true);
+    expect(alarmAt(60 + 3 * 60)).toBe(false);
   });
 
   it('one expensive request, or two, never alarms', () => {
