@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { valueOrThrow } from '../core/errors.ts';
-import type { Admission, AdmissionAnswer } from '../detector/reservations-service.ts';
+import { valueOrThrow, type Outcome } from '../core/errors.ts';
+import type { Admission, AdmissionAnswer, AdmissionRequest } from '../detector/reservations-service.ts';
 import { sameLogger } from './hot-path.ts';
 
 const Entity = Type.Object(
@@ -46,6 +46,41 @@ const AdmissionReply = Type.Object(
 );
 
 const ReleaseReply = Type.Object({ reservation_id: Type.String(), released: Type.Boolean({ description: 'false when it was not open (unknown, committed, released or expired)' }) });
+
+/** The header a forward-auth gateway passes a call's estimate in: `model=gpt-4o;input_tokens=1200;max_output_tokens=800`. */
+export const ESTIMATE_HEADER = 'x-tollkeeper-estimate';
+
+const TOKEN_KEYS = new Set(['input_tokens', 'max_output_tokens', 'ttl']);
+
+/**
+ * An estimate header read into an admission estimate: `;`-separated `key=value` pairs, keys `model` (required),
+ * `provider`, `input_tokens`, `max_output_tokens`, `ttl` (seconds). Every problem names the header and the value.
+ */
+export function parseEstimateHeader(value: string): Outcome<{ estimate: AdmissionRequest['estimate']; ttlMs?: number }> {
+  const fields: Record<string, string> = {};
+  const errors: string[] = [];
+  for (const part of value.split(';')) {
+    const p = part.trim();
+    if (p === '') continue;
+    const eq = p.indexOf('=');
+    const k = eq > 0 ? p.slice(0, eq).trim().toLowerCase() : '';
+    const v = eq > 0 ? p.slice(eq + 1).trim() : '';
+    if (!k || !v) errors.push(`headers.${ESTIMATE_HEADER}: expected key=value pairs separated by ';' (got ${JSON.stringify(p)})`);
+    else if (!['model', 'provider', ...TOKEN_KEYS].includes(k)) errors.push(`headers.${ESTIMATE_HEADER}: unknown key ${JSON.stringify(k)} (known: model, provider, input_tokens, max_output_tokens, ttl)`);
+    else if (TOKEN_KEYS.has(k) && !(/^\d{1,9}$/.test(v) && (k !== 'ttl' || Number(v) >= 1))) errors.push(`headers.${ESTIMATE_HEADER}: ${k} must be a whole number${k === 'ttl' ? ' of seconds ≥ 1' : ' ≥ 0'} (got ${JSON.stringify(v)})`);
+    else fields[k] = v;
+  }
+  if (fields.model === undefined && errors.length === 0) errors.push(`headers.${ESTIMATE_HEADER}: model is required (e.g. model=gpt-4o;input_tokens=1200;max_output_tokens=800)`);
+  if (errors.length > 0) return { ok: false, code: 'invalid_request', errors };
+  const n = (k: string) => (fields[k] !== undefined ? Number(fields[k]) : undefined);
+  return {
+    ok: true,
+    value: {
+      estimate: { model: fields.model!, provider: fields.provider, input_tokens: n('input_tokens'), max_output_tokens: n('max_output_tokens') },
+      ...(fields.ttl !== undefined ? { ttlMs: Number(fields.ttl) * 1000 } : {}),
+    },
+  };
+}
 
 /** The wire form of an admission answer (also used by /v1/authorize with an estimate header). */
 export function admissionReply(a: AdmissionAnswer): Static<typeof AdmissionReply> {

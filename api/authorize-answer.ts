@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { denialHeaders } from '../core/enforcement/denial-headers.ts';
 import type { EntityRef } from '../core/enforcement/decide.ts';
 import type { ForwardAuth } from '../detector/forward-auth.ts';
+import type { Admission, AdmissionAnswer } from '../detector/reservations-service.ts';
+import { ESTIMATE_HEADER, parseEstimateHeader } from './admission.ts';
 import { bearerOf, GATEWAY_TOKEN_HEADER } from './auth.ts';
 
 /** Request headers that carry the request's entities (lower case). `secret` is looked up by its keyed hash as an api_key. */
@@ -22,7 +24,15 @@ export interface AuthorizeOptions {
   nginxMode: boolean;
   /** The keyed hash ingest stores secret-bearing identity values under. */
   hashSecret: (secret: string) => string;
+  /**
+   * Admission, where the listener can reach the reservations ledger synchronously (the API port): a request with an
+   * `x-tollkeeper-estimate` header is admitted (its worst case reserved) instead of only checked against the list.
+   */
+  admit?: Admission['admit'] | undefined;
 }
+
+/** The header an admitted request's reservation id comes back in: the gateway puts it on the call's span. */
+export const RESERVATION_HEADER = 'x-tollkeeper-reservation-id';
 
 /** One forward-auth answer, ready to send: both listeners (fastify on the API port, the gateway worker) send exactly this. */
 export interface AuthorizeAnswer {
@@ -66,7 +76,37 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     return out;
   }
 
+  const remainingHeaders = (h: Record<string, string>, remaining: Partial<Record<string, number>> | undefined) => {
+    if (remaining) for (const [d, v] of Object.entries(remaining)) if (v !== undefined) h[`x-tollkeeper-remaining-${d.replaceAll('_', '-')}`] = String(Math.round(v * 1e6) / 1e6);
+  };
+
+  /** An admission's answer in forward-auth's form: 200 with the reservation id, or the refusal's status, headers and body. */
+  function admitted(a: AdmissionAnswer): AuthorizeAnswer {
+    if (a.decision === 'allow') {
+      const h: Record<string, string> = { 'content-type': JSON_TYPE };
+      remainingHeaders(h, a.remaining);
+      if (a.reservationId !== undefined) {
+        h[RESERVATION_HEADER] = a.reservationId;
+        h['x-tollkeeper-reservation-ttl'] = String(Math.round(a.ttlMs / 1000));
+      }
+      if (a.stale) h['x-tollkeeper-stale'] = '1';
+      return { status: 200, headers: h, body: a.stale ? '{"decision":"allow","stale":true}' : '{"decision":"allow","stale":false}' };
+    }
+    if (a.list) return { status: o.nginxMode ? 403 : a.list.status, headers: { 'content-type': JSON_TYPE, ...denialHeaders(a.list) }, body: JSON.stringify(a.list.denial) };
+    const denial = { decision: a.decision, entity: a.entity, reason: a.reason, source: a.source, ...(a.policy !== undefined ? { policy: a.policy } : {}), ...(a.resetsAt !== undefined ? { resets_at: a.resetsAt } : {}) };
+    const status = a.source === 'staleness' ? 503 : a.decision === 'throttle' ? 429 : 403;
+    const h: Record<string, string> = { 'content-type': JSON_TYPE, 'x-tollkeeper-reason': `${a.decision}: ${a.reason}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) };
+    return { status: o.nginxMode ? 403 : status, headers: h, body: JSON.stringify(denial) };
+  }
+
   return (headers) => {
+    const estimate = o.admit ? one(headers[ESTIMATE_HEADER]) : undefined;
+    if (estimate !== undefined && o.admit) {
+      const parsed = parseEstimateHeader(estimate);
+      const r = parsed.ok ? o.admit({ entities: entitiesOf(headers), estimate: parsed.value.estimate, ttlMs: parsed.value.ttlMs }) : parsed;
+      if (!r.ok) return { status: 400, headers: { 'content-type': JSON_TYPE }, body: JSON.stringify({ error: r.code, message: r.errors[0] ?? r.code, errors: r.errors }) };
+      return admitted(r.value);
+    }
     const { decision, stalenessMs, remaining } = o.forwardAuth.authorize(entitiesOf(headers));
     if (decision.allowed) {
       const h: Record<string, string> = { 'content-type': JSON_TYPE };

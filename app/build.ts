@@ -291,7 +291,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ingestStats: ingestStatsRepo,
         store,
         pricer,
-        authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key) },
+        authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key), admit: (r) => adm.admission.admit(r) },
         alerts: notifier,
         usageViews: createUsageViewsRepo(store),
         // The CLI's replay (live minus side effects) for one trial policy or the active ones; detection only when asked.

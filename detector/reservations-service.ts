@@ -29,7 +29,18 @@ export interface AdmissionRequest {
 
 export type AdmissionAnswer =
   | { decision: 'allow'; reservationId?: string; ttlMs: number; expiresAt?: number; remaining?: Amounts; reserved: Amounts; stale: boolean }
-  | { decision: 'deny' | 'throttle'; ttlMs: 0; entity: EntityRef | null; reason: string; source: string; policy?: string; resetsAt?: string; retryAfterMs?: number };
+  | {
+      decision: 'deny' | 'throttle';
+      ttlMs: 0;
+      entity: EntityRef | null;
+      reason: string;
+      source: string;
+      policy?: string;
+      resetsAt?: string;
+      retryAfterMs?: number;
+      /** Set when the revocation list refused (forward-auth's own decision, for its headers). */
+      list?: Exclude<Decision, { allowed: true }>;
+    };
 
 export interface AdmissionDeps {
   policies: { active(): readonly Policy[]; limitsFor(policy: Policy, entity: string): Limits };
@@ -105,6 +116,7 @@ export function createAdmission(d: AdmissionDeps) {
             ...(denial.policy !== undefined ? { policy: denial.policy } : {}),
             ...(denial.resets_at !== undefined ? { resetsAt: denial.resets_at } : {}),
             ...(list.status === 429 ? { retryAfterMs: list.retryAfterMs } : {}),
+            list,
           },
         };
       }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmissionClient } from '../../client/index.ts';
 import { createUsageRepo } from '../../store/usage-repo.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { usageEvent } from '../helpers/events.ts';
@@ -106,6 +107,10 @@ describe('admission with reservations', () => {
     await tracer.flush();
     await tracer.shutdown();
     await waitFor(() => t.app.admission?.size === 2, { what: 'three reservations committed' });
+    // Usage stored while a tick reads may count twice until the next tick (more, never less): let one that began
+    // after the rows were stored finish, so the figures below are exact.
+    const committedAt = Date.now();
+    await waitFor(() => (t.app.loop?.stats.lastOkAt ?? 0) > committedAt, { what: 'a tick begun after the commit' });
     // Left: 1 - 0.945 - 3 × 0.001 (actual) - 2 × 0.01 (still held) = 0.032: three more calls, not four.
     const afterCommit = allowedOf(await admitMany(t, key, 10));
     expect(afterCommit).toHaveLength(3);
@@ -120,6 +125,38 @@ describe('admission with reservations', () => {
     expect(short).toHaveLength(5);
     expect((await admit(t, key)).body.decision).toBe('deny');
     await waitFor(async () => (await admit(t, key)).body.decision === 'allow', { what: 'the one-second reservations to expire' });
+  });
+
+  it('/v1/authorize admits a request that carries an estimate header: reservation id in a header, refusal with policy and reset', async () => {
+    const headers = { authorization: `Bearer ${t.gatewayToken}`, 'x-tollkeeper-api-key': key, 'x-tollkeeper-estimate': 'model=gpt-4o; provider=openai; input_tokens=1000; max_output_tokens=1000' };
+    const ids: string[] = [];
+    let refusal: { status: number; body: Record<string, unknown>; reason: string | null } | undefined;
+    for (let i = 0; i < 10 && !refusal; i++) {
+      const res = await fetch(`${t.apiUrl}/v1/authorize`, { headers });
+      const body = (await res.json()) as Record<string, unknown>;
+      if (res.status === 200) {
+        expect(body).toEqual({ decision: 'allow', stale: false });
+        ids.push(res.headers.get('x-tollkeeper-reservation-id')!);
+        expect(Number(res.headers.get('x-tollkeeper-remaining-cost-usd'))).toBeGreaterThanOrEqual(0);
+      } else refusal = { status: res.status, body, reason: res.headers.get('x-tollkeeper-reason') };
+    }
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(id).toMatch(/^rsv_/);
+    expect(refusal).toMatchObject({ status: 403, body: { decision: 'deny', policy: 'cap', source: 'quota', resets_at: nextUtcMidnight() } });
+    expect(refusal?.reason).toMatch(/^deny: .*under policy cap/);
+    for (const id of ids) expect((await release(t, id)).released).toBe(true);
+    const bad = await fetch(`${t.apiUrl}/v1/authorize`, { headers: { ...headers, 'x-tollkeeper-estimate': 'model=gpt-4o;input_tokens=lots' } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toContain('input_tokens must be a whole number');
+  });
+
+  it('the gateway client admits and releases; a wrong token is an error for the gateway to handle', async () => {
+    const client = createAdmissionClient({ url: t.apiUrl, token: t.gatewayToken });
+    const a = await client.admit([{ kind: 'api_key', id: key }], { model: 'gpt-4o', provider: 'openai', input_tokens: 10, max_output_tokens: 10 }, { ttl: 30 });
+    expect(a).toMatchObject({ decision: 'allow', ttl: 30 });
+    expect(await client.release(a.reservation_id!)).toBe(true);
+    expect(await client.release(a.reservation_id!)).toBe(false);
+    await expect(createAdmissionClient({ url: t.apiUrl, token: 'wrong-wrong-wrong' }).admit([{ kind: 'api_key', id: key }], { model: 'gpt-4o' })).rejects.toThrow(/answered 401/);
   });
 
   it('refuses with a clear 400 when a cost limit applies and the model cannot be priced', async () => {
