@@ -43,11 +43,19 @@ const Incident = Type.Object(
     explanation: Type.String(),
     action: Type.String(),
     shadow: Type.Boolean(),
+    spend_usd: Type.Union([Type.Number(), Type.Null()], {
+      description: 'USD spent from the first anomalous usage until enforcement (frozen once enforced), or until the last update while it only warns; null on incidents recorded before spend was stored',
+    }),
+    usual_hourly_usd: Type.Union([Type.Number(), Type.Null()], { description: "The entity's usual spend in this hour (its own history, its peers' for a new entity, else the cost floor), USD" }),
+    projected_hourly_usd: Type.Union([Type.Number(), Type.Null()], { description: 'What the next hour would cost at the rate of the window that scored the finding, USD' }),
+    enforced_at: Type.Union([Timestamp, Type.Null()], { description: 'When the incident first turned critical: its action was applied then (in shadow mode only recorded); null while it only warns' }),
   },
   { title: 'Incident' },
 );
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** JSON has no infinity: a figure that is not a real number is reported as unknown. */
+const usd = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
 
 /** The API shape of an incident (snake_case, RFC 3339 times). */
 export function incidentView(i: IncidentRow): Static<typeof Incident> {
@@ -71,6 +79,10 @@ export function incidentView(i: IncidentRow): Static<typeof Incident> {
     explanation: i.explanation,
     action: i.action,
     shadow: i.shadow,
+    spend_usd: usd(i.spendUsd),
+    usual_hourly_usd: usd(i.usualHourlyUsd),
+    projected_hourly_usd: usd(i.projectedHourlyUsd),
+    enforced_at: iso(i.enforcedAt ?? null),
   };
 }
 

@@ -3,7 +3,7 @@ import type { IncidentRecord } from '../core/anomaly/step.ts';
 import type { BusEvent } from '../core/events.ts';
 import type { Firing } from '../core/quota/step.ts';
 import type { LoggedChange } from '../store/enforcement-repo.ts';
-import { createMemoryEnforcementRepo, createMemoryFiringsRepo } from '../store/memory-repos.ts';
+import { createMemoryEnforcementRepo, createMemoryFiringsRepo, createMemoryIncidentRepo } from '../store/memory-repos.ts';
 import { createBus } from './bus.ts';
 import { createEnforcement } from './enforcement.ts';
 import { createDetectorJobs, type DetectorJobsDeps } from './jobs.ts';
@@ -53,7 +53,7 @@ export async function replay(o: {
   const log = createMemoryEnforcementRepo();
   const enforcement = createEnforcement({ repo: log, logger: o.logger, now: () => clock });
   const events: BusEvent[] = [];
-  const incidents = new Map<string, IncidentRecord>();
+  const incidents = createMemoryIncidentRepo();
   const rows: ReplayRow[] = [];
   const severity = new Map<string, string>();
   const { jobs } = createDetectorJobs({
@@ -66,10 +66,10 @@ export async function replay(o: {
       observations: (...a) => o.anomalyRepo.observations(...a),
       histories: (...a) => o.anomalyRepo.histories(...a),
       withHistory: (...a) => o.anomalyRepo.withHistory(...a),
-      listIncidents: async () => [],
-      async saveIncidents(saved) {
+      listIncidents: (filter) => incidents.listIncidents(filter),
+      async saveIncidents(saved, version) {
+        await incidents.saveIncidents(saved, version);
         for (const inc of saved) {
-          incidents.set(inc.id, inc);
           const entity = `${inc.kind} ${inc.entityId}`;
           if (inc.resolvedAt !== null) rows.push({ at: clock, source: 'anomaly', what: inc.pattern, entity, level: 'resolved', action: '-', detail: 'back to normal' });
           else if (severity.get(inc.id) !== inc.severity) rows.push({ at: clock, source: 'anomaly', what: inc.pattern, entity, level: inc.severity, action: (inc.shadow ? 'shadow:' : '') + inc.action, detail: inc.explanation });
@@ -108,7 +108,7 @@ export async function replay(o: {
     });
     o.progress?.(i + 1, total + 1);
   }
-  return { firings: firings.firings, incidents: [...incidents.values()], changes: log.changes, events, rows };
+  return { firings: firings.firings, incidents: incidents.all(), changes: log.changes, events, rows };
 }
 
 /** A fixed-width table for the terminal. */

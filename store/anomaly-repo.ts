@@ -1,8 +1,8 @@
 import type { EntityHistory, EntityObservation, Metric } from '../core/anomaly/index.ts';
-import type { IncidentRecord } from '../core/anomaly/step.ts';
 import type { EntityKind } from '../core/usage/types.ts';
 import type { ClickHouse } from './port.ts';
-import { chTime, fromChTime } from './time.ts';
+import { incidentFromRow, incidentToRow, type IncidentFilter, type IncidentRow } from './incident-rows.ts';
+import { chTime } from './time.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -23,8 +23,7 @@ function fill(series: Record<Metric, number[]>, points: readonly Point[]): void 
   }
 }
 
-/** An incident as stored (core/anomaly/step.ts decides its action and shadow flag). */
-export type IncidentRow = IncidentRecord;
+export type { IncidentFilter, IncidentRow } from './incident-rows.ts';
 
 /** Reads for detection (aggregation stays in ClickHouse; Node gets small per-entity series) and incident storage. */
 export function createAnomalyRepo(ch: ClickHouse) {
@@ -105,36 +104,10 @@ export function createAnomalyRepo(ch: ClickHouse) {
     },
 
     async saveIncidents(rows: readonly IncidentRow[], version: number): Promise<void> {
-      await ch.insert(
-        'incidents',
-        rows.map((i) => ({
-          id: i.id,
-          version,
-          kind: i.kind,
-          entity: i.entityId,
-          tenant: i.tenant,
-          pattern: i.pattern,
-          severity: i.severity,
-          score: i.score,
-          metric: i.metric,
-          observed: i.observed,
-          expected: i.expected,
-          expected_spread: i.expectedSpread,
-          started_at: chTime(i.startedAt),
-          detected_at: chTime(i.detectedAt),
-          updated_at: chTime(i.updatedAt),
-          resolved_at: i.resolvedAt === null ? null : chTime(i.resolvedAt),
-          window_start: chTime(i.windowStart),
-          window_end: chTime(i.windowEnd),
-          explanation: i.explanation,
-          action: i.action,
-          shadow: i.shadow ? 1 : 0,
-        })),
-        { tag: 'incidents.save' },
-      );
+      await ch.insert('incidents', rows.map((i) => incidentToRow(i, version)), { tag: 'incidents.save' });
     },
 
-    async listIncidents(filter: { status?: 'open' | 'resolved'; kind?: string; entity?: string; pattern?: string; severity?: string; from?: number; to?: number; limit: number }): Promise<IncidentRow[]> {
+    async listIncidents(filter: IncidentFilter): Promise<IncidentRow[]> {
       const where: string[] = [];
       const params: Record<string, unknown> = { limit: filter.limit };
       if (filter.status === 'open') where.push('resolved_at IS NULL');
@@ -158,39 +131,13 @@ export function createAnomalyRepo(ch: ClickHouse) {
         params,
         { tag: 'incidents.list' },
       );
-      return rows.map(fromRow);
+      return rows.map(incidentFromRow);
     },
 
     async getIncident(id: string): Promise<IncidentRow | undefined> {
       const rows = await ch.query<Record<string, unknown>>(`SELECT * FROM ${incidents} FINAL WHERE id = {id:String}`, { id }, { tag: 'incidents.get' });
-      return rows[0] ? fromRow(rows[0]) : undefined;
+      return rows[0] ? incidentFromRow(rows[0]) : undefined;
     },
   };
 }
 export type AnomalyRepo = ReturnType<typeof createAnomalyRepo>;
-
-function fromRow(r: Record<string, unknown>): IncidentRow {
-  const t = (k: string) => fromChTime(String(r[k]));
-  return {
-    id: String(r.id),
-    kind: r.kind as EntityKind,
-    entityId: String(r.entity),
-    tenant: String(r.tenant),
-    pattern: r.pattern as IncidentRow['pattern'],
-    severity: r.severity as IncidentRow['severity'],
-    score: Number(r.score),
-    metric: r.metric as Metric,
-    observed: Number(r.observed),
-    expected: Number(r.expected),
-    expectedSpread: Number(r.expected_spread),
-    startedAt: t('started_at'),
-    detectedAt: t('detected_at'),
-    updatedAt: t('updated_at'),
-    resolvedAt: r.resolved_at === null || r.resolved_at === undefined ? null : t('resolved_at'),
-    windowStart: t('window_start'),
-    windowEnd: t('window_end'),
-    explanation: String(r.explanation),
-    action: String(r.action),
-    shadow: Number(r.shadow) === 1,
-  };
-}

@@ -1,5 +1,6 @@
 import { firingKey, type Firing } from '../core/quota/step.ts';
 import type { EnforcementRepo, LoggedChange } from './enforcement-repo.ts';
+import { incidentFromRow, incidentToRow, matchesIncidentFilter, type IncidentFilter, type IncidentRow } from './incident-rows.ts';
 
 // In-memory twins of the repositories the detector writes to: replay runs the live jobs against them, so it acts
 // on nothing, and shows what was written.
@@ -31,6 +32,34 @@ export function createMemoryEnforcementRepo(): EnforcementRepo & { changes: Logg
     },
     async history(kind: string, id: string, limit = 200): Promise<LoggedChange[]> {
       return changes.filter((c) => c.kind === kind && c.id === id).reverse().slice(0, limit);
+    },
+  };
+}
+
+/**
+ * Incidents in memory, newest version of each (as the store's FINAL read), with the store's filters; each passes
+ * through the stored row shape, so what replay shows is what the store would have read back.
+ */
+export function createMemoryIncidentRepo() {
+  const incidents = new Map<string, { row: IncidentRow; version: number }>();
+  return {
+    /** Every incident in its last state, in the order first stored. */
+    all: (): IncidentRow[] => [...incidents.values()].map((v) => v.row),
+    async saveIncidents(rows: readonly IncidentRow[], version: number): Promise<void> {
+      for (const row of rows) {
+        const had = incidents.get(row.id);
+        if (!had || had.version <= version) incidents.set(row.id, { row: incidentFromRow(incidentToRow(row, version)), version });
+      }
+    },
+    async listIncidents(filter: IncidentFilter): Promise<IncidentRow[]> {
+      return [...incidents.values()]
+        .map((v) => v.row)
+        .filter((i) => matchesIncidentFilter(i, filter))
+        .sort((a, b) => b.detectedAt - a.detectedAt)
+        .slice(0, filter.limit);
+    },
+    async getIncident(id: string): Promise<IncidentRow | undefined> {
+      return incidents.get(id)?.row;
     },
   };
 }

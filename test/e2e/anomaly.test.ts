@@ -44,7 +44,7 @@ describe('denial-of-wallet detection end to end', () => {
     const entry = await waitFor(
       async () => {
         const res = await fetch(`${t!.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t!.gatewayToken}` } });
-        const body = (await res.json()) as { entries: { kind: string; id: string; source: string; ref: string; reason: string }[] };
+        const body = (await res.json()) as { entries: { kind: string; id: string; source: string; ref: string; reason: string; created_at: string }[] };
         return body.entries.find((e) => e.id === 'k-leaked');
       },
       { what: 'k-leaked revoked by the detector', timeoutMs: 30_000 },
@@ -57,6 +57,11 @@ describe('denial-of-wallet detection end to end', () => {
     expect(incident).toMatchObject({ entity: { kind: 'api_key', id: 'k-leaked' }, severity: 'critical', status: 'open', action: 'revoke' });
     expect(incident.explanation).toMatch(/k-leaked/);
     expect(incident.observed).toBeGreaterThan(incident.expected);
+    // The money is in columns, not only in the sentence: what the attack cost until the key was revoked.
+    expect(incident.spend_usd).toBeGreaterThan(0);
+    expect(Date.parse(incident.enforced_at)).toBeGreaterThanOrEqual(Date.parse(incident.started_at));
+    expect(Date.parse(incident.enforced_at)).toBeLessThanOrEqual(Date.parse(entry.created_at));
+    expect(incident.projected_hourly_usd).toBeGreaterThan(incident.usual_hourly_usd);
     const one: any = await (await fetch(`${t.apiUrl}/api/incidents/${incident.id}`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
     expect(one.id).toBe(incident.id);
     const revoked: any = await (await fetch(`${t.apiUrl}/v1/revocations`, { headers: { authorization: `Bearer ${t.gatewayToken}` } })).json();
@@ -73,6 +78,9 @@ describe('denial-of-wallet detection end to end', () => {
     await t.app.loop!.tickNow();
     const after: any = await (await fetch(`${t.apiUrl}/api/incidents`, { headers: { authorization: `Bearer ${t.adminToken}` } })).json();
     expect(after.incidents.filter((i: { entity: { id: string } }) => i.entity.id === 'k-leaked').map((i: { id: string }) => i.id)).toEqual([incident.id]);
+    // The spend stays frozen at enforcement across the restart.
+    const kept = after.incidents.find((i: { id: string }) => i.id === incident.id);
+    expect({ spend_usd: kept.spend_usd, enforced_at: kept.enforced_at }).toEqual({ spend_usd: incident.spend_usd, enforced_at: incident.enforced_at });
     expect(after.incidents.filter((i: { entity: { id: string }; severity: string }) => i.entity.id !== 'k-leaked' && i.entity.id !== 'acme' && i.severity === 'critical')).toEqual([]);
     expect(t.app.enforcement!.version).toBe(versionBefore);
   });

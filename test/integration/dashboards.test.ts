@@ -35,7 +35,7 @@ const COLUMNS: Record<string, string[]> = {
   'Top spenders': ['entity', 'tenants', 'spend', 'share', 'tokens', 'requests', 'unpriced_requests'],
   'Quota utilization reached': ['quota', 'utilization', 'last_crossed'],
   'Incidents started': ['time', 'severity', 'incidents'],
-  Incidents: ['started_at', 'resolved_at', 'status', 'severity', 'pattern', 'kind', 'entity', 'tenant', 'score', 'observed', 'expected', 'action', 'explanation'],
+  Incidents: ['started_at', 'resolved_at', 'status', 'severity', 'pattern', 'kind', 'entity', 'tenant', 'score', 'observed', 'expected', 'spend_before_enforcement_usd', 'usual_hours', 'enforced_at', 'action', 'explanation'],
   'Revocation list': ['kind', 'id', 'action', 'source', 'reason', 'since', 'expires_at'],
   'Unpriced models': ['provider', 'model', 'family', 'requests', 'input_tokens', 'output_tokens', 'first_seen', 'last_seen'],
   'Spans received': ['received', 'accepted'],

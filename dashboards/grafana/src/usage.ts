@@ -338,13 +338,14 @@ ORDER BY time`,
         {
           type: 'table',
           title: 'Incidents',
-          description: 'Incidents active at any time in the range, newest first (open ones have no resolved time).',
+          description: 'Incidents active at any time in the range, newest first (open ones have no resolved time), with the spend from onset to enforcement in dollars and in usual hours (while an incident only warns: the spend so far, no enforced time).',
           format: Format.Table,
           w: 16,
           h: 9,
           query: `
 SELECT started_at, resolved_at, if(resolved_at IS NULL, 'open', 'resolved') AS status, severity, pattern, kind, entity, tenant,
-  round(score, 1) AS score, observed, expected, action, explanation
+  round(score, 1) AS score, observed, expected, round(spend_usd, 2) AS spend_before_enforcement_usd,
+  round(spend_usd / nullIf(usual_hourly_usd, 0), 1) AS usual_hours, enforced_at, action, explanation
 ${INCIDENTS_IN_RANGE}
 ORDER BY started_at DESC
 LIMIT 200`,

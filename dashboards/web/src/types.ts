@@ -43,6 +43,11 @@ export interface Incident {
   explanation: string;
   action: string;
   shadow: boolean;
+  /** USD from onset to enforcement (so far, while it only warns); null on incidents stored before it was recorded. */
+  spend_usd: number | null;
+  usual_hourly_usd: number | null;
+  projected_hourly_usd: number | null;
+  enforced_at: string | null;
 }
 export interface Entry {
   kind: string;
