@@ -3,7 +3,6 @@ import { Type, type Static } from '@sinclair/typebox';
 import { manualStep } from '../core/enforcement/manual.ts';
 import { TollkeeperError } from '../core/errors.ts';
 import { parseDuration } from '../core/quota/duration.ts';
-import { applyCauses } from '../detector/apply.ts';
 import type { Bus } from '../detector/bus.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
 import type { Idempotency } from '../detector/idempotency.ts';
@@ -95,7 +94,7 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
     // The decision is core's (the same cause builder as quotas and anomalies); this route carries it out.
     const listed = enforcement.get(body.kind, body.id) !== undefined;
     const d = manualStep({ ...body, ...(ttlMs !== undefined ? { ttlMs } : {}) }, listed, now);
-    await applyCauses(enforcement, d);
+    await enforcement.apply(d);
     let result: Static<typeof Result>;
     if (body.action === 'restore') result = { version: enforcement.version, removed: listed ? { kind: body.kind, id: body.id } : null };
     else {

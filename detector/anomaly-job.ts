@@ -1,7 +1,6 @@
 import type { Incident, Severity } from '../core/anomaly/index.ts';
 import { anomalyStep, type AnomalyActOptions } from '../core/anomaly/step.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
-import { applyCauses } from './apply.ts';
 import type { Bus } from './bus.ts';
 import { createDetection, type DetectionOptions } from './detection.ts';
 import type { FreshFeed } from './fresh-feed.ts';
@@ -11,7 +10,7 @@ export interface AnomalyJobOptions extends Omit<DetectionOptions, 'fresh'>, Anom
   /** The fresh path's counters (detector/fresh-feed.ts); detection reads them each tick. */
   freshFeed?: FreshFeed;
   repo: Pick<AnomalyRepo, 'observations' | 'histories' | 'withHistory' | 'listIncidents' | 'saveIncidents'>;
-  enforcement: Pick<Enforcement, 'addCause' | 'removeCauses'>;
+  enforcement: Pick<Enforcement, 'apply'>;
   bus: Bus;
 }
 
@@ -47,7 +46,7 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
       acted = d.acted;
       // The incident is stored before its action shows on the revocation list, so whoever sees the entry finds its incident.
       if (d.incidents.length > 0) await o.repo.saveIncidents(d.incidents, nextVersion(now));
-      await applyCauses(o.enforcement, { add: d.add, lift: [] });
+      await o.enforcement.apply({ add: d.add, lift: [] });
       o.bus.publish(d.events);
       // findingLabels and entitiesScored feed the detector's health figures (tick-stats.ts).
       return { findings: rec.findings, findingLabels: rec.findingLabels, entitiesScored: rec.entitiesScored, opened: rec.opened, resolved: rec.resolved };

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { RevocationList } from '../core/enforcement/revocation-list.ts';
+import type { AddCause, LiftCauses } from '../core/enforcement/cause.ts';
 import type { Cause, Change, Entry } from '../core/enforcement/types.ts';
 import type { EnforcementRepo, LoggedChange } from '../store/enforcement-repo.ts';
 
@@ -23,12 +24,15 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
   let unsaved: LoggedChange[] = [];
   const loadedAt = deps.now();
 
-  async function persist(changes: Change[], ctx: ChangeContext): Promise<void> {
-    const at = deps.now();
-    unsaved.push(...changes.map((c) => ({ ...c, at, ...ctx })));
+  /**
+   * Logs changes already made in memory in one insert, then tells listeners and wakes long-polling gateways once:
+   * a tick that revokes 500 keys costs one write and one wake-up. Versions still advance one per change.
+   */
+  async function persist(changes: LoggedChange[]): Promise<void> {
+    unsaved.push(...changes);
     await flushUnsaved();
     if (changes.length > 0) {
-      events.emit('change', changes, ctx);
+      events.emit('change', changes);
       for (const w of [...waiters]) w();
     }
   }
@@ -36,15 +40,36 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
   async function flushUnsaved(): Promise<void> {
     const pending = unsaved;
     unsaved = [];
-    for (let i = 0; i < pending.length; i++) {
-      try {
-        await deps.repo.append(pending[i]!);
-      } catch (err) {
-        deps.logger.error({ err }, 'cannot persist revocation list change; will retry');
-        unsaved = [...pending.slice(i), ...unsaved];
-        return;
-      }
+    if (pending.length === 0) return;
+    try {
+      // One block: it lands whole or not at all, so a retry neither loses nor duplicates part of it.
+      await deps.repo.append(pending);
+    } catch (err) {
+      deps.logger.error({ err, changes: pending.length }, 'cannot persist revocation list changes; will retry');
+      unsaved = [...pending, ...unsaved];
     }
+  }
+
+  const logged = (c: Change, ctx: ChangeContext, at: number): LoggedChange => ({ ...c, at, ...ctx });
+
+  /** Carries out a decision's causes: adds, then lifts (each step decides one or the other per entity); one write. */
+  async function apply(d: { add: readonly AddCause[]; lift: readonly LiftCauses[] }): Promise<{ lifted: LiftCauses[] }> {
+    const at = deps.now();
+    const changes: LoggedChange[] = [];
+    const lifted: LiftCauses[] = [];
+    for (const a of d.add) {
+      const c = list.addCause(a.kind, a.id, a.cause);
+      if (c) changes.push(logged(c, { actor: a.actor, reason: a.cause.reason, source: a.cause.source }, at));
+    }
+    for (const l of d.lift) {
+      const only = l.only;
+      const c = list.removeCauses(l.kind, l.id, only ? (x) => x.source === only.source && x.ref === only.ref : () => true);
+      if (!c) continue;
+      changes.push(logged(c, { actor: l.actor, reason: l.reason, source: l.source }, at));
+      lifted.push(l);
+    }
+    await persist(changes);
+    return { lifted };
   }
 
   return {
@@ -59,19 +84,20 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
     },
     get: (kind: string, id: string) => list.get(kind, id),
     delta: (since: number) => list.delta(since),
+    apply,
     async addCause(kind: string, id: string, cause: Cause, actor: string): Promise<Entry | undefined> {
-      const change = list.addCause(kind, id, cause);
-      if (change) await persist([change], { actor, reason: cause.reason, source: cause.source });
+      await apply({ add: [{ kind, id, cause, actor }], lift: [] });
       return list.get(kind, id);
     },
     async removeCauses(kind: string, id: string, filter: (c: Cause) => boolean, ctx: ChangeContext): Promise<boolean> {
       const change = list.removeCauses(kind, id, filter);
-      if (change) await persist([change], ctx);
+      if (change) await persist([logged(change, ctx, deps.now())]);
       return change !== null;
     },
     async expire(): Promise<void> {
-      const changes = list.expire(new Date(deps.now()).toISOString());
-      if (changes.length > 0) await persist(changes, { actor: 'tollkeeper', reason: 'expired', source: 'expiry' });
+      const at = deps.now();
+      const changes = list.expire(new Date(at).toISOString());
+      if (changes.length > 0) await persist(changes.map((c) => logged(c, { actor: 'tollkeeper', reason: 'expired', source: 'expiry' }, at)));
       else if (unsaved.length > 0) await flushUnsaved();
     },
     /** Resolves when the version moves past `since`, or after `timeoutMs`. */
@@ -95,7 +121,8 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
     },
     /** When the list was loaded from the store (the detector's ticks keep it current from then on). */
     loadedAt,
-    onChange(listener: (changes: Change[], ctx: ChangeContext) => void): void {
+    /** Called once per batch of changes (one decision, one expiry pass), after they are logged. */
+    onChange(listener: (changes: LoggedChange[]) => void): void {
       events.on('change', listener);
     },
     history: (kind: string, id: string) => deps.repo.history(kind, id),

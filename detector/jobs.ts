@@ -24,7 +24,7 @@ export interface DetectorJobsDeps {
   quotaRepo: Pick<QuotaRepo, 'usageByEntity'>;
   firings: FiringsLog;
   anomalyRepo: AnomalyJobOptions['repo'];
-  enforcement: Pick<Enforcement, 'snapshot' | 'addCause' | 'removeCauses' | 'expire'>;
+  enforcement: Pick<Enforcement, 'snapshot' | 'apply' | 'expire'>;
   bus: Bus;
   /** Live only: what is left of each quota, for forward-auth. */
   remaining?: QuotaJobDeps['remaining'];

@@ -3,7 +3,6 @@ import type { Policy } from '../core/quota/policy.ts';
 import { firingKey, quotaStep, type Firing, type PolicyUsage } from '../core/quota/step.ts';
 import type { Crossing } from '../core/quota/evaluate.ts';
 import type { QuotaRepo } from '../store/quota-repo.ts';
-import { applyCauses } from './apply.ts';
 import type { Bus } from './bus.ts';
 import type { Enforcement } from './enforcement.ts';
 import type { QuotaRemaining } from './quota-remaining.ts';
@@ -13,7 +12,8 @@ const FIRINGS_LOOKBACK_MS = 400 * 86_400_000;
 /** Where fired thresholds are kept (store/firings-repo.ts; replay keeps them in memory). */
 export interface FiringsLog {
   loadKeys(sinceMs: number): Promise<Set<string>>;
-  record(f: Firing): Promise<void>;
+  /** Stores one tick's firings together (one write). */
+  record(firings: readonly Firing[]): Promise<void>;
 }
 
 export interface QuotaJobDeps {
@@ -21,7 +21,7 @@ export interface QuotaJobDeps {
   limitsFor: (policy: Policy, entity: string) => Policy['limits'];
   quotaRepo: Pick<QuotaRepo, 'usageByEntity'>;
   firings: FiringsLog;
-  enforcement: Pick<Enforcement, 'snapshot' | 'addCause' | 'removeCauses'>;
+  enforcement: Pick<Enforcement, 'snapshot' | 'apply'>;
   bus: Bus;
   shadow: boolean;
   /** Told each tick what every policy's usage is (forward-auth reads what is left from it); replay has none. */
@@ -30,7 +30,8 @@ export interface QuotaJobDeps {
 
 /**
  * Each tick: usage per entity for every policy's current period (read) → quotaStep (core, pure) → firings
- * recorded, causes added and lifted, events published (write). Replay runs this same job with in-memory writes.
+ * recorded, causes added and lifted, events published (write); however many entities cross at once, the firings
+ * are one write and the revocation list changes another. Replay runs this same job with in-memory writes.
  */
 export function createQuotaJob(deps: QuotaJobDeps) {
   let fired: Set<string> | undefined;
@@ -47,11 +48,10 @@ export function createQuotaJob(deps: QuotaJobDeps) {
       }
       deps.remaining?.commit();
       const d = quotaStep({ fired, limitsFor: deps.limitsFor, entries: deps.enforcement.snapshot().entries }, input, now, { shadow: deps.shadow });
-      for (const f of d.firings) {
-        await deps.firings.record(f);
-        fired.add(firingKey(f));
-      }
-      await applyCauses(deps.enforcement, d);
+      // Firings count as fired only once stored: a failed write leaves them to fire on the next tick, not never.
+      await deps.firings.record(d.firings);
+      for (const f of d.firings) fired.add(firingKey(f));
+      await deps.enforcement.apply(d);
       deps.bus.publish(d.events);
       return { crossings: d.crossings };
     },

@@ -79,12 +79,11 @@ export async function replay(o: {
     },
     enforcement: {
       snapshot: () => enforcement.snapshot(),
-      addCause: (...a) => enforcement.addCause(...a),
       // Causes added show on the firing or incident row that added them; lifts and expiries get rows of their own.
-      async removeCauses(kind, id, filter, ctx) {
-        const removed = await enforcement.removeCauses(kind, id, filter, ctx);
-        if (removed) rows.push({ at: clock, source: 'enforcement', what: ctx.source, entity: `${kind} ${id}`, level: 'lifted', action: 'restore', detail: ctx.reason });
-        return removed;
+      async apply(d) {
+        const r = await enforcement.apply(d);
+        for (const l of r.lifted) rows.push({ at: clock, source: 'enforcement', what: l.source, entity: `${l.kind} ${l.id}`, level: 'lifted', action: 'restore', detail: l.reason });
+        return r;
       },
       async expire() {
         const before = log.changes.length;

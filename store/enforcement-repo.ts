@@ -39,10 +39,12 @@ function fromRow(r: Row): LoggedChange {
 export function createEnforcementRepo(ch: ClickHouse) {
   const log = ch.table('enforcement_log');
   return {
-    async append(c: LoggedChange): Promise<void> {
+    /** Appends changes in one insert: a tick that changes 500 entries writes one block, not 500. */
+    async append(changes: readonly LoggedChange[]): Promise<void> {
+      if (changes.length === 0) return;
       await ch.insert(
         'enforcement_log',
-        [{ version: c.version, at: chTime(c.at), op: c.op, kind: c.kind, id: c.id, entry: c.entry ? JSON.stringify(c.entry) : '', actor: c.actor, source: c.source, reason: c.reason }],
+        changes.map((c) => ({ version: c.version, at: chTime(c.at), op: c.op, kind: c.kind, id: c.id, entry: c.entry ? JSON.stringify(c.entry) : '', actor: c.actor, source: c.source, reason: c.reason })),
         { tag: 'enforcement.append' },
       );
     },

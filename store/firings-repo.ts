@@ -5,10 +5,12 @@ import { chTime } from './time.ts';
 /** Thresholds already fired: each fires once per entity, policy and period, across restarts. */
 export function createFiringsRepo(ch: ClickHouse) {
   return {
-    async record(f: Firing): Promise<void> {
+    /** Stores the thresholds one tick fired, in one insert (however many entities crossed at once). */
+    async record(firings: readonly Firing[]): Promise<void> {
+      if (firings.length === 0) return;
       await ch.insert(
         'quota_firings',
-        [{ policy: f.policy, scope: f.scope, entity: f.entity, period_key: f.periodKey, threshold: f.threshold, fired_at: chTime(f.firedAt) }],
+        firings.map((f) => ({ policy: f.policy, scope: f.scope, entity: f.entity, period_key: f.periodKey, threshold: f.threshold, fired_at: chTime(f.firedAt) })),
         { tag: 'quota.firing' },
       );
     },

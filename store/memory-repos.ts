@@ -13,8 +13,8 @@ export function createMemoryFiringsRepo() {
     async loadKeys(sinceMs: number): Promise<Set<string>> {
       return new Set(firings.filter((f) => f.firedAt >= sinceMs).map(firingKey));
     },
-    async record(f: Firing): Promise<void> {
-      firings.push(f);
+    async record(fs: readonly Firing[]): Promise<void> {
+      firings.push(...fs);
     },
   };
 }
@@ -24,8 +24,8 @@ export function createMemoryEnforcementRepo(): EnforcementRepo & { changes: Logg
   const changes: LoggedChange[] = [];
   return {
     changes,
-    async append(c: LoggedChange): Promise<void> {
-      changes.push(c);
+    async append(cs: readonly LoggedChange[]): Promise<void> {
+      changes.push(...cs);
     },
     async loadAll(): Promise<LoggedChange[]> {
       return [...changes];

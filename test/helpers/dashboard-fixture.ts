@@ -80,7 +80,7 @@ export async function writeFixture(store: ClickHouse, now: number): Promise<Fixt
 
   const log = createEnforcementRepo(store);
   const change = (version: number, at: number, op: 'upsert' | 'remove', kind: string, id: string, e?: never) =>
-    log.append({ version, at, op, kind, id, ...(e ? { entry: e } : {}), actor: 'test', source: 'anomaly', reason: `${op} ${kind} ${id}` });
+    log.append([{ version, at, op, kind, id, ...(e ? { entry: e } : {}), actor: 'test', source: 'anomaly', reason: `${op} ${kind} ${id}` }]);
   await change(1, start + 31 * MINUTE, 'upsert', 'api_key', keyName(5), entry('revoke', 'anomaly', 'api_key', keyName(5), start + 31 * MINUTE));
   await change(2, start + 50 * MINUTE, 'upsert', 'api_key', keyName(9), entry('throttle', 'quota', 'api_key', keyName(9), start + 50 * MINUTE, now - MINUTE));
   await change(3, start + 60 * MINUTE, 'upsert', 'tenant', 'globex', entry('revoke', 'manual', 'tenant', 'globex', start + 60 * MINUTE));
@@ -97,9 +97,9 @@ export async function writeFixture(store: ClickHouse, now: number): Promise<Fixt
   await outbox.save([delivery('d-ok', 'webhook', 'delivered', 1), delivery('d-retry', 'webhook', 'failed', 2), delivery('d-mail', 'email', 'dead', 5)], 2);
 
   const firings = createFiringsRepo(store);
-  await firings.record({ policy: 'daily-spend', scope: 'api_key', entity: keyName(1), periodKey: '2026-12-03', threshold: 0.5, firedAt: start + 20 * MINUTE });
-  await firings.record({ policy: 'daily-spend', scope: 'api_key', entity: keyName(1), periodKey: '2026-12-03', threshold: 0.8, firedAt: start + 50 * MINUTE });
-  await firings.record({ policy: 'monthly', scope: 'tenant', entity: 'acme', periodKey: '2026-12', threshold: 1, firedAt: start + 70 * MINUTE });
+  await firings.record([{ policy: 'daily-spend', scope: 'api_key', entity: keyName(1), periodKey: '2026-12-03', threshold: 0.5, firedAt: start + 20 * MINUTE }]);
+  await firings.record([{ policy: 'daily-spend', scope: 'api_key', entity: keyName(1), periodKey: '2026-12-03', threshold: 0.8, firedAt: start + 50 * MINUTE }]);
+  await firings.record([{ policy: 'monthly', scope: 'tenant', entity: 'acme', periodKey: '2026-12', threshold: 1, firedAt: start + 70 * MINUTE }]);
 
   // One hour of health rows every 10 s: collector c1 takes twice c2's traffic; the detector finds a spike each minute.
   const ingest: StatRow[] = [];
