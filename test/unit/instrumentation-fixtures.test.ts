@@ -98,9 +98,13 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
       'openinference',
       'openlit',
       'otel-genai',
+      'python-crewai',
+      'python-litellm',
+      'python-openai-agents',
       'python-openinference',
       'python-openlit',
       'python-otel-genai',
+      'python-pydantic-ai',
       'python-traceloop',
       'traceloop',
       'vercel-ai',
@@ -164,6 +168,26 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
     expect(agree.written[0]!.costUsd).toBeCloseTo(0.018363, 6);
     const differ = await meter(fixtures.find((x) => x.name === 'openlit/anthropic-stream')!);
     expect(differ.written.map((e) => [e.outputTokens, e.costSource])).toEqual([[751, 'price_db']]);
+  });
+
+  it('counts a call reported by the LiteLLM gateway and by the app once, in either arrival order, at the price LiteLLM put on it', async () => {
+    for (const name of ['python-litellm/gateway-beside-app', 'python-litellm/gateway-embeddings']) {
+      const f = fixtures.find((x) => x.name === name)!;
+      const [gateway, app] = decodeAll(f);
+      const gatewayCost = gateway!.find((s) => s.scopeName === 'litellm')!.attributes['gen_ai.cost.total_cost'];
+      for (const [order, requests] of [['gateway first', [gateway!, app!]], ['app first', [app!, gateway!]]] as const) {
+        const { written, errors } = await meterSpans(requests);
+        const where = `${name}, ${order}`;
+        expect(errors, where).toEqual([]);
+        expect(written.reduce((n, e) => n + e.requests, 0), where).toBe(1);
+        expect(written.reduce((n, e) => n + e.inputTokens, 0), where).toBe(f.expected.calls[0]!.input_tokens);
+        expect(written.reduce((n, e) => n + e.outputTokens, 0), where).toBe(f.expected.calls[0]!.output_tokens);
+        expect(written.reduce((n, e) => n + e.costUsd, 0), where).toBeCloseTo(Number(gatewayCost), 9);
+      }
+    }
+    // In export order (the gateway's span ends first) the call belongs to the gateway's virtual key and team.
+    const { written } = await meter(fixtures.find((x) => x.name === 'python-litellm/gateway-beside-app')!);
+    expect(written.filter((e) => e.requests > 0).map((e) => [e.service, e.tenant, e.costSource])).toEqual([['litellm-proxy', 'team-support', 'span']]);
   });
 
   it('counts each call once however many requests the spans arrive in', async () => {
