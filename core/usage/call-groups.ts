@@ -196,7 +196,9 @@ function sameCallSideBySide(a: Group, b: Group): boolean {
   const sharedId = shareResponseId(a, b);
   const ta = a.unit.members[0]!;
   const tb = b.unit.members[0]!;
-  if (!sharedId && topParent(a) !== topParent(b)) return false;
+  // Two processes (an app and the gateway it calls) are linked only through spans that are not events (the app's HTTP
+  // client span); when those came in a request without usage the link is gone, so their spans meet here unrelated.
+  if (!sharedId && topParent(a) !== topParent(b) && ta.service === tb.service) return false;
   if (!overlap(a, b) || !compatibleModels(a.value.model, b.value.model)) return false;
   if (ta.provider && tb.provider && ta.provider !== tb.provider) return false;
   const cmp = compareCounts(countsOf(a.value), countsOf(b.value));

@@ -42,10 +42,10 @@ async function meter(requests: DecodedSpan[][]) {
  * ancestor span need that span in the same or an earlier request (a known limit), so entities are compared where
  * their ids are on the call spans themselves.
  */
-function totals(written: UsageEvent[], byKey = false) {
+function totals(written: UsageEvent[], byKey = false, oneService = false) {
   const out: Record<string, number[]> = {};
   for (const e of written) {
-    const k = byKey ? `${e.apiKey}|${e.tenant}|${e.service}` : e.service;
+    const k = oneService ? 'all' : byKey ? `${e.apiKey}|${e.tenant}|${e.service}` : e.service;
     const t = (out[k] ??= [0, 0, 0, 0, 0, 0, 0, 0]);
     const add = [e.requests, e.toolCalls, e.inputTokens, e.outputTokens, e.cacheReadTokens, e.cacheWriteTokens, e.reasoningTokens, e.costUsd];
     add.forEach((v, i) => (t[i]! += v));
@@ -70,13 +70,16 @@ function split(spans: DecodedSpan[], perm: number[], cuts: boolean[]): DecodedSp
  * wrapper's (larger) counts: never less than the baseline, and always visible in `callLateEvidence`.
  */
 async function orderIndependent(spans: DecodedSpan[], runs = 40, lateMayExceed = false) {
-  const baseline = totals((await meter([spans])).written);
+  // A call reported by two processes (an app and a gateway) is attributed to the span stored first (a known limit,
+  // docs/concepts/one-call.md): there the totals are compared over all services together.
+  const oneService = new Set(spans.map((s) => s.resource['service.name'])).size > 1;
+  const baseline = totals((await meter([spans])).written, false, oneService);
   const n = spans.length;
   const idx = [...Array(n).keys()];
   await fc.assert(
     fc.asyncProperty(fc.shuffledSubarray(idx, { minLength: n, maxLength: n }), fc.array(fc.boolean(), { minLength: n, maxLength: n }), async (perm, cuts) => {
       const { written, counters } = await meter(split(spans, perm, cuts));
-      const got = totals(written);
+      const got = totals(written, false, oneService);
       if (lateMayExceed && counters.callLateEvidence > 0) {
         for (const [k, t] of Object.entries(baseline)) t.forEach((v, i) => expect(got[k]![i]).toBeGreaterThanOrEqual(v - 1e-9));
       } else expect(got).toEqual(baseline);

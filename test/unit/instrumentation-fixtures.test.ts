@@ -175,7 +175,12 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
       const f = fixtures.find((x) => x.name === name)!;
       const [gateway, app] = decodeAll(f);
       const gatewayCost = gateway!.find((s) => s.scopeName === 'litellm')!.attributes['gen_ai.cost.total_cost'];
-      for (const [order, requests] of [['gateway first', [gateway!, app!]], ['app first', [app!, gateway!]]] as const) {
+      for (const [order, requests] of [
+        ['gateway first', [gateway!, app!]],
+        ['app first', [app!, gateway!]],
+        // the app's HTTP span (the only link between the two processes) alone in an earlier request, without usage
+        ['link first', [app!.filter((s) => s.attributes['gen_ai.operation.name'] === undefined), [...gateway!, ...app!.filter((s) => s.attributes['gen_ai.operation.name'] !== undefined)]]],
+      ] as [string, DecodedSpan[][]][]) {
         const { written, errors } = await meterSpans(requests);
         const where = `${name}, ${order}`;
         expect(errors, where).toEqual([]);
