@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildTollkeeper, type Role } from '../app/build.ts';
 import { commandError, describeStore, migrateStore, parseRange, replayDeadLetters, repriceStored } from '../app/commands.ts';
 import { readConfig, type Config, type Flags } from '../app/config-file.ts';
+import { runDemo } from '../app/demo.ts';
 import { createLogger } from '../app/logger.ts';
 import { formatReplay, replayStored } from '../app/replay.ts';
 
@@ -18,6 +19,10 @@ Commands:
   check-config   validate the configuration and exit (exit code 2 when invalid)
   replay         run quotas and detection over stored usage: --from <date> --to <date> [--step 1m]; prints what would have fired
   reprice        re-rate stored events with the current prices: --from <date> --to <date> [--dry-run]
+  demo           see it work in a minute: starts tollkeeper on a temporary directory (or --data to keep it), drives a
+                 small fleet through the OpenTelemetry SDK, leaks one key, and prints the detection, the revocation
+                 and the alert; ends by itself. --fast: the short timeline. --url <api url> (+ --admin-token,
+                 --gateway-token, --otlp-url, --otlp-token) drives a running tollkeeper instead
   spool replay-dead
                  store again what was set aside in <data>/spool/dead (stop start first on embedded ClickHouse);
                  events already stored are skipped, what the store still cannot parse stays there
@@ -64,6 +69,12 @@ async function main(argv: string[]): Promise<void> {
         to: { type: 'string' },
         'dry-run': { type: 'boolean' },
         step: { type: 'string' },
+        fast: { type: 'boolean' },
+        url: { type: 'string' },
+        'otlp-url': { type: 'string' },
+        'admin-token': { type: 'string' },
+        'gateway-token': { type: 'string' },
+        'otlp-token': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -84,6 +95,24 @@ async function main(argv: string[]): Promise<void> {
     ...(values['otlp-port'] !== undefined ? { otlpPort: port('otlp-port', values['otlp-port']) } : {}),
     ...(values['api-port'] !== undefined ? { apiPort: port('api-port', values['api-port']) } : {}),
   };
+  if (command === 'demo') {
+    // The demo brings its own configuration (or uses a running instance): ./tollkeeper.yaml is not read.
+    const env = process.env;
+    const adminToken = values['admin-token'] ?? env.TOLLKEEPER_ADMIN_TOKEN;
+    const gatewayToken = values['gateway-token'] ?? env.TOLLKEEPER_GATEWAY_TOKEN;
+    process.exitCode = await runDemo({
+      out: (line) => process.stdout.write(line + '\n'),
+      fast: values.fast ?? false,
+      ...(values.data !== undefined ? { data: values.data } : {}),
+      ...(values.url !== undefined ? { url: values.url } : {}),
+      ...(values['otlp-url'] !== undefined ? { otlpUrl: values['otlp-url'] } : {}),
+      ...(adminToken ? { adminToken } : {}),
+      ...(gatewayToken ? { gatewayToken } : {}),
+      ...(values['otlp-token'] !== undefined ? { otlpToken: values['otlp-token'] } : {}),
+    });
+    // Embedded ClickHouse keeps native threads alive after close: the demo is over, leave.
+    process.exit(process.exitCode);
+  }
   const loaded = readConfig(flags);
   if (!loaded.ok) fail(`invalid configuration:\n  ${loaded.errors.join('\n  ')}`, 2);
   const config = loaded.config;

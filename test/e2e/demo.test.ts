@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from '../helpers/app.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** Runs `tollkeeper demo <args>` as a user would (the real CLI in a child process) and collects its transcript. */
+function demo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/tollkeeper.ts'), 'demo', '--fast', ...args], {
+      cwd: mkdtempSync(join(tmpdir(), 'tk-demo-')),
+      env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // The demo bounds itself (45 s on the short timeline); this only guards against a hang.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close({ cleanup: true });
+  t = undefined;
+});
+
+describe('tollkeeper demo', () => {
+  it('starts tollkeeper, leaks a key, and shows the detection, the revocation, the gateway answer and the alert, then ends by itself', async () => {
+    const data = join(mkdtempSync(join(tmpdir(), 'tk-demo-data-')), 'data-demo');
+    try {
+      const r = await demo(['--data', data]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const lines = r.stdout.split('\n');
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      const attack = at(/^\[\s*[\d.]+s\] ATTACK\s+the key demo-summarizer leaked/);
+      const detected = at(/^\[\s*[\d.]+s\] DETECTED\s+critical \w+ on api_key demo-summarizer → revoke: .*demo-summarizer/);
+      const revoked = at(/^\[\s*[\d.]+s\] REVOKED\s+api_key demo-summarizer \(revoke, anomaly\) — revocation list version \d+/);
+      const gateway = at(/^\[\s*[\d.]+s\] GATEWAY\s+forward-auth answers 403 for demo-summarizer and 200 for demo-support-bot/);
+      const alert = at(/^\[\s*[\d.]+s\] ALERT\s+key\.revoked for api_key demo-summarizer delivered to the demo's webhook receiver \(signature verified/);
+      expect([attack, detected, revoked, gateway, alert].every((i) => i >= 0), r.stdout).toBe(true);
+      expect(detected).toBeGreaterThan(attack);
+      expect(revoked).toBeGreaterThan(attack);
+      expect(r.stdout).toMatch(/^\[\s*[\d.]+s\] spend\s+last 60 s \$\d/m);
+      // No ordinary key was revoked.
+      expect(lines.filter((l) => / REVOKED /.test(l) && !l.includes('demo-summarizer'))).toEqual([]);
+      expect(r.stdout).toMatch(/^summary\n {2}fleet .*\n {2}attack .*\n {2}detected\s+[\d.]+ s after the attack\n {2}revoked\s+[\d.]+ s after the attack/m);
+      // --data keeps what happened for a look in the web UI afterwards.
+      expect(existsSync(join(data, 'tokens.json'))).toBe(true);
+    } finally {
+      rmSync(join(data, '..'), { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('drives a running tollkeeper given --url and its tokens', async () => {
+    t = await startApp({ yaml: 'detector: { interval: 500ms }\nanomaly: { actions: { warning: alert, critical: revoke } }\n' });
+    const r = await demo(['--url', t.apiUrl, '--otlp-url', t.otlpUrl, '--admin-token', t.adminToken, '--gateway-token', t.gatewayToken]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`using the running instance at ${t.apiUrl}`);
+    expect(r.stdout).toMatch(/REVOKED\s+api_key demo-summarizer/);
+    expect(t.app.enforcement!.get('api_key', 'demo-summarizer')).toMatchObject({ action: 'revoke', source: 'anomaly' });
+  }, 120_000);
+});
