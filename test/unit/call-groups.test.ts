@@ -1,40 +1,21 @@
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createIngest } from '../../collector/ingest.ts';
 import { decodeJson } from '../../collector/otlp/index.ts';
-import { createPricer } from '../../core/pricing/pricer.ts';
-import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
-import type { MappingConfig } from '../../core/usage/map-span.ts';
 import type { DecodedSpan, UsageEvent } from '../../core/usage/types.ts';
 import { loadInstrumentationFixtures } from '../helpers/instrumentation-fixtures.ts';
+import { meterSpans } from '../helpers/meter-spans.ts';
 import { span } from '../helpers/spans.ts';
 
 // Calls are decided per call group on evidence, and the outcome never depends on the order spans arrive in, within
 // a request or across requests: every fixture, and traces built to collide, metered in any order and any split into
 // requests, store the same totals as when the whole trace comes in one request.
 
-const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
-const mapping: MappingConfig = { identity, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
-const pricer = createPricer({ overrides: [], fallback: null });
 
+/** Meters the requests in order; no span may be rejected. */
 async function meter(requests: DecodedSpan[][]) {
-  let lastEnd = 0n;
-  for (const s of requests.flat()) if (s.endTimeUnixNano > lastEnd) lastEnd = s.endTimeUnixNano;
-  const now = Number(lastEnd / 1_000_000n) + 1000;
-  const written: UsageEvent[] = [];
-  const ingest = createIngest({
-    mapping,
-    pricer,
-    writer: { submit: (events) => (written.push(...events), Promise.resolve({ ok: true as const })) },
-    logger: pino({ level: 'silent' }),
-    now: () => now,
-  });
-  for (const spans of requests) {
-    const r = await ingest.ingest(spans);
-    expect(r.rejected, r.firstError).toBe(0);
-  }
-  return { written, counters: ingest.counters };
+  const r = await meterSpans(requests);
+  expect(r.errors).toEqual([]);
+  return r;
 }
 
 /**

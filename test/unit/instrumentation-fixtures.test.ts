@@ -1,20 +1,13 @@
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createIngest } from '../../collector/ingest.ts';
 import { decodeJson } from '../../collector/otlp/index.ts';
-import { createPricer } from '../../core/pricing/pricer.ts';
-import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
-import type { MappingConfig } from '../../core/usage/map-span.ts';
 import type { DecodedSpan, UsageEvent } from '../../core/usage/types.ts';
+import { meterSpans } from '../helpers/meter-spans.ts';
 import { loadInstrumentationFixtures, type ExpectedCall, type ExpectedKind, type InstrumentationFixture } from '../helpers/instrumentation-fixtures.ts';
 
 // Real OTLP exports of the instrumentation families (test/fixtures/instrumentations/README.md), run through the
 // collector's own pipeline (decodeJson → mapSpan → call dedupe → pricing) with the default config: a
 // user pointing any of them at tollkeeper gets correct per-key usage without writing config.
 
-const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
-const mapping: MappingConfig = { identity, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
-const pricer = createPricer({ overrides: [], fallback: null });
 
 /** Calls whose two spans disagree after normalization (README quirk 1: OpenLIT's Anthropic stream output is +1). */
 const EXPECTED_DISCREPANCIES: Record<string, number> = { 'openlit/anthropic-stream': 1 };
@@ -40,27 +33,6 @@ function decodeAll(f: InstrumentationFixture): DecodedSpan[][] {
     if (!d.ok) throw new Error(`${f.name}: request ${i} does not decode: ${d.error}`);
     return d.spans;
   });
-}
-
-/** Runs the collector's ingest over the requests in order, with `now` just after the last span ended. */
-async function meterSpans(requests: DecodedSpan[][]) {
-  let lastEnd = 0n;
-  for (const s of requests.flat()) if (s.endTimeUnixNano > lastEnd) lastEnd = s.endTimeUnixNano;
-  const now = Number(lastEnd / 1_000_000n) + 1000;
-  const written: UsageEvent[] = [];
-  const ingest = createIngest({
-    mapping,
-    pricer,
-    writer: { submit: (events) => (written.push(...events), Promise.resolve({ ok: true as const })) },
-    logger: pino({ level: 'silent' }),
-    now: () => now,
-  });
-  const errors: string[] = [];
-  for (const spans of requests) {
-    const r = await ingest.ingest(spans);
-    if (r.rejected) errors.push(`${r.rejected} rejected: ${r.firstError}`);
-  }
-  return { written, errors, counters: ingest.counters };
 }
 
 const meter = (f: InstrumentationFixture) => meterSpans(decodeAll(f));
