@@ -14,6 +14,8 @@ export interface Expectation {
   /** Hourly mean of a recurring heavy slot (batch job) or 0: its hourly budget may be spent in a few minutes. */
   scheduled: number;
   basis: Basis;
+  /** Peers only: the middle peer's rate, the "usual" a new entity's money at risk is compared with. */
+  usual?: number;
 }
 
 /** Expected per-minute rate of `metric` at time `t`, from the own baseline, peers, or the floors (cold start). */
@@ -38,7 +40,7 @@ export function expectationAt(b: Baseline | undefined, peer: PeerBaseline | unde
   }
   if (sparse && peer !== undefined) {
     const p = peer.metrics[metric];
-    if (p.typical > best.mean) best = { mean: p.typical, level: p.spread, scheduled: 0, basis: 'peers' };
+    if (p.typical > best.mean) best = { mean: p.typical, level: p.spread, scheduled: 0, basis: 'peers', ...(p.median !== undefined && p.median > 0 ? { usual: p.median } : {}) };
   } else if (sparse) {
     const floor = floorFor(cfg.floors, metric) ?? 0;
     if (floor > best.mean) best = { mean: floor, level: floor, scheduled: 0, basis: 'cold' };

@@ -38,8 +38,11 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
   const calls = span.calls;
   const sure = calls > 1 ? (Math.sqrt(calls) - 1) ** 2 / calls : 0;
   const projected = span.minutes > 0 ? (span.usd / span.minutes) * 60 * sure : 0;
-  // The expectation in force now already picks own history, peers (little history) or the floor (none).
-  const usual = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]!.mean * 60 : 0;
+  // The expectation in force now already picks own history, peers (little history) or the floor (none). Against
+  // peers the usual hour is the middle peer's: the expectation (a high quantile) is a bar for "unusual", not
+  // what a key of this kind usually spends.
+  const now = f.m.cost_usd.seg.length > 0 ? f.m.cost_usd.seg[f.m.cost_usd.seg.length - 1]! : undefined;
+  const usual = now ? (now.usual ?? now.mean) * 60 : 0;
   const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
   // Only an entity's own history can show that it spends its hour in lumps; against peers or the floor the window
   // counts as already beyond a usual hour.

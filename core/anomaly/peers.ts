@@ -36,7 +36,7 @@ function summarize(kind: EntityKind, samples: Sample[], opts: PeerOptions): Peer
     const units = samples.map((s) => s.unit[m]).filter((u) => u > 0);
     // σ from the width of the upper tail (median → quantile), as if it were normal; never below minSpread × typical.
     const spread = Math.max((typical - med) / 1.645, minSpread * typical);
-    metrics[m] = { typical, spread, unit: units.length > 0 ? median(units) : 0 };
+    metrics[m] = { typical, spread, unit: units.length > 0 ? median(units) : 0, median: med };
   }
   return { kind, peers: samples.length, metrics };
 }

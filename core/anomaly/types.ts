@@ -69,7 +69,8 @@ export interface Baseline {
 export interface PeerBaseline {
   kind: EntityKind;
   peers: number;
-  metrics: Record<Metric, { typical: number; spread: number; unit: number }>;
+  /** `median`: what the middle peer does (money at risk compares a new entity with it); absent in older caches. */
+  metrics: Record<Metric, { typical: number; spread: number; unit: number; median?: number }>;
 }
 
 export interface Finding {
