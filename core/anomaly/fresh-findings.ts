@@ -8,7 +8,7 @@ import type { Candidate } from './patterns.ts';
 import { ratioOf } from './score.ts';
 import { llrScore, sequentialTest, type SequentialRun } from './sequential.ts';
 import type { AnomalyConfig, Metric } from './types.ts';
-import { budgetScore, resetScore } from './window-scores.ts';
+import { budgetScore, heldBack, resetScore } from './window-scores.ts';
 
 /** Usage counted in sub-minute buckets since `from` (the fresh path), keyed by `entityKey(kind, id)`. */
 export interface FreshInput {
@@ -93,7 +93,10 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
     });
     if (!run || run.llr < sq.threshold || run.events < cfg.tuning.burst.minEvents) continue;
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;
-    const score = Math.min(llrScore(run.llr), budgetScore(f, metric, cfg), resetScore(f, metric, resets, cfg));
+    // Held-back demand after a quota period reset is judged like the minute path does; without any, a reset
+    // changes nothing (the minute path's score would only slow the fresh one down).
+    const afterReset = heldBack(f, metric, resets, cfg) > 0 ? resetScore(f, metric, resets, cfg) : Number.POSITIVE_INFINITY;
+    const score = Math.min(llrScore(run.llr), budgetScore(f, metric, cfg), afterReset);
     if (best !== null && score <= best.score) continue;
     best = toCandidate(f, run, score, f.o.kind === 'tenant', cfg);
   }

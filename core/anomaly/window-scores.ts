@@ -60,20 +60,33 @@ export function budgetScore(f: EntityFrame, metric: Metric, cfg: AnomalyConfig):
   return robustScore({ observed: s.obs / 60, expected: budget + extra / 60, level: s.level, unit, minutes: 60, dispersion: t.dispersion[metric], relativeError: t.relativeError }).score;
 }
 
-/**
- * Shortly after a quota period reset, demand held back while the entity was blocked comes back at once: allow
- * the net shortfall of the series before the reset (capped at `maxCatchUpMin` minutes of the usual rate).
- */
-export function resetScore(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
+/** Recent resets (within the grace period) with the demand held back before each, capped at `maxCatchUpMin` minutes. */
+function heldBackByReset(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): { from: number; allowance: number }[] {
   const { graceMin, maxCatchUpMin } = cfg.tuning.reset;
-  let best = Number.POSITIVE_INFINITY;
+  const out: { from: number; allowance: number }[] = [];
   for (const r of resets) {
     if (f.now < r || f.now - r >= graceMin * MINUTE_MS) continue;
     const from = Math.round((r - f.o.minuteStart) / MINUTE_MS);
     if (from <= 0 || from > f.n - 1) continue;
     let deficit = 0;
     for (let j = 0; j < from; j++) deficit += expAt(f, metric, j).mean - (f.m[metric].obs[j] ?? 0);
-    const allowance = Math.min(Math.max(0, deficit), maxCatchUpMin * expAt(f, metric, from).mean);
+    out.push({ from, allowance: Math.min(Math.max(0, deficit), maxCatchUpMin * expAt(f, metric, from).mean) });
+  }
+  return out;
+}
+
+/** The demand held back before a recent quota period reset (0 when none): what may come back at once. */
+export function heldBack(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
+  return heldBackByReset(f, metric, resets, cfg).reduce((a, r) => Math.max(a, r.allowance), 0);
+}
+
+/**
+ * Shortly after a quota period reset, demand held back while the entity was blocked comes back at once: allow
+ * the net shortfall of the series before the reset (capped at `maxCatchUpMin` minutes of the usual rate).
+ */
+export function resetScore(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (const { from, allowance } of heldBackByReset(f, metric, resets, cfg)) {
     const s = sinceIndex(f, metric, from);
     if (s.minutes > 0) best = Math.min(best, scoreSpan(f, metric, { ...s, exp: s.exp + allowance }, cfg).score);
   }
