@@ -45,10 +45,14 @@ function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, c
 function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
   const { kind, id, tenant } = f.o;
   const scale = recentlyActive(state, f, c.pattern, cfg, now) ? cfg.tuning.hysteresis : 1;
-  const byScore = severityFor(c.score, cfg.thresholds, scale);
-  if (byScore === null) return null;
-  // A fresh run is judged on its own spend; it may turn critical after half a usual hour (`lumpShare`).
-  const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare) : moneyAtRisk(f, c.scoredMinutes, cfg);
+  const scored = severityFor(c.score, cfg.thresholds, scale);
+  if (scored === null) return null;
+  // The fresh path's evidence grows with every event, so its score soon passes any bar: there only money at risk
+  // makes a finding critical (a cheap oddity warns); the minute path's score still can.
+  const byScore = 'window' in c ? 'warning' : scored;
+  // A fresh run is judged on its own spend; it may turn critical after half a usual hour (`lumpShare`), its call
+  // count discounted by one σ rather than two (it already passed a sequential test).
+  const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare, 0.5) : moneyAtRisk(f, c.scoredMinutes, cfg);
   const severity = severityByMoney(byScore, risk, cfg.criticalSpend);
   const s = c.span;
   const spread = c.sigma * s.minutes;
@@ -84,19 +88,19 @@ function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, state: Det
   const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now);
   if (loop) return [loop];
   if (recentlyActive(state, f, 'runaway_loop', cfg, now)) return [];
-  const burstCandidate = stronger(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets }), fresh?.pattern === 'burst' ? fresh : null);
-  const burst = burstCandidate && toFinding(f, burstCandidate, state, cfg, now);
+  const finding = (c: Candidate | null): Finding | null => c && toFinding(f, c, state, cfg, now);
+  const burst = worse(finding(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets })), finding(fresh?.pattern === 'burst' ? fresh : null));
   if (burst) return [burst];
   if (recentlyActive(state, f, 'burst', cfg, now)) return [];
-  const dripCandidate = stronger(slowDrip(f, cfg), fresh?.pattern === 'slow_drip' ? fresh : null);
-  const drip = dripCandidate && toFinding(f, dripCandidate, state, cfg, now);
+  const drip = worse(finding(slowDrip(f, cfg)), finding(fresh?.pattern === 'slow_drip' ? fresh : null));
   return drip ? [drip] : [];
 }
 
-/** The higher-scoring of the minute path's and the fresh path's candidates for one pattern. */
-function stronger(a: Candidate | null, b: FreshCandidate | null): Candidate | FreshCandidate | null {
-  if (a === null) return b;
-  return b !== null && b.score > a.score ? b : a;
+/** Of the minute path's and the fresh path's findings for one pattern, the more severe (then higher-scoring) one. */
+function worse(a: Finding | null, b: Finding | null): Finding | null {
+  if (a === null || b === null) return a ?? b;
+  if (a.severity !== b.severity) return a.severity === 'critical' ? a : b;
+  return b.score > a.score ? b : a;
 }
 
 /** A tenant finding is "explained" when keys with their own findings carry enough of the tenant's excess. */
@@ -107,14 +111,15 @@ function explainedByKeys(tenant: EntityFrame, c: Candidate, flaggedKeys: readonl
   return keyExcess >= share * tenantExcess;
 }
 
-function tenantFindings(f: EntityFrame, fresh: FreshCandidate | null, keys: readonly EntityFrame[], state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function tenantFindings(f: EntityFrame, fresh: FreshCandidate | null, flagged: readonly EntityFrame[], activeKeys: number, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+  // Flagged keys explain their tenant when they are a few of its keys; when most of them rise at once, that is
+  // what a tenant spike is (the fresh path can flag each key of a tenant-wide rise on its own).
+  const keys = flagged.length <= Math.max(1, activeKeys / 2) ? flagged : [];
   const t = cfg.tuning;
   const out: Finding[] = [];
-  const spike = stronger(rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets }), fresh);
-  if (spike && !explainedByKeys(f, spike, keys, t.tenantSpike.explainedShare)) {
-    const finding = toFinding(f, spike, state, cfg, now);
-    if (finding) out.push(finding);
-  }
+  const unexplained = (c: Candidate | null): Finding | null => (c && !explainedByKeys(f, c, keys, t.tenantSpike.explainedShare) ? toFinding(f, c, state, cfg, now) : null);
+  const spike = worse(unexplained(rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets })), unexplained(fresh));
+  if (spike) out.push(spike);
   if (out.length === 0) {
     const drip = slowDrip(f, cfg);
     if (drip && !explainedByKeys(f, drip, keys, t.tenantSpike.explainedShare)) {
@@ -148,6 +153,8 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
   };
   const findings: Finding[] = [];
   const flaggedByTenant = new Map<string, EntityFrame[]>();
+  const keysByTenant = new Map<string, number>();
+  for (const f of frames) if (f.o.kind === 'api_key' && f.o.tenant !== '') keysByTenant.set(f.o.tenant, (keysByTenant.get(f.o.tenant) ?? 0) + 1);
   for (const f of frames) {
     if (f.o.kind === 'tenant') continue;
     const own = entityFindings(f, freshOf(f), state, cfg, now, resets);
@@ -157,7 +164,7 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
     if (scopes.has(f.o.kind)) findings.push(...own);
   }
   if (scopes.has('tenant')) {
-    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], state, cfg, now, resets));
+    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], keysByTenant.get(f.o.id) ?? 0, state, cfg, now, resets));
   }
   const active: Record<string, number> = {};
   for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;

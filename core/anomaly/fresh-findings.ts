@@ -91,7 +91,7 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
       relativeError: cfg.tuning.relativeError,
       recentMin: sq.recentMin,
     });
-    if (!run || run.llr < sq.threshold || run.events < cfg.tuning.burst.minEvents) continue;
+    if (!run || run.llr < sq.threshold || run.events < sq.minEvents) continue;
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;
     // Held-back demand after a quota period reset is judged like the minute path does; without any, a reset
     // changes nothing (the minute path's score would only slow the fresh one down).

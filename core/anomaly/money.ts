@@ -29,14 +29,15 @@ function lastWindow(f: EntityFrame, minutes: number): MoneyWindow {
 
 /**
  * Cost rate over the window that scored the finding, projected to an hour, against the usual hour. The projection
- * takes the low end of the window's request count ((√n − 1)², about a 1-in-6 Poisson bound) so that a handful of
- * calls in a short window never projects to an expensive hour; a flood projects almost at its rate.
+ * takes the low end of the window's request count ((√n − margin)²: √n has a Poisson σ of ½, so margin 1 is two σ
+ * below) so that a handful of calls in a short window never projects to an expensive hour; a flood projects almost
+ * at its rate. The fresh path, whose run already passed a sequential test, uses one σ (margin ½).
  */
-export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4], window?: MoneyWindow, lumpShare = 1): MoneyAtRisk {
+export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Parameters<typeof expectationAt>[4], window?: MoneyWindow, lumpShare = 1, margin = 1): MoneyAtRisk {
   const w = Math.max(scoredMinutes, 1 / 60);
   const span = window ?? lastWindow(f, w);
   const calls = span.calls;
-  const sure = calls > 1 ? (Math.sqrt(calls) - 1) ** 2 / calls : 0;
+  const sure = calls > margin * margin ? (Math.sqrt(calls) - margin) ** 2 / calls : 0;
   const projected = span.minutes > 0 ? (span.usd / span.minutes) * 60 * sure : 0;
   // The expectation in force now already picks own history, peers (little history) or the floor (none). Against
   // peers the usual hour is the middle peer's: the expectation (a high quantile) is a bar for "unusual", not

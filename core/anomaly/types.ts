@@ -141,6 +141,8 @@ export interface SequentialTuning {
   lumpShare: number;
   /** A run counts only while its statistic has not fallen over its last this many minutes (the attack goes on). */
   recentMin: number;
+  /** Fewest requests + tool calls a run needs (one event, however expensive, is never enough). */
+  minEvents: number;
 }
 
 export interface AnomalyFloors {
