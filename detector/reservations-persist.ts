@@ -7,13 +7,18 @@ const MAX_QUEUED = 200_000;
 /** Usage of a reservation ends after it was made; this much earlier covers clocks of other hosts. */
 const CLOCK_SLACK_MS = 5 * 60_000;
 
+function toRow({ r, state, at }: { r: Reservation; state: ReservationState; at: number }): ReservationRow {
+  return { id: r.id, state, holds: state === 'open' ? JSON.stringify(r.holds) : '', createdAt: r.createdAt, expiresAt: r.expiresAt, updatedAt: at };
+}
+
 /**
  * Keeps reservations in ClickHouse so a restart rebuilds them: changes are queued in memory and written in
  * batches every `flushIntervalMs` (a crash loses at most that much; a graceful stop flushes). Admission itself
  * never waits for the store.
  */
 export function createReservationsPersistence(o: { repo: ReservationsRepo; logger: Logger; flushIntervalMs: number }) {
-  let queue: ReservationRow[] = [];
+  // Changes as they happened; turned into rows when flushed, off the admission's path.
+  let queue: { r: Reservation; state: ReservationState; at: number }[] = [];
   let flushing: Promise<void> | undefined;
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -23,7 +28,7 @@ export function createReservationsPersistence(o: { repo: ReservationsRepo; logge
     const batch = queue;
     queue = [];
     try {
-      await o.repo.insert(batch);
+      await o.repo.insert(batch.map(toRow));
     } catch (err) {
       // Put back in front: the next flush tries again, in order.
       queue = batch.concat(queue);
@@ -43,7 +48,7 @@ export function createReservationsPersistence(o: { repo: ReservationsRepo; logge
   return {
     /** Queues a reservation's new state. */
     changed(r: Reservation, state: ReservationState, now: number): void {
-      queue.push({ id: r.id, state, holds: state === 'open' ? JSON.stringify(r.holds) : '', createdAt: r.createdAt, expiresAt: r.expiresAt, updatedAt: now });
+      queue.push({ r, state, at: now });
     },
     start(): void {
       timer ??= setInterval(() => void flush(), o.flushIntervalMs);

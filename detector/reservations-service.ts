@@ -65,6 +65,25 @@ const blocking = (p: Policy): 'revoke' | 'throttle' | undefined => (p.action.typ
 export function createAdmission(d: AdmissionDeps) {
   const ledger = createReservationLedger();
   const persist = d.persistence;
+  // Ids: a random prefix per process and a counter (a random draw per admission costs more than the rest of it).
+  const idPrefix = `rsv_${randomBytes(9).toString('base64url')}`;
+  let seq = 0;
+
+  // Gateways send the same few estimates over and over; a price holds for the minute it was computed in (a dated
+  // price or an override taking effect is seen within a minute).
+  const prices = new Map<string, ReturnType<typeof worstCaseCost>>();
+  let pricesMinute = -1;
+  function priced(model: string, provider: string, inputTokens: number, maxOutputTokens: number, now: number): ReturnType<typeof worstCaseCost> {
+    const minute = Math.floor(now / 60_000);
+    if (minute !== pricesMinute || prices.size > 10_000) {
+      prices.clear();
+      pricesMinute = minute;
+    }
+    const key = `${provider}\u0000${model}\u0000${inputTokens}\u0000${maxOutputTokens}`;
+    let p = prices.get(key);
+    if (!p) prices.set(key, (p = worstCaseCost(d.pricer, { model, provider, inputTokens, maxOutputTokens }, now)));
+    return p;
+  }
 
   function expire(now: number): void {
     for (const r of ledger.expire(now)) persist?.changed(r, 'expired', now);
@@ -130,7 +149,7 @@ export function createAdmission(d: AdmissionDeps) {
       const checks = checksFor(req.entities, now);
       let costUsd = 0;
       if (checks.some((c) => c.limits.cost_usd !== undefined)) {
-        const cost = worstCaseCost(d.pricer, { model: req.estimate.model, provider: req.estimate.provider ?? '', inputTokens, maxOutputTokens }, now);
+        const cost = priced(req.estimate.model, req.estimate.provider ?? '', inputTokens, maxOutputTokens, now);
         if (!cost.ok) return { ok: false, code: 'unpriced_model', errors: [`body.estimate.model: ${cost.reason}`] };
         costUsd = cost.costUsd;
       }
@@ -162,7 +181,7 @@ export function createAdmission(d: AdmissionDeps) {
       }).filter((h) => Object.keys(h.amounts).length > 0);
       const answer = { decision: 'allow' as const, ttlMs, reserved, stale: list.stale, ...(checks.length > 0 ? { remaining: decided.remaining } : {}) };
       if (holds.length === 0) return { ok: true, value: answer };
-      const r: Reservation = { id: `rsv_${randomBytes(12).toString('base64url')}`, holds, createdAt: now, expiresAt: now + ttlMs };
+      const r: Reservation = { id: `${idPrefix}${(++seq).toString(36)}`, holds, createdAt: now, expiresAt: now + ttlMs };
       ledger.add(r);
       persist?.changed(r, 'open', now);
       return { ok: true, value: { ...answer, reservationId: r.id, expiresAt: r.expiresAt } };

@@ -32,6 +32,17 @@ export function createAdmissionUsage() {
   let beganAt: number | undefined;
   const slices = new Map<string, Slice[]>();
   let evaluated = false;
+  // A calendar period's bounds cost tens of µs to compute (time zones); they hold until the period ends.
+  const periods = new Map<string, { spec: Policy['period']; window: PeriodWindow }>();
+  function windowOf(policy: Policy, now: number): PeriodWindow {
+    if (policy.period.kind === 'rolling') return periodAt(policy.period, now);
+    const c = periods.get(policy.name);
+    if (c && c.spec === policy.period && now >= c.window.start && now < c.window.end) return c.window;
+    const window = periodAt(policy.period, now);
+    if (periods.size > 10_000) periods.clear();
+    periods.set(policy.name, { spec: policy.period, window });
+    return window;
+  }
 
   return {
     /** A tick begins: usage stored from now on may be missing from its reads. */
@@ -81,7 +92,7 @@ export function createAdmissionUsage() {
      * the start counts whole: more, never less).
      */
     usedFor(policy: Policy, kind: string, id: string, now: number): { used: Amounts; window: PeriodWindow; known: boolean } {
-      const window = periodAt(policy.period, now);
+      const window = windowOf(policy, now);
       const used: Amounts = {};
       let known = false;
       const ev = current.get(policy.name);

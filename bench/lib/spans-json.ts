@@ -9,6 +9,8 @@ export interface ChatSpan {
   inputTokens: number;
   outputTokens: number;
   endMs: number;
+  /** The admission reservation the call was made under (tollkeeper.reservation.id). */
+  reservationId?: string;
 }
 
 export function otlpJson(spans: readonly ChatSpan[]): string {
@@ -31,6 +33,7 @@ export function otlpJson(spans: readonly ChatSpan[]): string {
                 ['tollkeeper.api_key.id', { stringValue: s.apiKey }],
               ];
               if (s.tenant) attrs.push(['tenant.id', { stringValue: s.tenant }]);
+              if (s.reservationId) attrs.push(['tollkeeper.reservation.id', { stringValue: s.reservationId }]);
               return {
                 traceId: prefix + seq.toString(16).padStart(28, '0'),
                 spanId: seq.toString(16).padStart(16, '0'),
