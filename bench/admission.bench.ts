@@ -1,5 +1,7 @@
+// bench-timeout: 12m
 // Admission: latency and throughput of POST /v1/admission, and the overspend past a hard limit with a gateway that
 // only asks /v1/authorize before each call (enforcement after the fact) versus one that asks /v1/admission.
+import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
 import { startBenchApp } from './lib/app.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
@@ -19,6 +21,24 @@ function rawPost(path: string, headers: Record<string, string>, body: string): s
   return `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
 }
 
+// The gateway's connections to tollkeeper: kept alive and bounded, as a real gateway's pool is.
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One HTTP exchange over the bounded pool: status and body text. */
+function call(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: body !== undefined ? { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : headers, agent, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in 30 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** One overspend trial: open-loop calls at `rps` against a daily cost limit crossed ~3 s in; each call asks first. */
 async function overspend(dataDir: string, mode: 'authorize' | 'admission', rps: number, trial: number) {
   const limit = Math.round(rps * 3 * COST);
@@ -36,16 +56,12 @@ async function overspend(dataDir: string, mode: 'authorize' | 'admission', rps: 
     const started = Date.now();
     const ask = async (): Promise<ChatSpan | null> => {
       if (mode === 'authorize') {
-        const res = await fetch(`${b.apiUrl}/v1/authorize`, { headers: { authorization: `Bearer ${token}`, 'x-tollkeeper-api-key': key } });
-        await res.body?.cancel();
+        const res = await call(`${b.apiUrl}/v1/authorize`, 'GET', { authorization: `Bearer ${token}`, 'x-tollkeeper-api-key': key });
         return res.status === 200 ? { apiKey: key, costUsd: COST, inputTokens: 1000, outputTokens: 1000, endMs: Date.now() } : null;
       }
-      const res = await fetch(`${b.apiUrl}/v1/admission`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ entities: [{ kind: 'api_key', id: key }], estimate: ESTIMATE }),
-      });
-      const a = (await res.json()) as { decision: string; reservation_id?: string };
+      const res = await call(`${b.apiUrl}/v1/admission`, 'POST', { authorization: `Bearer ${token}` }, JSON.stringify({ entities: [{ kind: 'api_key', id: key }], estimate: ESTIMATE }));
+      if (res.status !== 200) throw new Error(`admission answered ${res.status}: ${res.text.slice(0, 200)}`);
+      const a = JSON.parse(res.text) as { decision: string; reservation_id?: string };
       if (a.decision !== 'allow') return null;
       return { apiKey: key, costUsd: COST, inputTokens: 1000, outputTokens: 1000, endMs: Date.now(), ...(a.reservation_id ? { reservationId: a.reservation_id } : {}) };
     };
@@ -114,14 +130,18 @@ await runBench(async (ctx): Promise<BenchResult> => {
     }
   }
 
-  const trials = Math.max(1, Math.round(2 * ctx.scale));
+  const trials = Math.max(1, Math.round(ctx.scale));
   const spendRows: string[][] = [];
-  for (const rps of [100, 1000]) {
+  // 500 rather than 1,000 calls a second: the calling gateway runs in tollkeeper's own process here, on a shared machine.
+  for (const rps of [100, 500]) {
     for (const mode of ['authorize', 'admission'] as const) {
       const results: NonNullable<Awaited<ReturnType<typeof overspend>>>[] = [];
       for (let t = 0; t < trials; t++) {
         progress(`overspend · ${mode} · ${rps} req/s · trial ${t + 1}/${trials}`);
-        results.push(await overspend(ctx.tmpDir, mode, rps, t));
+        const t0 = Date.now();
+        const r = await overspend(ctx.tmpDir, mode, rps, t);
+        progress(`  spent $${r.spent.toFixed(2)} of $${r.limit}, refused ${r.refused}, trial took ${fmt((Date.now() - t0) / 1000)} s`);
+        results.push(r);
       }
       const worst = results.reduce((a, r) => (r.overspend > a.overspend ? r : a));
       const mean = results.reduce((a, r) => a + r.overspend, 0) / results.length;
@@ -129,6 +149,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
         mode === 'authorize' ? 'before: /v1/authorize per call' : 'after: /v1/admission per call',
         fmt(rps),
         `$${fmt(worst.limit, 2)}`,
+        `$${fmt(worst.spent, 2)}`,
         `$${fmt(mean, 2)} / $${fmt(worst.overspend, 2)}`,
         worst.afterCrossMs === null ? '—' : `${fmt(worst.afterCrossMs)} ms`,
         fmt(worst.refused),
@@ -141,12 +162,13 @@ await runBench(async (ctx): Promise<BenchResult> => {
     title: 'Admission with reservations',
     method: [
       'Latency: the real app (every role, embedded ClickHouse) on 127.0.0.1; bench/lib/http-load-child.ts in its own process, keep-alive, one request in flight per connection. Bodies name an api_key (1,000 round robin) and a tenant (10), each under a revoking cost policy no call reaches; reservations of 5 s (ttl), so the ledger holds what real calls would hold before their spans commit them. /v1/authorize on the same app for reference.',
-      'Overspend: one key makes $0.01 calls (1,000 in + 1,000 out tokens of gpt-4o at $2/$8 per million: also the worst case), open loop, a batch every 50 ms, against a daily cost limit crossed about 3 s in; 7 s per trial; detector interval 1 s. Each call asks first: "before" asks GET /v1/authorize (enforcement after the fact), "after" asks POST /v1/admission with the estimate and puts the reservation id on its span. Allowed calls are reported over OTLP/JSON as made. Overspend = spend of allowed calls beyond the limit.',
+      'Overspend (the method of "Overspend after a hard limit"): one key makes $0.01 calls (1,000 in + 1,000 out tokens of gpt-4o at $2/$8 per million: also the worst case), open loop, a batch every 50 ms, against a daily cost limit crossed about 3 s in; 7 s per trial; detector interval 1 s. Each call asks first: "before" asks GET /v1/authorize (enforcement after the fact), "after" asks POST /v1/admission with the estimate and puts the reservation id on its span. Allowed calls are reported over OTLP/JSON as made. Overspend = spend of allowed calls beyond the limit. The calling gateway (a keep-alive pool of 64 connections) runs in the same process as tollkeeper.',
+      'Admission may stop short of the limit: usage stored while a detector tick reads counts twice until the next tick ends (more, never less), and ticks are slow on a loaded machine; what it leaves unspent is the "spent" column\'s gap to the limit.',
       `${trials} trial(s) per cell; mean / worst shown. Load average (1/5/15 min) before: ${loadBefore}; after: ${loadAverage()} — 8 engineers share this 2-core machine, so absolute latencies are under load.`,
     ],
     tables: [
       { caption: 'Latency and throughput', columns: ['route', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses'], rows: latencyRows },
-      { caption: 'Overspend past a hard limit, before and after admission', columns: ['gateway asks', 'req/s', 'limit', 'overspend mean / worst', 'last allowed after crossing (worst)', 'refused'], rows: spendRows },
+      { caption: 'Overspend past a hard limit, before and after admission', columns: ['gateway asks', 'req/s', 'limit', 'spent (worst trial)', 'overspend mean / worst', 'last allowed after crossing (worst)', 'refused'], rows: spendRows },
     ],
     problems,
   };

@@ -211,3 +211,26 @@ describe('admission across a restart', () => {
 function allowedOf(as: Answer[]): Answer[] {
   return as.filter((a) => a.decision === 'allow');
 }
+
+describe('reservations in the store', () => {
+  it('finds the reservations whose usage rows are stored (the id kept from the row attributes), and keeps only open ones', async () => {
+    const t = await startApp({ yaml: YAML, startLoop: false });
+    try {
+      const { createReservationsRepo } = await import('../../store/reservations-repo.ts');
+      const repo = createReservationsRepo(t.app.store);
+      const now = Date.now();
+      await createUsageRepo(t.app.store).insert([usageEvent({ apiKey: 'k', costUsd: 0.01, attributes: { 'tollkeeper.reservation.id': 'rsv_a' } }), usageEvent({ apiKey: 'k', costUsd: 0.01 })]);
+      expect([...(await repo.committedIds(['rsv_a', 'rsv_b'], now - 60_000))]).toEqual(['rsv_a']);
+      const row = { holds: '[]', createdAt: now, expiresAt: now + 60_000 };
+      await repo.insert([
+        { id: 'rsv_a', state: 'open', ...row, updatedAt: now },
+        { id: 'rsv_b', state: 'open', ...row, updatedAt: now },
+        { id: 'rsv_b', state: 'released', ...row, holds: '', updatedAt: now + 1 },
+        { id: 'rsv_c', state: 'open', ...row, expiresAt: now - 1, updatedAt: now },
+      ]);
+      expect((await repo.loadOpen(now)).map((r) => r.id)).toEqual(['rsv_a']);
+    } finally {
+      await t.close({ cleanup: true });
+    }
+  });
+});

@@ -116,3 +116,64 @@ describe('admission usage view', () => {
     expect(u.usedFor(policy, 'api_key', 'k', window.end + 1).used).toEqual({});
   });
 });
+
+describe('admission service', () => {
+  const policy: Policy = { name: 'cap', scope: 'api_key', match: {}, period: { kind: 'calendar', unit: 'day', timezone: 'UTC' }, limits: { cost_usd: 0.05 }, thresholds: [1], action: { type: 'revoke' } };
+  const pricer = createPricer({ overrides: [{ provider: 'openai', model: 'gpt-4o', input_per_mtok: 2, output_per_mtok: 8, effective_from: '2020-01-01' }], fallback: null });
+  const now = Date.UTC(2026, 11, 3, 12);
+
+  async function service() {
+    const { createAdmission } = await import('../../detector/reservations-service.ts');
+    const { createLogger } = await import('../../app/logger.ts');
+    const usage = createAdmissionUsage();
+    usage.begin();
+    usage.record(policy, { start: Date.UTC(2026, 11, 3), end: Date.UTC(2026, 11, 4) }, []);
+    usage.commit();
+    const a = createAdmission({
+      policies: { active: () => [policy], limitsFor: (p) => p.limits },
+      listCheck: () => ({ decision: { allowed: true, stale: false, unenforced: [] } }),
+      lookup: () => undefined,
+      pricer,
+      usage,
+      settings: { defaultTtlMs: 60_000, maxTtlMs: 600_000, defaultInputTokens: 1000, defaultMaxOutputTokens: 1000 },
+      now: () => now,
+      logger: createLogger('silent'),
+    });
+    return { a, usage };
+  }
+  const req = { entities: [{ kind: 'api_key', id: 'k' }], estimate: { model: 'gpt-4o', provider: 'openai' } };
+
+  it('a reservation committed by another process keeps its worst case counted until a tick has read the usage', async () => {
+    const { a, usage } = await service();
+    const ids = Array.from({ length: 5 }, () => a.admit(req)).map((r) => (r.ok && r.value.decision === 'allow' ? r.value.reservationId : undefined));
+    expect(ids.every((id) => id !== undefined)).toBe(true);
+    expect(a.admit(req)).toMatchObject({ ok: true, value: { decision: 'deny', policy: 'cap' } });
+    a.committedElsewhere([ids[0]!]);
+    expect(a.size).toBe(4);
+    // Still counted: the detector has not read the actual usage yet.
+    expect(a.admit(req)).toMatchObject({ ok: true, value: { decision: 'deny' } });
+    usage.begin();
+    usage.record(policy, { start: Date.UTC(2026, 11, 3), end: Date.UTC(2026, 11, 4) }, [{ entity: 'k', usage: { cost_usd: 0.002 } as never }]);
+    usage.commit();
+    // Left: 0.05 - 0.002 (read) - 4 × 0.01 (held) = 0.008, less than one call.
+    expect(a.admit(req)).toMatchObject({ ok: true, value: { decision: 'deny' } });
+    a.release(ids[1]!);
+    expect(a.admit(req)).toMatchObject({ ok: true, value: { decision: 'allow' } });
+  });
+
+  it('refuses before the first tick has read usage, when a hard limit is configured', async () => {
+    const { createAdmission } = await import('../../detector/reservations-service.ts');
+    const { createLogger } = await import('../../app/logger.ts');
+    const a = createAdmission({
+      policies: { active: () => [policy], limitsFor: (p) => p.limits },
+      listCheck: () => ({ decision: { allowed: true, stale: false, unenforced: [] } }),
+      lookup: () => undefined,
+      pricer,
+      usage: createAdmissionUsage(),
+      settings: { defaultTtlMs: 60_000, maxTtlMs: 600_000, defaultInputTokens: 1000, defaultMaxOutputTokens: 1000 },
+      now: () => now,
+      logger: createLogger('silent'),
+    });
+    expect(a.admit(req)).toMatchObject({ ok: true, value: { decision: 'deny', source: 'staleness' } });
+  });
+});
