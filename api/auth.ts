@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TollkeeperError } from '../core/errors.ts';
+import { tokenDigest } from '../core/ingest/token-hash.ts';
+import type { IngestToken, IngestTokenSet, TokenLookup } from '../core/ingest/tokens.ts';
 
 /**
  * Who may call a route, declared on every route as `config: { auth }`:
@@ -9,8 +11,9 @@ import { TollkeeperError } from '../core/errors.ts';
  * - `gateway`: the gateway token or the admin token (what gateways call: revocations, quota status, forward-auth),
  *   as `Authorization: Bearer <token>` or in `x-tollkeeper-gateway-token`;
  * - `admin`: the admin token only (everything that changes state, and operators' views);
- * - `otlp`: the OTLP token when one is configured, else anyone (instrumentations send their own
- *   Authorization headers, which are ignored then);
+ * - `otlp`: an ingest token (`auth.otlp_token`, the config file's `ingest.tokens`, or one created through the admin
+ *   API) as `Authorization: Bearer <token>` or in `x-tollkeeper-ingest-token`, once any is defined; before that
+ *   anyone (instrumentations send their own Authorization headers, which are ignored then).
  * - `metrics`: the metrics token or the admin token (what a Prometheus scraper calls: `/metrics`). The metrics token
  *   reads nothing else, and the gateway token cannot read metrics.
  * A route that declares nothing is `admin`.
@@ -22,11 +25,23 @@ export type Role = 'admin' | 'gateway' | 'metrics';
 export interface Tokens {
   admin: string;
   gateway?: string | undefined;
-  /** When set, OTLP routes need it. */
-  otlp?: string | undefined;
+  /** Ingest tokens for OTLP routes (the OTLP listener only). */
+  ingest?: IngestAuth | undefined;
   /** When set, it reads `/metrics` (and nothing else). */
   metrics?: string | undefined;
 }
+
+/** Why an OTLP request was refused: no token, a token nobody defined, or a revoked one (the counter label). */
+export type IngestDenial = Extract<TokenLookup, { ok: false }>['reason'];
+
+export interface IngestAuth {
+  set: IngestTokenSet;
+  /** Counts each refused request (the rate of 401s is how a guessing or a leaked-and-revoked token shows). */
+  onDenied?: (reason: IngestDenial) => void;
+}
+
+/** The header an ingest token may come in when `Authorization` is taken (by a proxy or the instrumentation). */
+export const INGEST_TOKEN_HEADER = 'x-tollkeeper-ingest-token';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,12 +50,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's role, set by the auth plugin before any parsing or validation (null: no known token). */
     role: Role | null;
+    /** OTLP routes: the ingest token the request presented (null when ingest needs no token). */
+    ingestToken: IngestToken | null;
   }
-}
-
-/** Constant-time comparison that does not leak the length either (both sides hashed first). */
-export function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), digestOf(b));
 }
 
 // Digests of the configured tokens, computed once: a check then hashes only the presented token (the
@@ -84,6 +96,23 @@ export function tokenOf(request: FastifyRequest): string | undefined {
 
 const UNAUTHORIZED = 'missing or unknown bearer token';
 
+const INGEST_DENIED: Record<IngestDenial, (name?: string) => string> = {
+  missing: () => `an ingest token is required: send Authorization: Bearer <token> or ${INGEST_TOKEN_HEADER}: <token>`,
+  unknown: () => 'unknown ingest token',
+  revoked: (name) => `ingest token "${name ?? ''}" was revoked; ask an operator for a new one`,
+};
+
+/** The ingest token an OTLP request presents, or why it is refused; null when ingest needs no token yet. */
+function ingestTokenOf(request: FastifyRequest, auth: IngestAuth): IngestToken | null {
+  if (!auth.set.required) return null;
+  const h = request.headers[INGEST_TOKEN_HEADER];
+  const presented = (Array.isArray(h) ? h[0] : h) || bearerOf(request.headers.authorization);
+  const found = auth.set.lookup(presented ? tokenDigest(presented) : undefined);
+  if (found.ok) return found.token;
+  auth.onDenied?.(found.reason);
+  throw new TollkeeperError('unauthorized', INGEST_DENIED[found.reason](found.name));
+}
+
 /**
  * Authentication and authorization for every route of a listener, as an onRequest hook: it runs before the
  * body is read and validated, so a caller without the right token learns nothing about the schema (401/403
@@ -92,13 +121,13 @@ const UNAUTHORIZED = 'missing or unknown bearer token';
 export const authPlugin = fp(
   async (app: FastifyInstance, tokens: Tokens) => {
     app.decorateRequest('role', null);
+    app.decorateRequest('ingestToken', null);
     app.addHook('onRequest', async (request) => {
       if (request.is404) return;
       const level = request.routeOptions.config.auth ?? 'admin';
       if (level === 'public') return;
       if (level === 'otlp') {
-        const token = bearerOf(request.headers.authorization);
-        if (tokens.otlp && (token === undefined || !safeEqual(token, tokens.otlp))) throw new TollkeeperError('unauthorized', 'missing or invalid bearer token');
+        if (tokens.ingest) request.ingestToken = ingestTokenOf(request, tokens.ingest);
         return;
       }
       const token = tokenOf(request);

@@ -22,6 +22,8 @@ import { healthRoutes, type HealthOptions } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { ingestStatsRoutes } from './ingest-stats.ts';
 import { metricsRoutes, type MetricsOptions } from './metrics.ts';
+import { ingestTokenRoutes } from './ingest-tokens.ts';
+import type { IngestTokenService } from '../detector/ingest-tokens.ts';
 import { docsRoutes, openapiPlugin } from './openapi.ts';
 import { policyRoutes } from './policies.ts';
 import { quotaRoutes } from './quotas.ts';
@@ -47,6 +49,8 @@ export interface ApiDeps {
   usageReports: UsageReportRepo;
   /** What the collectors flushed to `ingest_stats` (every collector process, wherever it runs). */
   ingestStats: IngestStatsRepo;
+  /** Ingest tokens of the config file and the admin API. */
+  ingestTokens: IngestTokenService;
   store: ClickHouse;
   pricer: { price(i: PriceInput): PriceResult };
   authorize: AuthorizeOptions;
@@ -115,6 +119,7 @@ export const apiPlugin = fp(
     await app.register(usageRoutes, { reports: d.usageReports, store: d.store, pricer: d.pricer, now: d.now });
     await app.register(alertRoutes, { notifier: d.alerts });
     await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
+    await app.register(ingestTokenRoutes, { tokens: d.ingestTokens });
     await app.register(usageViewRoutes, { repo: d.usageViews, now: d.now });
     await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay });
     await app.register(webUiRoutes, { assets: d.webAssets });

@@ -44,6 +44,9 @@ const IngestBody = Type.Object({
   spans_rejected: Counter,
   unrecognized_usage_attribute: Counter,
   calls_without_counts: Counter,
+  token_spans_received: Type.Record(Type.String(), Type.Number(), { description: 'spans received per ingest token name' }),
+  token_spans_rejected: Type.Record(Type.String(), Counter, { description: 'rejected spans per ingest token name, then reason (out_of_scope_tenant, out_of_scope_api_key, out_of_scope_service, and every other reason)' }),
+  ingest_unauthorized: Type.Record(Type.String(), Type.Number(), { description: 'OTLP requests refused with 401 per reason: missing, unknown, revoked' }),
   gauges: Type.Object({
     spool_bytes: Type.Number(),
     spool_files: Type.Number(),
@@ -54,7 +57,7 @@ const IngestBody = Type.Object({
 });
 
 const SCALARS = ['spans_received', 'spans_ignored', 'spans_superseded', 'events_accepted', 'call_collisions', 'call_discrepancies', 'call_late_evidence'] as const;
-const LABELLED = ['spans_rejected', 'unrecognized_usage_attribute', 'calls_without_counts'] as const;
+const LABELLED = ['spans_rejected', 'unrecognized_usage_attribute', 'calls_without_counts', 'token_spans_received', 'ingest_unauthorized'] as const;
 const GAUGE_NAMES = ['spool_bytes', 'spool_files', 'dead_events', 'writer_queue', 'writer_lag_ms'] as const;
 
 export interface IngestStatsOptions {
@@ -100,11 +103,18 @@ export const ingestStatsRoutes: FastifyPluginAsyncTypebox<IngestStatsOptions> = 
         spans_rejected: {},
         unrecognized_usage_attribute: {},
         calls_without_counts: {},
+        token_spans_received: {},
+        token_spans_rejected: {},
+        ingest_unauthorized: {},
         gauges: Object.fromEntries(GAUGE_NAMES.map((n) => [n, 0])) as Static<typeof IngestBody>['gauges'],
       };
       for (const row of rows) {
         if ((SCALARS as readonly string[]).includes(row.name)) body.counters[row.name as (typeof SCALARS)[number]] += row.value;
         else if ((LABELLED as readonly string[]).includes(row.name)) body[row.name as (typeof LABELLED)[number]][row.label] = row.value;
+        else if (row.name === 'token_spans_rejected') {
+          const cut = row.label.indexOf('/');
+          (body.token_spans_rejected[row.label.slice(0, cut)] ??= {})[row.label.slice(cut + 1)] = row.value;
+        }
         else if ((GAUGE_NAMES as readonly string[]).includes(row.name)) body.gauges[row.name as (typeof GAUGE_NAMES)[number]] = row.value;
       }
       return body;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -59,8 +60,17 @@ import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
 import { metricsRoutes } from '../api/metrics.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { keyedDigest } from '../core/ingest/token-hash.ts';
+import { IngestTokenSet } from '../core/ingest/tokens.ts';
+import { bump } from '../collector/ingest.ts';
+import { createIngestTokenService, definedTokens, type IngestTokenService } from '../detector/ingest-tokens.ts';
+import { createIngestTokenRepo } from '../store/ingest-token-repo.ts';
+import { assertIngestGuarded } from './ingest-guard.ts';
 
 export type Role = 'all' | 'collector' | 'detector';
+
+/** How often a collector running on its own reads the ingest tokens again (a revocation takes effect within it). */
+const INGEST_TOKEN_REFRESH_MS = 5_000;
 
 export interface Tollkeeper {
   config: Config;
@@ -71,6 +81,8 @@ export interface Tollkeeper {
   writer?: BatchWriter;
   /** The collector's counters flushed to `ingest_stats` every 10 s and on close. */
   stats?: StatsFlusher;
+  /** Ingest tokens (config file and admin API) and the set the collector checks requests against. */
+  ingestTokens: IngestTokenService;
   enforcement?: Enforcement;
   forwardAuth?: ForwardAuth;
   /** Admission with reservations (the detector's side). */
@@ -133,10 +145,21 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     const refreshKeep = () => keep.splice(0, keep.length, ...keptAttributes(config, policyService.active()));
     const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
+    // Token digests are looked up under a key of this process (core/ingest/token-hash.ts): nothing to share or keep.
+    const lookupKey = randomBytes(32);
+    const tokenSet = new IngestTokenSet((digest) => keyedDigest(lookupKey, digest));
+    const ingestTokens = createIngestTokenService({
+      repo: createIngestTokenRepo(store),
+      defined: definedTokens(config.auth.otlp_token, config.ingest.tokens),
+      set: tokenSet,
+      now,
+      newSecret: () => 'tki_' + randomBytes(24).toString('base64url'),
+    });
+    await ingestTokens.load();
     // Where operators reach the API (restore calls in alerts); the bound address once listening.
     let apiBase = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.api_port}`;
     const metrics = createMetrics();
-    const app: Tollkeeper = { config, store, metrics, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
+    const app: Tollkeeper = { config, store, metrics, ingestTokens, tokens: { ...tokens, path: t.path }, listen: async () => ({}), close: async () => undefined };
     const authTokens = { ...tokens, metrics: config.auth.metrics_token };
     const fastifyOpts = {
       loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -149,6 +172,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
 
     const ingestStatsRepo = createIngestStatsRepo(store);
     if (role !== 'detector') {
+      assertIngestGuarded({ host: config.server.host, port: config.server.otlp_port, tokenRequired: tokenSet.required, insecure: config.ingest.insecure });
       const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
       const usageRepo = createUsageRepo(store);
       const writer = createBatchWriter({
@@ -197,13 +221,13 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       cleanups.unshift(() => stats.close());
       const otlp = Fastify(fastifyOpts);
       otlp.server.maxConnections = cap;
-      await registerConventions(otlp, { ...authTokens, otlp: config.auth.otlp_token });
+      await registerConventions(otlp, { ...authTokens, ingest: { set: tokenSet, onDenied: (reason) => bump(ingest.counters.unauthorized, reason) } });
       await otlp.register(healthRoutes, { ready });
       await otlp.register(metricsRoutes, { registry: metrics.registry });
       metrics.watchCollector({ counters: ingest.counters, writer });
       // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
-      const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected) => {
-        const r = await ingest.ingest(spans, decoderRejected);
+      const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected, token) => {
+        const r = await ingest.ingest(spans, decoderRejected, token);
         if (r.outcome.ok) onIngested();
         return r;
       } };
@@ -218,6 +242,10 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
         timer.unref();
         cleanups.unshift(() => clearInterval(timer));
+        // Tokens created or revoked through the detector's API reach this process within the interval.
+        const tokenTimer = setInterval(() => void ingestTokens.load().catch((err: unknown) => logger.warn({ err }, 'cannot refresh ingest tokens; keeping the last set')), INGEST_TOKEN_REFRESH_MS);
+        tokenTimer.unref();
+        cleanups.unshift(() => clearInterval(tokenTimer));
       }
       cleanups.unshift(() => writer.close());
       cleanups.unshift(() => otlp.close());
@@ -289,6 +317,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         incidents: anomalyRepo,
         usageReports: createUsageReportRepo(store),
         ingestStats: ingestStatsRepo,
+        ingestTokens,
         store,
         pricer,
         authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key), admit: (r) => adm.admission.admit(r) },

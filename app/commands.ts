@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { replayDead, type ReplayReport } from '../collector/replay-dead.ts';
 import type { Config } from '../core/config/load.ts';
+import { InsecureIngestError } from './ingest-guard.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { DataDirInUseError, lockDataDir } from '../store/data-lock.ts';
@@ -26,6 +27,7 @@ export class CommandError extends Error {
 export function commandError(err: unknown): CommandError | undefined {
   if (err instanceof CommandError) return err;
   if (err instanceof DataDirInUseError) return new CommandError(err.message, 1);
+  if (err instanceof InsecureIngestError) return new CommandError(err.message, 2);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE') return new CommandError(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port`, 1);
   return undefined;

@@ -12,6 +12,9 @@ const REDACT = [
   '*.webhooks[*].secret',
   '*.*.webhooks[*].secret',
   'webhooks[*].secret',
+  // Ingest tokens: ingest.tokens[n].token.
+  '*.tokens[*].token',
+  '*.*.tokens[*].token',
 ];
 
 /** The one logger: JSON lines, secrets redacted wherever the config (or a part of it) is logged. */

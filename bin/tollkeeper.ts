@@ -34,6 +34,8 @@ Flags:
   --host <addr>            bind address (default 127.0.0.1; use 0.0.0.0 in containers)
   --otlp-port <n>          OTLP/HTTP port (default 4318)
   --api-port <n>           API port (default 8080)
+  --insecure-ingest        let the collector accept usage without a token on an address other than loopback
+                           (only when something in front of it authenticates senders; docs/threat-model.md)
   --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
   --step <duration>        replay: detector tick to simulate (default 1m)
   --dry-run                reprice: report what would change without writing
@@ -65,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
         host: { type: 'string' },
         'otlp-port': { type: 'string' },
         'api-port': { type: 'string' },
+        'insecure-ingest': { type: 'boolean' },
         from: { type: 'string' },
         to: { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -94,6 +97,7 @@ async function main(argv: string[]): Promise<void> {
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values['otlp-port'] !== undefined ? { otlpPort: port('otlp-port', values['otlp-port']) } : {}),
     ...(values['api-port'] !== undefined ? { apiPort: port('api-port', values['api-port']) } : {}),
+    ...(values['insecure-ingest'] ? { insecureIngest: true } : {}),
   };
   if (command === 'demo') {
     // The demo brings its own configuration (or uses a running instance): ./tollkeeper.yaml is not read.
@@ -200,6 +204,7 @@ async function serve(role: Role, config: Config): Promise<void> {
     lines.push(`  revocation list:   ${urls.apiUrl}/v1/revocations`);
   }
   lines.push(`  admin + gateway tokens: ${app.tokens.path}`);
+  if (urls.otlpUrl) lines.push(`  ingest auth:       ${app.ingestTokens.required() ? 'on (ingest tokens)' : 'off: no ingest token defined (docs/threat-model.md)'}`);
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;

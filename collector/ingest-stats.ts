@@ -35,6 +35,10 @@ function snapshot(c: IngestCounters): Snapshot {
   for (const [label, v] of Object.entries(c.rejectedByReason)) s.set(key('spans_rejected', label), v);
   for (const [label, v] of Object.entries(c.unrecognizedUsage)) s.set(key('unrecognized_usage_attribute', label), v);
   for (const [label, v] of Object.entries(c.callsWithoutCounts)) s.set(key('calls_without_counts', label), v);
+  for (const [label, v] of Object.entries(c.spansByToken)) s.set(key('token_spans_received', label), v);
+  // Token names carry no `/` (letters, digits, _ . -): `token/reason` splits back unambiguously.
+  for (const [token, reasons] of Object.entries(c.rejectedByToken)) for (const [reason, v] of Object.entries(reasons)) s.set(key('token_spans_rejected', `${token}/${reason}`), v);
+  for (const [label, v] of Object.entries(c.unauthorized)) s.set(key('ingest_unauthorized', label), v);
   return s;
 }
 

@@ -4,6 +4,8 @@ import { createCallDeduper, type CountedRow } from '../core/usage/call-dedupe.ts
 import { missingIdentityError, type InheritableIdentity } from '../core/usage/identity.ts';
 import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-span.ts';
 import type { CostSource, DecodedSpan, UsageEvent } from '../core/usage/types.ts';
+import { scopeMessage, scopeVerdict, type ScopeReason } from '../core/ingest/scope.ts';
+import type { IngestToken } from '../core/ingest/tokens.ts';
 import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
 import { overlongIdentity } from './identity-limit.ts';
 import type { RejectedSpans } from './otlp/decode-common.ts';
@@ -35,6 +37,12 @@ export interface IngestCounters {
   callsWithoutCounts: Record<string, number>;
   eventsAccepted: number;
   unpricedByModel: Record<string, number>;
+  /** Spans received per ingest token name (requests without a token, while ingest needs none, are not counted here). */
+  spansByToken: Record<string, number>;
+  /** Rejected spans per ingest token name, then reason (the reasons of `rejectedByReason`, `out_of_scope_*` among them). */
+  rejectedByToken: Record<string, Record<string, number>>;
+  /** OTLP requests refused for their token, per reason (`missing`, `unknown`, `revoked`). */
+  unauthorized: Record<string, number>;
 }
 
 export interface IngestDeps {
@@ -85,7 +93,7 @@ function priced(e: Unpriced, costUsd: number, costSource: CostSource, priceVersi
 /** Labels kept per counter: a client inventing attribute names cannot grow the counters (or the stats table) without bound. */
 const MAX_LABELS = 1000;
 
-function bump(counts: Record<string, number>, label: string, by = 1): void {
+export function bump(counts: Record<string, number>, label: string, by = 1): void {
   const seen = counts[label];
   if (seen !== undefined) counts[label] = seen + by;
   else if (Object.keys(counts).length < MAX_LABELS) counts[label] = by;
@@ -109,6 +117,9 @@ export function createIngest(deps: IngestDeps) {
     callsWithoutCounts: {},
     eventsAccepted: 0,
     unpricedByModel: {},
+    spansByToken: {},
+    rejectedByToken: {},
+    unauthorized: {},
   };
 
   /** A call whose span had no counts and no cost has an unknown price, not $0 (docs/concepts/pricing.md): it counts as an unpriced request. */
@@ -174,13 +185,24 @@ export function createIngest(deps: IngestDeps) {
 
   return {
     counters,
-    /** `decoderRejected`: spans the decoder left out for breaking a per-span bound (reported with the others). */
-    async ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans): Promise<IngestResult> {
-      counters.spansReceived += spans.length + (decoderRejected?.spans ?? 0);
+    /**
+     * `decoderRejected`: spans the decoder left out for breaking a per-span bound (reported with the others).
+     * `token`: the ingest token the request came with; a scoped token's spans outside its scope are rejected, judged on
+     * their final ids (after inheritance from ancestors) and before they take part in one-call dedupe or pricing.
+     */
+    async ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans, token?: IngestToken | null): Promise<IngestResult> {
+      const received = spans.length + (decoderRejected?.spans ?? 0);
+      counters.spansReceived += received;
+      const perToken = token ? (counters.rejectedByToken[token.name] ??= {}) : undefined;
+      if (token) bump(counters.spansByToken, token.name, received);
+      const reject = (code: string, by = 1) => {
+        bump(counters.rejectedByReason, code, by);
+        if (perToken) bump(perToken, code, by);
+      };
       const now = deps.now();
       let rejected = decoderRejected?.spans ?? 0;
       let firstError = decoderRejected?.message ?? '';
-      if (decoderRejected?.spans) bump(counters.rejectedByReason, 'span_limits', decoderRejected.spans);
+      if (decoderRejected?.spans) reject('span_limits', decoderRejected.spans);
       const candidates: Unpriced[] = [];
       let spanIds: Map<string, InheritableIdentity> | undefined;
       for (const span of spans) {
@@ -195,14 +217,21 @@ export function createIngest(deps: IngestDeps) {
         } else {
           rejected++;
           firstError ||= r.reason;
-          bump(counters.rejectedByReason, r.code ?? 'other');
+          reject(r.code ?? 'other');
         }
       }
-      const selected = deduper.select(candidates, spans, spanIds);
+      const scope = token?.compiled;
+      const selected = deduper.select(candidates, spans, spanIds, scope ? (e) => scopeVerdict(scope, e) : undefined);
       for (const { event, kinds } of selected.rejected) {
         rejected++;
-        bump(counters.rejectedByReason, 'identity_missing');
+        reject('identity_missing');
         firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
+      }
+      for (const { event, reason } of selected.refused) {
+        rejected++;
+        reject(reason);
+        // Only a scoped token's check refuses events, so token and scope are set here.
+        if (token && scope) firstError ||= scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope);
       }
       counters.spansSuperseded += selected.superseded;
       counters.callDiscrepancies += selected.discrepancies;
@@ -219,7 +248,7 @@ export function createIngest(deps: IngestDeps) {
         else {
           rejected++;
           firstError ||= tooLong;
-          bump(counters.rejectedByReason, 'identity_too_long');
+          reject('identity_too_long');
         }
       }
       counters.spansRejected += rejected;

@@ -115,7 +115,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
       try {
         const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
         if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
-        pending = opts.ingest.ingest(decoded.spans, decoded.rejected);
+        pending = opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken);
       } finally {
         turns.release();
       }

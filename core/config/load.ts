@@ -12,6 +12,8 @@ export interface Flags {
   host?: string;
   otlpPort?: number;
   apiPort?: number;
+  /** `--insecure-ingest`: sets `ingest.insecure`. */
+  insecureIngest?: boolean;
 }
 
 export type Config = ParsedConfig & {
@@ -38,8 +40,9 @@ export function loadConfig(input: { fileText?: string; source: string; env: Reco
     }
   }
   const merged = applyOverrides(raw as Record<string, unknown>, input.env, input.flags);
+  const envErrors = tokensFromEnv(merged, input.env);
   const parsed = parseConfig(merged);
-  if (!parsed.ok) return { ok: false, errors: parsed.errors.map((e) => `${input.source}: ${e}`) };
+  if (!parsed.ok || envErrors.length > 0) return { ok: false, errors: [...envErrors, ...(parsed.ok ? [] : parsed.errors)].map((e) => `${input.source}: ${e}`) };
   const config = parsed.config;
   const dataDir = input.flags.data ?? input.env.TOLLKEEPER_DATA ?? config.store.chdb?.path ?? './data';
   return { ok: true, config: { ...config, source: input.source, dataDir } };
@@ -67,6 +70,8 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
   if (env.TOLLKEEPER_ADMIN_TOKEN) section('auth').admin_token = env.TOLLKEEPER_ADMIN_TOKEN;
   if (env.TOLLKEEPER_GATEWAY_TOKEN) section('auth').gateway_token = env.TOLLKEEPER_GATEWAY_TOKEN;
   if (env.TOLLKEEPER_METRICS_TOKEN) section('auth').metrics_token = env.TOLLKEEPER_METRICS_TOKEN;
+  if (env.TOLLKEEPER_OTLP_TOKEN) section('auth').otlp_token = env.TOLLKEEPER_OTLP_TOKEN;
+  if (flags.insecureIngest) section('ingest').insecure = true;
   if (env.TOLLKEEPER_SMTP_URL) {
     const alerts = section('alerts');
     alerts.email = { ...((alerts.email) ?? {}), smtp_url: env.TOLLKEEPER_SMTP_URL };
@@ -75,6 +80,29 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
   if (flags.otlpPort !== undefined) section('server').otlp_port = flags.otlpPort;
   if (flags.apiPort !== undefined) section('server').api_port = flags.apiPort;
   return out;
+}
+
+/**
+ * Ingest tokens given as `token_env` take their secret from that environment variable (the file then holds no
+ * secret). A variable that is not set is an error naming the token's path, never a token that silently is not there.
+ */
+function tokensFromEnv(merged: Record<string, unknown>, env: Record<string, string | undefined>): string[] {
+  const ingest = merged.ingest;
+  const tokens = typeof ingest === 'object' && ingest !== null ? (ingest as Record<string, unknown>).tokens : undefined;
+  if (!Array.isArray(tokens)) return [];
+  const errors: string[] = [];
+  tokens.forEach((t: unknown, i) => {
+    if (typeof t !== 'object' || t === null) return;
+    const token = t as Record<string, unknown>;
+    if (typeof token.token_env !== 'string' || token.token !== undefined) return;
+    const value = env[token.token_env];
+    if (value === undefined || value === '') errors.push(`ingest.tokens[${i}].token_env: environment variable ${token.token_env} is not set`);
+    else {
+      token.token = value;
+      delete token.token_env;
+    }
+  });
+  return errors;
 }
 
 /** Defaults filled in, then checked (every problem, each with its path and value), then converted. */

@@ -76,6 +76,22 @@ const PriceOverride = Type.Object(
   strict,
 );
 
+const ScopeList = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
+
+/** One ingest token: its secret given one way (as such, as its SHA-256, or the name of an environment variable). */
+const IngestTokenT = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', errorMessage: 'letters, digits, _ . - (at most 64)' }),
+    token: Type.Optional(Type.String({ minLength: 16 })),
+    token_hash: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', errorMessage: 'the SHA-256 of the token as 64 hex digits (printf %s "$TOKEN" | sha256sum)' })),
+    token_env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', errorMessage: 'an environment variable name' })),
+    tenants: Type.Optional(ScopeList),
+    api_keys: Type.Optional(ScopeList),
+    services: Type.Optional(ScopeList),
+  },
+  strict,
+);
+
 export const configSchema = Type.Object(
   {
     server: Type.Object(
@@ -125,6 +141,10 @@ export const configSchema = Type.Object(
         flush_interval: withDefault(DurationMs, '200ms'),
         spool_max_mib: withDefault(Positive, 512),
         compute_operations: Type.Array(Type.String(), { default: [] }),
+        /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
+        tokens: Type.Array(IngestTokenT, { default: [] }),
+        /** Accept usage without a token on an address other than loopback (anyone who reaches it can report usage). */
+        insecure: Type.Boolean({ default: false }),
       },
       { ...strict, default: {} },
     ),
@@ -283,6 +303,19 @@ export function configProblems(value: unknown): string[] {
   if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts: headers must be more than 0 and at most request');
   if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
   if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts: socket must be 0 (off) or more than 60s, the longest revocation long-poll');
+  const tokens = mapping(mapping(value)?.ingest)?.tokens;
+  if (Array.isArray(tokens)) {
+    const seen = new Set<unknown>();
+    tokens.forEach((t, i) => {
+      const token = mapping(t);
+      if (!token) return;
+      const given = ['token', 'token_hash', 'token_env'].filter((k) => token[k] !== undefined);
+      if (given.length !== 1) problems.push(`ingest.tokens[${i}]: give exactly one of token, token_hash and token_env (got ${given.length === 0 ? 'none' : given.join(', ')})`);
+      if (token.name === 'otlp_token') problems.push(`ingest.tokens[${i}].name: "otlp_token" is the name of auth.otlp_token; choose another`);
+      else if (seen.has(token.name)) problems.push(`ingest.tokens[${i}].name: ${JSON.stringify(token.name)} is used by an earlier token`);
+      seen.add(token.name);
+    });
+  }
   const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
   if (Array.isArray(webhooks)) {
     webhooks.forEach((w, i) => {

@@ -36,7 +36,12 @@ export interface DedupeResult {
   inherited: number;
   /** Events rejected because identity.required kinds were found neither on them nor on their ancestors. */
   rejected: { event: Unpriced; kinds: number }[];
+  /** Events the caller's `admit` refused (an ingest token reporting outside its scope), with its reason. */
+  refused: { event: Unpriced; reason: string }[];
 }
+
+/** Decides, on an event's final ids (inherited ones included), whether the request may report it: null, or why not. */
+export type Admit = (e: Unpriced) => string | null;
 
 const MAX_DEPTH = 64;
 
@@ -86,8 +91,14 @@ export function createCallDeduper(capacity = 200_000) {
      * `spans` are all spans of the request (for the ancestry); `spanIds` maps trace id + span id to the ids carried by
      * spans that are not events (an app's `invoke_agent` or workflow span), as mapSpan's `ignored` results give them.
      */
-    select(events: Unpriced[], spans: readonly SpanRef[], spanIds?: ReadonlyMap<string, InheritableIdentity>): DedupeResult {
-      const result: DedupeResult = { counted: [], superseded: 0, collisions: 0, discrepancies: 0, lateEvidence: 0, inherited: 0, rejected: [] };
+    select(events: Unpriced[], spans: readonly SpanRef[], spanIds?: ReadonlyMap<string, InheritableIdentity>, admit?: Admit): DedupeResult {
+      const result: DedupeResult = { counted: [], superseded: 0, collisions: 0, discrepancies: 0, lateEvidence: 0, inherited: 0, rejected: [], refused: [] };
+      // A refused event never reaches the trace memory: it cannot supersede, or be superseded by, what is stored.
+      const refused = (e: Unpriced): boolean => {
+        const reason = admit?.(e) ?? null;
+        if (reason !== null) result.refused.push({ event: e, reason });
+        return reason !== null;
+      };
       if (spanIds) for (const [k, ids] of spanIds) identities.set(k, ids);
       if (events.length === 0 && !spanIds?.size) return result;
       // Parent links of traces with events (and of spans with ids), so later requests can walk through this one's spans.
@@ -117,12 +128,15 @@ export function createCallDeduper(capacity = 200_000) {
         if (!single && !known && !e.parentSpanId && !fresh.has(e.traceId)) {
           // Most traffic: a root span of a trace not seen before; it keeps this fast path unless another event of its
           // trace follows in this request.
+          if (admit && refused(e)) continue;
           fresh.set(e.traceId, [e]);
           unseen.add(e.traceId);
           continue;
         }
         if (single?.spanId === e.spanId) {
-          // The same span again (a client retry): its row goes again and the writer drops it as stored.
+          // The same span again (a client retry): its row goes again and the writer drops it as stored. Judged on
+          // the stored ids: a token cannot have another token's span acknowledged as its own.
+          if (admit && refused(single)) continue;
           if (hasUsage(single)) result.counted.push({ event: single, value: single, before: NO_BEFORE });
           continue;
         }
@@ -130,6 +144,7 @@ export function createCallDeduper(capacity = 200_000) {
         if (stored) {
           // The same span again (a client retry): its row, if it had one, goes again and the writer drops it as stored.
           const row = known!.rows.get(e.spanId);
+          if (admit && refused(row?.event ?? stored)) continue;
           if (row) result.counted.push({ event: row.event, value: row.value, before: row.before });
           continue;
         }
@@ -143,6 +158,7 @@ export function createCallDeduper(capacity = 200_000) {
           result.rejected.push({ event: e, kinds: missing });
           continue;
         }
+        if (admit && refused(e)) continue;
         let list = fresh.get(e.traceId);
         if (!list) fresh.set(e.traceId, (list = []));
         list.push(e);

@@ -1,37 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startApp, tempDataDir } from '../helpers/app.ts';
+import { cli } from '../helpers/cli.ts';
 import { migrate } from '../../store/migrate.ts';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
-
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-  onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/tollkeeper.ts'), ...args], {
-      cwd: mkdtempSync(join(tmpdir(), 'tk-cli-')),
-      env: { ...process.env, ...env, TOLLKEEPER_CLICKHOUSE_URL: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 describe('CLI', () => {
   it('exits 2 naming the path and problem of a bad config file', async () => {
