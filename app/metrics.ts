@@ -75,6 +75,11 @@ export function createMetrics() {
       liveCounter(registry, 'ingest_spans_received_total', 'Spans received in OTLP requests that were decoded', [], () => one(n.spansReceived));
       liveCounter(registry, 'ingest_spans_ignored_total', 'Spans received that carry no usage (not GenAI, not metered)', [], () => one(n.spansIgnored));
       liveCounter(registry, 'ingest_spans_rejected_total', 'Spans rejected through partialSuccess, by reason', ['reason'], () => byLabel('reason', n.rejectedByReason));
+      liveCounter(registry, 'ingest_token_spans_received_total', 'Spans received per ingest token', ['token'], () => byLabel('token', n.spansByToken));
+      liveCounter(registry, 'ingest_token_spans_rejected_total', 'Spans of an ingest token rejected through partialSuccess, by token and reason (out_of_scope_* among them)', ['token', 'reason'], () =>
+        Object.entries(n.rejectedByToken).flatMap(([token, reasons]) => Object.entries(reasons).map(([reason, v]): [Labels, number] => [{ token, reason }, v])),
+      );
+      liveCounter(registry, 'ingest_unauthorized_total', 'OTLP requests refused with 401 for their ingest token, by reason (missing, unknown, revoked)', ['reason'], () => byLabel('reason', n.unauthorized));
       liveCounter(registry, 'ingest_events_accepted_total', 'Usage events handed to the writer (acknowledged once stored or spooled)', [], () => one(n.eventsAccepted));
       liveCounter(registry, 'ingest_events_stored_total', 'Usage events newly written to ClickHouse (duplicates excluded)', [], () => one(c.writer.stats().stored));
       liveCounter(registry, 'ingest_events_duplicate_total', 'Usage events dropped because their id was already stored (retries)', [], () => one(c.writer.stats().duplicates));

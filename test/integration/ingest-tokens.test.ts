@@ -90,6 +90,10 @@ describe('ingest tokens', () => {
     expect(stats.body.token_spans_rejected).toEqual({ 'acme-chat': { out_of_scope_tenant: 2, out_of_scope_service: 1 } });
     expect(stats.body.token_spans_received).toEqual({ 'acme-chat': 5 });
     expect(stats.body.spans_rejected).toMatchObject({ out_of_scope_tenant: 2, out_of_scope_service: 1 });
+    // The same counts for Prometheus, on the collector's own port.
+    const scraped = await (await fetch(`${t.otlpUrl}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text();
+    expect(scraped).toContain('tollkeeper_ingest_token_spans_rejected_total{token="acme-chat",reason="out_of_scope_tenant"} 2');
+    expect(scraped).toContain('tollkeeper_ingest_token_spans_received_total{token="acme-chat"} 5');
   });
 
   it('once a token is defined, a request without one or with an unknown one gets 401, counted by reason', async () => {
