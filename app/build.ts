@@ -183,6 +183,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         flushIntervalMs: config.ingest.flush_interval,
         // Events waiting for the store, past which requests get 429: ~200k events is a few hundred MB of heap.
         maxQueued: Math.max(200_000, config.ingest.batch_size * 4),
+        // …and bytes: memory under overload stays bounded whatever the events' size (docs/operations.md).
+        maxQueuedBytes: config.ingest.max_queue_mib * 1024 * 1024,
         // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
         ...(useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
         // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now;

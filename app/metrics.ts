@@ -90,6 +90,7 @@ export function createMetrics() {
       liveGauge(registry, 'spool_bytes', 'Bytes waiting in the on-disk spool', [], () => one(c.writer.stats().spoolBytes));
       liveCounter(registry, 'dead_events_total', 'Events the store refused for good, set aside in spool/dead', [], () => one(c.writer.stats().deadEvents));
       liveGauge(registry, 'writer_queue_events', 'Events in memory waiting for the store (requests get 429 past the bound)', [], () => one(c.writer.stats().queued));
+      liveGauge(registry, 'writer_queue_bytes', 'Bytes of encoded events in memory waiting for the store (bounded by ingest.max_queue_mib)', [], () => one(c.writer.stats().queuedBytes));
       liveGauge(registry, 'writer_lag_seconds', 'How long the oldest request waiting for the store has waited', [], () => one(c.writer.stats().lagMs / 1000));
       otlpAnswers = new Counter({ name: P + 'ingest_requests_total', help: 'OTLP trace requests answered, by HTTP status (429/503: refused under load)', labelNames: ['code'], registers: [registry] });
     },

@@ -1,6 +1,6 @@
 // Benchmark runner: `npm run bench` runs every benchmark and rewrites BENCHMARKS.md.
 //
-//   npm run bench                                  all of them (built-in ones ≈ 6 min on 2 cores; discovered ones add theirs)
+//   npm run bench                                  all of them in one go, with progress: section n/N, elapsed, time left (from the last run's durations)
 //   npm run bench -- --only ingest,event-loop      a subset; the other sections of BENCHMARKS.md are kept
 //   npm run bench -- --list                        ids, files and whether they are built in or discovered
 //   npm run bench -- --quick                       smaller budgets, written to $TMPDIR/BENCHMARKS.quick.md (smoke test)
@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './lib/harness.ts';
 import { loadAvg, machine, machineTable, runLine } from './lib/machine.ts';
 import { mergeDocument, renderResult } from './lib/markdown.ts';
+import { createRunProgress, previousSeconds } from './lib/progress.ts';
 import { parseOtlpDecode, parsePricing } from './lib/scripts.ts';
 
 interface Entry {
@@ -164,12 +165,18 @@ async function main(): Promise<number> {
   console.log(`tollkeeper benchmarks: ${chosen.map((e) => e.id).join(', ')} → ${relative(ROOT, out) || out}`);
   console.log(`${m.cpu} × ${m.cores}, ${m.ramGiB} GiB, Node ${m.node}, ${m.os}; load average ${loadAvg()}`);
 
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const scale = args.quick ? 0.2 : args.scale || 1;
+  // Durations of the previous full-size run; benchmarks never run before are guessed at half their time limit.
+  const progress = createRunProgress(chosen.map((e) => e.id), previousSeconds(existsSync(join(ROOT, 'BENCHMARKS.md')) ? readFileSync(join(ROOT, 'BENCHMARKS.md'), 'utf8') : old, all.map((e) => e.id)), {
+    scale,
+    fallbackS: (id) => (all.find((e) => e.id === id)?.timeoutMs ?? 120_000) / 2000,
+  });
   const fresh = new Map<string, string>();
   let failed = 0;
   for (const e of chosen) {
     const loadBefore = loadAvg();
-    console.log(`\n=== ${e.id} (${e.file})`);
-    const scale = args.quick ? 0.2 : args.scale || 1;
+    console.log(`\n${progress.starting(e.id)}  (${e.file})`);
     const r = await runOne(e, scale);
     const note = args.quick ? ' **Quick run (budgets × 0.2): not representative.**' : scale < 1 ? ` **Scaled run (budgets × ${scale}).**` : '';
     const line = runLine({ date: new Date(), command, seconds: r.seconds, m, loadBefore, loadAfter: loadAvg() }) + note;
@@ -177,10 +184,11 @@ async function main(): Promise<number> {
       fresh.set(e.id, renderResult(r.result, line));
       for (const p of r.result.problems ?? []) console.error(`\n!!! ${e.id}: PROBLEM: ${p}\n`);
       if (r.result.problems?.length) failed++;
-      console.log(`=== ${e.id}: done in ${r.seconds.toFixed(0)} s`);
+      console.log(progress.finished(e.id, r.seconds, r.result.problems?.length ? 'done with problems' : 'done'));
     } else {
       failed++;
       console.error(`\n!!! ${e.id} FAILED: ${r.error}\n`);
+      console.log(progress.finished(e.id, r.seconds, 'failed'));
       fresh.set(e.id, `## ${e.id}\n\n${line}\n\n> **FAILED** in this run: ${(r.error ?? '').split('\n')[0]}`);
     }
   }
@@ -199,7 +207,6 @@ async function main(): Promise<number> {
     'Each section gives the load average before and after it ran: on this 2-core machine, shared with other work, a load',
     'above ~1 means something else competed for the CPU and the numbers are lower than the code can do.',
   ].join('\n');
-  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
   writeFileSync(out, mergeDocument(old, header, fresh, all.map((e) => e.id)) );
   console.log(`\nwrote ${out}${failed ? `; ${failed} benchmark(s) failed or reported problems` : ''}`);
   return failed ? 1 : 0;

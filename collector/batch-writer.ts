@@ -19,6 +19,11 @@ export interface BatchWriterOptions {
   flushIntervalMs: number;
   /** Events queued in memory beyond which new requests get 429. */
   maxQueued: number;
+  /**
+   * Bytes of encoded rows queued in memory beyond which new requests get 429 (default: no bound). Events differ in
+   * size by an order of magnitude (attributes kept, long ids), so memory is bounded by bytes, not only by count.
+   */
+  maxQueuedBytes?: number;
   /** How often the spool is retried while it holds batches (default 1 s). */
   drainIntervalMs?: number;
   /**
@@ -35,6 +40,8 @@ export interface BatchWriterOptions {
 
 interface Pending {
   rows: Row[];
+  /** Characters of the rows' encoded lines (what the queue holds in memory). */
+  bytes: number;
   /** Events the encoder refused: set aside in spool/dead with the batch. */
   refused: UsageEvent[];
   resolve: (o: WriteOutcome) => void;
@@ -50,6 +57,8 @@ export interface WriterStats {
   /** Events the store refused for good, written to spool/dead. */
   deadEvents: number;
   queued: number;
+  /** Bytes of encoded rows in `queued` (the writer's share of memory). */
+  queuedBytes: number;
   /** How long the oldest request still waiting for the store (or the spool) has waited, in ms; 0 when none. */
   lagMs: number;
   spoolBytes: number;
@@ -76,7 +85,10 @@ export function createBatchWriter(o: BatchWriterOptions) {
   const drainIntervalMs = o.drainIntervalMs ?? 1000;
   let pending: Pending[] = [];
   let pendingCount = 0;
+  let pendingBytes = 0;
   let inFlight = 0;
+  let inFlightBytes = 0;
+  const maxBytes = o.maxQueuedBytes ?? Infinity;
   /** Queue time of the oldest request in the batch being written. */
   let inFlightSince = 0;
   let flushTimer: NodeJS.Timeout | undefined;
@@ -167,6 +179,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
       if (outcome.ok) outcome = await write(rows);
     } finally {
       inFlight -= rows.length + refused.length;
+      for (const p of batch) inFlightBytes -= p.bytes;
       for (const p of batch) p.resolve(outcome);
       // What gathered while this write ran goes next, without waiting for the timer.
       if (inFlight === 0 && pending.length > 0) void flush();
@@ -183,6 +196,8 @@ export function createBatchWriter(o: BatchWriterOptions) {
     pending = [];
     inFlight += pendingCount;
     pendingCount = 0;
+    inFlightBytes += pendingBytes;
+    pendingBytes = 0;
     if (batch[0]) inFlightSince = batch[0].at;
     return serial(() => flushOnce(batch));
   }
@@ -251,9 +266,13 @@ export function createBatchWriter(o: BatchWriterOptions) {
       }
       // Encoded now: until it is stored, an event is held as one line of text, not as its object graph.
       const { rows, refused } = toRows(events);
+      let bytes = 0;
+      for (const r of rows) bytes += r.line.length;
+      if (queued > 0 && pendingBytes + inFlightBytes + bytes > maxBytes) return Promise.resolve(QUEUE_FULL);
       return new Promise<WriteOutcome>((resolve) => {
-        pending.push({ rows, refused, resolve, at: performance.now() });
+        pending.push({ rows, refused, bytes, resolve, at: performance.now() });
         pendingCount += events.length;
+        pendingBytes += bytes;
         // An idle writer writes at once (requests arriving in the same turn share the batch); a busy one gathers
         // until the write in flight is done, the batch is full, or flush_interval passes.
         if (pendingCount >= o.batchSize) void flush();
@@ -271,7 +290,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
      */
     refusal(): Refusal | null {
       if (closed) return SHUTTING_DOWN;
-      return pendingCount + inFlight >= o.maxQueued ? QUEUE_FULL : null;
+      return pendingCount + inFlight >= o.maxQueued || pendingBytes + inFlightBytes >= maxBytes ? QUEUE_FULL : null;
     },
     flush,
     /** Drains the spool until it is empty or the store fails, in turns that let flushes in between. */
@@ -281,7 +300,7 @@ export function createBatchWriter(o: BatchWriterOptions) {
     stats(): WriterStats {
       const oldest = inFlight > 0 ? inFlightSince : pending[0]?.at;
       const lagMs = oldest === undefined ? 0 : Math.max(0, performance.now() - oldest);
-      return { ...stats, queued: pendingCount + inFlight, lagMs, spoolBytes: o.spool.bytes(), spoolFiles: o.spool.files(), storeHealthy };
+      return { ...stats, queued: pendingCount + inFlight, queuedBytes: pendingBytes + inFlightBytes, lagMs, spoolBytes: o.spool.bytes(), spoolFiles: o.spool.files(), storeHealthy };
     },
     /** Refuses new events, then settles everything already submitted (stored or spooled). */
     async close(): Promise<void> {

@@ -67,3 +67,32 @@ export function sampleRss(everyMs = 50): () => number {
     return Math.max(peak, process.memoryUsage.rss());
   };
 }
+
+/** Where memory is at the RSS peak: the JS heap, buffers outside it, and the rest (native: embedded ClickHouse, code). */
+export interface MemoryAtPeak {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  /** Buffers and other memory V8 knows about outside the heap. */
+  external: number;
+  /** RSS minus heap and external: embedded ClickHouse's allocations, the code, thread stacks. */
+  native: number;
+}
+
+/** Samples process.memoryUsage() every `everyMs`; stop() gives the breakdown at the sample with the highest RSS. */
+export function sampleMemory(everyMs = 50): () => MemoryAtPeak {
+  const take = (): MemoryAtPeak => {
+    const m = process.memoryUsage();
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, native: Math.max(0, m.rss - m.heapTotal - m.external) };
+  };
+  let peak = take();
+  const timer = setInterval(() => {
+    const m = take();
+    if (m.rss > peak.rss) peak = m;
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    const m = take();
+    return m.rss > peak.rss ? m : peak;
+  };
+}

@@ -140,6 +140,7 @@ export const configSchema = Type.Object(
         batch_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 20_000 }),
         flush_interval: withDefault(DurationMs, '200ms'),
         spool_max_mib: withDefault(Positive, 512),
+        max_queue_mib: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 64 }),
         compute_operations: Type.Array(Type.String(), { default: [] }),
         /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
         tokens: Type.Array(IngestTokenT, { default: [] }),

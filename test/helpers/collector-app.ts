@@ -18,6 +18,7 @@ export interface CollectorOptions {
   batchSize: number;
   flushIntervalMs: number;
   maxQueued: number;
+  maxQueuedBytes?: number;
   bodyLimit?: number;
   maxInflightBytes?: number;
 }
@@ -36,7 +37,7 @@ export interface TestCollector {
 export async function startCollector(o: CollectorOptions): Promise<TestCollector> {
   const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
   const spool = await openSpool(o.spoolDir, o.spoolMaxBytes);
-  const writer = createBatchWriter({ repo: o.repo, spool, logger, batchSize: o.batchSize, flushIntervalMs: o.flushIntervalMs, maxQueued: o.maxQueued, drainIntervalMs: 25 });
+  const writer = createBatchWriter({ repo: o.repo, spool, logger, batchSize: o.batchSize, flushIntervalMs: o.flushIntervalMs, maxQueued: o.maxQueued, ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}), drainIntervalMs: 25 });
   const ingest = createIngest({
     mapping: {
       identity: { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => 'h:' + createHmac('sha256', 'test-key').update(v).digest('hex').slice(0, 32) },

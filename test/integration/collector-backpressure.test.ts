@@ -106,6 +106,28 @@ describe('queue full', () => {
     await expectStoredExactly(key, first);
   });
 
+  it('bounds the queue by bytes too: 429 once the encoded events waiting reach maxQueuedBytes, whatever their count', async () => {
+    const c = await collector({ maxQueued: 100_000, maxQueuedBytes: 4 * 1024 });
+    const key = freshKey('bytes');
+    let release!: () => void;
+    c.faults.hold = new Promise<void>((resolve) => (release = resolve));
+    // An idle writer takes any request: these 20 events are well over 4 KiB encoded.
+    const first = spansFor(key, 20);
+    const firstReply = post(c.url, first);
+    await waitFor(() => c.writer.stats().queued >= 20, { what: 'the first request to be queued' });
+    expect(c.writer.stats().queuedBytes).toBeGreaterThan(4 * 1024);
+    const r = await post(c.url, spansFor(key, 1));
+    expect(r.status).toBe(429);
+    expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(r.body.toString())).toMatchObject({ code: 8, message: expect.stringMatching(/queue full/) as unknown });
+    c.faults.hold = undefined;
+    release();
+    expect((await firstReply).status).toBe(200);
+    await waitFor(() => c.writer.stats().queuedBytes === 0, { what: 'the queue to empty' });
+    await expectStoredExactly(key, first);
+    expect((await post(c.url, spansFor(freshKey('bytes-after'), 1))).status).toBe(200);
+  });
+
   it('turns requests away before decoding them while the queue is at its bound', async () => {
     const c = await collector({ maxQueued: 10 });
     const key = freshKey('full');
