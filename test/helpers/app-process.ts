@@ -1,0 +1,106 @@
+// The real `tollkeeper start` as a child process (optionally as PID 1 of a new pid namespace), for tests that
+// kill it, restart it on the same data directory and look at what survived.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from './wait.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface AppProcess {
+  proc: ChildProcess;
+  otlpUrl: string;
+  apiUrl: string;
+  adminToken: string;
+  gatewayToken: string;
+  /** stdout and stderr so far (pino lines included). */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The pid of node itself: the child, or PID 1 of the namespace as the host sees it. */
+  nodePid(): number;
+  /** SIGKILL to node itself (no flush, no lock release), then waits for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful: batches flushed, lock released), then waits for the exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface AppProcessOptions {
+  dataDir: string;
+  /** Config file text; written beside the data directory. */
+  yaml?: string;
+  /** Runs node as PID 1 of a new pid namespace (`unshare --fork --pid --mount-proc`), as in a container. */
+  namespace?: boolean;
+  startTimeoutMs?: number;
+}
+
+/** Spawns the app and waits for its start-up lines; rejects with its output when it exits first. */
+export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0'];
+  if (o.yaml !== undefined) {
+    const file = `${o.dataDir}.yaml`;
+    writeFileSync(file, o.yaml);
+    args.push('--config', file);
+  }
+  const node = [process.execPath, ...args];
+  const [cmd, ...rest] = o.namespace ? ['unshare', '--fork', '--pid', '--mount-proc', '--kill-child', ...node] : node;
+  const proc = spawn(cmd!, rest, { cwd: ROOT, env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '', TOLLKEEPER_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  let exitedState: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('close', (code, signal) => {
+      exitedState = { code, signal };
+      resolve(exitedState);
+    }),
+  );
+
+  try {
+    await waitFor(() => exitedState !== undefined || /revocation list:\s+\S+/.test(out), { timeoutMs: o.startTimeoutMs ?? 60_000, what: 'tollkeeper to start', intervalMs: 25 });
+  } catch (err) {
+    proc.kill('SIGKILL');
+    await exited;
+    throw new Error(`tollkeeper did not start on ${o.dataDir}: ${(err as Error).message}\n${out}`);
+  }
+  if (exitedState) throw new AppExitedError(exitedState.code, out);
+  const otlpUrl = /OTLP\/HTTP traces:\s+(\S+)\/v1\/traces/.exec(out)![1]!;
+  const apiUrl = /API:\s+(\S+)\/api\//.exec(out)![1]!;
+  const tokens = JSON.parse(readFileSync(join(o.dataDir, 'tokens.json'), 'utf8')) as { admin_token: string; gateway_token: string };
+
+  const nodePid = (): number => {
+    if (!o.namespace) return proc.pid!;
+    // unshare --fork has exactly one child: node, PID 1 inside.
+    const children = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    if (children.length !== 1) throw new Error(`expected one child of unshare (pid ${proc.pid}), found ${JSON.stringify(children)}`);
+    return Number(children[0]);
+  };
+
+  return {
+    proc,
+    otlpUrl,
+    apiUrl,
+    adminToken: tokens.admin_token,
+    gatewayToken: tokens.gateway_token,
+    output: () => out,
+    exited,
+    nodePid,
+    async kill() {
+      if (!exitedState) process.kill(nodePid(), 'SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (!exitedState) process.kill(nodePid(), 'SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** The app exited before it was up (e.g. refused the data directory): its exit code and output. */
+export class AppExitedError extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`tollkeeper exited with code ${code} before it started:\n${output}`);
+  }
+}
