@@ -101,7 +101,8 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
       const entry = enforcement.get(body.kind, body.id);
       result = { version: enforcement.version, ...(entry ? { entry } : {}) };
     }
-    deps.bus.publish(d.events);
+    // Answered once the alert deliveries are stored: a kill -9 right after this answer still alerts after the restart.
+    await deps.bus.publish(d.events);
     return result;
   }
 

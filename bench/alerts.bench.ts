@@ -96,7 +96,7 @@ alerts:
     { type: 'key.revoked' as const, timestamp: new Date().toISOString(), data: { entity: { kind: 'api_key', id: `sync-${i}` }, source: 'quota' as const, policy: 'cap', action: 'revoke', reason: 'bench' } },
   ]).flat();
   const p0 = performance.now();
-  b.app.notifier!.onEvents(events);
+  void b.app.notifier!.onEvents(events);
   const publishMs = performance.now() - p0;
   await until(() => hooks.hooks.length >= h0 + 2000, 120_000, 'the synchronous-cost batch');
 

@@ -47,7 +47,7 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
       // The incident is stored before its action shows on the revocation list, so whoever sees the entry finds its incident.
       if (d.incidents.length > 0) await o.repo.saveIncidents(d.incidents, nextVersion(now));
       await o.enforcement.apply({ add: d.add, lift: [] });
-      o.bus.publish(d.events);
+      void o.bus.publish(d.events);
       // findingLabels and entitiesScored feed the detector's health figures (tick-stats.ts).
       return { findings: rec.findings, findingLabels: rec.findingLabels, entitiesScored: rec.entitiesScored, opened: rec.opened, resolved: rec.resolved };
     },

@@ -52,7 +52,7 @@ export function createQuotaJob(deps: QuotaJobDeps) {
       await deps.firings.record(d.firings);
       for (const f of d.firings) fired.add(firingKey(f));
       await deps.enforcement.apply(d);
-      deps.bus.publish(d.events);
+      void deps.bus.publish(d.events);
       return { crossings: d.crossings };
     },
   };

@@ -131,17 +131,20 @@ export function createNotifier(d: NotifierDeps) {
     /** What the outbox holds, newest first (the API's view). */
     list: (f: DeliveryFilter): Promise<Delivery[]> => d.repo.list(f),
     get: (id: string): Promise<Delivery | undefined> => d.repo.get(id),
-    /** Bus subscriber: returns at once; planning, storing and sending happen after the detector's tick moves on. */
-    onEvents(events: readonly AlertEvent[]): void {
-      if (events.length === 0) return;
+    /**
+     * Bus subscriber: returns at once; planning, storing and sending happen after the detector's tick moves on.
+     * The promise settles (never rejects) once these events' deliveries are stored, for a caller that must know.
+     */
+    onEvents(events: readonly AlertEvent[]): Promise<unknown> {
+      if (events.length === 0) return Promise.resolve();
       const at = d.now();
-      chain = chain
+      return (chain = chain
         .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
         .then(async () => {
           const ds = deliveriesFor(events, at);
           if (ds.length > 0) await outbox.add(ds);
         })
-        .catch((err: unknown) => d.logger.error({ err, events: events.length }, 'cannot plan or store alert deliveries'));
+        .catch((err: unknown) => d.logger.error({ err, events: events.length }, 'cannot plan or store alert deliveries')));
     },
 
     /** Restores what the last run knew: disabled subscribers, mail cooldowns, deliveries still open. */

@@ -55,7 +55,7 @@ describe('email alerts', () => {
       usageEvent({ apiKey: 'k-42', tenant: 'acme', costUsd: 0.4, time: now - 3 * 3_600_000 }),
       usageEvent({ apiKey: 'k-42', tenant: 'acme', costUsd: 38.1, time: now - 60_000 }),
     ]);
-    t.app.notifier!.onEvents(anomalyRevocation('k-42', new Date(now).toISOString()));
+    void t.app.notifier!.onEvents(anomalyRevocation('k-42', new Date(now).toISOString()));
     const mail = (await waitFor(() => s.mails[0], { what: 'the mail' })).parsed;
     expect(mail.subject).toBe('[tollkeeper] Revoked: api_key k-42 — $38.10 in 5 min, 95× usual');
     expect(s.mails[0]!.rcpt.sort()).toEqual(['acme-admins@example.com', 'ops@example.com', 'pager@example.com']);
@@ -120,7 +120,7 @@ describe('email alerts', () => {
     const s = await smtp();
     t = await startApp({ startLoop: false, yaml: yaml(s.url) });
     const at = new Date().toISOString();
-    t.app.notifier!.onEvents(Array.from({ length: 500 }, (_, i): AlertEvent => ({ type: 'key.revoked', timestamp: at, data: { entity: { kind: 'api_key', id: `b-${String(i).padStart(3, '0')}` }, source: 'quota', policy: 'p', action: 'revoke', reason: 'over budget' } })));
+    void t.app.notifier!.onEvents(Array.from({ length: 500 }, (_, i): AlertEvent => ({ type: 'key.revoked', timestamp: at, data: { entity: { kind: 'api_key', id: `b-${String(i).padStart(3, '0')}` }, source: 'quota', policy: 'p', action: 'revoke', reason: 'over budget' } })));
     await enforce(t, 'revoke', 'api_key', 'k-marker');
     await waitFor(() => s.mails.some((m) => m.parsed.subject?.includes('k-marker')), { what: 'the marker mail' });
     expect(s.mails.map((m) => m.parsed.subject)).toEqual([
@@ -139,8 +139,8 @@ describe('email alerts', () => {
     await waitFor(() => s.mails.length === 2, { what: 'the restore mail' });
     await enforce(t, 'revoke', 'api_key', 'k-c'); // same entity and What within the cooldown: no mail
     const resolved: AlertEvent = { type: 'anomaly.resolved', timestamp: new Date().toISOString(), data: { entity: { kind: 'api_key', id: 'k-r' }, source: 'anomaly', incident_id: 'inc-9', pattern: 'burst', severity: 'warning', reason: 'burst on api_key k-r is back to normal' } };
-    t.app.notifier!.onEvents([resolved]);
-    t.app.notifier!.onEvents([{ ...resolved, timestamp: new Date(Date.now() + 2000).toISOString() }]);
+    void t.app.notifier!.onEvents([resolved]);
+    void t.app.notifier!.onEvents([{ ...resolved, timestamp: new Date(Date.now() + 2000).toISOString() }]);
     await enforce(t, 'revoke', 'api_key', 'k-marker');
     await waitFor(() => s.mails.some((m) => m.parsed.subject?.includes('k-marker')), { what: 'the marker mail' });
     await waitFor(async () => (await deliveries(t!, 'channel=email&status=pending')).length === 0 && (await deliveries(t!, 'channel=email&status=failed')).length === 0, { what: 'an empty email queue' });

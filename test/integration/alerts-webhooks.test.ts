@@ -157,7 +157,7 @@ alerts:
   it('posts a readable Slack message: who, what, how much vs usual, what was done, how to restore', async () => {
     const slack = await receiver(undefined);
     t = await startApp({ startLoop: false, yaml: yaml(`    - { url: "${slack.url}", format: slack }`) });
-    t.app.notifier!.onEvents([
+    void t.app.notifier!.onEvents([
       {
         type: 'key.revoked',
         timestamp: '2026-12-03T08:00:00.000Z',
