@@ -2,6 +2,7 @@
 // kill it, restart it on the same data directory and look at what survived.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.ts';
 
@@ -33,6 +34,25 @@ export interface AppProcessOptions {
   startTimeoutMs?: number;
 }
 
+/** User + system CPU seconds of a process and its children so far (from /proc), or '?' when unreadable. */
+function cpuSeconds(pid: number): string {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime, stime, cutime, cstime are fields 14-17 of stat; here 11-14 after the command name.
+    return (fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100).toFixed(1);
+  } catch {
+    return '?';
+  }
+}
+
+/** The test's environment without settings that would point the app elsewhere (embedded store, given config). */
+function appEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '' };
+  delete env.TOLLKEEPER_CONFIG;
+  delete env.TOLLKEEPER_DATA;
+  return env;
+}
+
 /** Spawns the app and waits for its start-up lines; rejects with its output when it exits first. */
 export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0'];
@@ -43,7 +63,7 @@ export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess>
   }
   const node = [process.execPath, ...args];
   const [cmd, ...rest] = o.namespace ? ['unshare', '--fork', '--pid', '--mount-proc', '--kill-child', ...node] : node;
-  const proc = spawn(cmd!, rest, { cwd: ROOT, env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '', TOLLKEEPER_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd!, rest, { cwd: ROOT, env: appEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -58,9 +78,11 @@ export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess>
   try {
     await waitFor(() => exitedState !== undefined || /revocation list:\s+\S+/.test(out), { timeoutMs: o.startTimeoutMs ?? 60_000, what: 'tollkeeper to start', intervalMs: 25 });
   } catch (err) {
+    // Slow (CPU time keeps growing: a loaded machine) or stuck (it does not): say which.
+    const cpu = cpuSeconds(proc.pid!);
     proc.kill('SIGKILL');
     await exited;
-    throw new Error(`tollkeeper did not start on ${o.dataDir}: ${(err as Error).message}\n${out}`);
+    throw new Error(`tollkeeper did not start on ${o.dataDir} (${cpu} s of CPU used; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}): ${(err as Error).message}\n${out}`);
   }
   if (exitedState) throw new AppExitedError(exitedState.code, out);
   const otlpUrl = /OTLP\/HTTP traces:\s+(\S+)\/v1\/traces/.exec(out)![1]!;

@@ -4,7 +4,7 @@ import { createLogger } from '../../app/logger.ts';
 import { createBatchWriter, type BatchWriter } from '../../collector/batch-writer.ts';
 import { createIngest } from '../../collector/ingest.ts';
 import { collectorPlugin } from '../../collector/plugin.ts';
-import { openSpool } from '../../collector/spool.ts';
+import { openSpool, type Spool } from '../../collector/spool.ts';
 import { createPricer } from '../../core/pricing/pricer.ts';
 import { DEFAULT_IDENTITY } from '../../core/usage/identity.ts';
 import { healthRoutes } from '../../api/health.ts';
@@ -21,6 +21,8 @@ export interface CollectorOptions {
   maxQueuedBytes?: number;
   bodyLimit?: number;
   maxInflightBytes?: number;
+  /** Puts faults between the writer and the real spool (e.g. a disk that answers ENOSPC). */
+  wrapSpool?: (spool: Spool) => Spool;
 }
 
 export interface TestCollector {
@@ -36,7 +38,8 @@ export interface TestCollector {
  */
 export async function startCollector(o: CollectorOptions): Promise<TestCollector> {
   const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
-  const spool = await openSpool(o.spoolDir, o.spoolMaxBytes);
+  const real = await openSpool(o.spoolDir, o.spoolMaxBytes);
+  const spool = o.wrapSpool ? o.wrapSpool(real) : real;
   const writer = createBatchWriter({ repo: o.repo, spool, logger, batchSize: o.batchSize, flushIntervalMs: o.flushIntervalMs, maxQueued: o.maxQueued, ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}), drainIntervalMs: 25 });
   const ingest = createIngest({
     mapping: {

@@ -2,6 +2,16 @@ import { classifyStoreError } from '../../store/errors.ts';
 import { StoreError } from '../../store/port.ts';
 import { USAGE_COLUMNS, type UsageRepo } from '../../store/usage-repo.ts';
 
+/** chdb's insert failure with a ClickHouse error code (243 not enough space, 241 memory limit), as chdb throws it. */
+export function chdbInsertError(code: number): Error {
+  const e = Object.assign(new Error(`Code: ${code}. DB::Exception: injected`), { code: 'CHDB_INSERT', clickhouseCode: code });
+  e.name = 'ChdbInsertError';
+  return e;
+}
+
+/** A failed system call as Node throws it (ENOSPC, ECONNRESET, …). */
+export const systemError = (code: string, syscall = 'write'): NodeJS.ErrnoException => Object.assign(new Error(`${code}: injected`), { code, syscall });
+
 /** The fields of an encoded row that tests pick poison events by. */
 export interface RowFields {
   eventId: string;

@@ -1,11 +1,12 @@
 // The data-directory lock tells a crashed holder from a live one even when its pid was reused: by another
 // process on the host, or by the restarted tollkeeper itself (node is PID 1 in a container, after every restart).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirInUseError, lockDataDir } from '../../store/data-lock.ts';
+import { canUnshare } from '../helpers/privileges.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -47,15 +48,6 @@ function lockChild(dir: string, mode: 'crash' | 'hold', o: { namespace?: boolean
   return { proc, output: () => out, done };
 }
 
-function canUnshare(): string | null {
-  if (process.platform !== 'linux') return 'pid namespaces are Linux only';
-  try {
-    execFileSync('unshare', ['--fork', '--pid', '--mount-proc', 'true'], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `unshare --fork --pid --mount-proc is not permitted here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`;
-  }
-}
 const noUnshare = canUnshare();
 if (noUnshare) console.warn(`pid namespace lock tests skipped: ${noUnshare}`);
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { faultyRepo } from '../helpers/faulty-repo.ts';
+import { chdbInsertError, faultyRepo, systemError } from '../helpers/faulty-repo.ts';
 import { startCollector } from '../helpers/collector-app.ts';
 import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
 import { spooledIds } from '../helpers/spool-files.ts';
@@ -14,13 +14,6 @@ import { rollupTotals, useTestStore } from '../helpers/test-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const stores = useTestStore();
-
-function chdbInsertError(code: number): Error {
-  const e = Object.assign(new Error(`Code: ${code}. DB::Exception: injected`), { code: 'CHDB_INSERT', clickhouseCode: code });
-  e.name = 'ChdbInsertError';
-  return e;
-}
-const systemError = (code: string) => Object.assign(new Error(`${code}: injected`), { code, syscall: 'write' });
 
 const FAILURES: [string, () => unknown][] = [
   ['not enough space (server)', () => new ClickHouseError({ message: 'Cannot reserve 1.00 MiB, not enough space.', code: '243', type: 'NOT_ENOUGH_SPACE' })],

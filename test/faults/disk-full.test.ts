@@ -1,57 +1,24 @@
 // A nearly full disk must not turn acknowledged usage into dead letters: ClickHouse's "not enough space" is a
 // passing state, so batches wait in the spool (or the client gets 503 + Retry-After and sends again), and every
 // call is counted once space is back. Runs the real app with its data directory on a small tmpfs (needs root).
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
+import { fillDisk, mountTmpfs } from '../helpers/privileges.ts';
 import { spooledIds } from '../helpers/spool-files.ts';
 import { rollupTotals } from '../helpers/test-store.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** Mounts a tmpfs of `mib` MiB, or says why it cannot (not root, no mount permission in this sandbox). */
-function mountTmpfs(mib: number): { dir: string } | { skip: string } {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return { skip: 'needs root on Linux to mount a tmpfs' };
-  const dir = mkdtempSync(join(tmpdir(), 'tk-diskfull-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs not permitted here: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}` };
-  }
-}
-
-const mounted = mountTmpfs(192);
+const mounted = mountTmpfs(192, 'tk-diskfull-');
 if ('skip' in mounted) console.warn(`disk-full test skipped: ${mounted.skip}`);
 const dataDir = 'dir' in mounted ? mounted.dir : '';
-
-/** Fills the file system until only about `leaveBytes` are free (tmpfs counts in 4 KiB pages). */
-function fillDisk(file: string, leaveBytes: number): void {
-  const fd = openSync(file, 'w');
-  try {
-    const chunk = Buffer.alloc(64 * 1024);
-    for (;;) {
-      const { bavail, bsize } = statfsSync(dataDir);
-      const free = bavail * bsize;
-      if (free <= leaveBytes) break;
-      writeSync(fd, chunk, 0, Math.min(chunk.length, free - leaveBytes));
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 let t: TestApp | undefined;
 afterAll(async () => {
   await t?.close();
-  if (dataDir) {
-    execFileSync('umount', [dataDir]);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  if ('remove' in mounted) mounted.remove();
 });
 
 describe.skipIf(!dataDir)('disk nearly full (data directory on a small tmpfs)', () => {
@@ -65,7 +32,7 @@ describe.skipIf(!dataDir)('disk nearly full (data directory on a small tmpfs)', 
 
     // Below the 1 MiB ClickHouse reserves for a part, above what a few spool files need.
     const filler = join(dataDir, 'filler');
-    fillDisk(filler, 640 * 1024);
+    fillDisk(dataDir, filler, 640 * 1024);
     const first = await Promise.all(bodies.map(async (b) => {
       const r = await send(b);
       return { status: r.status, retryAfter: r.headers.get('retry-after') };

@@ -6,9 +6,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { ensureFileLimit } from '../helpers/privileges.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+// The server (this process) holds 10,000 sockets, and so does the stalling child, which inherits the limit.
+const noFiles = ensureFileLimit(12_000);
+if (noFiles) console.warn(`stalled connections skipped: ${noFiles}`);
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -59,7 +63,7 @@ policies:
   - { name: calls, scope: api_key, limits: { requests: 1000 } }
 ${extra}`;
 
-describe('stalled connections', () => {
+describe.skipIf(noFiles)('stalled connections', () => {
   it('10,000 stalled connections: enforcement keeps answering, and they are closed after the timeouts', async () => {
     const t = await startApp({ yaml: YAML('server: { timeouts: { headers: 20s, request: 20s }, max_connections: 8000 }') });
     cleanups.push(() => t.close({ cleanup: true }));
