@@ -39,7 +39,7 @@ async function revocationList(app: AppProcess): Promise<ListBody> {
 }
 
 describe.skipIf(process.env.TOLLKEEPER_TEST_CLICKHOUSE_URL)('SIGKILL during ingest, over several rounds', () => {
-  it('loses no acknowledged span, counts none twice, keeps the revocation list, and delivers each revocation alert once', { timeout: 240_000 }, async () => {
+  it('loses no acknowledged span, counts none twice, keeps the revocation list, and delivers each revocation alert once', { timeout: 360_000 }, async () => {
     console.log(`sigkill rounds: seed ${SEED}, ${ROUNDS} rounds (replay with TOLLKEEPER_FAULT_SEED=${SEED})`);
     const rng = mulberry32(SEED);
     const receiver = await startHookReceiver(SECRET);
