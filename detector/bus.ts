@@ -3,7 +3,7 @@ import type { BusEvent } from '../core/events.ts';
 export type { BusEvent, BusEventType } from '../core/events.ts';
 
 /** A subscriber may return a promise: settled once it has taken the events for good (the notifier: stored). */
-export type BusSubscriber = (events: BusEvent[]) => void | Promise<unknown>;
+export type BusSubscriber = (events: BusEvent[]) => unknown;
 
 /** Where detector findings go: webhooks, email, logs. Notifiers must never block or throw into detection. */
 export interface Bus {
@@ -24,7 +24,7 @@ export function createBus(subscribers: BusSubscriber[] = []): Bus & { subscribe(
         try {
           const r = s(events);
           // a notifier's failure is its own to report
-          if (r) taken.push(r.catch(() => undefined));
+          if (r instanceof Promise) taken.push(r.catch(() => undefined));
         } catch {
           // a notifier's failure is its own to report
         }

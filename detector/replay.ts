@@ -91,7 +91,7 @@ export async function replay(o: {
         for (const c of log.changes.slice(before)) rows.push({ at: clock, source: 'enforcement', what: 'expiry', entity: `${c.kind} ${c.id}`, level: 'expired', action: c.op === 'remove' ? 'restore' : (c.entry?.action ?? '-'), detail: c.reason });
       },
     },
-    bus: createBus([(e) => void events.push(...e)]),
+    bus: createBus([(e) => events.push(...e)]),
     // Every baseline is built before judging: replay is not racing a live tick.
     baselineBudgetMs: Infinity,
   });
