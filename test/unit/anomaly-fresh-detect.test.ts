@@ -1,30 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { entityKey } from '../../core/anomaly/baseline.ts';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { addFresh, createFreshCounters } from '../../core/anomaly/fresh-counters.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
+import { steadyBaseline } from '../helpers/steady-baseline.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
 import type { Baseline, EntityObservation, Metric } from '../../core/anomaly/types.ts';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
 const MINUTE0 = Date.UTC(2026, 2, 30, 14, 7, 0);
 const NOW = MINUTE0 + 20 * SEC; // 20 s into the minute
 
-function baseline(id: string, perMin: number, usdPerReq: number): Baseline {
-  const end = Math.floor(NOW / HOUR) * HOUR;
-  const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-  for (let h = 0; h < 28 * 24; h++) {
-    const req = perMin * 60 * (h % 2 === 0 ? 0.95 : 1.05);
-    hourly.requests.push(req);
-    hourly.cost_usd.push(req * usdPerReq);
-    hourly.tokens.push(req * 1000);
-    hourly.tool_calls.push(0);
-  }
-  return buildBaseline({ kind: 'api_key', id, hourStart: end - 28 * 24 * HOUR, hourly }, end);
-}
+const baseline = (id: string, perMin: number, usdPerReq: number): Baseline => steadyBaseline(id, perMin, usdPerReq, NOW);
 
 /** `calls` at `usd` each, 2 s apart from 2 s into the current minute: as the rollup and as fresh counters show them. */
 function burst(id: string, calls: number, usd: number) {

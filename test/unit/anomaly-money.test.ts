@@ -6,6 +6,7 @@ import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
 import { recordSpend, severityByMoney, spendSince } from '../../core/anomaly/money.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
+import { steadyBaseline } from '../helpers/steady-baseline.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
 import type { Baseline, EntityObservation, Metric, PeerBaseline } from '../../core/anomaly/types.ts';
 import type { EntityKind } from '../../core/usage/types.ts';
@@ -14,19 +15,7 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const NOW = Date.UTC(2026, 2, 30, 14, 0, 45); // current minute 75 % elapsed
 
-/** 28 days of a steady hourly rate (requests per minute, USD per request), ending the hour before `now`. */
-function baseline(id: string, perMin: number, usdPerReq: number): Baseline {
-  const end = Math.floor(NOW / HOUR) * HOUR;
-  const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-  for (let h = 0; h < 28 * 24; h++) {
-    const req = perMin * 60 * (h % 2 === 0 ? 0.95 : 1.05);
-    hourly.requests.push(req);
-    hourly.cost_usd.push(req * usdPerReq);
-    hourly.tokens.push(req * 1000);
-    hourly.tool_calls.push(0);
-  }
-  return buildBaseline({ kind: 'api_key', id, hourStart: end - 28 * 24 * HOUR, hourly }, end);
-}
+const baseline = (id: string, perMin: number, usdPerReq: number): Baseline => steadyBaseline(id, perMin, usdPerReq, NOW);
 
 /** 360 minutes at the usual rate, the last `floodMin` minutes (and the current partial one) at the flood rate. */
 function observe(id: string, usual: [number, number], flood: [number, number], floodMin: number, now = NOW): EntityObservation {

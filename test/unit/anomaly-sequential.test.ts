@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TUNING } from '../../core/anomaly/config.ts';
 import { addFresh, createFreshCounters, pruneFresh, type FreshBucket } from '../../core/anomaly/fresh-counters.ts';
 import { bucketUnits, sequentialTest, type SequentialParams } from '../../core/anomaly/sequential.ts';
+import { mulberry32, poisson } from '../helpers/traffic-sim.ts';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -9,25 +10,7 @@ const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const BUCKET = 10 * SEC;
 const sq = DEFAULT_TUNING.sequential;
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function poisson(r: () => number, mean: number): number {
-  // Knuth: fine for the small per-bucket means used here.
-  const l = Math.exp(-mean);
-  let k = 0;
-  for (let p = r(); p > l; p *= r()) k++;
-  return k;
-}
+const rng = mulberry32;
 
 /** Calls as (time, cost) → buckets through the real counters. */
 function bucketsOf(calls: readonly { t: number; cost: number }[], now: number): FreshBucket[] {
