@@ -1,3 +1,4 @@
+// bench-timeout: 20m
 // Live denial-of-wallet detection in wall-clock time: a seeded fleet (24 keys / 4 tenants / 4 agents, 7 days of
 // history) plus trap keys with their own seeded history, then attacks and traps sent through the real OTel SDK
 // exporter with its default batching, while the detector runs at its default interval. Reports, per attack, the
