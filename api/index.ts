@@ -4,6 +4,7 @@ import type { PriceInput, PriceResult } from '../core/pricing/types.ts';
 import type { Notifier } from '../detector/alerts/notifier.ts';
 import type { Bus } from '../detector/bus.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
+import type { GatewayMirror } from '../detector/gateway-mirror.ts';
 import type { PolicyService } from '../detector/policies.ts';
 import type { QuotaStatus } from '../detector/quota-status.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   ready: HealthOptions['ready'];
   now: () => number;
   enforcement: Enforcement;
+  /** The API port's copy of what gateways are answered from (the revocation list, remaining quota, staleness). */
+  gatewayMirror: GatewayMirror;
   /** Idempotency-Key answers of POST /v1/enforcement (kept in the store). */
   idempotency: Idempotency;
   bus: Bus;
@@ -109,7 +112,7 @@ export const apiPlugin = fp(
     await app.register(openapiPlugin);
     await app.register(healthRoutes, { ready: d.ready });
     await app.register(metricsRoutes, { registry: d.metrics });
-    await app.register(revocationRoutes, { enforcement: d.enforcement, now: d.now });
+    await app.register(revocationRoutes, { mirror: d.gatewayMirror });
     await app.register(authorizePlugin, d.authorize);
     await app.register(admissionRoutes, { admission: d.admission });
     await app.register(enforcementRoutes, { enforcement: d.enforcement, bus: d.bus, now: d.now, idempotency: d.idempotency });

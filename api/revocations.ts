@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { Enforcement } from '../detector/enforcement.ts';
-import { createRevocationBodies } from '../detector/revocation-bodies.ts';
+import type { GatewayMirror } from '../detector/gateway-mirror.ts';
 import { sameLogger } from './hot-path.ts';
-import { EntityRef, Entry, Timestamp } from './schemas.ts';
+import { createRevocationAnswerer } from './revocations-answer.ts';
+import { EntityRef, Entry } from './schemas.ts';
 
-const Query = Type.Object(
+/** The query `GET /v1/revocations` takes (the gateway listener validates it with this same schema). */
+export const RevocationQuerySchema = Type.Object(
   {
     since: Type.Optional(Type.Integer({ minimum: 0, description: 'answer the changes after this version' })),
     wait: Type.Optional(Type.Number({ minimum: 0, maximum: 60, description: 'seconds to wait for the version to move' })),
@@ -17,7 +18,7 @@ const Query = Type.Object(
 const List = Type.Object(
   {
     version: Type.Integer(),
-    generated_at: Timestamp,
+    generated_at: Type.String({ format: 'date-time', description: 'RFC 3339: when the list reached this version' }),
     entries: Type.Optional(Type.Array(Entry, { description: 'the whole list (no ?since, or ?since older than the kept history)' })),
     added: Type.Optional(Type.Array(Entry, { description: 'with ?since: new and changed entries' })),
     removed: Type.Optional(Type.Array(EntityRef, { description: 'with ?since: entries no longer listed' })),
@@ -26,21 +27,14 @@ const List = Type.Object(
   { title: 'RevocationList' },
 );
 
-function parseEtag(header: string | undefined): number | undefined {
-  if (!header) return undefined;
-  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-  return m ? Number(m[1]) : -1;
-}
-
 export interface RevocationOptions {
-  enforcement: Enforcement;
-  now: () => number;
+  /** The API port's copy of the gateway-facing state (detector/gateway-mirror.ts). */
+  mirror: GatewayMirror;
 }
 
-/** GET /v1/revocations: full list, deltas with ?since, long-poll with ?wait, ETag/304. */
+/** GET /v1/revocations: full list, deltas with ?since, long-poll with ?wait, ETag/304 (api/revocations-answer.ts). */
 export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationOptions> = async (app, o) => {
-  const { enforcement } = o;
-  const bodies = createRevocationBodies(enforcement, o.now);
+  const answer = createRevocationAnswerer(o.mirror);
   app.get(
     '/v1/revocations',
     {
@@ -51,28 +45,20 @@ export const revocationRoutes: FastifyPluginAsyncTypebox<RevocationOptions> = as
         tags: ['enforcement'],
         summary: 'The revocation list gateways poll',
         description: 'ETag is the quoted version; If-None-Match answers 304 when nothing changed. `?wait` long-polls until the version moves past `since` (or differs from If-None-Match); on timeout 304 when If-None-Match was sent, else the empty delta.',
-        querystring: Query,
+        querystring: RevocationQuerySchema,
         response: { 200: List, 304: Type.Null({ description: 'not modified' }) },
       },
     },
     async (request, reply) => {
-      const { since, wait } = request.query;
-      const inm = parseEtag(request.headers['if-none-match']);
-      const known = since ?? inm;
-      if (wait && known !== undefined && known === enforcement.version) {
-        // A gateway that hangs up stops waiting (its waiter is dropped at once, not at the timeout).
-        const gone = new AbortController();
-        const onClose = () => gone.abort();
-        request.raw.socket.once('close', onClose);
-        await enforcement.waitForChange(known, wait * 1000, gone.signal);
-        request.raw.socket.off('close', onClose);
-      }
-      const version = bodies.version;
-      void reply.header('etag', `"${version}"`).header('cache-control', 'no-cache');
-      if (inm !== undefined && inm === version) return reply.code(304).send(null);
-      // Bodies are serialized once per version (revocation-bodies.ts) and sent as buffers, past the serializer;
-      // `List` documents their shape.
-      return reply.type('application/json; charset=utf-8').send((since !== undefined ? bodies.since(since) : bodies.full()) as unknown as Static<typeof List>);
+      const socket = request.raw.socket;
+      const a = await answer(request.query, request.headers['if-none-match'], (hangUp) => {
+        socket.once('close', hangUp);
+        return () => socket.off('close', hangUp);
+      });
+      void reply.code(a.status).headers(a.headers);
+      // 304 has no body (nor a length or type for one); a 200 body is a prebuilt buffer, past the serializer,
+      // whose shape `List` documents.
+      return a.body === undefined ? reply.send(undefined as unknown as null) : reply.send(a.body as unknown as Static<typeof List>);
     },
   );
 };

@@ -47,14 +47,17 @@ import { createQuotaRepo } from '../store/quota-repo.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { createUsageReportRepo } from '../store/usage-report-repo.ts';
 import { ensureTokens } from './tokens.ts';
-import { connectionCap, connectionLimits } from './http-limits.ts';
-import { secretHasher } from './secret-hash.ts';
+import { connectionCap, connectionLimits, httpLimits } from './http-limits.ts';
+import { secretHasher } from '../core/usage/secret-hash.ts';
 import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts';
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 import { createAdmissionUsage } from '../detector/reservations-usage.ts';
 import { RESERVATION_ATTRIBUTE } from '../detector/reservations-rows.ts';
 import type { Admission } from '../detector/reservations-service.ts';
 import { startAdmission, tickListeners } from './admission.ts';
+import { createGatewayFeed } from '../detector/gateway-feed.ts';
+import { createGatewayMirror, type GatewayMirror } from '../detector/gateway-mirror.ts';
+import { startGatewayListener, type GatewayListener } from '../api/gateway-listener.ts';
 import { webAssets } from '../dashboards/web/build.ts';
 import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
@@ -87,6 +90,10 @@ export interface Tollkeeper {
   forwardAuth?: ForwardAuth;
   /** Admission with reservations (the detector's side). */
   admission?: Admission;
+  /** The API port's copy of the gateway-facing state (long-polls there wait on it). */
+  gatewayMirror?: GatewayMirror;
+  /** The gateway listener (a worker thread), once listening. */
+  gateway?: GatewayListener;
   loop?: ReturnType<typeof createTickLoop>;
   anomaly?: ReturnType<typeof createAnomalyJob>;
   /** Outbound alerts (webhooks, chat, email) and their outbox. */
@@ -95,7 +102,7 @@ export interface Tollkeeper {
   metrics: Metrics;
   tokens: { admin: string; gateway: string; path: string };
   /** Starts listening and the detector loop; returns the bound URLs. */
-  listen(): Promise<{ otlpUrl?: string; apiUrl?: string }>;
+  listen(): Promise<{ otlpUrl?: string; apiUrl?: string; gatewayUrl?: string }>;
   /** Graceful: stop accepting, flush batches, stop the loop, close the store, release the data lock. */
   close(): Promise<void>;
 }
@@ -169,6 +176,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       ...connectionLimits(config.server),
     };
     const cap = connectionCap(config.server.max_connections);
+    let startGateway: (() => Promise<string>) | undefined;
 
     const ingestStatsRepo = createIngestStatsRepo(store);
     if (role !== 'detector') {
@@ -268,7 +276,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       bus.subscribe((events) => notifier.onEvents(events));
       cleanups.unshift(() => notifier.close());
       const quotaRepo = createQuotaRepo(store);
-      const remaining = createQuotaRemaining();
+      // What gateways are answered from reaches them through the feed: the API port's mirror and the gateway worker's.
+      const feed = createGatewayFeed({ list: enforcement, currentAt: () => Math.max(enforcement.loadedAt, loop.stats.lastOkAt), now });
+      const remaining = createQuotaRemaining({ overrides: (p) => policyService.listOverrides(p), onCommit: (s) => feed.remaining(s) });
       const admissionUsage = createAdmissionUsage();
       const anomalyRepo = createAnomalyRepo(store);
       const { jobs, anomaly } = createDetectorJobs({
@@ -285,20 +295,24 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       });
       if (anomaly) app.anomaly = anomaly;
       const statsRepo = createDetectorStatsRepo(store);
+      const tickStats = createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) });
       const loop = createTickLoop({
         jobs,
         intervalMs: config.detector.interval,
         logger: logger.child({ component: 'detector' }),
         now,
-        recorder: metrics.recordTicks(createTickStats({ instance: hostname(), write: (rows) => statsRepo.insert(rows), logger: logger.child({ component: 'detector-stats' }) })),
+        // After each tick the gateway copies learn how current the detector's view is.
+        recorder: metrics.recordTicks({ record: (r) => { tickStats.record(r); feed.tick(); }, flush: (at) => tickStats.flush(at) }),
       });
+      const gatewayMirror = createGatewayMirror();
+      feed.subscribe(gatewayMirror.apply);
       const api = Fastify(fastifyOpts);
       api.server.maxConnections = cap;
       metrics.watchDetector({ enforcement, outbox: notifier.outbox });
       const forwardAuth = metrics.countAuthorize(createForwardAuth({
-        enforcement,
-        remaining,
-        currentAt: () => Math.max(enforcement.loadedAt, loop.stats.lastOkAt),
+        enforcement: gatewayMirror,
+        remaining: gatewayMirror,
+        currentAt: gatewayMirror.currentAt,
         now,
         maxStalenessMs: config.gateway.max_staleness,
         failMode: config.gateway.fail_mode,
@@ -312,6 +326,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ready,
         now,
         enforcement,
+        gatewayMirror,
         idempotency: createIdempotency({ repo: createIdempotencyRepo(store), scope: 'enforcement', windowMs: 24 * 3_600_000, now }),
         bus,
         policies: policyService,
@@ -348,7 +363,27 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         if (request.url.startsWith('/api/policies') && request.method !== 'GET') refreshKeep();
         else if (request.routeOptions.url === '/v1/revocations') metrics.polled(reply.statusCode);
       });
-      Object.assign(app, { api, enforcement, loop, forwardAuth, notifier, admission: adm.admission });
+      Object.assign(app, { api, enforcement, loop, forwardAuth, notifier, admission: adm.admission, gatewayMirror });
+      if (config.gateway.listener === 'worker') {
+        startGateway = async () => {
+          const gateway = await startGatewayListener({
+            host: config.gateway.host ?? config.server.host,
+            port: config.gateway.port,
+            tokens,
+            headers: config.gateway.headers,
+            nginxMode: config.gateway.nginx_mode,
+            hashKey: t.tokens.hash_key,
+            maxStalenessMs: config.gateway.max_staleness,
+            failMode: config.gateway.fail_mode,
+            limits: { ...httpLimits(config.server), maxConnections: cap },
+            subscribe: (send) => feed.subscribe(send),
+            logger: logger.child({ component: 'gateway' }),
+          });
+          app.gateway = gateway;
+          cleanups.unshift(() => gateway.close());
+          return gateway.url;
+        };
+      }
       onIngested = () => loop.nudge();
       cleanups.unshift(() => loop.stop());
       cleanups.unshift(() => api.close());
@@ -357,9 +392,10 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     let closed = false;
     app.listen = async () => {
       const host = config.server.host;
-      const urls: { otlpUrl?: string; apiUrl?: string } = {};
+      const urls: { otlpUrl?: string; apiUrl?: string; gatewayUrl?: string } = {};
       if (app.otlp) urls.otlpUrl = await app.otlp.listen({ host, port: config.server.otlp_port });
       if (app.api) urls.apiUrl = apiBase = await app.api.listen({ host, port: config.server.api_port });
+      if (startGateway) urls.gatewayUrl = await startGateway();
       if (app.loop && o.startLoop !== false) app.loop.start();
       return urls;
     };

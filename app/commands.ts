@@ -29,7 +29,7 @@ export function commandError(err: unknown): CommandError | undefined {
   if (err instanceof DataDirInUseError) return new CommandError(err.message, 1);
   if (err instanceof InsecureIngestError) return new CommandError(err.message, 2);
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EADDRINUSE') return new CommandError(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port`, 1);
+  if (e?.code === 'EADDRINUSE') return new CommandError(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port / --gateway-port`, 1);
   return undefined;
 }
 

@@ -23,6 +23,18 @@ export function connectionLimits(server: Config['server']) {
   };
 }
 
+/** The same limits as plain `node:http` server options (the gateway listener has no framework). */
+export function httpLimits(server: Config['server']) {
+  const l = connectionLimits(server);
+  return {
+    requestTimeout: l.requestTimeout,
+    headersTimeout: l.http.headersTimeout,
+    keepAliveTimeout: l.keepAliveTimeout,
+    connectionTimeout: l.connectionTimeout,
+    connectionsCheckingInterval: l.http.connectionsCheckingInterval,
+  };
+}
+
 /** Soft limit on open files of this process, from /proc (undefined elsewhere). */
 function openFileLimit(): number | undefined {
   try {

@@ -114,8 +114,8 @@ await runBench(async (ctx): Promise<BenchResult> => {
         () => undefined,
       );
       // All 1,000 parked in the server, then one change.
-      for (let i = 0; i < 2000 && enforcement.waiting < 1000; i++) await new Promise((r) => setTimeout(r, 10));
-      if (enforcement.waiting < 1000) problems.push(`long-poll (${load}): only ${enforcement.waiting} of 1000 pollers waiting`);
+      for (let i = 0; i < 2000 && b.app.gatewayMirror!.waiting < 1000; i++) await new Promise((r) => setTimeout(r, 10));
+      if (b.app.gatewayMirror!.waiting < 1000) problems.push(`long-poll (${load}): only ${b.app.gatewayMirror!.waiting} of 1000 pollers waiting`);
       triggeredAt = performance.timeOrigin + performance.now();
       await enforcement.addCause('api_key', `wake-${load.length}-${t}`, { action: 'revoke', reason: 'bench', source: 'manual', ref: `bench-${t}`, created_at: new Date().toISOString() }, 'bench');
       // The change is written to ClickHouse before anyone is woken (a version a gateway saw never goes back).

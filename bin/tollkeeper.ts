@@ -36,6 +36,7 @@ Flags:
   --api-port <n>           API port (default 8080)
   --insecure-ingest        let the collector accept usage without a token on an address other than loopback
                            (only when something in front of it authenticates senders; docs/threat-model.md)
+  --gateway-port <n>       gateway listener port: /v1/authorize and /v1/revocations (default 4320)
   --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
   --step <duration>        replay: detector tick to simulate (default 1m)
   --dry-run                reprice: report what would change without writing
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
         'otlp-port': { type: 'string' },
         'api-port': { type: 'string' },
         'insecure-ingest': { type: 'boolean' },
+        'gateway-port': { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -98,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
     ...(values['otlp-port'] !== undefined ? { otlpPort: port('otlp-port', values['otlp-port']) } : {}),
     ...(values['api-port'] !== undefined ? { apiPort: port('api-port', values['api-port']) } : {}),
     ...(values['insecure-ingest'] ? { insecureIngest: true } : {}),
+    ...(values['gateway-port'] !== undefined ? { gatewayPort: port('gateway-port', values['gateway-port']) } : {}),
   };
   if (command === 'demo') {
     // The demo brings its own configuration (or uses a running instance): ./tollkeeper.yaml is not read.
@@ -201,8 +204,9 @@ async function serve(role: Role, config: Config): Promise<void> {
   if (urls.apiUrl) {
     lines.push(`  web UI:            ${urls.apiUrl}/   (sign in with the admin token)`);
     lines.push(`  API:               ${urls.apiUrl}/api/`);
-    lines.push(`  revocation list:   ${urls.apiUrl}/v1/revocations`);
+    lines.push(`  revocation list:   ${urls.gatewayUrl ?? urls.apiUrl}/v1/revocations`);
   }
+  if (urls.gatewayUrl) lines.push(`  forward-auth:      ${urls.gatewayUrl}/v1/authorize   (gateway listener)`);
   lines.push(`  admin + gateway tokens: ${app.tokens.path}`);
   if (urls.otlpUrl) lines.push(`  ingest auth:       ${app.ingestTokens.required() ? 'on (ingest tokens)' : 'off: no ingest token defined (docs/threat-model.md)'}`);
   process.stdout.write(lines.join('\n') + '\n');

@@ -13,28 +13,24 @@ export interface ChangeContext {
 
 /**
  * The revocation list service: mutations are serialized, logged to ClickHouse (retrying when the store is
- * briefly away), and wake long-polling gateways.
+ * briefly away), and then told to listeners (the gateway feed: detector/gateway-feed.ts).
  */
 export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger; now: () => number }) {
   const list = new RevocationList();
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  // Long-polling gateways: a Set, so a thousand waiters wake (and leave) in O(1) each.
-  const waiters = new Set<() => void>();
   let unsaved: LoggedChange[] = [];
   const loadedAt = deps.now();
 
   /**
-   * Logs changes already made in memory in one insert, then tells listeners and wakes long-polling gateways once:
-   * a tick that revokes 500 keys costs one write and one wake-up. Versions still advance one per change.
+   * Logs changes already made in memory in one insert, then tells listeners once (the gateway feed, which wakes
+   * long-polling gateways): a tick that revokes 500 keys costs one write and one wake-up. Versions still advance
+   * one per change.
    */
   async function persist(changes: LoggedChange[]): Promise<void> {
     unsaved.push(...changes);
     await flushUnsaved();
-    if (changes.length > 0) {
-      events.emit('change', changes);
-      for (const w of [...waiters]) w();
-    }
+    if (changes.length > 0) events.emit('change', changes);
   }
 
   async function flushUnsaved(): Promise<void> {
@@ -84,6 +80,9 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
     },
     get: (kind: string, id: string) => list.get(kind, id),
     delta: (since: number) => list.delta(since),
+    /** The whole list as plain data, and the changes after a version (the gateway feed copies the list with them). */
+    state: () => list.state(),
+    changesAfter: (since: number) => list.changesAfter(since),
     apply,
     async addCause(kind: string, id: string, cause: Cause, actor: string): Promise<Entry | undefined> {
       await apply({ add: [{ kind, id, cause, actor }], lift: [] });
@@ -99,25 +98,6 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
       const changes = list.expire(new Date(at).toISOString());
       if (changes.length > 0) await persist(changes.map((c) => logged(c, { actor: 'tollkeeper', reason: 'expired', source: 'expiry' }, at)));
       else if (unsaved.length > 0) await flushUnsaved();
-    },
-    /** Resolves when the version moves past `since`, or after `timeoutMs`. */
-    waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-      if (list.version !== since || signal?.aborted) return Promise.resolve();
-      return new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        waiters.add(done);
-        signal?.addEventListener('abort', done);
-      });
-    },
-    /** Gateways waiting in a long poll right now. */
-    get waiting(): number {
-      return waiters.size;
     },
     /** When the list was loaded from the store (the detector's ticks keep it current from then on). */
     loadedAt,

@@ -1,11 +1,12 @@
 import { Buckets, decide, type Decision, type EntityRef, type FailMode } from '../core/enforcement/decide.ts';
 import type { Dimension } from '../core/quota/policy.ts';
+import type { Change } from '../core/enforcement/types.ts';
 import type { Enforcement } from './enforcement.ts';
 import type { QuotaRemaining } from './quota-remaining.ts';
 
 export interface ForwardAuthOptions {
   /** The revocation list: the enforcement service itself, or the gateway worker's copy of it. */
-  enforcement: Pick<Enforcement, 'get' | 'onChange'>;
+  enforcement: { get: Enforcement['get']; onChange(listener: (changes: Change[]) => void): void };
   remaining: Pick<QuotaRemaining, 'remainingFor'>;
   /** When the detector's view was last known current: the later of loading the list and the last good tick. */
   currentAt: () => number;

@@ -1,6 +1,6 @@
 // A fastify service (or gateway) that checks tollkeeper's revocation list in an onRequest hook, before any work.
 //
-//   TOLLKEEPER_URL=http://127.0.0.1:8080 TOLLKEEPER_GATEWAY_TOKEN=tkg_… UPSTREAM_URL=https://api.openai.com PORT=8000 \
+//   TOLLKEEPER_URL=http://127.0.0.1:4320 TOLLKEEPER_GATEWAY_TOKEN=tkg_… UPSTREAM_URL=https://api.openai.com PORT=8000 \
 //     npx tsx examples/fastify-gateway.ts
 //
 // test/integration/gateway-examples.test.ts runs it.
@@ -31,7 +31,7 @@ export function buildGateway(o: { poller: RevocationPoller; upstream: string }):
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const poller = createRevocationPoller({ url: process.env.TOLLKEEPER_URL ?? 'http://127.0.0.1:8080', token: process.env.TOLLKEEPER_GATEWAY_TOKEN ?? '' });
+  const poller = createRevocationPoller({ url: process.env.TOLLKEEPER_URL ?? 'http://127.0.0.1:4320', token: process.env.TOLLKEEPER_GATEWAY_TOKEN ?? '' });
   poller.on('error', (err: Error) => console.error(`tollkeeper: ${err.message} (serving the last good list)`));
   await buildGateway({ poller, upstream: process.env.UPSTREAM_URL ?? 'https://api.openai.com' }).listen({ port: Number(process.env.PORT ?? 8000), host: '127.0.0.1' });
 }

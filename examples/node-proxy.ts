@@ -1,6 +1,6 @@
 // A plain node:http proxy in front of an OpenAI-compatible upstream, refusing what tollkeeper revoked or throttled.
 //
-//   TOLLKEEPER_URL=http://127.0.0.1:8080 TOLLKEEPER_GATEWAY_TOKEN=tkg_… UPSTREAM_URL=https://api.openai.com PORT=8000 \
+//   TOLLKEEPER_URL=http://127.0.0.1:4320 TOLLKEEPER_GATEWAY_TOKEN=tkg_… UPSTREAM_URL=https://api.openai.com PORT=8000 \
 //     npx tsx examples/node-proxy.ts
 //
 // Callers name themselves with x-tollkeeper-api-key / x-tollkeeper-tenant (the same ids their spans carry).
@@ -45,7 +45,7 @@ export function createProxy(o: { poller: RevocationPoller; upstream: string }): 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const poller = createRevocationPoller({ url: process.env.TOLLKEEPER_URL ?? 'http://127.0.0.1:8080', token: process.env.TOLLKEEPER_GATEWAY_TOKEN ?? '' });
+  const poller = createRevocationPoller({ url: process.env.TOLLKEEPER_URL ?? 'http://127.0.0.1:4320', token: process.env.TOLLKEEPER_GATEWAY_TOKEN ?? '' });
   poller.on('error', (err: Error) => console.error(`tollkeeper: ${err.message} (serving the last good list)`));
   const server = createProxy({ poller, upstream: process.env.UPSTREAM_URL ?? 'https://api.openai.com' });
   server.listen(Number(process.env.PORT ?? 8000), '127.0.0.1');

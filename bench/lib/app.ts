@@ -25,7 +25,7 @@ export async function startBenchApp(dataDir: string, database: string, o: { yaml
     source: 'bench.yaml',
     ...(o.yaml !== undefined ? { fileText: o.yaml } : process.env.BENCH_YAML ? { fileText: process.env.BENCH_YAML } : {}),
     env: {},
-    flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1' },
+    flags: { data: dataDir, otlpPort: 0, apiPort: 0, gatewayPort: 0, host: '127.0.0.1' },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const app = await buildTollkeeper(loaded.config, { logger: createLogger('warn'), database, startLoop: o.startLoop ?? true });

@@ -14,6 +14,7 @@ export interface Flags {
   apiPort?: number;
   /** `--insecure-ingest`: sets `ingest.insecure`. */
   insecureIngest?: boolean;
+  gatewayPort?: number;
 }
 
 export type Config = ParsedConfig & {
@@ -79,6 +80,7 @@ function applyOverrides(file: Record<string, unknown>, env: Record<string, strin
   if (flags.host !== undefined) section('server').host = flags.host;
   if (flags.otlpPort !== undefined) section('server').otlp_port = flags.otlpPort;
   if (flags.apiPort !== undefined) section('server').api_port = flags.apiPort;
+  if (flags.gatewayPort !== undefined) section('gateway').port = flags.gatewayPort;
   return out;
 }
 

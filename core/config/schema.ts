@@ -204,6 +204,11 @@ export const configSchema = Type.Object(
           },
           { ...strict, default: {} },
         ),
+        /** The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, served off the main thread. */
+        listener: Type.Union([Type.Literal('worker'), Type.Literal('off')], { default: 'worker' }),
+        port: withDefault(Port, 4320),
+        /** Default: `server.host`. */
+        host: Type.Optional(Type.String({ minLength: 1 })),
         nginx_mode: Type.Boolean({ default: false }),
         max_staleness: withDefault(DurationMs, '30s'),
         fail_mode: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open' }),

@@ -14,6 +14,13 @@ function toEntry(kind: string, id: string, causes: Cause[]): Entry {
   return { kind, id, ...top, causes };
 }
 
+/** A list as plain data (structured-clone safe): what `state()` gives and `restore()` takes. */
+export interface ListState {
+  version: number;
+  entries: Entry[];
+  history: Change[];
+}
+
 const keyOf = (kind: string, id: string) => `${kind}\u0000${id}`;
 
 /**
@@ -78,6 +85,28 @@ export class RevocationList {
     this.history.push(change);
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     return change;
+  }
+
+  /** Everything a copy needs to answer as this list does (entries, version and the kept history), as plain data. */
+  state(): ListState {
+    return { version: this.currentVersion, entries: this.list(), history: [...this.history] };
+  }
+
+  /** A copy of a list from its `state()` (the gateway worker holds one). */
+  static restore(s: ListState, historyLimit = 10_000): RevocationList {
+    const list = new RevocationList(historyLimit);
+    for (const e of s.entries) list.entries.set(keyOf(e.kind, e.id), e);
+    list.history.push(...s.history.slice(-historyLimit));
+    list.currentVersion = s.version;
+    return list;
+  }
+
+  /** The changes after `since` in the order they were made; null when the kept history does not reach back to it. */
+  changesAfter(since: number): Change[] | null {
+    if (since >= this.currentVersion) return [];
+    const oldest = this.history[0];
+    if (!oldest || oldest.version > since + 1) return null;
+    return this.history.filter((c) => c.version > since);
   }
 
   /** Changes after `since`, folded per entity; null when `since` is older than the kept history. */

@@ -9,6 +9,8 @@ export interface TestApp {
   app: Tollkeeper;
   otlpUrl: string;
   apiUrl: string;
+  /** The gateway listener (worker thread): /v1/authorize and /v1/revocations; '' when `gateway.listener: off`. */
+  gatewayUrl: string;
   adminToken: string;
   gatewayToken: string;
   dataDir: string;
@@ -25,14 +27,14 @@ export function tempDataDir(): string {
 }
 
 /** Starts the real app on 127.0.0.1 random ports against a fresh store (a new chdb directory or server database). */
-export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number; apiPort?: number } = {}): Promise<TestApp> {
+export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number; apiPort?: number; gatewayPort?: number } = {}): Promise<TestApp> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const database = opts.database ?? `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const loaded = loadConfig({
     source: 'test.yaml',
     ...(opts.yaml !== undefined ? { fileText: opts.yaml } : {}),
     env: {},
-    flags: { data: dataDir, otlpPort: 0, apiPort: opts.apiPort ?? 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
+    flags: { data: dataDir, otlpPort: 0, apiPort: opts.apiPort ?? 0, gatewayPort: opts.gatewayPort ?? 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const app = await buildTollkeeper(loaded.config, {
@@ -47,6 +49,7 @@ export async function startApp(opts: { yaml?: string; dataDir?: string; database
     app,
     otlpUrl: urls.otlpUrl ?? '',
     apiUrl: urls.apiUrl ?? '',
+    gatewayUrl: urls.gatewayUrl ?? '',
     adminToken: app.tokens.admin,
     gatewayToken: app.tokens.gateway,
     dataDir,

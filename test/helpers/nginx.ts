@@ -32,7 +32,7 @@ export function renderNginxConf(p: NginxPorts, prefix: string): string {
     conf = conf.replaceAll(from, to);
   };
   replace('listen 127.0.0.1:8000;', `listen 127.0.0.1:${p.listen};`);
-  replace('server 127.0.0.1:8080;', `server 127.0.0.1:${p.tollkeeper};`);
+  replace('server 127.0.0.1:4320;', `server 127.0.0.1:${p.tollkeeper};`);
   replace('server 127.0.0.1:9000;', `server 127.0.0.1:${p.upstream};`);
   replace('"REPLACE_WITH_GATEWAY_TOKEN"', `"${p.gatewayToken}"`);
   replace('default open;', `default ${p.failMode};`);

@@ -38,7 +38,7 @@ describe('CLI', () => {
   it('refuses a second start on the same data directory with a clear message', async () => {
     const running = await startApp();
     try {
-      const r = await cli(['start', '--data', running.dataDir, '--otlp-port', '0', '--api-port', '0']);
+      const r = await cli(['start', '--data', running.dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0']);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`data directory ${running.dataDir} is in use by another tollkeeper process (pid ${process.pid})`);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -50,7 +50,7 @@ describe('CLI', () => {
   it('start prints the URLs, ingests, and stops gracefully on SIGINT with the data kept', async () => {
     const dataDir = tempDataDir();
     let posted: Promise<number> | undefined;
-    const r = await cli(['start', '--data', dataDir, '--otlp-port', '0', '--api-port', '0'], {}, (out, child) => {
+    const r = await cli(['start', '--data', dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0'], {}, (out, child) => {
       const m = /OTLP\/HTTP traces:\s+(\S+)/.exec(out);
       if (!m || posted) return;
       const end = String(BigInt(Date.now()) * 1_000_000n);

@@ -4,7 +4,7 @@ import { freePort, startFakeUpstream } from '../helpers/fake-upstream.ts';
 import { findNginx, startNginx, type NginxPorts } from '../helpers/nginx.ts';
 
 // A real NGINX (Debian's package; .ci/run installs it) running docs/gateways/nginx.conf in front of a fake
-// OpenAI-compatible upstream, with auth_request to tollkeeper's /v1/authorize.
+// OpenAI-compatible upstream, with auth_request to /v1/authorize on tollkeeper's gateway listener.
 const nginx = findNginx();
 if (!nginx && process.env.CI) throw new Error('nginx is not installed, and CI must run the NGINX test (.ci/run installs it)');
 if (!nginx) console.warn('SKIPPED test/integration/nginx.test.ts: no nginx binary found (apt-get install -y nginx); CI runs it');
@@ -19,7 +19,7 @@ describe.skipIf(!nginx)('NGINX auth_request in front of an upstream', () => {
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     const tkPort = await freePort();
-    t = await startApp({ dataDir, apiPort: tkPort, yaml: 'gateway: { nginx_mode: true }' });
+    t = await startApp({ dataDir, gatewayPort: tkPort, yaml: 'gateway: { nginx_mode: true }' });
     ports = { listen: await freePort(), tollkeeper: tkPort, upstream: upstream.port, gatewayToken: t.gatewayToken, failMode: 'open' };
     gw = await startNginx(nginx!, ports);
   });

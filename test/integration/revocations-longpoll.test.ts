@@ -17,7 +17,7 @@ describe('revocation list long-poll with many gateways', () => {
   it('wakes every waiting poller with the same delta when the list changes', async () => {
     const v = t.app.enforcement!.version;
     const waiting = Array.from({ length: 50 }, () => poll(`?since=${v}&wait=30`, { 'if-none-match': `"${v}"` }));
-    await waitFor(() => t.app.enforcement!.waiting === 50, { what: '50 pollers parked' });
+    await waitFor(() => t.app.gatewayMirror!.waiting === 50, { what: '50 pollers parked' });
     const res = await fetch(`${t.apiUrl}/v1/enforcement`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
@@ -28,17 +28,17 @@ describe('revocation list long-poll with many gateways', () => {
     const bodies = await Promise.all(answers.map(async (a) => ({ status: a.status, etag: a.headers.get('etag'), body: (await a.json()) as any })));
     expect(new Set(bodies.map((b) => JSON.stringify(b)))).toHaveProperty('size', 1);
     expect(bodies[0]).toMatchObject({ status: 200, etag: `"${version}"`, body: { version, full: false, removed: [], added: [{ kind: 'agent', id: 'a-loop' }] } });
-    expect(t.app.enforcement!.waiting).toBe(0);
+    expect(t.app.gatewayMirror!.waiting).toBe(0);
   });
 
   it('forgets a poller that hangs up before its wait is over', async () => {
     const v = t.app.enforcement!.version;
     const gone = new AbortController();
     const pending = poll(`?since=${v}&wait=30`, {}, gone.signal).catch((err: Error) => err.name);
-    await waitFor(() => t.app.enforcement!.waiting === 1, { what: 'one poller parked' });
+    await waitFor(() => t.app.gatewayMirror!.waiting === 1, { what: 'one poller parked' });
     gone.abort();
     expect(await pending).toBe('AbortError');
-    await waitFor(() => t.app.enforcement!.waiting === 0, { what: 'the waiter dropped' });
+    await waitFor(() => t.app.gatewayMirror!.waiting === 0, { what: 'the waiter dropped' });
   });
 
   it('answers 304 on a timed-out wait with If-None-Match, and serves the same full body until the version moves', async () => {

@@ -12,7 +12,7 @@ describe.skipIf(process.env.TOLLKEEPER_TEST_CLICKHOUSE_URL)('signals', () => {
   it('SIGHUP stops gracefully: data kept, lock released, exit 0', async () => {
     const dataDir = tempDataDir();
     // As npm start and the container image run it: node itself gets the signal (no wrapper process in between).
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', dataDir, '--otlp-port', '0', '--api-port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0'], {
       cwd: ROOT,
       env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '' },
     });

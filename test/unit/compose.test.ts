@@ -47,9 +47,9 @@ describe('docker-compose.yml', () => {
 
   it('publishes the documented ports; collectors only through the load balancer', () => {
     const published = Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.ports ?? []]));
-    expect(published).toMatchObject({ 'otlp-lb': ['4318:4318'], detector: ['8080:8080'], grafana: ['3000:3000'], mailpit: ['8025:8025'], clickhouse: ['8123:8123'], collector: [] });
+    expect(published).toMatchObject({ 'otlp-lb': ['4318:4318'], detector: ['8080:8080', '4320:4320'], grafana: ['3000:3000'], mailpit: ['8025:8025'], clickhouse: ['8123:8123'], collector: [] });
     expect(services.collector!.expose).toEqual(['4318']);
-    for (const url of ['http://localhost:4318', 'http://localhost:8080', 'http://localhost:3000', 'http://localhost:8025']) expect(read('README.md')).toContain(url);
+    for (const url of ['http://localhost:4318', 'http://localhost:8080', 'http://localhost:4320', 'http://localhost:3000', 'http://localhost:8025']) expect(read('README.md')).toContain(url);
   });
 
   it('keeps ClickHouse data in a named volume', () => {
