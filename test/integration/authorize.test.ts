@@ -3,18 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretHasher } from '../../core/usage/secret-hash.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { KEY_REQUESTS_YAML } from '../helpers/gateway-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const YAML = `
-detector: { interval: 200ms }
-anomaly: { enabled: false }
-policies:
-  - name: key-requests
-    scope: api_key
-    period: { calendar: day, timezone: UTC }
-    limits: { requests: 100, cost_usd: 5 }
-    action: revoke
-`;
 
 async function enforce(t: TestApp, body: unknown) {
   const res = await fetch(`${t.apiUrl}/v1/enforcement`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -31,7 +22,7 @@ describe('forward-auth /v1/authorize', () => {
   let t: TestApp;
   let gw: Record<string, string>;
   beforeAll(async () => {
-    t = await startApp({ yaml: YAML });
+    t = await startApp({ yaml: KEY_REQUESTS_YAML });
     gw = { authorization: `Bearer ${t.gatewayToken}` };
     await waitFor(() => (t.app.loop?.stats.lastOkAt ?? 0) > 0, { what: 'a good detector tick' });
   });

@@ -4,22 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPoller } from '../../client/index.ts';
 import { secretHasher } from '../../core/usage/secret-hash.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { KEY_REQUESTS_YAML } from '../helpers/gateway-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // The gateway listener (a worker thread with its own port) and the API port's fastify routes answer
 // /v1/authorize and /v1/revocations from the same decision code: every case below is asked of both, and the
 // answers must be the same bytes (status, every header but the connection's own, body).
 
-const YAML = `
-detector: { interval: 200ms }
-anomaly: { enabled: false }
-policies:
-  - name: key-requests
-    scope: api_key
-    period: { calendar: day, timezone: UTC }
-    limits: { requests: 100, cost_usd: 5 }
-    action: revoke
-`;
 
 /** Headers that belong to the connection or the moment, not to the answer. */
 const CONNECTION = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -64,7 +55,7 @@ describe('gateway listener answers what the API port answers', () => {
   let hashed: (s: string) => string;
   let version = 0;
   beforeAll(async () => {
-    t = await startApp({ yaml: YAML });
+    t = await startApp({ yaml: KEY_REQUESTS_YAML });
     gw = { authorization: `Bearer ${t.gatewayToken}` };
     hashed = secretHasher((JSON.parse(readFileSync(join(t.dataDir, 'tokens.json'), 'utf8')) as { hash_key: string }).hash_key);
     await waitFor(() => (t.app.loop?.stats.lastOkAt ?? 0) > 0, { what: 'a good detector tick' });
@@ -82,12 +73,21 @@ describe('gateway listener answers what the API port answers', () => {
     await t.close({ cleanup: true });
   });
 
+  type Case = [string, number, () => [string, RequestInit]];
+  /** Asks both listeners; the API port's status is the expected one, the gateway listener's answer its very bytes. */
+  async function sameBytes(_what: string, status: number, req: Case[2]): Promise<void> {
+    const [path, init] = req();
+    const [api, gateway] = await both(t, path, init);
+    expect(api.status).toBe(status);
+    expect(gateway).toEqual(api);
+  }
+
   it('listens on its own port', () => {
     expect(t.gatewayUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(t.gatewayUrl).not.toBe(t.apiUrl);
   });
 
-  const authorizeCases: [string, number, () => [string, RequestInit]][] = [
+  const authorizeCases: Case[] = [
     ['no token', 401, () => ['/v1/authorize', {}]],
     ['an unknown token', 401, () => ['/v1/authorize', { headers: { authorization: 'Bearer nope-nope-nope' } }]],
     ['the admin token', 200, () => ['/v1/authorize', { headers: { authorization: `Bearer ${t.adminToken}` } }]],
@@ -100,12 +100,7 @@ describe('gateway listener answers what the API port answers', () => {
     ['a leaked secret looked up by its hash', 403, () => ['/v1/authorize', { headers: { 'x-tollkeeper-gateway-token': t.gatewayToken, authorization: 'Bearer sk-live-leaked' } }]],
     ['another secret', 200, () => ['/v1/authorize', { headers: { 'x-tollkeeper-gateway-token': t.gatewayToken, authorization: 'Bearer sk-live-other' } }]],
   ];
-  it.each(authorizeCases)('/v1/authorize: %s → %i, the same bytes', async (_what, status, req) => {
-    const [path, init] = req();
-    const [api, gateway] = await both(t, path, init);
-    expect(api.status).toBe(status);
-    expect(gateway).toEqual(api);
-  });
+  it.each(authorizeCases)('/v1/authorize: %s → %i, the same bytes', sameBytes);
 
   it('/v1/authorize: a throttle lets one through a minute, then 429 with Retry-After and the RateLimit fields (each listener keeps its own buckets)', async () => {
     const h = { headers: { ...gw, 'x-tollkeeper-user': 'u-chatty' } };
@@ -123,7 +118,7 @@ describe('gateway listener answers what the API port answers', () => {
     expect(a2.headers['ratelimit-policy']).toBe('"manual";q=1;w=60');
   });
 
-  const revocationCases: [string, number, () => [string, RequestInit]][] = [
+  const revocationCases: Case[] = [
     ['no token', 401, () => ['/v1/revocations', {}]],
     ['the full list', 200, () => ['/v1/revocations', { headers: gw }]],
     ['If-None-Match at the current version', 304, () => ['/v1/revocations', { headers: { ...gw, 'if-none-match': `"${version}"` } }]],
@@ -139,12 +134,7 @@ describe('gateway listener answers what the API port answers', () => {
     ['since spelled another way', 200, () => [`/v1/revocations?since=${version - 1}.0`, { headers: gw }]],
     ['no such route', 404, () => ['/v1/revocation', { headers: gw }]],
   ];
-  it.each(revocationCases)('/v1/revocations: %s → %i, the same bytes', async (_what, status, req) => {
-    const [path, init] = req();
-    const [api, gateway] = await both(t, path, init);
-    expect(api.status).toBe(status);
-    expect(gateway).toEqual(api);
-  });
+  it.each(revocationCases)('/v1/revocations: %s → %i, the same bytes', sameBytes);
 
   it('wakes the long polls parked on it with the delta the API port serves', async () => {
     const gateway = t.app.gateway!;
