@@ -24,7 +24,7 @@ export interface GatewayWorkerData {
 }
 
 /** What the worker tells the main thread. */
-export type WorkerReport = { t: 'listening'; port: number } | { t: 'failed'; message: string; code?: string | undefined } | { t: 'error'; message: string } | { t: 'stopped' };
+export type WorkerReport = { t: 'listening'; port: number; tid?: number | undefined } | { t: 'failed'; message: string; code?: string | undefined } | { t: 'error'; message: string } | { t: 'stopped' };
 
 export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'> {
   /** Subscribes the worker to the detector's gateway feed; returns the unsubscribing function. */
@@ -37,6 +37,10 @@ export interface GatewayListener {
   port: number;
   /** Long-polls parked on the gateway listener right now. */
   readonly waiting: number;
+  /** The worker's thread id in the OS (Linux), for reading its CPU time; undefined elsewhere. */
+  osThreadId: number | undefined;
+  /** The worker's event-loop utilization, like `performance.eventLoopUtilization()` (pass an earlier value for a delta). */
+  eventLoopUtilization: Worker['performance']['eventLoopUtilization'];
   close(): Promise<void>;
 }
 
@@ -70,6 +74,7 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
   const worker = new Worker(await workerCode(), { eval: true, workerData: { ...data, stats } satisfies GatewayWorkerData, name: 'tollkeeper-gateway' });
   let stopped: (() => void) | undefined;
   let unsubscribe = (): void => undefined;
+  let osThreadId: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const fail = (message: string, code?: string) => {
       unsubscribe();
@@ -78,7 +83,10 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
       reject(Object.assign(new Error(`gateway listener: cannot listen on ${o.host}:${o.port}: ${message}`), code ? { code } : {}));
     };
     worker.on('message', (m: WorkerReport) => {
-      if (m.t === 'listening') resolve(m.port);
+      if (m.t === 'listening') {
+        osThreadId = m.tid;
+        resolve(m.port);
+      }
       else if (m.t === 'failed') fail(m.message, m.code);
       else if (m.t === 'error') logger.error({ err: m.message }, 'unexpected error while answering a gateway request');
       else stopped?.();
@@ -97,6 +105,8 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
     get waiting() {
       return Atomics.load(waiting, 0);
     },
+    osThreadId,
+    eventLoopUtilization: (...a) => worker.performance.eventLoopUtilization(...a),
     async close() {
       unsubscribe();
       const done = new Promise<void>((resolve) => (stopped = resolve));

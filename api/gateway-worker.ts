@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createForwardAuth } from '../detector/forward-auth.ts';
 import { createGatewayMirror, type FeedMessage } from '../detector/gateway-mirror.ts';
@@ -50,6 +51,16 @@ const server = createGatewayServer({
   limits: d.limits,
 });
 
+/** This thread's id in the OS (Linux: /proc/thread-self is `<pid>/task/<tid>`), so its CPU time can be read. */
+function osThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 port.on('message', (m: FeedMessage | { t: 'stop' }) => {
   if (m.t !== 'stop') return mirror.apply(m);
   server.close(() => report({ t: 'stopped' }));
@@ -58,5 +69,5 @@ port.on('message', (m: FeedMessage | { t: 'stop' }) => {
 server.once('error', (err: NodeJS.ErrnoException) => report({ t: 'failed', message: err.message, code: err.code }));
 server.listen(d.port, d.host, () => {
   const a = server.address();
-  report({ t: 'listening', port: typeof a === 'object' && a ? a.port : d.port });
+  report({ t: 'listening', port: typeof a === 'object' && a ? a.port : d.port, tid: osThreadId() });
 });
