@@ -6,7 +6,7 @@ import type { RevocationAnswer, RevocationQuery } from './revocations-answer.ts'
 
 export interface GatewayHttpOptions {
   tokens: Tokens;
-  authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer;
+  authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer | Promise<AuthorizeAnswer>;
   revocations: (q: RevocationQuery, ifNoneMatch: string | undefined, onClose: (hangUp: () => void) => () => void) => Promise<RevocationAnswer>;
   /** An unexpected error while answering (answered 500 without details). */
   onError: (err: unknown) => void;
@@ -112,7 +112,7 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
     const head = method === 'HEAD';
     if ((path === '/v1/authorize' || path.startsWith('/v1/authorize/')) && AUTHORIZE_METHODS.has(method)) {
       if (!allowed(req.headers)) return sendError(res, UNAUTHORIZED, 401, head);
-      const a = o.authorize(req.headers);
+      const a = await o.authorize(req.headers);
       return send(res, a.status, a.headers, a.body, head);
     }
     if (path === '/v1/revocations' && (method === 'GET' || head)) {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
@@ -5,7 +6,7 @@ import type { Logger } from 'pino';
 import type { FailMode } from '../core/enforcement/decide.ts';
 import type { FeedMessage } from '../detector/gateway-mirror.ts';
 import type { Tokens } from './auth.ts';
-import type { GatewayHeaders } from './authorize-answer.ts';
+import { JSON_TYPE, type AuthorizeAnswer, type GatewayHeaders } from './authorize-answer.ts';
 import type { GatewayHttpLimits } from './gateway-http.ts';
 
 /** What the worker starts with (structured-clone safe). */
@@ -23,12 +24,22 @@ export interface GatewayWorkerData {
   stats: SharedArrayBuffer;
 }
 
-/** What the worker tells the main thread. */
-export type WorkerReport = { t: 'listening'; port: number; tid?: number | undefined } | { t: 'failed'; message: string; code?: string | undefined } | { t: 'error'; message: string } | { t: 'stopped' };
+/** What the worker tells (or asks) the main thread. */
+export type WorkerReport =
+  | { t: 'listening'; port: number; tid?: number | undefined }
+  | { t: 'failed'; message: string; code?: string | undefined }
+  | { t: 'error'; message: string }
+  | { t: 'authorize'; id: number; headers: IncomingHttpHeaders }
+  | { t: 'stopped' };
+
+/** What the main thread tells the worker besides the feed. */
+export type WorkerCommand = { t: 'answer'; id: number; answer: AuthorizeAnswer } | { t: 'stop' };
 
 export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'> {
   /** Subscribes the worker to the detector's gateway feed; returns the unsubscribing function. */
   subscribe: (send: (m: FeedMessage) => void) => () => void;
+  /** The API port's forward-auth answer, for the requests the worker cannot decide alone (admission estimates). */
+  authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer;
   logger: Logger;
 }
 
@@ -68,7 +79,7 @@ function workerCode(): Promise<string> {
  * rejects with the reason when it cannot (e.g. the port is taken).
  */
 export async function startGatewayListener(o: GatewayListenerOptions): Promise<GatewayListener> {
-  const { subscribe, logger, ...data } = o;
+  const { subscribe, authorize, logger, ...data } = o;
   const stats = new SharedArrayBuffer(4);
   const waiting = new Int32Array(stats);
   const worker = new Worker(await workerCode(), { eval: true, workerData: { ...data, stats } satisfies GatewayWorkerData, name: 'tollkeeper-gateway' });
@@ -89,6 +100,16 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
       }
       else if (m.t === 'failed') fail(m.message, m.code);
       else if (m.t === 'error') logger.error({ err: m.message }, 'unexpected error while answering a gateway request');
+      else if (m.t === 'authorize') {
+        let answer: AuthorizeAnswer;
+        try {
+          answer = authorize(m.headers);
+        } catch (err) {
+          logger.error({ err }, 'unexpected error while answering a gateway request');
+          answer = { status: 500, headers: { 'content-type': JSON_TYPE }, body: '{"error":"internal","message":"internal error; see the server log"}' };
+        }
+        worker.postMessage({ t: 'answer', id: m.id, answer } satisfies WorkerCommand);
+      }
       else stopped?.();
     });
     worker.on('error', (err) => {
@@ -110,7 +131,7 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
     async close() {
       unsubscribe();
       const done = new Promise<void>((resolve) => (stopped = resolve));
-      worker.postMessage({ t: 'stop' });
+      worker.postMessage({ t: 'stop' } satisfies WorkerCommand);
       await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
       await worker.terminate();
     },

@@ -1,11 +1,13 @@
 import { readlinkSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createForwardAuth } from '../detector/forward-auth.ts';
 import { createGatewayMirror, type FeedMessage } from '../detector/gateway-mirror.ts';
 import { secretHasher } from '../core/usage/secret-hash.ts';
-import { createAuthorizeAnswerer } from './authorize-answer.ts';
+import { ESTIMATE_HEADER } from './admission.ts';
+import { createAuthorizeAnswerer, type AuthorizeAnswer } from './authorize-answer.ts';
 import { createGatewayServer } from './gateway-http.ts';
-import type { GatewayWorkerData, WorkerReport } from './gateway-listener.ts';
+import type { GatewayWorkerData, WorkerCommand, WorkerReport } from './gateway-listener.ts';
 import { createRevocationAnswerer } from './revocations-answer.ts';
 
 /**
@@ -33,9 +35,23 @@ const forwardAuth = createForwardAuth({
   maxStalenessMs: d.maxStalenessMs,
   failMode: d.failMode,
 });
+const answer = createAuthorizeAnswerer({ forwardAuth, headers: d.headers, nginxMode: d.nginxMode, hashSecret: secretHasher(d.hashKey) });
+
+// A request with an admission estimate reserves budget in the ledger, which lives on the main thread: it is asked
+// there (one message each way) and answered exactly as the API port answers it.
+const relayed = new Map<number, (a: AuthorizeAnswer) => void>();
+let nextId = 0;
+function relay(headers: IncomingHttpHeaders): Promise<AuthorizeAnswer> {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    relayed.set(id, resolve);
+    report({ t: 'authorize', id, headers });
+  });
+}
+
 const server = createGatewayServer({
   tokens: d.tokens,
-  authorize: createAuthorizeAnswerer({ forwardAuth, headers: d.headers, nginxMode: d.nginxMode, hashSecret: secretHasher(d.hashKey) }),
+  authorize: (headers) => (headers[ESTIMATE_HEADER] !== undefined ? relay(headers) : answer(headers)),
   revocations: createRevocationAnswerer({
     get version() {
       return mirror.version;
@@ -61,7 +77,12 @@ function osThreadId(): number | undefined {
   }
 }
 
-port.on('message', (m: FeedMessage | { t: 'stop' }) => {
+port.on('message', (m: FeedMessage | WorkerCommand) => {
+  if (m.t === 'answer') {
+    relayed.get(m.id)?.(m.answer);
+    relayed.delete(m.id);
+    return;
+  }
   if (m.t !== 'stop') return mirror.apply(m);
   server.close(() => report({ t: 'stopped' }));
   server.closeAllConnections();

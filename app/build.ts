@@ -53,11 +53,12 @@ import { createForwardAuth, type ForwardAuth } from '../detector/forward-auth.ts
 import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 import { createAdmissionUsage } from '../detector/reservations-usage.ts';
 import { RESERVATION_ATTRIBUTE } from '../detector/reservations-rows.ts';
-import type { Admission } from '../detector/reservations-service.ts';
+import type { Admission, AdmissionRequest } from '../detector/reservations-service.ts';
 import { startAdmission, tickListeners } from './admission.ts';
 import { createGatewayFeed } from '../detector/gateway-feed.ts';
 import { createGatewayMirror, type GatewayMirror } from '../detector/gateway-mirror.ts';
 import { startGatewayListener, type GatewayListener } from '../api/gateway-listener.ts';
+import { createAuthorizeAnswerer } from '../api/authorize-answer.ts';
 import { webAssets } from '../dashboards/web/build.ts';
 import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
@@ -317,6 +318,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         maxStalenessMs: config.gateway.max_staleness,
         failMode: config.gateway.fail_mode,
       }));
+      const authorizeOptions = { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key), admit: (r: AdmissionRequest) => adm.admission.admit(r) };
       const adm = await startAdmission({ config, store, usage: admissionUsage, policies: policyService, forwardAuth, enforcement, pricer, logger: logger.child({ component: 'admission' }), now, collectorElsewhere: role === 'detector' });
       cleanups.unshift(() => adm.close());
       await api.register(apiPlugin, {
@@ -337,7 +339,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         ingestTokens,
         store,
         pricer,
-        authorize: { forwardAuth, headers: config.gateway.headers, nginxMode: config.gateway.nginx_mode, hashSecret: secretHasher(t.tokens.hash_key), admit: (r) => adm.admission.admit(r) },
+        authorize: authorizeOptions,
         alerts: notifier,
         usageViews: createUsageViewsRepo(store),
         // The CLI's replay (live minus side effects) for one trial policy or the active ones; detection only when asked.
@@ -377,6 +379,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
             failMode: config.gateway.fail_mode,
             limits: { ...httpLimits(config.server), maxConnections: cap },
             subscribe: (send) => feed.subscribe(send),
+            // Requests with an admission estimate: the worker asks the main thread, where the ledger is.
+            authorize: createAuthorizeAnswerer(authorizeOptions),
             logger: logger.child({ component: 'gateway' }),
           });
           app.gateway = gateway;

@@ -150,6 +150,22 @@ describe('gateway listener answers what the API port answers', () => {
     version = next;
   });
 
+  it('asks the main thread about a request carrying an admission estimate: a reservation, or the same refusal', async () => {
+    const estimate = { ...gw, 'x-tollkeeper-api-key': 'k-admitted', 'x-tollkeeper-estimate': 'model=gpt-4o; provider=openai; input_tokens=1000; max_output_tokens=1000' };
+    const before = t.app.admission!.size;
+    const g = await ask(t.gatewayUrl, '/v1/authorize', { headers: estimate });
+    expect(g.status).toBe(200);
+    expect(g.headers['x-tollkeeper-reservation-id']).toMatch(/^rsv_/);
+    expect(t.app.admission!.size).toBe(before + 1);
+    // A revoked entity is refused before anything is reserved, and an unreadable estimate is a 400: the same bytes.
+    for (const headers of [{ ...estimate, 'x-tollkeeper-tenant': 't-bad' }, { ...estimate, 'x-tollkeeper-estimate': 'model=gpt-4o;input_tokens=lots' }]) {
+      const [api, gateway] = await both(t, '/v1/authorize', { headers });
+      expect(api.status).toBeGreaterThanOrEqual(400);
+      expect(gateway).toEqual(api);
+    }
+    expect(t.app.admission!.size).toBe(before + 1);
+  });
+
   it('serves the gateway client as the API port does', async () => {
     const poller = createRevocationPoller({ url: t.gatewayUrl, token: t.gatewayToken, waitSeconds: 2, minBackoffMs: 50, maxBackoffMs: 200 });
     try {
