@@ -1,5 +1,6 @@
 // Detection latency: from the first attack span received by the collector to the revocation
 // visible to a polling gateway; and the detector's tick cost with 10k active entities and 30 days of history.
+// bench-timeout: 15m
 import { createUsageRepo } from '../store/usage-repo.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { startBenchApp } from './lib/app.ts';
@@ -9,6 +10,7 @@ import type { UsageEvent } from '../core/usage/types.ts';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
+const STEADY_TICKS = 10;
 
 function event(apiKey: string, time: number, costUsd: number, n: number): UsageEvent {
   const id = `${apiKey}-${time}-${n}`.padEnd(48, '0');
@@ -50,7 +52,7 @@ async function latency(dataDir: string, intervalMs: number, trials: number): Pro
   return delays;
 }
 
-async function tickCost(dataDir: string, entities: number): Promise<{ first: number; firstTick: number; coldTicks: number; steady: number[]; rows: number }> {
+async function tickCost(dataDir: string, entities: number): Promise<{ first: number; firstTick: number; coldTicks: number; steady: number[]; steadyCpu: number[]; rows: number }> {
   const b = await startBenchApp(dataDir, 'detect_scale', { yaml: 'detector: { interval: 1h }\n', startLoop: false });
   const store = b.app.store;
   const now = Date.now();
@@ -84,13 +86,20 @@ async function tickCost(dataDir: string, entities: number): Promise<{ first: num
   const first = performance.now() - t0;
   coldTicks++;
   const steady: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  // CPU time of the whole process (event loop and the engine's threads): less sensitive than wall time to other
+  // work on a shared machine.
+  const steadyCpu: number[] = [];
+  for (let i = 0; i < STEADY_TICKS; i++) {
+    progress(`steady tick ${i + 1}/${STEADY_TICKS}`);
     t0 = performance.now();
+    const c0 = process.cpuUsage();
     await b.app.loop!.tickNow();
     steady.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    steadyCpu.push((c.user + c.system) / 1000);
   }
   await b.close();
-  return { first, firstTick, coldTicks, steady, rows };
+  return { first, firstTick, coldTicks, steady, steadyCpu, rows };
 }
 
 await runBench(async (ctx): Promise<BenchResult> => {
@@ -105,12 +114,14 @@ await runBench(async (ctx): Promise<BenchResult> => {
   }
   const entities = Math.max(1000, Math.round(10_000 * ctx.scale));
   const cost = await tickCost(ctx.tmpDir, entities);
+  if (percentile(cost.steady, 50) > 1000) problems.push(`steady tick p50 ${fmt(percentile(cost.steady, 50))} ms, above the 1 s goal (CPU p50 ${fmt(percentile(cost.steadyCpu, 50))} ms)`);
   return {
     title: 'Detection latency and tick cost',
     method: [
       'Latency: 30 keys with a week of ordinary history ($0.60/h); a new key then sends $0.75 calls, 20 per second, straight to the collector over OTLP/JSON (exporter batching delay: none; add your exporter\'s scheduledDelay, 5 s by default in the OTel SDK).',
       'Measured from the first attack request received to the revocation seen by a gateway long-polling GET /v1/revocations?wait=2. Detector defaults (warning 4, critical 8, floor $0.05/min, critical → revoke).',
-      `Tick cost: ${fmt(entities)} api keys, each with 30 days of hourly history in the rollup (${fmt(cost.rows)} rows) and activity in the last 5 minutes; one full detector tick (quota + anomaly + expiry) timed in-process.`,
+      `Tick cost: ${fmt(entities)} api keys, each with 30 days of hourly history in the rollup (${fmt(cost.rows)} rows) and activity in the last 5 minutes; one full detector tick (quota + anomaly + expiry) timed in-process, wall time and CPU time of the process (all threads, the embedded engine's included).`,
+      'Before the detector kept its per-minute series in memory (each tick read six hours of every active entity from the store and rebuilt the peers\' figures): steady p50 1,378 ms, max 1,891 ms (2026-11-25, load 2.9).',
     ],
     tables: [
       { caption: 'Attack start → revocation visible to a poller', columns: ['detector interval', 'attacks', 'p50', 'p95', 'max'], rows: latencyRows },
@@ -120,8 +131,10 @@ await runBench(async (ctx): Promise<BenchResult> => {
         rows: [
           ['first tick after a cold start (baseline building capped at 500 ms a tick)', `${fmt(cost.firstTick)} ms`],
           [`cold start: ${fmt(cost.coldTicks)} ticks until every baseline is built`, `${fmt(cost.first)} ms in all`],
-          ['steady (baselines cached for the hour), p50 of 5', `${fmt(percentile(cost.steady, 50))} ms`],
-          ['steady, max of 5', `${fmt(Math.max(...cost.steady))} ms`],
+          [`steady (baselines cached for the hour), p50 of ${STEADY_TICKS}`, `${fmt(percentile(cost.steady, 50))} ms`],
+          [`steady, max of ${STEADY_TICKS}`, `${fmt(Math.max(...cost.steady))} ms`],
+          [`steady, CPU time per tick, p50 of ${STEADY_TICKS}`, `${fmt(percentile(cost.steadyCpu, 50))} ms`],
+          [`steady, CPU time per tick, max of ${STEADY_TICKS}`, `${fmt(Math.max(...cost.steadyCpu))} ms`],
         ],
       },
     ],

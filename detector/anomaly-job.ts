@@ -9,7 +9,7 @@ import type { Enforcement } from './enforcement.ts';
 export interface AnomalyJobOptions extends Omit<DetectionOptions, 'fresh'>, AnomalyActOptions {
   /** The fresh path's counters (detector/fresh-feed.ts); detection reads them each tick. */
   freshFeed?: FreshFeed;
-  repo: Pick<AnomalyRepo, 'observations' | 'histories' | 'withHistory' | 'listIncidents' | 'saveIncidents'>;
+  repo: Pick<AnomalyRepo, 'observations' | 'observationsOf' | 'minutesSince' | 'histories' | 'withHistory' | 'listIncidents' | 'saveIncidents'>;
   enforcement: Pick<Enforcement, 'apply'>;
   bus: Bus;
 }

@@ -18,6 +18,7 @@ import {
 import type { EntityKind } from '../core/usage/types.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { FreshFeed } from './fresh-feed.ts';
+import { createObservationWindow } from './observation-window.ts';
 
 const HOUR = 3_600_000;
 /** Per-minute series the patterns look at (slow drip needs hours). */
@@ -27,7 +28,7 @@ const ACTIVE_MINUTES = 30;
 const HISTORY_HOURS = 28 * 24;
 
 export interface DetectionOptions {
-  repo: Pick<AnomalyRepo, 'observations' | 'histories' | 'withHistory'>;
+  repo: Pick<AnomalyRepo, 'observations' | 'observationsOf' | 'minutesSince' | 'histories' | 'withHistory'>;
   config: AnomalyConfig;
   quietMs: number;
   /** Starts of the current quota periods (timezone-aware): spend right after a reset is not an attack. */
@@ -52,8 +53,13 @@ export function createDetection(opts: DetectionOptions) {
   const deferred = new Set<string>();
   /** Short-lived kinds (conversations) never build baselines: their peers come from the whole observation window. */
   const windowPeers = new Map<EntityKind, { at: number; peer: PeerBaseline | null }>();
+  /** Peer baselines built from the entities' own baselines, as of the `baselinesChanged`-th change. */
+  const ownPeers = new Map<EntityKind, { changes: number; peer: PeerBaseline | null }>();
+  let baselinesChanged = 0;
   // A tenant spike is judged against its keys, so keys are observed whenever tenants are.
   const observedKinds: EntityKind[] = o.config.scopes.includes('tenant') && !o.config.scopes.includes('api_key') ? [...o.config.scopes, 'api_key'] : o.config.scopes;
+  // The series stay in memory between steps: a step reads only the last few minutes from the store.
+  const window = createObservationWindow({ repo: o.repo, kinds: observedKinds, minutes: OBSERVATION_MINUTES, activeMinutes: ACTIVE_MINUTES });
 
   async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
     const hour = Math.floor(now / HOUR);
@@ -62,7 +68,10 @@ export function createDetection(opts: DetectionOptions) {
       const key = entityKey(ob.kind, ob.id);
       lastSeen.set(key, now);
       const b = baselines.get(key);
-      if (!b || Math.floor(b.builtAt / HOUR) !== hour) stale.set(ob.kind, [...(stale.get(ob.kind) ?? []), ob.id]);
+      if (b && Math.floor(b.builtAt / HOUR) === hour) continue;
+      const list = stale.get(ob.kind);
+      if (list) list.push(ob.id);
+      else stale.set(ob.kind, [ob.id]);
     }
     // Building baselines reads 4 weeks of hourly history per entity: bounded per step so a cold start with many
     // entities never stalls the loop.
@@ -72,6 +81,7 @@ export function createDetection(opts: DetectionOptions) {
       let i = 0;
       for (; i < ids.length && Date.now() < deadline; i += 100) {
         for (const h of await o.repo.histories(kind, ids.slice(i, i + 100), now, HISTORY_HOURS)) baselines.set(entityKey(kind, h.id), buildBaseline(h, now));
+        baselinesChanged++;
       }
       // Out of budget: an entity with history but no baseline yet must not be judged against peers (a big,
       // well-known key would look like an attack right after a restart); one without history is new, and peers apply.
@@ -81,7 +91,7 @@ export function createDetection(opts: DetectionOptions) {
     for (const [key, seen] of lastSeen) {
       if (now - seen > 24 * HOUR) {
         lastSeen.delete(key);
-        baselines.delete(key);
+        if (baselines.delete(key)) baselinesChanged++;
       }
     }
   }
@@ -89,7 +99,10 @@ export function createDetection(opts: DetectionOptions) {
   async function peers(obs: readonly EntityObservation[], now: number): Promise<Map<EntityKind, PeerBaseline>> {
     const out = new Map<EntityKind, PeerBaseline>();
     for (const kind of o.config.scopes) {
-      let p = buildPeerBaseline(kind, baselines.values());
+      // The peers' figures only change when baselines do (hourly, or as a cold start builds them): not every tick.
+      const own = ownPeers.get(kind);
+      let p = own && own.changes === baselinesChanged ? own.peer : buildPeerBaseline(kind, baselines.values());
+      ownPeers.set(kind, { changes: baselinesChanged, peer: p });
       if (!p) {
         const cached = windowPeers.get(kind);
         if (!cached || now - cached.at > 5 * 60_000) {
@@ -113,10 +126,11 @@ export function createDetection(opts: DetectionOptions) {
      * baselines are rebuilt on the next step instead of at the next hour.
      */
     invalidate(entities: readonly { kind: EntityKind; id: string }[]): void {
-      for (const e of entities) baselines.delete(entityKey(e.kind, e.id));
+      window.invalidate(entities);
+      for (const e of entities) if (baselines.delete(entityKey(e.kind, e.id))) baselinesChanged++;
     },
     async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number; findingLabels: string[]; entitiesScored: number }> {
-      const obs = await o.repo.observations(observedKinds, now, OBSERVATION_MINUTES, ACTIVE_MINUTES);
+      const obs = await window.read(now);
       const fresh = o.fresh ? await o.fresh.input(now) : undefined;
       await refreshBaselines(obs, now);
       const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;

@@ -39,7 +39,7 @@ export async function replay(o: {
   settings: DetectorJobsDeps['settings'];
   policies: DetectorJobsDeps['policies'];
   quotaRepo: DetectorJobsDeps['quotaRepo'];
-  anomalyRepo: Pick<DetectorJobsDeps['anomalyRepo'], 'observations' | 'histories' | 'withHistory'>;
+  anomalyRepo: Pick<DetectorJobsDeps['anomalyRepo'], 'observations' | 'observationsOf' | 'minutesSince' | 'histories' | 'withHistory'>;
   /** The fresh path's reads (mode `replay`: each tick reads its window as of that tick). */
   fresh?: DetectorJobsDeps['fresh'];
   logger: Logger;
@@ -64,6 +64,8 @@ export async function replay(o: {
     ...(o.fresh ? { fresh: o.fresh } : {}),
     anomalyRepo: {
       observations: (...a) => o.anomalyRepo.observations(...a),
+      observationsOf: (...a) => o.anomalyRepo.observationsOf(...a),
+      minutesSince: (...a) => o.anomalyRepo.minutesSince(...a),
       histories: (...a) => o.anomalyRepo.histories(...a),
       withHistory: (...a) => o.anomalyRepo.withHistory(...a),
       listIncidents: (filter) => incidents.listIncidents(filter),

@@ -7,7 +7,17 @@ import { chTime } from './time.ts';
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
-type Point = [number, number, number, number, number];
+/** [minute index, cost_usd, tokens, requests, tool_calls] */
+export type Point = [number, number, number, number, number];
+
+/** One entity's minutes with usage in a span (sparse). */
+export interface MinutePoints {
+  kind: EntityKind;
+  id: string;
+  /** Tenant of its latest minute ('' for tenants themselves). */
+  tenant: string;
+  points: Point[];
+}
 
 function emptySeries(n: number): Record<Metric, number[]> {
   return { cost_usd: new Array<number>(n).fill(0), tokens: new Array<number>(n).fill(0), requests: new Array<number>(n).fill(0), tool_calls: new Array<number>(n).fill(0) };
@@ -30,6 +40,36 @@ export function createAnomalyRepo(ch: ClickHouse) {
   const minute = ch.table('usage_minute');
   const incidents = ch.table('incidents');
 
+  /**
+   * Sparse per-minute totals of every (kind, entity) matching `where` in [start, current]: only minutes with usage,
+   * indexed from `start`.
+   */
+  async function minuteRows(where: string, params: Record<string, unknown>, start: number, current: number, tag: string): Promise<MinutePoints[]> {
+    const rows = await ch.query<{ kind: EntityKind; entity: string; tenant: string; points: Point[] }>(
+      `SELECT kind, entity, argMax(tenant, minute) AS tenant,
+              groupArray((toInt32(intDiv(toUnixTimestamp(minute) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
+       FROM (
+         SELECT kind, entity, minute, any(tenant) AS tenant, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
+                toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
+         FROM ${minute}
+         WHERE minute >= {from:DateTime} AND minute <= {current:DateTime} AND ${where}
+         GROUP BY kind, entity, minute
+       )
+       GROUP BY kind, entity`,
+      { ...params, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000 },
+      { tag },
+    );
+    return rows.map((r) => ({ kind: r.kind, id: r.entity, tenant: r.kind === 'tenant' ? '' : r.tenant, points: r.points.map((p) => p.map(Number) as Point) }));
+  }
+
+  function toObservations(rows: readonly MinutePoints[], start: number, minutes: number): EntityObservation[] {
+    return rows.map((r) => {
+      const series = emptySeries(minutes);
+      fill(series, r.points);
+      return { kind: r.kind, id: r.id, tenant: r.tenant, minuteStart: start, series };
+    });
+  }
+
   return {
     /**
      * Per-minute series over the last `minutes` (ending with the current minute) of every entity of these kinds
@@ -38,26 +78,32 @@ export function createAnomalyRepo(ch: ClickHouse) {
     async observations(kinds: readonly EntityKind[], now: number, minutes: number, activeMinutes: number): Promise<EntityObservation[]> {
       const current = Math.floor(now / MINUTE) * MINUTE;
       const start = current - (minutes - 1) * MINUTE;
-      const rows = await ch.query<{ kind: EntityKind; entity: string; tenant: string; points: Point[] }>(
-        `SELECT kind, entity, any(tenant) AS tenant,
-                groupArray((toInt32(intDiv(toUnixTimestamp(minute) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
-         FROM (
-           SELECT kind, entity, minute, any(tenant) AS tenant, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
-                  toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
-           FROM ${minute}
-           WHERE kind IN {kinds:Array(String)} AND minute >= {from:DateTime} AND minute <= {current:DateTime}
-             AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime} AND minute <= {current:DateTime})
-           GROUP BY kind, entity, minute
-         )
-         GROUP BY kind, entity`,
-        { kinds, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000, active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
-        { tag: 'anomaly.observations' },
+      const rows = await minuteRows(
+        `kind IN {kinds:Array(String)}
+         AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime} AND minute <= {current:DateTime})`,
+        { kinds, active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
+        start,
+        current,
+        'anomaly.observations',
       );
-      return rows.map((r) => {
-        const series = emptySeries(minutes);
-        fill(series, r.points.map((p) => p.map(Number) as Point));
-        return { kind: r.kind, id: r.entity, tenant: r.kind === 'tenant' ? '' : r.tenant, minuteStart: start, series };
-      });
+      return toObservations(rows, start, minutes);
+    },
+
+    /** Per-minute series over the last `minutes` of the given entities of one kind, whenever they were last active. */
+    async observationsOf(kind: EntityKind, ids: readonly string[], now: number, minutes: number): Promise<EntityObservation[]> {
+      if (ids.length === 0) return [];
+      const current = Math.floor(now / MINUTE) * MINUTE;
+      const start = current - (minutes - 1) * MINUTE;
+      const rows = await minuteRows('kind = {kind:String} AND entity IN {ids:Array(String)}', { kind, ids }, start, current, 'anomaly.observations_of');
+      return toObservations(rows, start, minutes);
+    },
+
+    /**
+     * The minutes from `from` (a minute boundary) through the current one that have usage, per entity of these kinds
+     * (sparse, indexed from `from`): all a detector that keeps its series in memory needs to read each tick.
+     */
+    async minutesSince(kinds: readonly EntityKind[], from: number, now: number): Promise<MinutePoints[]> {
+      return minuteRows('kind IN {kinds:Array(String)}', { kinds }, from, Math.floor(now / MINUTE) * MINUTE, 'anomaly.minutes_since');
     },
 
     /** Hourly totals for the `hours` before the current hour, for the given entities of one kind. */
