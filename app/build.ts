@@ -13,6 +13,8 @@ import { createIngest, type Ingest } from '../collector/ingest.ts';
 import { createStatsFlusher, type StatsFlusher } from '../collector/ingest-stats.ts';
 import { createIngestStatsRepo } from '../store/ingest-stats-repo.ts';
 import { collectorPlugin } from '../collector/plugin.ts';
+import { createMetricsIngest, type MetricsIngest } from '../collector/metrics-ingest.ts';
+import { createMetricSeriesRepo } from '../store/metric-series-repo.ts';
 import { openSpool } from '../collector/spool.ts';
 import type { Config } from '../core/config/load.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
@@ -82,6 +84,8 @@ export interface Tollkeeper {
   otlp?: FastifyInstance;
   api?: FastifyInstance;
   ingest?: Ingest;
+  /** Token usage metrics ingest (POST /v1/metrics): its counters include points skipped for services that send spans. */
+  metricsIngest?: MetricsIngest;
   writer?: BatchWriter;
   /** The collector's counters flushed to `ingest_stats` every 10 s and on close. */
   stats?: StatsFlusher;
@@ -242,13 +246,15 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         if (r.outcome.ok) onIngested();
         return r;
       } };
+      const metricsIngest = createMetricsIngest({ ingest: nudging, series: createMetricSeriesRepo(store), logger: logger.child({ component: 'metrics-ingest' }), now });
       await otlp.register(collectorPlugin, {
         ingest: nudging,
+        metrics: metricsIngest,
         bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
         refusal: () => writer.refusal(),
         onAnswer: (status) => metrics.otlpAnswered(status),
       });
-      Object.assign(app, { otlp, ingest, writer, stats });
+      Object.assign(app, { otlp, ingest, writer, stats, metricsIngest });
       if (role === 'collector') {
         const timer = setInterval(() => void policyService.load().then(refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
         timer.unref();

@@ -6,6 +6,9 @@ import type { Ingest } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
 import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';
 import { readBody, type RawBody } from './read-body.ts';
+import type { MetricsIngest } from './metrics-ingest.ts';
+import { countLogRecords, decodeMetrics } from './otlp/decode-metrics.ts';
+import { encodeLogsResponse, encodeMetricsResponse } from './otlp/metrics-response.ts';
 import { Turns } from './turns.ts';
 
 export interface CollectorPluginOptions {
@@ -20,6 +23,8 @@ export interface CollectorPluginOptions {
   drain?: DrainBounds;
   /** Told the status of every answer of POST /v1/traces, also the early ones written to the socket (metrics). */
   onAnswer?: (status: number) => void;
+  /** Token usage metrics ingest for POST /v1/metrics (absent: the route answers 404). */
+  metrics?: Pick<MetricsIngest, 'ingest' | 'noteSpans'>;
 }
 
 declare module 'fastify' {
@@ -115,6 +120,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
       try {
         const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
         if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
+        opts.metrics?.noteSpans(decoded.spans);
         pending = opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken);
       } finally {
         turns.release();
@@ -129,9 +135,38 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     return reply.code(200).type(body.contentType).send(body.body);
   });
 
-  for (const signal of ['metrics', 'logs'] as const) {
-    app.post(`/v1/${signal}`, { config: { auth: 'public' } }, async (request, reply) =>
-      sendStatus(reply, 404, `OTLP ${signal} are not accepted: tollkeeper meters usage from traces; export them to /v1/traces`, formatOf(request.headers['content-type']) ?? 'json'),
-    );
-  }
+  // Token usage histograms, for services that send metrics but no spans (docs/otlp-metrics.md).
+  app.post('/v1/metrics', { bodyLimit: Number.MAX_SAFE_INTEGER, config: { auth: 'otlp' }, onRequest: refuseEarly }, async (request, reply) => {
+    const format = formatOf(request.headers['content-type']);
+    if (!format) return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
+    const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    if (!opts.metrics) return sendStatus(reply, 404, 'OTLP metrics are not accepted by this collector; export traces to /v1/traces', format);
+    const decoded = decodeMetrics(inflated.bytes, format);
+    if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
+    let result;
+    try {
+      result = await opts.metrics.ingest(decoded.points, decoded.otherPoints, request.ingestToken);
+    } catch (err) {
+      // Reading a cumulative series' last point failed: nothing was counted, the exporter retries.
+      request.log.warn({ err }, 'cannot read metric series state');
+      return sendStatus(reply, 503, 'store unavailable: cannot read the state of cumulative metric series; retry later', format, 5);
+    }
+    if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
+    const body = encodeMetricsResponse(result.rejected, result.firstError, format);
+    return reply.code(200).type(body.contentType).send(body.body);
+  });
+
+  // Logs are not ingested. A 200 whose partial success rejects every record tells the exporter so without making it
+  // retry (OTLP exporters retry 429/502/503/504 and log every 4xx as an export failure, on every batch).
+  app.post('/v1/logs', { bodyLimit: Number.MAX_SAFE_INTEGER, config: { auth: 'otlp' } }, async (request, reply) => {
+    const format = formatOf(request.headers['content-type']);
+    if (!format) return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
+    const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    const records = countLogRecords(inflated.bytes, format);
+    if (records < 0) return sendStatus(reply, 400, `invalid ${format} logs request`, format);
+    const body = encodeLogsResponse(records, 'logs are not ingested: tollkeeper meters usage from traces (/v1/traces) and token usage metrics (/v1/metrics)', format);
+    return reply.code(200).type(body.contentType).send(body.body);
+  });
 }

@@ -13,7 +13,7 @@ import protobuf from 'protobufjs';
 // - Resource.entity_refs (3), AnyValue.string_value_strindex (8), KeyValue.key_strindex (3):
 //   the spec tells non-profiling receivers to ignore the strindex fields.
 
-const COMMON = `syntax = "proto3";
+export const COMMON = `syntax = "proto3";
 package opentelemetry.proto.common.v1;
 message AnyValue {
   oneof value {
@@ -36,7 +36,7 @@ message InstrumentationScope {
   uint32 dropped_attributes_count = 4;
 }`;
 
-const RESOURCE = `syntax = "proto3";
+export const RESOURCE = `syntax = "proto3";
 package opentelemetry.proto.resource.v1;
 message Resource {
   repeated opentelemetry.proto.common.v1.KeyValue attributes = 1;

@@ -167,7 +167,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       cacheReadTokens: Math.min(tokens.cacheRead, tokens.input),
       cacheWriteTokens: Math.min(tokens.cacheWrite, tokens.input - Math.min(tokens.cacheRead, tokens.input)),
       reasoningTokens: Math.min(tokens.reasoning, tokens.output),
-      requests: role === 'inference' ? 1 : 0,
+      requests: role === 'inference' ? (span.requests ?? 1) : 0,
       toolCalls: role === 'tool' ? 1 : 0,
       toolName,
       computeSeconds,

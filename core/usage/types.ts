@@ -20,6 +20,8 @@ export interface DecodedSpan {
   scopeName: string;
   scopeVersion: string;
   statusCode: number;
+  /** Calls the span stands for when not one: a metric point's count of calls (docs/otlp-metrics.md). */
+  requests?: number;
 }
 
 export type CostSource = 'span' | 'override' | 'price_db' | 'estimated' | 'unpriced';

@@ -50,10 +50,12 @@ describe('OTLP/HTTP error handling', () => {
     expect((await post('x', { 'content-type': 'application/json', 'content-encoding': 'br' })).status).toBe(415);
   });
 
-  it('answers 404 with a clear message for OTLP metrics and logs', async () => {
-    const res = await fetch(`${t.otlpUrl}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect(res.status).toBe(404);
-    expect(await res.text()).toContain('not accepted');
+  it('answers OTLP metrics and logs in OTLP form (logs: not ingested)', async () => {
+    const metrics = await fetch(`${t.otlpUrl}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(metrics.status).toBe(200);
+    const logs = await fetch(`${t.otlpUrl}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(logs.status).toBe(200);
+    expect(await logs.text()).toContain('not ingested');
   });
 
   it('answers 413 and closes the connection for an oversized body', async () => {

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { IngestToken } from '../core/ingest/tokens.ts';
+import { cumulativeToDelta, type SeriesState } from '../core/usage/metric-delta.ts';
+import { tokenDeltaToSpan, type TokenDelta } from '../core/usage/metric-span.ts';
+import type { Attributes, DecodedSpan } from '../core/usage/types.ts';
+import type { MetricSeriesRepo } from '../store/metric-series-repo.ts';
+import type { Ingest, IngestResult } from './ingest.ts';
+import { TEMPORALITY, type TokenPoint } from './otlp/decode-metrics.ts';
+
+/** How long a service that sent GenAI spans has its token metrics skipped (docs/otlp-metrics.md). */
+export const SPAN_SERVICE_WINDOW_MS = 24 * 3_600_000;
+
+export interface MetricsCounters {
+  /** Histogram points of gen_ai.client.token.usage received. */
+  pointsReceived: number;
+  /** Points of other metrics (not metered). */
+  pointsOtherMetrics: number;
+  /** Points skipped because their service sends GenAI spans, which are counted instead. */
+  pointsSkippedForSpans: number;
+  /** Cumulative points already counted (a repeated or older export). */
+  pointsRepeated: number;
+  /** Cumulative series that restarted (new start time or a value that dropped). */
+  seriesResets: number;
+  /** Points skipped per reason (`unknown_token_type`, `empty`, `unspecified_temporality`). */
+  skippedByReason: Record<string, number>;
+}
+
+export interface MetricsIngestDeps {
+  ingest: Pick<Ingest, 'ingest'>;
+  series: MetricSeriesRepo;
+  logger: Logger;
+  now: () => number;
+}
+
+const stable = (a: Attributes): string => JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+
+/** The series a point belongs to: resource + scope + metric + attribute set + start time. */
+export function seriesKey(p: TokenPoint): string {
+  return createHash('sha256').update(`${stable(p.resource)}\n${p.scopeName}\n${p.scopeVersion}\n${p.metric}\n${stable(p.attributes)}\n${p.startNano}`).digest('hex');
+}
+
+const serviceOf = (resource: Attributes): string => (typeof resource['service.name'] === 'string' ? resource['service.name'] : 'unknown_service');
+
+/** Token-usage histogram points → usage events through the span ingest (identity, scope, pricing, exactly-once store). */
+export function createMetricsIngest(deps: MetricsIngestDeps) {
+  const counters: MetricsCounters = { pointsReceived: 0, pointsOtherMetrics: 0, pointsSkippedForSpans: 0, pointsRepeated: 0, seriesResets: 0, skippedByReason: {} };
+  const cache = new Map<string, SeriesState>();
+  const spanServices = new Map<string, number>();
+  let lastResource: Attributes | undefined;
+  const skip = (reason: string) => (counters.skippedByReason[reason] = (counters.skippedByReason[reason] ?? 0) + 1);
+
+  return {
+    counters,
+    /** Told of every decoded span batch: a service seen with GenAI spans is metered from its spans, not its metrics. */
+    noteSpans(spans: readonly DecodedSpan[]): void {
+      const now = deps.now();
+      for (const s of spans) {
+        // Spans of one resource share its attributes object: look the service up once per resource.
+        if (s.resource === lastResource) continue;
+        if (!Object.keys(s.attributes).some((k) => k.startsWith('gen_ai.'))) continue;
+        lastResource = s.resource;
+        spanServices.set(serviceOf(s.resource), now);
+      }
+      if (spanServices.size > 10_000) for (const [k, t] of spanServices) if (t < now - SPAN_SERVICE_WINDOW_MS) spanServices.delete(k);
+    },
+
+    async ingest(points: readonly TokenPoint[], otherPoints: number, token?: IngestToken | null): Promise<IngestResult> {
+      counters.pointsReceived += points.length;
+      counters.pointsOtherMetrics += otherPoints;
+      const now = deps.now();
+      const live = points.filter((p) => {
+        const seen = spanServices.get(serviceOf(p.resource));
+        if (seen !== undefined && seen >= now - SPAN_SERVICE_WINDOW_MS) {
+          counters.pointsSkippedForSpans++;
+          return false;
+        }
+        if (p.temporality !== TEMPORALITY.delta && p.temporality !== TEMPORALITY.cumulative) {
+          skip('unspecified_temporality');
+          return false;
+        }
+        return true;
+      });
+      const keys = live.map(seriesKey);
+      const missing = [...new Set(keys.filter((k, i) => live[i]!.temporality === TEMPORALITY.cumulative && !cache.has(k)))];
+      if (missing.length > 0) for (const [k, s] of await deps.series.load(missing)) cache.set(k, s);
+
+      const spans: DecodedSpan[] = [];
+      const changed = new Map<string, SeriesState>();
+      live.forEach((p, i) => {
+        const key = keys[i]!;
+        let d: TokenDelta = p;
+        if (p.temporality === TEMPORALITY.cumulative) {
+          const prev = changed.get(key) ?? cache.get(key);
+          const r = cumulativeToDelta(prev, p);
+          if (r.kind === 'seen') {
+            counters.pointsRepeated++;
+            return;
+          }
+          if (r.reset) counters.seriesResets++;
+          changed.set(key, r.next);
+          // The delta covers the time since the last counted point (or since the series' start).
+          d = { ...p, sum: r.sum, count: r.count, startNano: prev && !r.reset ? prev.timeNano : p.startNano };
+        }
+        const id = createHash('sha256').update(`${key}\n${p.timeNano}`).digest('hex');
+        const mapped = tokenDeltaToSpan(d, id.slice(0, 32), id.slice(32, 48));
+        if (mapped.kind === 'span') spans.push(mapped.span);
+        else skip(mapped.reason);
+      });
+      const result = await deps.ingest.ingest(spans, undefined, token);
+      // The events first, then the series state: after a crash in between, the re-export maps to the same event ids.
+      if (result.outcome.ok && changed.size > 0) {
+        if (cache.size > 200_000) cache.clear();
+        // The events are stored: this process goes on from the new state even if saving it fails.
+        for (const [k, s] of changed) cache.set(k, s);
+        try {
+          await deps.series.save(changed, now);
+        } catch (err) {
+          deps.logger.warn({ err }, 'cannot store metric series state: after a restart these series are compared with an older state');
+        }
+      }
+      return result;
+    },
+  };
+}
+export type MetricsIngest = ReturnType<typeof createMetricsIngest>;
