@@ -10,6 +10,9 @@ import { llrScore, sequentialTest, type SequentialRun } from './sequential.ts';
 import type { AnomalyConfig, Metric } from './types.ts';
 import { budgetScore, heldBack, resetScore } from './window-scores.ts';
 
+/** Minutes of the usual rate held back before a reset below which the reset changes nothing for the fresh path. */
+const HELD_BACK_MIN = 10;
+
 /** Usage counted in sub-minute buckets since `from` (the fresh path), keyed by `entityKey(kind, id)`. */
 export interface FreshInput {
   series: ReadonlyMap<string, FreshSeries>;
@@ -95,7 +98,9 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;
     // Held-back demand after a quota period reset is judged like the minute path does; without any, a reset
     // changes nothing (the minute path's score would only slow the fresh one down).
-    const afterReset = heldBack(f, metric, resets, cfg) > 0 ? resetScore(f, metric, resets, cfg) : Number.POSITIVE_INFINITY;
+    // A real block leaves a gap: ordinary noise before a reset (a few quiet minutes) is not held-back demand.
+    const blocked = heldBack(f, metric, resets, cfg) > HELD_BACK_MIN * expAt(f, metric, f.n - 1).mean;
+    const afterReset = blocked ? resetScore(f, metric, resets, cfg) : Number.POSITIVE_INFINITY;
     const score = Math.min(llrScore(run.llr), budgetScore(f, metric, cfg), afterReset);
     if (best !== null && score <= best.score) continue;
     best = toCandidate(f, run, score, f.o.kind === 'tenant', cfg);
