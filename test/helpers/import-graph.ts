@@ -80,13 +80,13 @@ export function cycles(edges: ReadonlyMap<string, readonly string[]>): string[][
 /** The top folder of a repo-relative path ('' for files at the root). */
 export const folderOf = (path: string): string => (path.includes('/') ? path.slice(0, path.indexOf('/')) : '');
 
-/** Folder → folders it imports from (itself excluded). */
-export function folderArrows(graph: ImportGraph): Map<string, Set<string>> {
+/** Folder → folders it imports from (itself excluded); `of` names a file's folder (default: its top folder). */
+export function folderArrows(graph: ImportGraph, of: (path: string) => string = folderOf): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const [file, deps] of graph.local) {
-    const from = folderOf(file);
+    const from = of(file);
     const set = out.get(from) ?? new Set<string>();
-    for (const d of deps) if (folderOf(d) !== from) set.add(folderOf(d));
+    for (const d of deps) if (of(d) !== from) set.add(of(d));
     out.set(from, set);
   }
   return out;
