@@ -13,34 +13,19 @@ const P = 'tollkeeper_';
 type Labels = Record<string, string>;
 
 /**
- * A counter whose value lives elsewhere (the collector's counters, the writer's stats): read at scrape time, so a
- * scrape costs no store query and the hot path keeps its plain `+= 1`.
+ * A counter or gauge whose value lives elsewhere (the collector's counters, the writer's stats): read at scrape
+ * time, so a scrape costs no store query and the hot path keeps its plain `+= 1`.
  */
-function liveCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
-  new Counter({
-    name: P + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) if (value > 0) this.inc(labels, value);
-    },
-  });
+function live(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
+  const o = { name: P + name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({ ...o, collect() { this.reset(); for (const [labels, value] of read()) if (value > 0) this.inc(labels, value); } });
+  } else {
+    new Gauge({ ...o, collect() { this.reset(); for (const [labels, value] of read()) this.set(labels, value); } });
+  }
 }
-
-function liveGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Iterable<[Labels, number]>): void {
-  new Gauge({
-    name: P + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
-}
+const liveCounter = (...a: Parameters<typeof live> extends [unknown, ...infer R] ? R : never) => live('counter', ...a);
+const liveGauge = (...a: Parameters<typeof live> extends [unknown, ...infer R] ? R : never) => live('gauge', ...a);
 
 const one = (value: number): [Labels, number][] => [[{}, value]];
 const byLabel = (label: string, values: Record<string, number>): [Labels, number][] => Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);

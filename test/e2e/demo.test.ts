@@ -1,31 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { cli } from '../helpers/cli.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-
-/** Runs `tollkeeper demo <args>` as a user would (the real CLI in a child process) and collects its transcript. */
-function demo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/tollkeeper.ts'), 'demo', '--fast', ...args], {
-      cwd: mkdtempSync(join(tmpdir(), 'tk-demo-')),
-      env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // The demo bounds itself (45 s on the short timeline); this only guards against a hang.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs `tollkeeper demo --fast <args>` as a user would (the real CLI in a child process) and collects its transcript. */
+const demo = (args: string[]) => cli(['demo', '--fast', ...args], {}, undefined, 100_000);
 
 let t: TestApp | undefined;
 afterEach(async () => {

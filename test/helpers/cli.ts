@@ -5,11 +5,12 @@ import { join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Runs the real CLI (`bin/tollkeeper.ts` through tsx) in a fresh working directory; killed after 50 s. */
+/** Runs the real CLI (`bin/tollkeeper.ts` through tsx) in a fresh working directory; killed after `killAfterMs` (50 s) as a guard against a hang. */
 export function cli(
   args: string[],
   env: Record<string, string> = {},
   onStdout?: (text: string, child: ReturnType<typeof spawn>) => void,
+  killAfterMs = 50_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/tollkeeper.ts'), ...args], {
@@ -23,7 +24,7 @@ export function cli(
       onStdout?.(stdout, child);
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
