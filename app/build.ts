@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -66,17 +65,13 @@ import { replay } from '../detector/replay.ts';
 import { createUsageViewsRepo } from '../store/usage-views-repo.ts';
 import { metricsRoutes } from '../api/metrics.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { keyedDigest } from '../core/ingest/token-hash.ts';
-import { IngestTokenSet } from '../core/ingest/tokens.ts';
 import { bump } from '../collector/ingest.ts';
-import { createIngestTokenService, definedTokens, type IngestTokenService } from '../detector/ingest-tokens.ts';
-import { createIngestTokenRepo } from '../store/ingest-token-repo.ts';
+import type { IngestTokenService } from '../detector/ingest-tokens.ts';
+import { loadIngestTokens, refreshIngestTokens } from './ingest-tokens.ts';
 import { assertIngestGuarded } from './ingest-guard.ts';
 
 export type Role = 'all' | 'collector' | 'detector';
 
-/** How often a collector running on its own reads the ingest tokens again (a revocation takes effect within it). */
-const INGEST_TOKEN_REFRESH_MS = 5_000;
 
 export interface Tollkeeper {
   config: Config;
@@ -157,17 +152,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
     const refreshKeep = () => keep.splice(0, keep.length, ...keptAttributes(config, policyService.active()));
     const ready = async () => ((await store.ping()) && (await isMigrated(store)) ? { ok: true } : { ok: false, reason: 'store unreachable or not migrated' });
     const tokens = { admin: t.tokens.admin_token, gateway: t.tokens.gateway_token };
-    // Token digests are looked up under a key of this process (core/ingest/token-hash.ts): nothing to share or keep.
-    const lookupKey = randomBytes(32);
-    const tokenSet = new IngestTokenSet((digest) => keyedDigest(lookupKey, digest));
-    const ingestTokens = createIngestTokenService({
-      repo: createIngestTokenRepo(store),
-      defined: definedTokens(config.auth.otlp_token, config.ingest.tokens),
-      set: tokenSet,
-      now,
-      newSecret: () => 'tki_' + randomBytes(24).toString('base64url'),
-    });
-    await ingestTokens.load();
+    const { set: tokenSet, service: ingestTokens } = await loadIngestTokens(config, store, now);
     // Where operators reach the API (restore calls in alerts); the bound address once listening.
     let apiBase = `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${config.server.api_port}`;
     const metrics = createMetrics();
@@ -260,9 +245,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
         timer.unref();
         cleanups.unshift(() => clearInterval(timer));
         // Tokens created or revoked through the detector's API reach this process within the interval.
-        const tokenTimer = setInterval(() => void ingestTokens.load().catch((err: unknown) => logger.warn({ err }, 'cannot refresh ingest tokens; keeping the last set')), INGEST_TOKEN_REFRESH_MS);
-        tokenTimer.unref();
-        cleanups.unshift(() => clearInterval(tokenTimer));
+        cleanups.unshift(refreshIngestTokens(ingestTokens, logger));
       }
       cleanups.unshift(() => writer.close());
       cleanups.unshift(() => otlp.close());

@@ -1,4 +1,18 @@
+import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
+import type { MapResult, MappingConfig, Unpriced } from '../../core/usage/map-span.ts';
 import type { Attributes, DecodedSpan } from '../../core/usage/types.ts';
+
+/** Identity as unit tests map it: the default lists, nothing required, a readable stand-in for the keyed hash. */
+export const TEST_IDENTITY: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
+
+/** The mapping unit tests use: TEST_IDENTITY, 35 days of history, 5 minutes into the future. */
+export const TEST_MAPPING: MappingConfig = { identity: TEST_IDENTITY, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
+
+/** The event of a mapping result; anything else fails the test with the result shown. */
+export function eventOf(r: MapResult): Unpriced {
+  if (r.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(r)}`);
+  return r.event;
+}
 
 let counter = 0;
 

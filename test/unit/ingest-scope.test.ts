@@ -5,18 +5,10 @@ import { compileScope, scopeMessage, scopeVerdict, type CompiledScope } from '..
 import { keyedDigest, tokenDigest } from '../../core/ingest/token-hash.ts';
 import { IngestTokenSet, type StoredToken } from '../../core/ingest/tokens.ts';
 import { createCallDeduper } from '../../core/usage/call-dedupe.ts';
-import { DEFAULT_IDENTITY, type IdentityConfig } from '../../core/usage/identity.ts';
-import { mapSpan, type MappingConfig, type MapResult } from '../../core/usage/map-span.ts';
-import { span } from '../helpers/spans.ts';
+import { mapSpan } from '../../core/usage/map-span.ts';
+import { eventOf as event, span, TEST_MAPPING as mapping } from '../helpers/spans.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 5);
-const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
-const mapping: MappingConfig = { identity, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
-
-function event(r: MapResult) {
-  if (r.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(r)}`);
-  return r.event;
-}
 
 const chat = (attrs: Record<string, string | number>, o: Parameters<typeof span>[1] = {}) =>
   span({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10, ...attrs }, o);

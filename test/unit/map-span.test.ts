@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createCallDeduper } from '../../core/usage/call-dedupe.ts';
-import { DEFAULT_IDENTITY, type IdentityConfig, type InheritableIdentity } from '../../core/usage/identity.ts';
-import { mapSpan, type MappingConfig, type MapResult, type Unpriced } from '../../core/usage/map-span.ts';
+import { DEFAULT_IDENTITY, type InheritableIdentity } from '../../core/usage/identity.ts';
+import { mapSpan, type MappingConfig, type Unpriced } from '../../core/usage/map-span.ts';
 import type { DecodedSpan } from '../../core/usage/types.ts';
-import { span } from '../helpers/spans.ts';
+import { eventOf as event, span, TEST_IDENTITY as identity, TEST_MAPPING as config } from '../helpers/spans.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 5);
-const identity: IdentityConfig = { lists: DEFAULT_IDENTITY, secretAttributes: [], required: [], keep: [], hash: (v) => `h(${v})` };
-const config: MappingConfig = { identity, computeOperations: [], maxAgeMs: 35 * 86_400_000, maxFutureMs: 300_000 };
-
-function event(r: MapResult) {
-  if (r.kind !== 'event') throw new Error(`expected an event, got ${JSON.stringify(r)}`);
-  return r.event;
-}
 
 describe('mapSpan: OTel GenAI semantic conventions', () => {
   it('maps tokens, model, provider, operation and identity', () => {
