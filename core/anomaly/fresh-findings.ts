@@ -65,7 +65,7 @@ function toCandidate(f: EntityFrame, run: SequentialRun, score: number, tenant: 
   const sigma = Math.sqrt(e.level ** 2 + (cfg.tuning.relativeError * perMin) ** 2 + (d * unit * perMin) / run.minutes);
   // A strong excess is a burst; a modest one that needed time to show is a drip. A tenant's is a tenant spike.
   const pattern = tenant ? 'tenant_spike' : ratioOf(run.observed, run.expected) >= cfg.tuning.burst.minRatio ? 'burst' : 'slow_drip';
-  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes } };
+  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx } };
 }
 
 /**

@@ -13,6 +13,11 @@ export interface MoneyAtRisk {
   windowUsd: number;
   /** Share of a usual hour the window must have cost before money alone makes it critical (default 1). */
   lumpShare?: number;
+  /**
+   * The largest single minute the entity spent in its observed hours before the window (own history only, else 0):
+   * a window that costs no more than what it already spent at once before is routine, whatever its pace.
+   */
+  routineUsd?: number;
 }
 
 /** What the scored window spent, in how many calls, over how long (the fresh path's run brings its own). */
@@ -20,6 +25,16 @@ export interface MoneyWindow {
   usd: number;
   calls: number;
   minutes: number;
+  /** Series minute where the window starts (default: as many minutes back from now as it lasts). */
+  startIdx?: number;
+}
+
+/** Largest minute spend in the series before minute `beforeIdx`. */
+function largestMinuteBefore(f: EntityFrame, beforeIdx: number): number {
+  const cost = f.m.cost_usd.obs;
+  let max = 0;
+  for (let j = 0; j < Math.min(beforeIdx, cost.length); j++) max = Math.max(max, cost[j] ?? 0);
+  return max;
 }
 
 function lastWindow(f: EntityFrame, minutes: number): MoneyWindow {
@@ -47,22 +62,26 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
   const fallback = usual > 0 ? usual : expectationAt(undefined, undefined, 'cost_usd', f.now, cfg).mean * 60;
   // Only an entity's own history can show that it spends its hour in lumps; against peers or the floor the window
   // counts as already beyond a usual hour.
-  const windowUsd = f.m.cost_usd.basis === 'own' ? span.usd : Number.POSITIVE_INFINITY;
-  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd, lumpShare };
+  const own = f.m.cost_usd.basis === 'own';
+  const windowUsd = own ? span.usd : Number.POSITIVE_INFINITY;
+  const startIdx = window?.startIdx ?? Math.max(0, f.n - Math.ceil(w));
+  return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd, lumpShare, routineUsd: own ? largestMinuteBefore(f, startIdx) : 0 };
 }
 
 /**
  * Severity by money at risk: a finding is critical when the projected hour exceeds both `multiple` × the usual
- * hour and `minUsdPerHour`, and the window has already cost more than a usual hour (or `lumpShare` of one),
- * whatever its score; otherwise its score decides, so a cheap oddity that scores a warning stays one (and usage
- * without prices is still judged by its score). The last condition keeps an entity that routinely spends its hour
- * in one lump (an hourly batch) from projecting that minute to sixty of them.
+ * hour and `minUsdPerHour`, and the window has already cost more than a usual hour (or `lumpShare` of one) and
+ * more than the largest minute the entity spent in its observed hours before, whatever its score; otherwise its
+ * score decides, so a cheap oddity that scores a warning stays one (and usage without prices is still judged by its
+ * score). The last two conditions keep an entity that routinely spends its hour in one lump (an hourly batch) from
+ * projecting that minute to sixty of them.
  */
 export function severityByMoney(byScore: Severity, risk: MoneyAtRisk, c: CriticalSpend): Severity {
   const expensive =
     risk.projectedHourlyUsd > c.multiple * risk.usualHourlyUsd &&
     risk.projectedHourlyUsd > c.minUsdPerHour &&
-    risk.windowUsd > (risk.lumpShare ?? 1) * risk.usualHourlyUsd;
+    risk.windowUsd > (risk.lumpShare ?? 1) * risk.usualHourlyUsd &&
+    risk.windowUsd > (risk.routineUsd ?? 0);
   return expensive ? 'critical' : byScore;
 }
 
