@@ -137,7 +137,9 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
   const releaseLock = useChdb ? await lockDataDir(config.dataDir) : () => undefined;
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   try {
-    const t = ensureTokens(config.dataDir, config.auth);
+    // The HMAC key of secret identity values is configured under identity (every process of a split deployment
+    // must share it); the tokens under auth.
+    const t = ensureTokens(config.dataDir, { ...config.auth, ...(config.identity.hash_key ? { hash_key: config.identity.hash_key } : {}) });
     const store = config.store.clickhouse
       ? await openClickHouse({ kind: 'server', url: config.store.clickhouse.url, database: o.database ?? config.store.clickhouse.database, username: config.store.clickhouse.username, password: config.store.clickhouse.password })
       : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: o.database ?? 'tollkeeper' });

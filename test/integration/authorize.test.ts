@@ -91,6 +91,22 @@ describe('forward-auth /v1/authorize', () => {
   });
 });
 
+describe('forward-auth with identity.hash_key in the config', () => {
+  it('hashes bearer secrets with the configured key, not the one generated into tokens.json', async () => {
+    const key = 'configured-hash-key-0123456789';
+    const t = await startApp({ yaml: `identity: { hash_key: "${key}" }` });
+    try {
+      const generated = (JSON.parse(readFileSync(join(t.dataDir, 'tokens.json'), 'utf8')) as { hash_key: string }).hash_key;
+      expect(generated).not.toBe(key);
+      await enforce(t, { action: 'revoke', kind: 'api_key', id: secretHasher(key)('sk-live-leaked'), reason: 'leaked' });
+      const leaked = await authorize(t, { 'x-tollkeeper-gateway-token': t.gatewayToken, authorization: 'Bearer sk-live-leaked' });
+      expect(leaked.status).toBe(403);
+    } finally {
+      await t.close({ cleanup: true });
+    }
+  });
+});
+
 describe('forward-auth when the list is stale', () => {
   // No detector loop: the list is only known current as of loading, so it goes stale after max_staleness.
   async function staleAnswer(yaml: string, status: number) {
