@@ -39,6 +39,7 @@ import { createQuotaStatus } from '../detector/quota-status.ts';
 import { createPolicyRepo } from '../store/policy-repo.ts';
 import { openClickHouse } from '../store/clickhouse.ts';
 import { lockDataDir } from '../store/data-lock.ts';
+import { repairRollupsAfterCrash } from './crash-repair.ts';
 import { createEnforcementRepo } from '../store/enforcement-repo.ts';
 import { createFiringsRepo } from '../store/firings-repo.ts';
 import { createDetectorStatsRepo } from '../store/health-stats-repo.ts';
@@ -145,6 +146,8 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
       : await openClickHouse({ kind: 'chdb', path: join(config.dataDir, 'clickhouse'), database: o.database ?? 'tollkeeper' });
     cleanups.unshift(() => store.close());
     await migrate(store);
+    // Embedded engine only: its data directory belongs to this process (lock), and a kill can cut an insert short.
+    if (useChdb) cleanups.splice(cleanups.indexOf(releaseLock), 0, await repairRollupsAfterCrash(store, config.dataDir, now, logger.child({ component: 'store' })));
     const pricer = createPricer(config.pricing);
     let onIngested = (): void => undefined;
     const policyService = createPolicyService({ repo: createPolicyRepo(store), configPolicies: config.policies, now });
