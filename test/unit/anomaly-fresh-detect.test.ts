@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { entityKey } from '../../core/anomaly/baseline.ts';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { addFresh, createFreshCounters } from '../../core/anomaly/fresh-counters.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
-import { steadyBaseline } from '../helpers/steady-baseline.ts';
+import { hourlyBatch, steadyBaseline } from '../helpers/steady-baseline.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
 import type { Baseline, EntityObservation, Metric } from '../../core/anomaly/types.ts';
 
@@ -60,21 +60,7 @@ describe('the fresh path and an entity that spends in lumps', () => {
     // usual: 8 calls at $0.05 within one second of minute 10 of every hour ($0.40/h); now: this hour's batch, 20 s in
     const now = Date.UTC(2026, 2, 30, 14, 10, 20);
     const cur = Math.floor(now / MIN) * MIN;
-    const series = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-    for (let i = -359; i <= 0; i++) {
-      const batch = new Date(cur + i * MIN).getUTCMinutes() === 10 ? 8 : 0;
-      series.requests.push(batch);
-      series.cost_usd.push(batch * 0.05);
-      series.tokens.push(batch * 1000);
-      series.tool_calls.push(0);
-    }
-    const o: EntityObservation = { kind: 'api_key', id: 'batch', tenant: 't', minuteStart: cur - 359 * MIN, series };
-    const end = Math.floor(now / HOUR_MS) * HOUR_MS;
-    const hourly = Object.fromEntries(METRICS.map((m) => [m, new Array<number>(28 * 24).fill(0)])) as Record<Metric, number[]>;
-    hourly.requests.fill(8);
-    hourly.cost_usd.fill(0.4);
-    hourly.tokens.fill(8000);
-    const b = buildBaseline({ kind: 'api_key', id: 'batch', hourStart: end - 28 * 24 * HOUR_MS, hourly }, end);
+    const { o, baseline: b } = hourlyBatch(now);
     const c = createFreshCounters(10 * SEC, 30 * MIN);
     for (let i = 0; i < 8; i++) addFresh(c, { time: cur + 5 * SEC + i * 100, entities: [{ kind: 'api_key', id: 'batch' }], tenant: 't', requests: 1, toolCalls: 0, tokens: 1000, costUsd: 0.05 }, now);
     const findings = detect(emptyDetectorState(), { now, observations: [o], baselines: new Map([[entityKey('api_key', 'batch'), b]]), peers, config, fresh: { series: c.series, from: now - 30 * MIN } }).findings;

@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { entityKey } from '../../core/anomaly/baseline.ts';
 import { DEFAULT_CRITICAL_SPEND, resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import type { AnomalyConfigInput } from '../../core/anomaly/config.ts';
 import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
 import { recordSpend, severityByMoney, spendSince } from '../../core/anomaly/money.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
-import { steadyBaseline } from '../helpers/steady-baseline.ts';
+import { hourlyBatch, steadyBaseline } from '../helpers/steady-baseline.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
 import type { Baseline, EntityObservation, Metric, PeerBaseline } from '../../core/anomaly/types.ts';
 import type { EntityKind } from '../../core/usage/types.ts';
 
 const MIN = 60_000;
-const HOUR = 60 * MIN;
 const NOW = Date.UTC(2026, 2, 30, 14, 0, 45); // current minute 75 % elapsed
 
 const baseline = (id: string, perMin: number, usdPerReq: number): Baseline => steadyBaseline(id, perMin, usdPerReq, NOW);
@@ -51,25 +50,7 @@ describe('severity by money at risk', () => {
   it('an hourly batch that spends its usual hour in one minute is not projected to sixty of them', () => {
     // usual: 8 calls at $0.05 in minute 10 of every hour ($0.40/h); now is the minute after this hour's batch
     const now = Date.UTC(2026, 2, 30, 14, 11, 30);
-    const cur = Math.floor(now / MIN) * MIN;
-    const series = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-    for (let i = -359; i <= 0; i++) {
-      const batch = new Date(cur + i * MIN).getUTCMinutes() === 10 ? 8 : 0;
-      series.requests.push(batch);
-      series.cost_usd.push(batch * 0.05);
-      series.tokens.push(batch * 1000);
-      series.tool_calls.push(0);
-    }
-    const o: EntityObservation = { kind: 'api_key', id: 'batch', tenant: 't', minuteStart: cur - 359 * MIN, series };
-    const end = Math.floor(now / HOUR) * HOUR;
-    const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-    for (let h = 0; h < 28 * 24; h++) {
-      hourly.requests.push(8);
-      hourly.cost_usd.push(0.4);
-      hourly.tokens.push(8000);
-      hourly.tool_calls.push(0);
-    }
-    const b = buildBaseline({ kind: 'api_key', id: 'batch', hourStart: end - 28 * 24 * HOUR, hourly }, end);
+    const { o, baseline: b } = hourlyBatch(now);
     const findings = run(o, [b], { thresholds: { warning: 0.5, critical: 1e6 } }, undefined, now).findings;
     expect(findings.every((f) => f.severity !== 'critical')).toBe(true);
   });
