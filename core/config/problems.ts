@@ -1,0 +1,43 @@
+import { parseDuration } from '../quota/duration.ts';
+
+const mapping = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const ms = (v: unknown): number | undefined => {
+  const r = typeof v === 'string' ? parseDuration(v) : undefined;
+  return r?.ok ? r.ms : undefined;
+};
+
+/**
+ * What the schema cannot say: choices that exclude or require each other. Judged on the file's values (defaults
+ * filled in) so these problems are reported together with the schema's. Each problem names its path.
+ */
+export function configProblems(value: unknown): string[] {
+  const problems: string[] = [];
+  const store = mapping(mapping(value)?.store);
+  if (store?.chdb !== undefined && store.clickhouse !== undefined) problems.push('store: choose one of store.chdb and store.clickhouse');
+  const t = mapping(mapping(mapping(value)?.server)?.timeouts);
+  const [headers, request, idle, socket] = [ms(t?.headers), ms(t?.request), ms(t?.idle), ms(t?.socket)];
+  if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts: headers must be more than 0 and at most request');
+  if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
+  if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts: socket must be 0 (off) or more than 60s, the longest revocation long-poll');
+  const tokens = mapping(mapping(value)?.ingest)?.tokens;
+  if (Array.isArray(tokens)) {
+    const seen = new Set<unknown>();
+    tokens.forEach((t, i) => {
+      const token = mapping(t);
+      if (!token) return;
+      const given = ['token', 'token_hash', 'token_env'].filter((k) => token[k] !== undefined);
+      if (given.length !== 1) problems.push(`ingest.tokens[${i}]: give exactly one of token, token_hash and token_env (got ${given.length === 0 ? 'none' : given.join(', ')})`);
+      if (token.name === 'otlp_token') problems.push(`ingest.tokens[${i}].name: "otlp_token" is the name of auth.otlp_token; choose another`);
+      else if (seen.has(token.name)) problems.push(`ingest.tokens[${i}].name: ${JSON.stringify(token.name)} is used by an earlier token`);
+      seen.add(token.name);
+    });
+  }
+  const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
+  if (Array.isArray(webhooks)) {
+    webhooks.forEach((w, i) => {
+      const hook = mapping(w);
+      if (hook && hook.format !== 'slack' && hook.secret === undefined) problems.push(`alerts.webhooks[${i}].secret: a standard webhook needs a secret (whsec_… or any string of 8+ characters)`);
+    });
+  }
+  return problems;
+}
