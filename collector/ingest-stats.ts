@@ -94,12 +94,15 @@ export function createStatsFlusher(o: StatsFlusherOptions) {
   }
 
   const timer = setInterval(() => void flush(), o.intervalMs ?? 10_000);
+  let closed = false;
   timer.unref();
 
   return {
     flush,
-    /** Stops the timer and flushes what is left (after the writer has settled its last batches). */
+    /** Stops the timer and flushes what is left (after the writer has settled its last batches); once. */
     async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
       clearInterval(timer);
       // A store that no longer answers must not hold shutdown: the last counts are then lost (logged), not the events.
       let timeout: NodeJS.Timeout | undefined;

@@ -38,6 +38,8 @@ export async function startBenchApp(dataDir: string, database: string, o: { yaml
     async close() {
       await app.loop?.stop();
       await app.writer?.flush();
+      // Its last counts go in before the database does (closing the app later does not flush them again).
+      await app.stats?.close();
       await app.store.command(`DROP DATABASE IF EXISTS \`${database}\` SYNC`);
       await app.close();
     },
