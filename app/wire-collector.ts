@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { registerConventions } from '../api/index.ts';
+import { healthRoutes } from '../api/health.ts';
+import { metricsRoutes } from '../api/metrics.ts';
+import { backfilledEntities } from '../collector/backfill-notice.ts';
+import { createBatchWriter } from '../collector/batch-writer.ts';
+import { bump, createIngest, type Ingest } from '../collector/ingest.ts';
+import { createStatsFlusher } from '../collector/ingest-stats.ts';
+import { createMetricsIngest } from '../collector/metrics-ingest.ts';
+import { collectorPlugin } from '../collector/plugin.ts';
+import { openSpool } from '../collector/spool.ts';
+import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
+import { secretHasher } from '../core/usage/secret-hash.ts';
+import { ENTITY_KINDS } from '../core/usage/types.ts';
+import { createMetricSeriesRepo } from '../store/metric-series-repo.ts';
+import { createUsageRepo } from '../store/usage-repo.ts';
+import { freshEvents } from './fresh-wiring.ts';
+import { assertIngestGuarded } from './ingest-guard.ts';
+import { refreshIngestTokens } from './ingest-tokens.ts';
+import type { Wiring } from './wiring.ts';
+
+/** The collector role: the OTLP listener, span and metrics ingest, the batch writer and its spool, ingest stats. */
+export async function wireCollector(w: Wiring): Promise<void> {
+  const { config, store, logger, now, app, cleanups } = w;
+  const metrics = app.metrics;
+  assertIngestGuarded({ host: config.server.host, port: config.server.otlp_port, tokenRequired: w.tokenSet.required, insecure: config.ingest.insecure });
+  const spool = await openSpool(join(config.dataDir, 'spool'), config.ingest.spool_max_mib * 1024 * 1024);
+  const usageRepo = createUsageRepo(store);
+  const writer = createBatchWriter({
+    repo: usageRepo,
+    spool,
+    logger: logger.child({ component: 'writer' }),
+    batchSize: config.ingest.batch_size,
+    flushIntervalMs: config.ingest.flush_interval,
+    // Events waiting for the store, past which requests get 429: ~200k events is a few hundred MB of heap.
+    maxQueued: Math.max(200_000, config.ingest.batch_size * 4),
+    // …and bytes: memory under overload stays bounded whatever the events' size (docs/operations.md).
+    maxQueuedBytes: config.ingest.max_queue_mib * 1024 * 1024,
+    // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
+    ...(w.useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
+    // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now;
+    // fresh usage feeds the detector's sub-minute counters.
+    onStored: (rows) => {
+      app.admission?.stored(rows.map((r) => r.line));
+      if (!app.anomaly) return;
+      const entities = backfilledEntities(rows, Math.floor(now() / 3_600_000) * 3_600_000);
+      if (entities.length > 0) app.anomaly.invalidate(entities);
+      app.anomaly.fresh(freshEvents(rows), now());
+    },
+  });
+  const identity: IdentityConfig = {
+    lists: { ...DEFAULT_IDENTITY, ...Object.fromEntries(ENTITY_KINDS.filter((k) => config.identity[k]).map((k) => [k, config.identity[k]])) },
+    secretAttributes: config.identity.secret_attributes,
+    required: config.identity.required,
+    keep: w.keep,
+    hash: secretHasher(w.hashKey),
+  };
+  const ingest = createIngest({
+    mapping: { identity, computeOperations: config.ingest.compute_operations, maxAgeMs: config.ingest.max_age, maxFutureMs: 5 * 60_000 },
+    pricer: w.pricer,
+    writer,
+    logger: logger.child({ component: 'ingest' }),
+    now,
+  });
+  const stats = createStatsFlusher({
+    counters: ingest.counters,
+    writerStats: () => writer.stats(),
+    insert: (rows) => w.ingestStatsRepo.insert(rows),
+    logger: logger.child({ component: 'ingest-stats' }),
+    now,
+    instance: `${hostname()}:${process.pid}`,
+  });
+  // Closed after the writer (cleanups run in reverse): the last flush holds the last batches' counts.
+  cleanups.unshift(() => stats.close());
+  const otlp = w.listener();
+  await registerConventions(otlp, { ...w.authTokens, ingest: { set: w.tokenSet, onDenied: (reason) => bump(ingest.counters.unauthorized, reason) } });
+  await otlp.register(healthRoutes, { ready: w.ready });
+  await otlp.register(metricsRoutes, { registry: metrics.registry });
+  metrics.watchCollector({ counters: ingest.counters, writer });
+  // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
+  const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected, token) => {
+    const r = await ingest.ingest(spans, decoderRejected, token);
+    if (r.outcome.ok) w.links.onIngested();
+    return r;
+  } };
+  const metricsIngest = createMetricsIngest({ ingest: nudging, series: createMetricSeriesRepo(store), logger: logger.child({ component: 'metrics-ingest' }), now });
+  await otlp.register(collectorPlugin, {
+    ingest: nudging,
+    metrics: metricsIngest,
+    bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
+    refusal: () => writer.refusal(),
+    onAnswer: (status) => metrics.otlpAnswered(status),
+  });
+  Object.assign(app, { otlp, ingest, writer, stats, metricsIngest });
+  if (w.role === 'collector') {
+    const timer = setInterval(() => void w.policies.load().then(w.refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
+    timer.unref();
+    cleanups.unshift(() => clearInterval(timer));
+    // Tokens created or revoked through the detector's API reach this process within the interval.
+    cleanups.unshift(refreshIngestTokens(w.ingestTokens, logger));
+  }
+  cleanups.unshift(() => writer.close());
+  cleanups.unshift(() => otlp.close());
+}

@@ -1,0 +1,34 @@
+import { createAuthorizeAnswerer, type AuthorizeOptions } from '../api/authorize-answer.ts';
+import { startGatewayListener } from '../api/gateway-listener.ts';
+import type { GatewayFeed } from '../detector/gateway-feed.ts';
+import { httpLimits } from './http-limits.ts';
+import type { Wiring } from './wiring.ts';
+
+/**
+ * The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, answered by a worker thread from
+ * its copy of the feed. Returns how to start it (on listen), or nothing when it is off.
+ */
+export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: AuthorizeOptions): (() => Promise<string>) | undefined {
+  const { config, app } = w;
+  if (config.gateway.listener !== 'worker') return undefined;
+  return async () => {
+    const gateway = await startGatewayListener({
+      host: config.gateway.host ?? config.server.host,
+      port: config.gateway.port,
+      tokens: w.tokens,
+      headers: config.gateway.headers,
+      nginxMode: config.gateway.nginx_mode,
+      hashKey: w.hashKey,
+      maxStalenessMs: config.gateway.max_staleness,
+      failMode: config.gateway.fail_mode,
+      limits: { ...httpLimits(config.server), maxConnections: w.cap },
+      subscribe: (send) => feed.subscribe(send),
+      // Requests with an admission estimate: the worker asks the main thread, where the ledger is.
+      authorize: createAuthorizeAnswerer(authorize),
+      logger: w.logger.child({ component: 'gateway' }),
+    });
+    app.gateway = gateway;
+    w.cleanups.unshift(() => gateway.close());
+    return gateway.url;
+  };
+}
