@@ -12,11 +12,17 @@ import { freePort } from '../test/helpers/fake-upstream.ts';
 import { openBenchStore, startBenchApp, type BenchApp } from './lib/app.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { httpLoad, measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
+import { startCeilingServer, type CeilingServer } from './lib/http-load-ceiling.ts';
 import { LoadClient } from './lib/load.ts';
 import { fmt } from './lib/stats.ts';
 import { threadCpuMs } from './lib/thread-cpu.ts';
 
 const ENTRIES = 10_000;
+const CEILING = 'bare node:http worker (ceiling)';
+// BENCH_GATEWAY_CELLS=<regex> runs only the cells whose "what · where · load" matches (for profiling one path;
+// e.g. `idle.*5,000`); the long-poll and ingest parts run only when it matches "long-poll" / "ingest".
+const ONLY = process.env.BENCH_GATEWAY_CELLS ? new RegExp(process.env.BENCH_GATEWAY_CELLS) : undefined;
+const wanted = (label: string) => !ONLY || ONLY.test(label);
 const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 const INGEST_SPANS_PER_S = 15_000; // about half of what ingest sustains on this machine (BENCHMARKS.md "ingest")
 
@@ -77,6 +83,8 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const rows: Row[] = [];
   const problems: string[] = [];
   const wakeRows: string[][] = [];
+  // The machine's own ceiling, measured in the same run: a bare node:http worker answering a fixed 200.
+  const ceiling: CeilingServer = await startCeilingServer();
 
   /** The thread a port's answers run on: its OS thread id and event-loop utilization. */
   const threadOf = (port: number) =>
@@ -84,10 +92,13 @@ await runBench(async (ctx): Promise<BenchResult> => {
       ? { name: 'API port (fastify, main thread)', tid: process.pid as number | undefined, elu: (e?: EventLoopUtilization) => performance.eventLoopUtilization(e) }
       : port === gwPort
         ? { name: 'gateway listener (worker)', tid: gateway.osThreadId, elu: (e?: EventLoopUtilization) => gateway.eventLoopUtilization(e) }
-        : { name: 'NGINX → gateway listener', tid: gateway.osThreadId, elu: (e?: EventLoopUtilization) => gateway.eventLoopUtilization(e) };
+        : port === ceiling.port
+          ? { name: CEILING, tid: ceiling.osThreadId, elu: (e?: EventLoopUtilization) => ceiling.eventLoopUtilization(e) }
+          : { name: 'NGINX → gateway listener', tid: gateway.osThreadId, elu: (e?: EventLoopUtilization) => gateway.eventLoopUtilization(e) };
 
   const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = gwPort) => {
     const th = threadOf(port);
+    if (!wanted(`${what} · ${th.name} · ${load}`)) return;
     const cpu0 = process.cpuUsage();
     let elu0 = th.elu();
     let t0 = threadCpuMs(th.tid);
@@ -149,6 +160,10 @@ await runBench(async (ctx): Promise<BenchResult> => {
   }
 
   async function suite(load: string): Promise<void> {
+    // The ceiling first: what load generator + bare HTTP server + scheduler allow here, read against the rows below.
+    await cell('fixed 200 (ceiling)', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: authorize }, undefined, ceiling.port);
+    await cell('fixed 200 (ceiling)', `${load}, 1,000 req/s, 64 conn`, { mode: 'rate', rate: 1000, connections: 64, requests: authorize }, undefined, ceiling.port);
+    await cell('fixed 200 (ceiling)', `${load}, 5,000 req/s, 64 conn`, { mode: 'rate', rate: 5000, connections: 64, requests: authorize }, undefined, ceiling.port);
     await cell('revocations 304 (If-None-Match)', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: notModified() }, '≥ 20,000 req/s');
     await cell('revocations 304 (If-None-Match)', `${load}, 1,000 req/s over 1,000 conn`, { mode: 'rate', rate: 1000, connections: 1000, requests: notModified() }, 'p99 < 1 ms');
     await cell(`revocations full list (${fmt(ENTRIES)} entries, ${fmt(fullBytes / 1024 / 1024, 1)} MiB)`, `${load}, saturated, 8 conn`, { mode: 'closed', connections: 8, requests: fullList });
@@ -159,7 +174,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
     await cell('revocations 304 (If-None-Match)', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: notModified() }, undefined, apiPort);
     await cell('/v1/authorize direct', `${load}, saturated, 64 conn`, { mode: 'closed', connections: 64, requests: authorize }, undefined, apiPort);
     await cell('/v1/authorize direct', `${load}, 1,000 req/s, 64 conn`, { mode: 'rate', rate: 1000, connections: 64, requests: authorize }, undefined, apiPort);
-    await wake(load, Math.max(1, Math.round(3 * ctx.scale)));
+    if (wanted('long-poll')) await wake(load, Math.max(1, Math.round(3 * ctx.scale)));
   }
 
   try {
@@ -168,11 +183,12 @@ await runBench(async (ctx): Promise<BenchResult> => {
     for (let i = 0; i < 2000 && (b.app.loop?.stats.lastOkAt ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
     await httpLoad({ mode: 'closed', port: gwPort, connections: 16, durationMs: 3_000, requests: [...notModified(), ...authorize] });
     await httpLoad({ mode: 'closed', port: apiPort, connections: 16, durationMs: 2_000, requests: [...notModified(), ...authorize] });
+    await httpLoad({ mode: 'closed', port: ceiling.port, connections: 16, durationMs: 1_000, requests: authorize });
     progress('idle: no other load');
     await suite('idle');
 
     const nginx = findNginx();
-    if (nginx) {
+    if (nginx && wanted('NGINX')) {
       const upstreamPort = await freePort();
       const ports = { listen: await freePort(), tollkeeper: gwPort, upstream: upstreamPort, gatewayToken: token, failMode: 'open' as const };
       // NGINX is its own upstream here (a static 200), so only the auth_request round trip is measured.
@@ -185,26 +201,29 @@ await runBench(async (ctx): Promise<BenchResult> => {
       } finally {
         await gw.stop();
       }
-    } else problems.push('nginx not installed: the behind-NGINX rows were not measured (apt-get install -y nginx)');
+    } else if (!nginx) problems.push('nginx not installed: the behind-NGINX rows were not measured (apt-get install -y nginx)');
 
     const ingest = new LoadClient('ingest');
-    try {
-      await ingest.prepare('protobuf', 1000);
-      const running = ingest.load({ url: b.otlpUrl, format: 'protobuf', spans: 1000, concurrency: 4, spanBudget: null, maxMs: 10 * 60_000, spansPerSecond: INGEST_SPANS_PER_S });
-      const t0 = performance.now();
-      progress(`with ingest offered at ${fmt(INGEST_SPANS_PER_S)} spans/s (protobuf, 1000-span requests)`);
-      await suite('ingest');
-      // Stop the ingest load: a zero-length follow-up is not possible mid-run, so the run is bounded by closing the client.
-      ingest.close();
-      void running.catch(() => undefined);
-      const stored = await b.countEvents();
-      const achieved = stored.rows / ((performance.now() - t0) / 1000);
-      progress(`ingest during the suite: ${fmt(stored.rows)} events stored, ~${fmt(achieved)} spans/s`);
-      rows.push({ what: `ingest alongside (offered ${fmt(INGEST_SPANS_PER_S)} spans/s)`, port: 'OTLP port', load: 'ingest', m: { rps: achieved, p50: 0, p99: 0, max: 0, statuses: `${fmt(stored.rows)} events stored`, late: 0, errors: 0, clientCpu: 0 }, serverUsPerReq: 0, threadUsPerReq: 0, elu: 0 });
-    } finally {
-      ingest.close();
+    if (wanted('ingest')) {
+      try {
+        await ingest.prepare('protobuf', 1000);
+        const running = ingest.load({ url: b.otlpUrl, format: 'protobuf', spans: 1000, concurrency: 4, spanBudget: null, maxMs: 10 * 60_000, spansPerSecond: INGEST_SPANS_PER_S });
+        const t0 = performance.now();
+        progress(`with ingest offered at ${fmt(INGEST_SPANS_PER_S)} spans/s (protobuf, 1000-span requests)`);
+        await suite('ingest');
+        // Stop the ingest load: a zero-length follow-up is not possible mid-run, so the run is bounded by closing the client.
+        ingest.close();
+        void running.catch(() => undefined);
+        const stored = await b.countEvents();
+        const achieved = stored.rows / ((performance.now() - t0) / 1000);
+        progress(`ingest during the suite: ${fmt(stored.rows)} events stored, ~${fmt(achieved)} spans/s`);
+        rows.push({ what: `ingest alongside (offered ${fmt(INGEST_SPANS_PER_S)} spans/s)`, port: 'OTLP port', load: 'ingest', m: { rps: achieved, p50: 0, p99: 0, max: 0, statuses: `${fmt(stored.rows)} events stored`, late: 0, errors: 0, clientCpu: 0 }, serverUsPerReq: 0, threadUsPerReq: 0, elu: 0 });
+      } finally {
+        ingest.close();
+      }
     }
   } finally {
+    await ceiling.close();
     await b.close();
   }
 
@@ -214,11 +233,21 @@ await runBench(async (ctx): Promise<BenchResult> => {
   for (const what of ['revocations 304 (If-None-Match)', '/v1/authorize direct']) {
     const sat = rows.find((r) => r.what === what && r.port.startsWith('gateway') && r.load.startsWith('idle, saturated'));
     if (!sat || !sat.threadUsPerReq) continue;
-    const ceiling = 1e6 / sat.threadUsPerReq;
+    const top = 1e6 / sat.threadUsPerReq;
     notes.push(
       `${what} on the gateway listener: ${fmt(sat.threadUsPerReq)} µs of the worker thread's CPU per request, kernel socket work included (its event loop counted itself busy ${fmt(sat.elu * 100)} % of wall time, which includes time it was runnable but waiting for a CPU), ` +
-        `so the worker tops out at ~${fmt(ceiling)} req/s with a core to itself. 20,000 req/s needs ≤ 50 µs per request on that core; on this 2-core machine the load generator (measured ${fmt(sat.m.clientCpu * 100)} % of a core) and the main thread share the other. ` +
-        (ceiling >= 20_000 ? 'The code is within the goal; the measured rate is what the shared machine left.' : 'Out of reach on this machine as measured.'),
+        `so the worker tops out at ~${fmt(top)} req/s with a core to itself. 20,000 req/s needs ≤ 50 µs per request on that core; on this 2-core machine the load generator (measured ${fmt(sat.m.clientCpu * 100)} % of a core) and the main thread share the other. ` +
+        (top >= 20_000 ? 'The code is within the goal; the measured rate is what the shared machine left.' : 'Out of reach on this machine as measured.'),
+    );
+  }
+  // What the machine itself allows at 5,000 req/s, against what the gateway listener reached.
+  for (const l of ['idle', 'ingest']) {
+    const bare = rows.find((r) => r.port === CEILING && r.load.startsWith(`${l}, 5,000`));
+    const gw5k = rows.find((r) => r.what === '/v1/authorize direct' && r.port.startsWith('gateway') && r.load.startsWith(`${l}, 5,000`));
+    if (!bare || !gw5k) continue;
+    notes.push(
+      `${l}, 5,000 req/s: the bare node:http worker (a fixed 200, no decision) answered with p99 ${fmt(bare.m.p99, 2)} ms at ${fmt(bare.threadUsPerReq)} µs of its thread's CPU per request; /v1/authorize on the gateway listener with p99 ${fmt(gw5k.m.p99, 2)} ms at ${fmt(gw5k.threadUsPerReq)} µs. ` +
+        `The difference is the decision's own cost and its pauses (garbage collection); the ceiling's p99 is what load generator, HTTP server and scheduler leave on this machine.`,
     );
   }
   notes.push(`Load average when the run ended: ${load} on 2 cores. Above ~1, other work competed for the CPU and rates and tail latencies here are lower and longer than the code can do; the µs/req columns are the steadier figures.`);
@@ -230,7 +259,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
       `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
       'Load: bench/lib/http-load-child.ts in its own process, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
       `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Serving-thread CPU µs/req = CPU time of the thread that answered (the gateway worker, or the main thread for the API port; from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included (on the main thread also its share of ingest and the detector); loop busy = that thread's event-loop busy share of wall time; process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
-      'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector.',
+      'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in the same process running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.',
       '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
       'Long-poll wake-up: 1,000 connections each parked on the gateway listener\'s GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse, then sent to the worker, which wakes the pollers); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
       `"ingest" rows: OTLP protobuf, 1000-span requests × 4 paced to ${fmt(INGEST_SPANS_PER_S)} spans/s (about half of the ingest benchmark's ceiling), detector loop on, for the whole suite.`,

@@ -1,0 +1,59 @@
+// The ceiling for the gateway listener's figures: a bare node:http server in a worker thread of the same process
+// that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers, same
+// body), and does nothing else. The same load against it tells what this machine itself allows (load generator +
+// HTTP server + the kernel + the scheduler), so the gateway listener's figures can be read against it.
+import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+
+// Plain JavaScript, run with `eval`: no loader, no bundle, nothing of tollkeeper's.
+const CODE = `
+const { createServer } = require('node:http');
+const { readlinkSync } = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const body = Buffer.from('{"decision":"allow","stale":false}');
+const head = [
+  'content-type', 'application/json; charset=utf-8',
+  'x-tollkeeper-remaining-requests', '999999999998',
+  'x-tollkeeper-remaining-cost-usd', '999999999.5',
+  'content-length', String(body.length),
+];
+const server = createServer({ requestTimeout: workerData.requestTimeout, headersTimeout: workerData.headersTimeout }, (req, res) => {
+  res.writeHead(200, head);
+  res.end(body);
+});
+server.keepAliveTimeout = workerData.keepAliveTimeout;
+let tid;
+try { tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1)); } catch {}
+parentPort.on('message', (m) => { if (m === 'stop') server.close(() => parentPort.postMessage({ t: 'stopped' })), server.closeAllConnections(); });
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ t: 'listening', port: server.address().port, tid }));
+`;
+
+export interface CeilingServer {
+  port: number;
+  /** The worker's OS thread id (Linux), for its CPU time. */
+  osThreadId: number | undefined;
+  eventLoopUtilization(e?: EventLoopUtilization): EventLoopUtilization;
+  close(): Promise<void>;
+}
+
+/** Starts the bare server on 127.0.0.1 (a free port) with the gateway listener's keep-alive and request timeouts. */
+export async function startCeilingServer(limits = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }): Promise<CeilingServer> {
+  const worker = new Worker(CODE, { eval: true, workerData: limits, name: 'bench-http-ceiling' });
+  const { port, tid } = await new Promise<{ port: number; tid: number | undefined }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (m: { t: string; port: number; tid?: number }) => {
+      if (m.t === 'listening') resolve({ port: m.port, tid: Number.isInteger(m.tid) ? m.tid : undefined });
+    });
+  });
+  return {
+    port,
+    osThreadId: tid,
+    eventLoopUtilization: (e) => (e ? worker.performance.eventLoopUtilization(e) : worker.performance.eventLoopUtilization()),
+    async close() {
+      const stopped = new Promise<void>((resolve) => worker.on('message', (m: { t: string }) => m.t === 'stopped' && resolve()));
+      worker.postMessage('stop');
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_000).unref())]);
+      await worker.terminate();
+    },
+  };
+}
