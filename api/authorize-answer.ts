@@ -76,8 +76,18 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     return out;
   }
 
+  // Header names per dimension, made once (not a string replace per request).
+  const names = new Map<string, string>();
+  const nameOf = (d: string) => {
+    let n = names.get(d);
+    if (n === undefined) names.set(d, (n = `x-tollkeeper-remaining-${d.replaceAll('_', '-')}`));
+    return n;
+  };
   const remainingHeaders = (h: Record<string, string>, remaining: Partial<Record<string, number>> | undefined) => {
-    if (remaining) for (const [d, v] of Object.entries(remaining)) if (v !== undefined) h[`x-tollkeeper-remaining-${d.replaceAll('_', '-')}`] = String(Math.round(v * 1e6) / 1e6);
+    if (remaining) for (const d in remaining) {
+      const v = remaining[d];
+      if (v !== undefined) h[nameOf(d)] = String(Math.round(v * 1e6) / 1e6);
+    }
   };
 
   /** An admission's answer in forward-auth's form: 200 with the reservation id, or the refusal's status, headers and body. */
@@ -110,7 +120,7 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     const { decision, stalenessMs, remaining } = o.forwardAuth.authorize(entitiesOf(headers));
     if (decision.allowed) {
       const h: Record<string, string> = { 'content-type': JSON_TYPE };
-      if (remaining) for (const [d, v] of Object.entries(remaining)) h[`x-tollkeeper-remaining-${d.replaceAll('_', '-')}`] = String(Math.round(v * 1e6) / 1e6);
+      remainingHeaders(h, remaining);
       if (decision.stale) h['x-tollkeeper-stale'] = String(Math.round(stalenessMs / 1000));
       return { status: 200, headers: h, body: decision.stale ? '{"decision":"allow","stale":true}' : '{"decision":"allow","stale":false}' };
     }

@@ -8,6 +8,8 @@ export interface GatewayHttpOptions {
   tokens: Tokens;
   authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer | Promise<AuthorizeAnswer>;
   revocations: (q: RevocationQuery, ifNoneMatch: string | undefined, onClose: (hangUp: () => void) => () => void) => Promise<RevocationAnswer>;
+  /** Told the status of every `/v1/revocations` answer (for counting). */
+  polled?: ((status: number) => void) | undefined;
   /** An unexpected error while answering (answered 500 without details). */
   onError: (err: unknown) => void;
   limits: GatewayHttpLimits;
@@ -58,13 +60,14 @@ async function checkQuery(search: string | undefined): Promise<Checked> {
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | undefined, head: boolean): void {
-  res.statusCode = status;
-  for (const h in headers) res.setHeader(h, headers[h]!);
   if (body === undefined) {
+    res.writeHead(status, headers);
     res.end();
     return;
   }
-  res.setHeader('content-length', typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  // One writeHead with every header (no setHeader per header: each of those validates and stores a copy).
+  headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  res.writeHead(status, headers);
   if (head) res.end();
   else res.end(body);
 }
@@ -104,7 +107,22 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
     return token !== undefined && roleOfToken(token, o.tokens) !== null;
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function revocations(req: IncomingMessage, res: ServerResponse, search: string | undefined, head: boolean): Promise<void> {
+    const checked = await checkQuery(search);
+    if (checked.error) {
+      o.polled?.(400);
+      return sendError(res, checked.error, 400, head);
+    }
+    const a = await o.revocations(checked.value!, one(req.headers['if-none-match']), (hangUp) => {
+      req.socket.once('close', hangUp);
+      return () => req.socket.off('close', hangUp);
+    });
+    o.polled?.(a.status);
+    return send(res, a.status, a.headers, a.body, head);
+  }
+
+  /** Answers synchronously where it can (forward-auth decided here): no promise, no closure per request. */
+  function handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -112,31 +130,37 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
     const head = method === 'HEAD';
     if ((path === '/v1/authorize' || path.startsWith('/v1/authorize/')) && AUTHORIZE_METHODS.has(method)) {
       if (!allowed(req.headers)) return sendError(res, UNAUTHORIZED, 401, head);
-      const a = await o.authorize(req.headers);
+      const a = o.authorize(req.headers);
+      if (a instanceof Promise) return a.then((x) => send(res, x.status, x.headers, x.body, head));
       return send(res, a.status, a.headers, a.body, head);
     }
     if (path === '/v1/revocations' && (method === 'GET' || head)) {
-      if (!allowed(req.headers)) return sendError(res, UNAUTHORIZED, 401, head);
-      const checked = await checkQuery(q < 0 ? undefined : url.slice(q + 1));
-      if (checked.error) return sendError(res, checked.error, 400, head);
-      const a = await o.revocations(checked.value!, one(req.headers['if-none-match']), (hangUp) => {
-        req.socket.once('close', hangUp);
-        return () => req.socket.off('close', hangUp);
-      });
-      return send(res, a.status, a.headers, a.body, head);
+      if (!allowed(req.headers)) {
+        o.polled?.(401);
+        return sendError(res, UNAUTHORIZED, 401, head);
+      }
+      return revocations(req, res, q < 0 ? undefined : url.slice(q + 1), head);
     }
     if (path === '/healthz' && (method === 'GET' || head)) return send(res, 200, { 'content-type': JSON_TYPE }, '{"status":"ok"}', head);
     const message = `no route ${method} ${path}`;
     return sendError(res, new TollkeeperError('not_found', message), 404, head);
   }
 
+  function failed(res: ServerResponse, err: unknown): void {
+    o.onError(err);
+    if (!res.headersSent) send(res, 500, { 'content-type': JSON_TYPE }, '{"error":"internal","message":"internal error; see the server log"}', false);
+    else res.destroy();
+  }
+
   const l = o.limits;
   const server = createServer({ requestTimeout: l.requestTimeout, headersTimeout: l.headersTimeout, connectionsCheckingInterval: l.connectionsCheckingInterval }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      o.onError(err);
-      if (!res.headersSent) send(res, 500, { 'content-type': JSON_TYPE }, '{"error":"internal","message":"internal error; see the server log"}', false);
-      else res.destroy();
-    });
+    let pending: Promise<void> | void;
+    try {
+      pending = handle(req, res);
+    } catch (err) {
+      return failed(res, err);
+    }
+    if (pending instanceof Promise) pending.catch((err: unknown) => failed(res, err));
   });
   server.keepAliveTimeout = l.keepAliveTimeout;
   server.timeout = l.connectionTimeout;

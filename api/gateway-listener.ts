@@ -1,45 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { FailMode } from '../core/enforcement/decide.ts';
 import type { FeedMessage } from '../detector/gateway-mirror.ts';
-import type { Tokens } from './auth.ts';
-import { JSON_TYPE, type AuthorizeAnswer, type GatewayHeaders } from './authorize-answer.ts';
-import type { GatewayHttpLimits } from './gateway-http.ts';
-
-/** What the worker starts with (structured-clone safe). */
-export interface GatewayWorkerData {
-  host: string;
-  port: number;
-  tokens: Tokens;
-  headers: GatewayHeaders;
-  nginxMode: boolean;
-  hashKey: string;
-  maxStalenessMs: number;
-  failMode: FailMode;
-  limits: GatewayHttpLimits;
-  /** Int32Array over it: [0] = long-polls waiting. */
-  stats: SharedArrayBuffer;
-}
-
-/** What the worker tells (or asks) the main thread. */
-export type WorkerReport =
-  | { t: 'listening'; port: number; tid?: number | undefined }
-  | { t: 'failed'; message: string; code?: string | undefined }
-  | { t: 'error'; message: string }
-  | { t: 'authorize'; id: number; headers: IncomingHttpHeaders }
-  | { t: 'stopped' };
-
-/** What the main thread tells the worker besides the feed. */
-export type WorkerCommand = { t: 'answer'; id: number; answer: AuthorizeAnswer } | { t: 'stop' };
+import { JSON_TYPE, type AuthorizeAnswer } from './authorize-answer.ts';
+import type { GatewayWorkerData, WorkerCommand, WorkerCounts, WorkerReport } from './gateway-messages.ts';
+import { spawnGatewayWorker, type WorkerThread } from './gateway-thread.ts';
 
 export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'> {
   /** Subscribes the worker to the detector's gateway feed; returns the unsubscribing function. */
   subscribe: (send: (m: FeedMessage) => void) => () => void;
   /** The API port's forward-auth answer, for the requests the worker cannot decide alone (admission estimates). */
   authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer;
+  /** The worker's answer counts, as they arrive (for /metrics). */
+  onCounts?: ((c: WorkerCounts) => void) | undefined;
+  /** A worker that ended unexpectedly is being replaced (for /metrics). */
+  onRestart?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -49,91 +24,135 @@ export interface GatewayListener {
   /** Long-polls parked on the gateway listener right now. */
   readonly waiting: number;
   /** The worker's thread id in the OS (Linux), for reading its CPU time; undefined elsewhere. */
-  osThreadId: number | undefined;
+  readonly osThreadId: number | undefined;
   /** The worker's event-loop utilization, like `performance.eventLoopUtilization()` (pass an earlier value for a delta). */
   eventLoopUtilization: Worker['performance']['eventLoopUtilization'];
+  /** Workers started to replace one that ended unexpectedly. */
+  readonly restarts: number;
+  /** Ends the worker thread as a crash would (fault drills and tests): the listener replaces it. */
+  killWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
-// The worker's code: its module graph bundled by esbuild once per process, in memory (like the web UI's script),
-// so a worker starts in milliseconds without a TypeScript loader of its own.
-let bundled: Promise<string> | undefined;
-function workerCode(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./gateway-worker.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    // A function around it: the worker runs it as a script, whose top-level names would otherwise be globals
-    // (a bundled `Function` would replace the global one).
-    format: 'iife',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-  }).then((r) => r.outputFiles[0]!.text);
-  return bundled;
-}
+/** Backoff between restarts: doubling from the first to the last, back to the first once a worker lived a minute. */
+const RESTART_BACKOFF_MS = [100, 10_000] as const;
+const STABLE_MS = 60_000;
 
 /**
  * The gateway listener: `/v1/authorize` and `/v1/revocations` served by a worker thread (api/gateway-worker.ts) on
  * their own port, off the main event loop that ingest, the detector and the API share. Resolves once it listens;
- * rejects with the reason when it cannot (e.g. the port is taken).
+ * rejects with the reason when it cannot (e.g. the port is taken). A worker that ends unexpectedly afterwards
+ * (an uncaught error, out of memory) is logged, counted and replaced on the same port with a fresh copy of the
+ * state, after a backoff; gateways meanwhile get connection refusals, which their fail mode handles.
  */
 export async function startGatewayListener(o: GatewayListenerOptions): Promise<GatewayListener> {
-  const { subscribe, authorize, logger, ...data } = o;
+  const { subscribe, authorize, onCounts, onRestart, logger, ...data } = o;
+  // Long-polls parked in the worker, readable here without a round trip; shared by every worker in turn.
   const stats = new SharedArrayBuffer(4);
   const waiting = new Int32Array(stats);
-  const worker = new Worker(await workerCode(), { eval: true, workerData: { ...data, stats } satisfies GatewayWorkerData, name: 'tollkeeper-gateway' });
-  let stopped: (() => void) | undefined;
+  let current: WorkerThread | undefined;
+  /** The current worker is running (false between a crash and its replacement). */
+  let live = false;
   let unsubscribe = (): void => undefined;
-  let osThreadId: number | undefined;
-  const port = await new Promise<number>((resolve, reject) => {
-    const fail = (message: string, code?: string) => {
+  let stopped: (() => void) | undefined;
+  let closing = false;
+  let restarts = 0;
+  let backoffMs: number = RESTART_BACKOFF_MS[0];
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const onReport = (m: WorkerReport, worker: Worker) => {
+    if (m.t === 'error') logger.error({ err: m.message }, 'unexpected error while answering a gateway request');
+    else if (m.t === 'counts') onCounts?.(m);
+    else if (m.t === 'authorize') {
+      let answer: AuthorizeAnswer;
+      try {
+        answer = authorize(m.headers);
+      } catch (err) {
+        logger.error({ err }, 'unexpected error while answering a gateway request');
+        answer = { status: 500, headers: { 'content-type': JSON_TYPE }, body: '{"error":"internal","message":"internal error; see the server log"}' };
+      }
+      worker.postMessage({ t: 'answer', id: m.id, answer } satisfies WorkerCommand);
+    } else if (m.t === 'stopped') stopped?.();
+  };
+
+  async function start(port: number): Promise<WorkerThread> {
+    const w = await spawnGatewayWorker({ ...data, port, stats }, onReport, (worker) => {
       unsubscribe();
-      void worker.terminate();
-      // With the errno's code, so the CLI says which port to change (EADDRINUSE).
-      reject(Object.assign(new Error(`gateway listener: cannot listen on ${o.host}:${o.port}: ${message}`), code ? { code } : {}));
-    };
-    worker.on('message', (m: WorkerReport) => {
-      if (m.t === 'listening') {
-        osThreadId = m.tid;
-        resolve(m.port);
-      }
-      else if (m.t === 'failed') fail(m.message, m.code);
-      else if (m.t === 'error') logger.error({ err: m.message }, 'unexpected error while answering a gateway request');
-      else if (m.t === 'authorize') {
-        let answer: AuthorizeAnswer;
-        try {
-          answer = authorize(m.headers);
-        } catch (err) {
-          logger.error({ err }, 'unexpected error while answering a gateway request');
-          answer = { status: 500, headers: { 'content-type': JSON_TYPE }, body: '{"error":"internal","message":"internal error; see the server log"}' };
-        }
-        worker.postMessage({ t: 'answer', id: m.id, answer } satisfies WorkerCommand);
-      }
-      else stopped?.();
+      unsubscribe = subscribe((m) => worker.postMessage(m));
+    }).catch((err: unknown) => {
+      unsubscribe();
+      throw err;
     });
-    worker.on('error', (err) => {
-      logger.error({ err }, 'gateway worker failed');
-      fail(err.message);
+    const startedAt = Date.now();
+    w.worker.on('error', (err) => logger.error({ err }, 'gateway worker failed'));
+    w.worker.once('exit', (code) => {
+      if (closing || current !== w) return;
+      live = false;
+      // Its long-polls went with it.
+      Atomics.store(waiting, 0, 0);
+      unsubscribe();
+      if (Date.now() - startedAt >= STABLE_MS) backoffMs = RESTART_BACKOFF_MS[0];
+      restarts++;
+      onRestart?.();
+      logger.error({ code, restartInMs: backoffMs, restarts }, 'gateway worker ended unexpectedly; restarting it');
+      restartLater(w.port);
     });
-    // Feed messages queue in the worker until its server runs, so none is missed.
-    unsubscribe = subscribe((m) => worker.postMessage(m));
-  });
+    return w;
+  }
+
+  function restartLater(port: number): void {
+    const wait = backoffMs;
+    backoffMs = Math.min(RESTART_BACKOFF_MS[1], backoffMs * 2);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (closing) return;
+      start(port).then(
+        (w) => {
+          if (closing) return void w.worker.terminate();
+          current = w;
+          live = true;
+          logger.warn({ port: w.port, restarts }, 'gateway worker restarted');
+        },
+        (err: unknown) => {
+          logger.error({ err, restartInMs: backoffMs }, 'gateway worker could not be restarted; trying again');
+          restartLater(port);
+        },
+      );
+    }, wait);
+    restartTimer.unref();
+  }
+
+  current = await start(o.port);
+  live = true;
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
+  const port = current.port;
   return {
     url: `http://${host}:${port}`,
     port,
     get waiting() {
       return Atomics.load(waiting, 0);
     },
-    osThreadId,
-    eventLoopUtilization: (...a) => worker.performance.eventLoopUtilization(...a),
+    get osThreadId() {
+      return current?.tid;
+    },
+    eventLoopUtilization: (...a) => current!.worker.performance.eventLoopUtilization(...a),
+    get restarts() {
+      return restarts;
+    },
+    async killWorker() {
+      await current?.worker.terminate();
+    },
     async close() {
+      closing = true;
+      clearTimeout(restartTimer);
       unsubscribe();
+      const w = current;
+      if (!w || !live) return;
       const done = new Promise<void>((resolve) => (stopped = resolve));
-      worker.postMessage({ t: 'stop' } satisfies WorkerCommand);
+      w.worker.postMessage({ t: 'stop' } satisfies WorkerCommand);
       await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
-      await worker.terminate();
+      await w.worker.terminate();
     },
   };
 }
+

@@ -1,13 +1,14 @@
 import { readlinkSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
+import { decisionOutcome } from '../core/enforcement/decide.ts';
 import { createForwardAuth } from '../detector/forward-auth.ts';
 import { createGatewayMirror, type FeedMessage } from '../detector/gateway-mirror.ts';
 import { secretHasher } from '../core/usage/secret-hash.ts';
 import { ESTIMATE_HEADER } from './admission.ts';
 import { createAuthorizeAnswerer, type AuthorizeAnswer } from './authorize-answer.ts';
 import { createGatewayServer } from './gateway-http.ts';
-import type { GatewayWorkerData, WorkerCommand, WorkerReport } from './gateway-listener.ts';
+import type { GatewayWorkerData, WorkerCommand, WorkerReport } from './gateway-messages.ts';
 import { createRevocationAnswerer } from './revocations-answer.ts';
 
 /**
@@ -27,7 +28,18 @@ const waitForChange: typeof mirror.waitForChange = (since, timeoutMs, signal) =>
   return p.then(() => void Atomics.store(stats, 0, mirror.waiting));
 };
 
-const forwardAuth = createForwardAuth({
+// What it answered, sent to the main thread (for /metrics) about once a second while there is anything to send:
+// one message a second whatever the rate, plain increments per request.
+let counts: { authorize: Record<string, number>; polls: Record<string, number> } | undefined;
+const COUNTS_EVERY_MS = 1_000;
+function flushCounts(): void {
+  if (!counts) return;
+  report({ t: 'counts', ...counts });
+  counts = undefined;
+}
+setInterval(flushCounts, COUNTS_EVERY_MS).unref();
+
+const decider = createForwardAuth({
   enforcement: mirror,
   remaining: mirror,
   currentAt: mirror.currentAt,
@@ -35,6 +47,15 @@ const forwardAuth = createForwardAuth({
   maxStalenessMs: d.maxStalenessMs,
   failMode: d.failMode,
 });
+const forwardAuth: Pick<typeof decider, 'authorize'> = {
+  authorize(entities) {
+    const a = decider.authorize(entities);
+    const outcome = decisionOutcome(a.decision);
+    const c = (counts ??= { authorize: {}, polls: {} }).authorize;
+    c[outcome] = (c[outcome] ?? 0) + 1;
+    return a;
+  },
+};
 const answer = createAuthorizeAnswerer({ forwardAuth, headers: d.headers, nginxMode: d.nginxMode, hashSecret: secretHasher(d.hashKey) });
 
 // A request with an admission estimate reserves budget in the ledger, which lives on the main thread: it is asked
@@ -63,6 +84,10 @@ const server = createGatewayServer({
     delta: mirror.delta,
     waitForChange,
   }),
+  polled: (status) => {
+    const c = (counts ??= { authorize: {}, polls: {} }).polls;
+    c[status] = (c[status] ?? 0) + 1;
+  },
   onError: (err) => report({ t: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   limits: d.limits,
 });
@@ -84,6 +109,7 @@ port.on('message', (m: FeedMessage | WorkerCommand) => {
     return;
   }
   if (m.t !== 'stop') return mirror.apply(m);
+  flushCounts();
   server.close(() => report({ t: 'stopped' }));
   server.closeAllConnections();
 });

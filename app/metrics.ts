@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchWriter } from '../collector/batch-writer.ts';
 import type { IngestCounters } from '../collector/ingest.ts';
-import type { Decision } from '../core/enforcement/decide.ts';
+import { decisionOutcome } from '../core/enforcement/decide.ts';
 import type { Outbox } from '../detector/alerts/outbox.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
 import type { ForwardAuth } from '../detector/forward-auth.ts';
@@ -30,12 +30,6 @@ const liveGauge = (...a: Parameters<typeof live> extends [unknown, ...infer R] ?
 const one = (value: number): [Labels, number][] => [[{}, value]];
 const byLabel = (label: string, values: Record<string, number>): [Labels, number][] => Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);
 
-/** What a forward-auth answer was: allow, deny (revoked), throttle (over its rate), or unavailable (stale, failing closed). */
-function outcomeOf(d: Decision): string {
-  if (d.allowed) return d.stale ? 'allow_stale' : 'allow';
-  return d.status === 403 ? 'deny' : d.status === 429 ? 'throttle' : 'unavailable';
-}
-
 /**
  * The Prometheus registry of one process. Each role registers what it has (a collector: ingest, spool and
  * writer; a detector: ticks, findings, outbox, revocation list, gateway answers), so a split deployment's
@@ -50,6 +44,7 @@ export function createMetrics() {
   let authorize: Counter | undefined;
   let polls: Counter | undefined;
   let otlpAnswers: Counter | undefined;
+  let gatewayRestarts: Counter | undefined;
 
   return {
     registry,
@@ -99,8 +94,9 @@ export function createMetrics() {
       liveCounter(registry, 'outbox_delivered_total', 'Alert deliveries that reached their receiver, by channel', ['channel'], () => byLabel('channel', d.outbox.stats().deliveredByChannel));
       ticks = new Histogram({ name: P + 'detector_tick_seconds', help: 'Duration of a detector tick', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
       findings = new Counter({ name: P + 'detector_findings_total', help: 'Anomaly findings per tick, by pattern and severity', labelNames: ['pattern', 'severity'], registers: [registry] });
-      authorize = new Counter({ name: P + 'authorize_decisions_total', help: 'Forward-auth answers of /v1/authorize, by outcome', labelNames: ['outcome'], registers: [registry] });
-      polls = new Counter({ name: P + 'revocation_polls_total', help: 'GET /v1/revocations answers, by HTTP status (200 list or delta, 304 unchanged)', labelNames: ['code'], registers: [registry] });
+      authorize = new Counter({ name: P + 'authorize_decisions_total', help: 'Forward-auth answers of /v1/authorize, by outcome and listener (api, gateway)', labelNames: ['outcome', 'listener'], registers: [registry] });
+      polls = new Counter({ name: P + 'revocation_polls_total', help: 'GET /v1/revocations answers, by HTTP status (200 list or delta, 304 unchanged) and listener (api, gateway)', labelNames: ['code', 'listener'], registers: [registry] });
+      gatewayRestarts = new Counter({ name: P + 'gateway_worker_restarts_total', help: 'Gateway listener workers started to replace one that ended unexpectedly', registers: [registry] });
     },
 
     /** The tick recorder, also observing each tick's duration and findings. */
@@ -125,7 +121,7 @@ export function createMetrics() {
       return {
         authorize(entities) {
           const answer = fa.authorize(entities);
-          authorize?.inc({ outcome: outcomeOf(answer.decision) });
+          authorize?.inc({ outcome: decisionOutcome(answer.decision), listener: 'api' });
           return answer;
         },
         get buckets() {
@@ -134,9 +130,20 @@ export function createMetrics() {
       };
     },
 
-    /** Counts one answer of GET /v1/revocations. */
+    /** Counts one answer of GET /v1/revocations on the API port. */
     polled(status: number): void {
-      polls?.inc({ code: String(status) });
+      polls?.inc({ code: String(status), listener: 'api' });
+    },
+
+    /** What the gateway listener's worker answered since its last report. */
+    gatewayCounted(c: { authorize: Record<string, number>; polls: Record<string, number> }): void {
+      for (const [outcome, n] of Object.entries(c.authorize)) authorize?.inc({ outcome, listener: 'gateway' }, n);
+      for (const [code, n] of Object.entries(c.polls)) polls?.inc({ code, listener: 'gateway' }, n);
+    },
+
+    /** The gateway listener replaced a worker that ended unexpectedly. */
+    gatewayRestarted(): void {
+      gatewayRestarts?.inc();
     },
   };
 }

@@ -40,13 +40,17 @@ export async function wireCollector(w: Wiring): Promise<void> {
     // Embedded ClickHouse belongs to this process alone (data-directory lock): see BatchWriterOptions.
     ...(w.useChdb ? { storedUpTo: await usageRepo.maxTime() } : {}),
     // History older than the current hour (a migration, a replay) makes the detector rebuild those baselines now;
-    // fresh usage feeds the detector's sub-minute counters.
+    // fresh usage feeds the detector's sub-minute counters, and the tokens of entities throttled by tokens per
+    // minute the gateways' post-paid buckets (when the detector runs in this process).
     onStored: (rows) => {
       app.admission?.stored(rows.map((r) => r.line));
+      const usage = w.links.gatewayUsage;
+      const events = app.anomaly || usage?.wantsUsage() ? freshEvents(rows) : [];
+      usage?.usage(events);
       if (!app.anomaly) return;
       const entities = backfilledEntities(rows, Math.floor(now() / 3_600_000) * 3_600_000);
       if (entities.length > 0) app.anomaly.invalidate(entities);
-      app.anomaly.fresh(freshEvents(rows), now());
+      app.anomaly.fresh(events, now());
     },
   });
   const identity: IdentityConfig = {

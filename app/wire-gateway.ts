@@ -25,6 +25,8 @@ export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: Authoriz
       subscribe: (send) => feed.subscribe(send),
       // Requests with an admission estimate: the worker asks the main thread, where the ledger is.
       authorize: createAuthorizeAnswerer(authorize),
+      onCounts: (c) => app.metrics.gatewayCounted(c),
+      onRestart: () => app.metrics.gatewayRestarted(),
       logger: w.logger.child({ component: 'gateway' }),
     });
     app.gateway = gateway;

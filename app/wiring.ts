@@ -5,6 +5,7 @@ import type { HealthOptions } from '../api/health.ts';
 import type { Config } from '../core/config/load.ts';
 import type { IngestTokenSet } from '../core/ingest/tokens.ts';
 import type { Pricer } from '../core/pricing/types.ts';
+import type { GatewayFeed } from '../detector/gateway-feed.ts';
 import type { IngestTokenService } from '../detector/ingest-tokens.ts';
 import type { PolicyService } from '../detector/policies.ts';
 import type { IngestStatsRepo } from '../store/ingest-stats-repo.ts';
@@ -52,5 +53,7 @@ export interface Wiring {
     apiBase: string;
     /** Starts the gateway listener when it is on; its URL. */
     startGateway?: () => Promise<string>;
+    /** Where stored usage of entities throttled by tokens per minute goes (the detector's gateway feed, in this process). */
+    gatewayUsage?: Pick<GatewayFeed, 'wantsUsage' | 'usage'>;
   };
 }

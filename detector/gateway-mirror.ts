@@ -1,4 +1,5 @@
 import { RevocationList, type ListState } from '../core/enforcement/revocation-list.ts';
+import type { TokenDebit } from '../core/enforcement/token-debt.ts';
 import type { Change, Entry } from '../core/enforcement/types.ts';
 import { createQuotaRemaining, type RemainingSnapshot } from './quota-remaining.ts';
 
@@ -8,14 +9,16 @@ import { createQuotaRemaining, type RemainingSnapshot } from './quota-remaining.
  * - `list`: the whole revocation list (at start, or when a copy fell behind the kept history);
  * - `changes`: the changes the list made since the last message, in order;
  * - `remaining`: the quota job's last evaluation (after each tick);
- * - `current`: when the detector's view was last known current (after each tick).
+ * - `current`: when the detector's view was last known current (after each tick);
+ * - `usage`: tokens just stored for entities throttled by tokens per minute (their post-paid buckets are debited).
  * `at` on list messages is when the list reached that version here: the `generated_at` of its bodies.
  */
 export type FeedMessage =
   | { t: 'list'; state: ListState; at: number }
   | { t: 'changes'; changes: Change[]; at: number }
   | { t: 'remaining'; snapshot: RemainingSnapshot }
-  | { t: 'current'; at: number };
+  | { t: 'current'; at: number }
+  | { t: 'usage'; debits: TokenDebit[] };
 
 /**
  * A copy of the gateway-facing state, kept by applying feed messages: the revocation list (with its history, so
@@ -29,6 +32,7 @@ export function createGatewayMirror() {
   let currentAt = 0;
   const remaining = createQuotaRemaining();
   const listeners: ((changes: Change[]) => void)[] = [];
+  const usageListeners: ((debits: TokenDebit[]) => void)[] = [];
   // Long-polling gateways: a Set, so a thousand waiters wake (and leave) in O(1) each.
   const waiters = new Set<() => void>();
 
@@ -62,6 +66,9 @@ export function createGatewayMirror() {
         case 'current':
           currentAt = m.at;
           return;
+        case 'usage':
+          for (const l of usageListeners) l(m.debits);
+          return;
       }
     },
     get version(): number {
@@ -78,6 +85,9 @@ export function createGatewayMirror() {
     remainingFor: (entities: Parameters<typeof remaining.remainingFor>[0], now: number) => remaining.remainingFor(entities, now),
     onChange(listener: (changes: Change[]) => void): void {
       listeners.push(listener);
+    },
+    onUsage(listener: (debits: TokenDebit[]) => void): void {
+      usageListeners.push(listener);
     },
     /** Resolves when the version moves past `since`, after `timeoutMs`, or when `signal` aborts. */
     waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {

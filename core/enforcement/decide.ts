@@ -1,4 +1,5 @@
 import { bucketShape, TokenBucket } from './token-bucket.ts';
+import type { TokenDebts } from './token-debt.ts';
 import type { Entry } from './types.ts';
 
 export interface EntityRef {
@@ -21,7 +22,17 @@ export interface Denial {
 export type Decision =
   | { allowed: true; stale: boolean; /** Throttled entities whose limit this check cannot enforce (tokens only). */ unenforced: Entry[] }
   | { allowed: false; status: 403; denial: Denial }
-  | { allowed: false; status: 429; denial: Denial; retryAfterMs: number; bucket: { rate: number; burst: number }; requestsPerMinute: number }
+  | {
+      allowed: false;
+      status: 429;
+      denial: Denial;
+      retryAfterMs: number;
+      /** The requests bucket (absent when only the token debt refused). */
+      bucket?: { rate: number; burst: number };
+      /** The limit that refused: requests per minute, or tokens per minute when the entity is in token debt. */
+      requestsPerMinute?: number;
+      tokensPerMinute?: number;
+    }
   | { allowed: false; status: 503; denial: Denial };
 
 /**
@@ -67,6 +78,8 @@ export interface DecideInput {
   entities: readonly EntityRef[];
   lookup: (kind: string, id: string) => Entry | undefined;
   buckets: Buckets;
+  /** Post-paid buckets for `tokens_per_minute` throttles (without them such a limit is not enforced here). */
+  debts?: TokenDebts | undefined;
   now: number;
   /** How old the list is (ms) and the bound past which `failMode` decides. */
   stalenessMs: number;
@@ -89,31 +102,41 @@ export function decide(i: DecideInput): Decision {
       denial: { decision: 'deny', entity: null, reason: `revocation list not confirmed current for ${seconds} (bound ${Math.round(i.maxStalenessMs / 1000)} s); failing closed`, source: 'staleness' },
     };
   }
-  let throttled: { entry: Entry; bucket: TokenBucket }[] | undefined;
+  let throttled: { entry: Entry; bucket: TokenBucket | undefined }[] | undefined;
   let unenforced: Entry[] | undefined;
   for (const e of i.entities) {
     const entry = i.lookup(e.kind, e.id);
     if (!entry) continue;
     if (entry.action === 'revoke') return { allowed: false, status: 403, denial: denialOf(entry, 'deny') };
     const bucket = i.buckets.for(entry, i.now);
-    if (bucket) (throttled ??= []).push({ entry, bucket });
+    const debt = i.debts !== undefined && entry.limit?.tokens_per_minute !== undefined;
+    if (bucket || debt) (throttled ??= []).push({ entry, bucket });
     else (unenforced ??= []).push(entry);
   }
   if (throttled) {
     for (const t of throttled) {
-      const wait = t.bucket.waitMs(i.now);
+      // In token debt: wait until it is repaid; over its request rate: until the next token. The longer of the two.
+      const debtWait = i.debts?.waitMs(t.entry, i.now) ?? 0;
+      const wait = Math.max(t.bucket?.waitMs(i.now) ?? 0, debtWait);
       if (wait > 0) {
+        const limit = t.entry.limit!;
         return {
           allowed: false,
           status: 429,
           denial: denialOf(t.entry, 'throttle'),
           retryAfterMs: wait,
-          bucket: { rate: t.bucket.rate, burst: t.bucket.burst },
-          requestsPerMinute: t.entry.limit!.requests_per_minute!,
+          ...(t.bucket ? { bucket: { rate: t.bucket.rate, burst: t.bucket.burst } } : {}),
+          ...(debtWait === wait && limit.tokens_per_minute !== undefined ? { tokensPerMinute: limit.tokens_per_minute } : { requestsPerMinute: limit.requests_per_minute! }),
         };
       }
     }
-    for (const t of throttled) t.bucket.take(i.now);
+    for (const t of throttled) t.bucket?.take(i.now);
   }
   return { allowed: true, stale, unenforced: unenforced ?? [] };
+}
+
+/** What a forward-auth answer was, for counting: allow, allow_stale (failing open), deny, throttle, unavailable (failing closed). */
+export function decisionOutcome(d: Decision): 'allow' | 'allow_stale' | 'deny' | 'throttle' | 'unavailable' {
+  if (d.allowed) return d.stale ? 'allow_stale' : 'allow';
+  return d.status === 403 ? 'deny' : d.status === 429 ? 'throttle' : 'unavailable';
 }

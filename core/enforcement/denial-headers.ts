@@ -16,7 +16,8 @@ export function denialHeaders(d: Exclude<Decision, { allowed: true }>): Record<s
     const seconds = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
     const name = sfString(d.denial.policy ?? d.denial.source);
     h['retry-after'] = String(seconds);
-    h['ratelimit-policy'] = `${name};q=${Math.round(d.requestsPerMinute)};w=60`;
+    // A token limit is a quota in tokens (quota unit "tokens"); a request limit in requests, the default unit.
+    h['ratelimit-policy'] = d.tokensPerMinute !== undefined ? `${name};q=${Math.round(d.tokensPerMinute)};qu="tokens";w=60` : `${name};q=${Math.round(d.requestsPerMinute ?? 0)};w=60`;
     h['ratelimit'] = `${name};r=0;t=${seconds}`;
   }
   return h;
