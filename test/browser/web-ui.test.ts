@@ -3,37 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCount, formatUsd } from '../../dashboards/web/src/format.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { browserSkipReason, launchBrowser, screenshot, seriousA11yViolations } from '../helpers/browser.ts';
-import { chatSpan, exportJson, type TestSpan } from '../helpers/otlp-bodies.ts';
+import { chatSpan } from '../helpers/otlp-bodies.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { backfill, WEB_UI_YAML, webUiClient } from '../helpers/web-ui-story.ts';
 
-const HOUR = 3_600_000;
 // The page polls and re-renders; on a busy shared machine a step can take seconds, never a minute.
 const SLOW = { timeout: 20_000, interval: 100 };
-
-// Anomaly detection watches only spend here (token and request floors out of reach), so the key that exceeds its
-// token quota is revoked by the quota alone and stays restored once an operator restores it.
-const YAML = `
-detector: { interval: 500ms }
-anomaly:
-  scopes: [api_key, tenant]
-  floors: { cost_usd_per_minute: 0.05, tokens_per_minute: 100000000, requests_per_minute: 100000 }
-  actions: { warning: alert, critical: revoke }
-policies:
-  - name: daily-tokens
-    scope: api_key
-    period: { calendar: day, timezone: UTC }
-    limits: { tokens: 1000000 }
-    action: revoke
-`;
-
-const KEYS = [
-  { key: 'k-1', tenant: 'acme', agent: 'planner' },
-  { key: 'k-2', tenant: 'acme', agent: 'support-bot' },
-  { key: 'k-3', tenant: 'acme', agent: 'planner' },
-  { key: 'k-4', tenant: 'globex', agent: 'support-bot' },
-  { key: 'k-5', tenant: 'globex', agent: 'researcher' },
-  { key: 'k-6', tenant: 'globex', agent: 'researcher' },
-];
 
 const skip = browserSkipReason();
 if (skip) console.warn(skip);
@@ -43,40 +18,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const consoleErrors: string[] = [];
-
-async function send(spans: readonly TestSpan[], resource: Record<string, unknown> = { 'service.name': 'chat-api' }): Promise<void> {
-  for (let i = 0; i < spans.length; i += 1000) {
-    const res = await fetch(`${t.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: exportJson(spans.slice(i, i + 1000), resource) });
-    const body = (await res.json()) as { partialSuccess?: { rejectedSpans?: number; errorMessage?: string } };
-    expect(res.status).toBe(200);
-    expect(body.partialSuccess?.rejectedSpans ?? 0, body.partialSuccess?.errorMessage).toBe(0);
-  }
-}
-
-async function api<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-  const res = await fetch(`${t.apiUrl}${path}`, {
-    method: init.method ?? 'GET',
-    headers: { authorization: `Bearer ${t.adminToken}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
-  return (await res.json()) as T;
-}
-
-/** A week of ordinary traffic through the collector: each key about $0.08 and 14k tokens an hour. */
-function backfill(now: number): TestSpan[] {
-  const spans: TestSpan[] = [];
-  for (const k of KEYS) {
-    for (let h = 7 * 24; h >= 1; h--) {
-      for (let i = 0; i < 4; i++) {
-        spans.push({
-          ...chatSpan({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 3000, 'gen_ai.usage.output_tokens': 500, 'gen_ai.usage.cost': 0.02, 'tollkeeper.api_key.id': k.key, 'tenant.id': k.tenant, 'gen_ai.agent.name': k.agent }),
-          endMs: now - h * HOUR + i * 900_000,
-        });
-      }
-    }
-  }
-  return spans;
-}
+const { send, api } = webUiClient(() => t);
 
 /** Text of the big number of an overview stat. */
 async function stat(id: string): Promise<string> {
@@ -91,7 +33,7 @@ async function expectAccessible(what: string): Promise<void> {
 
 describe.skipIf(skip !== null)('web UI in a real browser', () => {
   beforeAll(async () => {
-    t = await startApp({ yaml: YAML });
+    t = await startApp({ yaml: WEB_UI_YAML });
     const now = Date.now();
     await send(backfill(now));
     // Now: a leaked key burning money, a key over its token quota at a cheap model, and a model nobody priced.
