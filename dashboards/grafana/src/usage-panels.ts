@@ -80,6 +80,15 @@ ORDER BY time`,
 /** Sums every variable but tenant leaves on "All" ($__conditionalAll writes 1=1 for "All", else the 0 given here). */
 const ONLY_TENANT_FILTERED = ['api_key', 'agent', 'model'].map((v) => `($__conditionalAll(0, $${v}))`).join(' AND ');
 
+/** One rollup branch of a total: the `service` rows of `table` when only the tenant is filtered. */
+function serviceRows(rollupExpr: string, table: string, rangeFilter: string): string {
+  return `  SELECT ${rollupExpr} AS v
+  FROM ${table}
+  WHERE kind = 'service' AND ${rangeFilter}
+    AND ${whenPicked('tenant', 'tenant')}
+    AND ${ONLY_TENANT_FILTERED}`;
+}
+
 /**
  * A total over the range. Every event carries a service (unknown_service when the sender set none), so the
  * rollup's `service` rows count each event once: they answer when only the tenant is filtered (per minute, or per
@@ -99,17 +108,9 @@ export function total(title: string, expr: string, rollupExpr: string, unit: str
     query: `
 SELECT sum(v) AS value
 FROM (
-  SELECT ${rollupExpr} AS v
-  FROM usage_minute
-  WHERE kind = 'service' AND ${MINUTE_FILTER}
-    AND ${whenPicked('tenant', 'tenant')}
-    AND ${ONLY_TENANT_FILTERED}
+${serviceRows(rollupExpr, 'usage_minute', MINUTE_FILTER)}
   UNION ALL
-  SELECT ${rollupExpr} AS v
-  FROM usage_hour
-  WHERE kind = 'service' AND ${HOURLY_FILTER}
-    AND ${whenPicked('tenant', 'tenant')}
-    AND ${ONLY_TENANT_FILTERED}
+${serviceRows(rollupExpr, 'usage_hour', HOURLY_FILTER)}
   UNION ALL
   SELECT ${expr} AS v
   FROM usage_events
