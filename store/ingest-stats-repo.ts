@@ -1,14 +1,8 @@
 import type { ClickHouse } from './port.ts';
+import { insertStatRows, type StatRow } from './stat-rows.ts';
 import { chTime } from './time.ts';
 
-/** One counter increment (or gauge sample) of one collector for one flush interval. */
-export interface StatRow {
-  ts: number;
-  instance: string;
-  name: string;
-  label: string;
-  value: number;
-}
+export type { StatRow } from './stat-rows.ts';
 
 /** Gauges are samples, not increments: summed over a range they mean nothing, so reads take their latest value. */
 export const GAUGES = ['spool_bytes', 'spool_files', 'dead_events', 'writer_queue', 'writer_lag_ms'] as const;
@@ -17,14 +11,7 @@ export const GAUGES = ['spool_bytes', 'spool_files', 'dead_events', 'writer_queu
 export function createIngestStatsRepo(store: ClickHouse) {
   const table = store.table('ingest_stats');
   return {
-    async insert(rows: readonly StatRow[]): Promise<void> {
-      if (rows.length === 0) return;
-      await store.insert(
-        'ingest_stats',
-        rows.map((r) => ({ ts: chTime(Math.floor(r.ts / 1000) * 1000).slice(0, 19), instance: r.instance, name: r.name, label: r.label, value: r.value })),
-        { tag: 'collector.ingest_stats' },
-      );
-    },
+    insert: (rows: readonly StatRow[]): Promise<void> => insertStatRows(store, 'ingest_stats', rows, 'collector.ingest_stats'),
 
     /** Usage attribute names no family vocabulary knows, with how many spans carried them and when last. */
     async unrecognized(from: number, to: number): Promise<{ attribute: string; spans: number; last_seen: string }[]> {
