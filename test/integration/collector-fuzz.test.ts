@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { chatSpan, exportJson, exportProtobuf, uniqueIds, type TestSpan } from '../helpers/otlp-bodies.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { byteEdit, mutate } from '../helpers/byte-edits.ts';
 
 const ALLOWED = [200, 400, 413, 415, 429];
 const BODY_LIMIT = 1024 * 1024;
@@ -105,19 +106,6 @@ function withWrongTypes(json: string, seed: number, value: unknown): string {
   return JSON.stringify(tree);
 }
 
-const edit = fc.record({ op: fc.constantFrom('set', 'insert', 'delete'), pos: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });
-function mutate(body: Uint8Array, edits: readonly { op: string; pos: number; byte: number }[], cut: number | null): Uint8Array {
-  const bytes = Array.from(body);
-  for (const { op, pos, byte } of edits) {
-    const at = bytes.length === 0 ? 0 : pos % bytes.length;
-    if (op === 'set') bytes[at] = byte;
-    else if (op === 'insert') bytes.splice(at, 0, byte);
-    else bytes.splice(at, 1);
-  }
-  const out = Uint8Array.from(bytes);
-  return cut === null ? out : out.subarray(0, cut % (out.length + 1));
-}
-
 // --- whole requests: a body, and the headers that describe it (rightly or not) ---------------------------------
 
 interface Case {
@@ -136,11 +124,11 @@ const bodyArb: fc.Arbitrary<Case> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.tuple(spansArb, fc.array(edit, { minLength: 1, maxLength: 6 }), fc.option(fc.nat())).map(([spans, edits, cut]): Case => ({ body: mutate(exportProtobuf(spans), edits, cut), format: 'protobuf', spans, label: 'mutated protobuf' })),
+    arbitrary: fc.tuple(spansArb, fc.array(byteEdit, { minLength: 1, maxLength: 6 }), fc.option(fc.nat())).map(([spans, edits, cut]): Case => ({ body: mutate(exportProtobuf(spans), edits, cut), format: 'protobuf', spans, label: 'mutated protobuf' })),
   },
   {
     weight: 2,
-    arbitrary: fc.tuple(spansArb, fc.array(edit, { minLength: 1, maxLength: 6 }), fc.option(fc.nat())).map(([spans, edits, cut]): Case => ({ body: mutate(Buffer.from(exportJson(spans)), edits, cut), format: 'json', spans, label: 'mutated json' })),
+    arbitrary: fc.tuple(spansArb, fc.array(byteEdit, { minLength: 1, maxLength: 6 }), fc.option(fc.nat())).map(([spans, edits, cut]): Case => ({ body: mutate(Buffer.from(exportJson(spans)), edits, cut), format: 'json', spans, label: 'mutated json' })),
   },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v): Case => ({ body: Buffer.from(JSON.stringify(v) ?? 'null'), format: 'json', spans: [], label: 'random json' })) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }).map((b): Case => ({ body: b, format: 'other', spans: [], label: 'random bytes' })) },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeJson, decodeProtobuf } from '../../collector/otlp/index.ts';
 import type { DecodeResult } from '../../collector/otlp/index.ts';
 import { ExportTraceServiceRequest } from '../../collector/otlp/proto.ts';
+import { byteEdit, mutate } from '../helpers/byte-edits.ts';
 
 const RUNS = { numRuns: 300 };
 
@@ -45,20 +46,6 @@ function assertResult(result: DecodeResult): void {
     expect(result.error.length).toBeGreaterThan(0);
     expect(result.error.length).toBeLessThan(600);
   }
-}
-
-const mutation = fc.record({ op: fc.constantFrom('set', 'insert', 'delete'), pos: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });
-
-function mutate(body: Uint8Array, edits: { op: string; pos: number; byte: number }[], cut: number | null): Uint8Array {
-  const bytes = Array.from(body);
-  for (const { op, pos, byte } of edits) {
-    const at = bytes.length === 0 ? 0 : pos % bytes.length;
-    if (op === 'set') bytes[at] = byte;
-    else if (op === 'insert') bytes.splice(at, 0, byte);
-    else bytes.splice(at, 1);
-  }
-  const out = Uint8Array.from(bytes);
-  return cut === null ? out : out.subarray(0, cut % (out.length + 1));
 }
 
 /** Replace the n-th node (pre-order) of a JSON tree with `replacement`. */
@@ -105,7 +92,7 @@ describe('OTLP decoders never throw', () => {
 
   it('on mutated protobuf bodies', () => {
     fc.assert(
-      fc.property(fc.array(mutation, { maxLength: 8 }), fc.option(fc.nat()), (edits, cut) => {
+      fc.property(fc.array(byteEdit, { maxLength: 8 }), fc.option(fc.nat()), (edits, cut) => {
         assertResult(decodeProtobuf(mutate(pb, edits, cut)));
       }),
       RUNS,
@@ -114,7 +101,7 @@ describe('OTLP decoders never throw', () => {
 
   it('on byte-mutated JSON bodies', () => {
     fc.assert(
-      fc.property(fc.array(mutation, { maxLength: 8 }), fc.option(fc.nat()), (edits, cut) => {
+      fc.property(fc.array(byteEdit, { maxLength: 8 }), fc.option(fc.nat()), (edits, cut) => {
         assertResult(decodeJson(mutate(json, edits, cut)));
       }),
       RUNS,
