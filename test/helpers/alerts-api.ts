@@ -1,15 +1,7 @@
+import { api } from './admin-api.ts';
 import type { TestApp } from './app.ts';
 
-/** Calls the API of a test app with the admin token; JSON in, JSON out. */
-export async function api(app: TestApp, method: string, path: string, body?: unknown, token = app.adminToken) {
-  const res = await fetch(`${app.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+export { api } from './admin-api.ts';
 
 export interface DeliveryJson {
   id: string;

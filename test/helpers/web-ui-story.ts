@@ -1,6 +1,7 @@
 // The web UI browser test's story: its config, its keys' week of ordinary traffic, and the ingest and admin API
 // calls it checks the page against.
 import { expect } from 'vitest';
+import { api as adminApi } from './admin-api.ts';
 import type { TestApp } from './app.ts';
 import { chatSpan, exportJson, type TestSpan } from './otlp-bodies.ts';
 
@@ -42,13 +43,9 @@ export function webUiClient(app: () => TestApp) {
     }
   }
 
+  /** The admin API's answer as JSON. */
   async function api<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-    const res = await fetch(`${app().apiUrl}${path}`, {
-      method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${app().adminToken}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    return (await res.json()) as T;
+    return (await adminApi(app(), init.method ?? 'GET', path, init.body)).body as T;
   }
   return { send, api };
 }

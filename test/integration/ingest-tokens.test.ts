@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ExportResult } from '@opentelemetry/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -52,15 +53,6 @@ async function stored(app: TestApp, apiKey: string): Promise<number> {
 
 async function postJson(app: TestApp, body: string, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${app.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function api(app: TestApp, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${app.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${app.adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUsageRepo } from '../../store/usage-repo.ts';
+import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { usageEvent } from '../helpers/events.ts';
 
@@ -32,16 +33,6 @@ afterEach(async () => {
 
 async function firings(app: TestApp): Promise<{ policy: string; entity: string; threshold: number }[]> {
   return app.app.store.query(`SELECT policy, entity, threshold FROM ${app.app.store.table('quota_firings')} ORDER BY policy, entity, threshold`);
-}
-
-async function api(app: TestApp, method: string, path: string, body?: unknown, token = app.adminToken) {
-  const res = await fetch(`${app.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
 }
 
 describe('quota evaluation against the store', () => {

@@ -5,6 +5,7 @@ import { createAnomalyRepo } from '../../store/anomaly-repo.ts';
 import { createEnforcementRepo, type LoggedChange } from '../../store/enforcement-repo.ts';
 import { fromChTime } from '../../store/time.ts';
 import { createUsageRepo } from '../../store/usage-repo.ts';
+import { api as adminApi } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { usageEvent } from '../helpers/events.ts';
 import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
@@ -38,10 +39,9 @@ afterEach(async () => {
   t = undefined;
 });
 
+/** The status of an admin API call. */
 async function api(app: TestApp, method: string, path: string, body: unknown): Promise<number> {
-  const res = await fetch(`${app.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${app.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await res.arrayBuffer();
-  return res.status;
+  return (await adminApi(app, method, path, body)).status;
 }
 
 /** One minute of traffic: each key one small call; k-x bursts in minutes 5 to 7. */
