@@ -5,17 +5,15 @@ import { dashboard, Format, queryVariable, steps, whenPicked, type PanelSpec } f
 
 const INSTANCE = whenPicked('instance', 'instance');
 
+/** The frame of a health panel over time: 8 high, in buckets of at least the 10 s the figures are flushed at. */
+function series10s(title: string, description: string, w: number, unit: string) {
+  return { type: 'timeseries', title, description, format: Format.TimeSeries, w, h: 8, unit, interval: '10s' } as const;
+}
+
 /** Counters as a rate per second: the bucket's increments over the bucket's length. */
 function rate(title: string, description: string, table: string, names: string[], series: 'name' | 'label', w = 12): PanelSpec {
   return {
-    type: 'timeseries',
-    title,
-    description,
-    format: Format.TimeSeries,
-    w,
-    h: 8,
-    unit: 'reqps',
-    interval: '10s',
+    ...series10s(title, description, w, 'reqps'),
     displayName: `\${__field.labels.${series}}`,
     query: `
 SELECT $__timeInterval(ts) AS time, ${series === 'name' ? 'name' : "if(label = '', '(none)', label) AS label"}, sum(value) / $__interval_s AS per_second
@@ -29,14 +27,7 @@ ORDER BY time`,
 /** Gauges: the largest sample of each instance in the bucket, summed over instances (total spool, queue). */
 function gauge(title: string, description: string, names: string[], unit: string, combine: 'sum' | 'max', w = 8): PanelSpec {
   return {
-    type: 'timeseries',
-    title,
-    description,
-    format: Format.TimeSeries,
-    w,
-    h: 8,
-    unit,
-    interval: '10s',
+    ...series10s(title, description, w, unit),
     displayName: '${__field.labels.name}',
     query: `
 SELECT time, name, ${combine}(v) AS value

@@ -8,20 +8,21 @@ const METRICS = {
 } as const;
 type Metric = keyof typeof METRICS;
 
+/** The frame of a half-width panel of one metric over time, stacked per series (the query names the series). */
+function stackedOverTime(m: (typeof METRICS)[Metric], title: string, description: string) {
+  return { type: 'timeseries', title, description, format: Format.TimeSeries, w: 12, h: 9, unit: m.unit, stack: 'areas', interval: '1m' } as const;
+}
+
 /** Stacked series for the 10 biggest entities of a kind in the range, the rest summed as "other". Reads the rollup. */
 export function byKind(metric: Metric, kind: 'api_key' | 'tenant' | 'agent', noun: string): PanelSpec {
   const m = METRICS[metric];
   const where = `kind = '${kind}' ${rollupFilters(kind).replaceAll('\n', ' ')}`;
   return {
-    type: 'timeseries',
-    title: `${m.word} by ${noun}`,
-    description: `${m.word} per time bucket, stacked, for the 10 ${noun}s with the most ${metric} in the range; the rest is summed as "other". Reads the per-minute rollup, the hourly one for ranges over two days.`,
-    format: Format.TimeSeries,
-    w: 12,
-    h: 9,
-    unit: m.unit,
-    stack: 'areas',
-    interval: '1m',
+    ...stackedOverTime(
+      m,
+      `${m.word} by ${noun}`,
+      `${m.word} per time bucket, stacked, for the 10 ${noun}s with the most ${metric} in the range; the rest is summed as "other". Reads the per-minute rollup, the hourly one for ranges over two days.`,
+    ),
     displayName: `\${__field.labels.${kind}}`,
     query: `
 SELECT
@@ -47,15 +48,11 @@ const MODEL_ROWS_SUFFICE = ['api_key', 'agent'].map((v) => `($__conditionalAll(0
 export function byModel(metric: Metric): PanelSpec {
   const m = METRICS[metric];
   return {
-    type: 'timeseries',
-    title: `${m.word} by model`,
-    description: `${m.word} per time bucket, stacked by provider model. Reads the hourly rollup's model rows for ranges over two days when only tenant and model are filtered, else the raw events.`,
-    format: Format.TimeSeries,
-    w: 12,
-    h: 9,
-    unit: m.unit,
-    stack: 'areas',
-    interval: '1m',
+    ...stackedOverTime(
+      m,
+      `${m.word} by model`,
+      `${m.word} per time bucket, stacked by provider model. Reads the hourly rollup's model rows for ranges over two days when only tenant and model are filtered, else the raw events.`,
+    ),
     displayName: '${__field.labels.model}',
     query: `
 SELECT time, model, ${m.expr} AS ${metric}
