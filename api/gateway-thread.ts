@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import type { GatewayWorkerData, WorkerReport } from './gateway-messages.ts';
@@ -21,6 +22,48 @@ function workerCode(): Promise<string> {
   return bundled;
 }
 
+/**
+ * The worker's young generation, in MiB (two 2 MiB semi-spaces). Every request allocates ~9 KiB (node:http's own
+ * objects ~7 KiB, the decision ~1.5 KiB), so the worker scavenges often whatever the size; what the size sets is how
+ * long each scavenge pauses every request in flight. Measured at 5,000 req/s: with a 32 MiB semi-space a scavenge
+ * every ~560 ms paused ~5 ms (p50), so about 1 % of requests waited milliseconds, which is the p99; with this one,
+ * one every ~37 ms paused ~0.7 ms.
+ */
+const YOUNG_GENERATION_MB = 6;
+
+/** The process's `--max-semi-space-size`, which V8 applies to every isolate, over a worker's own `resourceLimits`. */
+function semiSpaceFlag(): string | undefined {
+  for (const a of [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]) {
+    const m = /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(a);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** A worker with its young generation capped: the process-wide flag (`npm start` sets one for ingest) is lifted while its heap is set up. */
+function newWorker(code: string, data: GatewayWorkerData): Worker {
+  const semi = semiSpaceFlag();
+  if (semi === undefined) return new Worker(code, { eval: true, workerData: data, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+  // 0 = unset: the new isolate takes its resourceLimits. Its heap is configured before it comes online.
+  setFlagsFromString('--max-semi-space-size=0');
+  let worker: Worker;
+  try {
+    worker = new Worker(code, { eval: true, workerData: data, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+  } catch (err) {
+    setFlagsFromString(`--max-semi-space-size=${semi}`);
+    throw err;
+  }
+  let restored = false;
+  const restore = () => {
+    if (!restored) setFlagsFromString(`--max-semi-space-size=${semi}`);
+    restored = true;
+  };
+  worker.once('online', restore);
+  worker.once('error', restore);
+  worker.once('exit', restore);
+  return worker;
+}
+
 export interface WorkerThread {
   worker: Worker;
   port: number;
@@ -38,11 +81,7 @@ export async function spawnGatewayWorker(
   onReport: (m: WorkerReport, worker: Worker) => void,
   beforeListening: (worker: Worker) => void,
 ): Promise<WorkerThread> {
-  const worker = new Worker(await workerCode(), {
-    eval: true,
-    workerData: data,
-    name: 'tollkeeper-gateway',
-  });
+  const worker = newWorker(await workerCode(), data);
   return new Promise<WorkerThread>((resolve, reject) => {
     let listening = false;
     const fail = (message: string, code?: string) => {
