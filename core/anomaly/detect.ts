@@ -6,6 +6,8 @@ import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
 import { moneyAtRisk, severityByMoney } from './money.ts';
 import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
+import type { SequentialRun } from './sequential.ts';
+import { isBroad, tenantBreadth } from './tenant-breadth.ts';
 import type { Candidate } from './patterns.ts';
 import { severityFor } from './score.ts';
 import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, PeerBaseline } from './types.ts';
@@ -33,6 +35,9 @@ export function emptyDetectorState(): DetectorState {
   return { version: 1, active: {} };
 }
 
+/** Kinds whose findings are critical only by money at risk, never by score alone. */
+const AGGREGATES: ReadonlySet<EntityKind> = new Set<EntityKind>(['tenant', 'agent']);
+
 function activeKey(kind: string, id: string, pattern: string): string {
   return `${kind}\u0000${id}\u0000${pattern}`;
 }
@@ -48,8 +53,9 @@ function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: Detecto
   const scored = severityFor(c.score, cfg.thresholds, scale);
   if (scored === null) return null;
   // The fresh path's evidence grows with every event, so its score soon passes any bar: there only money at risk
-  // makes a finding critical (a cheap oddity warns); the minute path's score still can.
-  const byScore = 'window' in c ? 'warning' : scored;
+  // makes a finding critical (a cheap oddity warns); the minute path's score still can. A tenant or an agent
+  // gathers many keys' traffic, and acting on it stops all of them: it is critical only by money at risk.
+  const byScore = 'window' in c || AGGREGATES.has(kind) ? 'warning' : scored;
   // A fresh run is judged on its own spend; it may turn critical after half a usual hour (`lumpShare`), its call
   // count discounted by one σ rather than two (it already passed a sequential test).
   const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare, 0.5) : moneyAtRisk(f, c.scoredMinutes, cfg);
@@ -147,14 +153,25 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
     const f = buildFrame(o, input.baselines.get(entityKey(o.kind, o.id)), input.peers.get(o.kind), now, cfg);
     if (f) frames.push(f);
   }
+  const keysByTenant = new Map<string, EntityFrame[]>();
+  for (const f of frames) {
+    if (f.o.kind !== 'api_key' || f.o.tenant === '') continue;
+    const list = keysByTenant.get(f.o.tenant);
+    if (list) list.push(f);
+    else keysByTenant.set(f.o.tenant, [f]);
+  }
+  const sq = cfg.tuning.sequential;
   const freshOf = (f: EntityFrame): FreshCandidate | null => {
-    const series = input.fresh?.series.get(entityKey(f.o.kind, f.o.id));
-    return series && input.fresh ? freshCandidate(f, series, input.fresh.from, cfg, resets) : null;
+    const fresh = input.fresh;
+    const series = fresh?.series.get(entityKey(f.o.kind, f.o.id));
+    if (!series || !fresh) return null;
+    // A tenant's run with most of its keys above their own expectation is a tenant-wide rise: it warns sooner.
+    const keys = f.o.kind === 'tenant' ? (keysByTenant.get(f.o.id) ?? []) : [];
+    const broad = keys.length > 0 ? (run: SequentialRun) => isBroad(tenantBreadth(keys, fresh.series, run.start), sq.broadShare, sq.broadMinKeys) : undefined;
+    return freshCandidate(f, series, fresh.from, cfg, resets, broad);
   };
   const findings: Finding[] = [];
   const flaggedByTenant = new Map<string, EntityFrame[]>();
-  const keysByTenant = new Map<string, number>();
-  for (const f of frames) if (f.o.kind === 'api_key' && f.o.tenant !== '') keysByTenant.set(f.o.tenant, (keysByTenant.get(f.o.tenant) ?? 0) + 1);
   for (const f of frames) {
     if (f.o.kind === 'tenant') continue;
     const own = entityFindings(f, freshOf(f), state, cfg, now, resets);
@@ -164,7 +181,7 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
     if (scopes.has(f.o.kind)) findings.push(...own);
   }
   if (scopes.has('tenant')) {
-    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], keysByTenant.get(f.o.id) ?? 0, state, cfg, now, resets));
+    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], keysByTenant.get(f.o.id)?.length ?? 0, state, cfg, now, resets));
   }
   const active: Record<string, number> = {};
   for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;

@@ -63,19 +63,26 @@ function toCandidate(f: EntityFrame, run: SequentialRun, score: number, tenant: 
   const unit = run.metric === 'requests' || run.metric === 'tool_calls' ? 1 : f.m[run.metric].unit;
   const d = cfg.tuning.sequential.dispersion[run.metric] ?? cfg.tuning.dispersion[run.metric];
   const sigma = Math.sqrt(e.level ** 2 + (cfg.tuning.relativeError * perMin) ** 2 + (d * unit * perMin) / run.minutes);
-  // A strong excess is a burst; a modest one that needed time to show is a drip. A tenant's is a tenant spike.
-  const pattern = tenant ? 'tenant_spike' : ratioOf(run.observed, run.expected) >= cfg.tuning.burst.minRatio ? 'burst' : 'slow_drip';
+  // A strong excess is a burst; a modest one that needed time to show is a drip. A tenant's is a tenant spike. The
+  // run must be at the burst ratio and its evidence come from a test of a higher rate multiple: a 3.5× drip whose
+  // run happened to start on a busy stretch is still a drip.
+  const minRatio = cfg.tuning.burst.minRatio;
+  const strong = ratioOf(run.observed, run.expected) >= minRatio && run.multiple > minRatio;
+  const pattern = tenant ? 'tenant_spike' : strong ? 'burst' : 'slow_drip';
   return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx } };
 }
 
 /**
  * The fresh path for one entity: a Poisson CUSUM per tested metric on its sub-minute buckets against the
- * expectation in force (own history, peers, floor), gated by the evidence threshold, a minimum number of events
+ * expectation in force (own history, peers, floor), gated by the evidence threshold (`broadThreshold` for a run
+ * that `broad` accepts: a tenant's rise carried by most of its keys), a minimum number of events
  * and the floors. The score is the LLR as a z (√(2·LLR)), still capped like the minute path by the budget of a
  * recurring heavy hour and by the demand held back before a quota period reset.
  */
-export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number, cfg: AnomalyConfig, resets: readonly number[]): FreshCandidate | null {
+export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number, cfg: AnomalyConfig, resets: readonly number[], broad?: (run: SequentialRun) => boolean): FreshCandidate | null {
   const sq = cfg.tuning.sequential;
+  // A tenant's rise carried by most of its keys may warn on less evidence (see `broadThreshold`).
+  const lowest = broad ? Math.min(sq.threshold, sq.broadThreshold) : sq.threshold;
   let best: FreshCandidate | null = null;
   for (const metric of sq.metrics) {
     const mf = f.m[metric];
@@ -94,7 +101,8 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
       relativeError: cfg.tuning.relativeError,
       recentMin: sq.recentMin,
     });
-    if (!run || run.llr < sq.threshold || run.events < sq.minEvents) continue;
+    if (!run || run.llr < lowest || run.events < sq.minEvents) continue;
+    if (run.llr < sq.threshold && !broad?.(run)) continue;
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;
     // Held-back demand after a quota period reset is judged like the minute path does; without any, a reset
     // changes nothing (the minute path's score would only slow the fresh one down).

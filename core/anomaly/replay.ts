@@ -10,6 +10,11 @@ export type ReplayTick = Omit<DetectInput, 'config'>;
 export interface ReplayIncident extends Incident {
   /** First tick at which the incident was critical, null if it never was. */
   criticalAt: number | null;
+  /**
+   * First tick at which the incident was open. An incident that resolved and came back with the same onset keeps
+   * its id, and `detectedAt` then tells the second detection; this keeps the first.
+   */
+  flaggedAt?: number;
 }
 
 export interface ReplayResult {
@@ -33,7 +38,7 @@ export function replayDetection(ticks: Iterable<ReplayTick>, config: AnomalyConf
     for (const inc of [...rec.opened, ...rec.updated, ...rec.resolved]) {
       const prev = all.get(inc.id);
       const criticalAt = prev?.criticalAt ?? (inc.severity === 'critical' ? tick.now : null);
-      all.set(inc.id, { ...inc, criticalAt });
+      all.set(inc.id, { ...inc, criticalAt, flaggedAt: prev?.flaggedAt ?? inc.detectedAt });
     }
     open = rec.open;
   }

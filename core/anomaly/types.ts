@@ -143,6 +143,14 @@ export interface SequentialTuning {
   recentMin: number;
   /** Fewest requests + tool calls a run needs (one event, however expensive, is never enough). */
   minEvents: number;
+  /**
+   * Log-likelihood ratio at which a tenant's run becomes a finding when the rise is broad: at least `broadShare` of
+   * its active api_keys, and at least `broadMinKeys`, above their own expectation over the run. Such a finding only
+   * warns unless its money at risk is large, so it may take less evidence than `threshold`.
+   */
+  broadThreshold: number;
+  broadShare: number;
+  broadMinKeys: number;
 }
 
 export interface AnomalyFloors {

@@ -169,7 +169,7 @@ export interface Scenario {
   attackStart: number | null;
   /** Entities the attack touches; a finding of the labelled pattern on one of them is a true positive. */
   targets: Array<{ kind: EntityKind; id: string }>;
-  /** Required detection delay (minutes) at critical severity; null for traps. */
+  /** Required detection delay (minutes) at critical severity (tenant spikes: flagged, see `caughtAt`); null for traps. */
   boundMin: number | null;
   evalFrom: number;
   evalTo: number;
@@ -598,7 +598,7 @@ export interface IncidentSummary {
 export interface ScenarioOutcome {
   scenario: Scenario;
   result: ReplayResult;
-  /** Minutes from attack start to the first critical incident of the labelled pattern on a target. */
+  /** Minutes from attack start to the first critical incident of the labelled pattern on a target (tenant spikes: the first incident, see `caughtAt`). */
   delayMin: number | null;
   incidents: IncidentSummary[];
 }
@@ -614,14 +614,28 @@ export interface RunOptions {
 export function runScenario(s: Scenario, opts: RunOptions = {}): ScenarioOutcome {
   const config = opts.config ?? resolveAnomalyConfig({ scopes: s.scopes });
   const result = replayDetection(ticks(prepare(s), opts.baseline ?? {}, opts.fresh ?? false), config);
+  return { scenario: s, result, ...classify(s, result.incidents) };
+}
+
+/**
+ * A moderate tenant-wide rise warns (revoking a whole tenant takes money at risk, not a score): a tenant spike is
+ * caught by its first incident, warning or not; every other attack by its first critical one.
+ */
+export const caughtAt = (label: ScenarioLabel, inc: { criticalAt: number | null; detectedAt: number; flaggedAt?: number }): number | null =>
+  label === 'tenant_spike' ? (inc.flaggedAt ?? inc.detectedAt) : inc.criticalAt;
+
+function classify(s: Scenario, all: ReplayResult['incidents']): Pick<ScenarioOutcome, 'delayMin' | 'incidents'> {
   const targets = new Set(s.targets.map((t) => entityKey(t.kind, t.id)));
-  const incidents = result.incidents.map((inc): IncidentSummary => {
+  const incidents = all.map((inc): IncidentSummary => {
     const onTarget = targets.has(entityKey(inc.kind, inc.entityId)) && s.attackStart !== null && (inc.criticalAt ?? inc.detectedAt) >= s.attackStart;
     const verdict = !onTarget ? 'false_positive' : inc.pattern === s.label ? 'true_positive' : 'cross_labelled';
     return { pattern: inc.pattern, kind: inc.kind, id: inc.entityId, criticalAt: inc.criticalAt, verdict, explanation: inc.explanation };
   });
-  const delays = incidents.filter((i) => i.verdict === 'true_positive' && i.criticalAt !== null).map((i) => (i.criticalAt! - s.attackStart!) / MIN);
-  return { scenario: s, result, delayMin: delays.length > 0 ? Math.min(...delays) : null, incidents };
+  const delays = all
+    .map((inc, i) => (incidents[i]!.verdict === 'true_positive' ? caughtAt(s.label, inc) : null))
+    .filter((at): at is number => at !== null)
+    .map((at) => (at - s.attackStart!) / MIN);
+  return { delayMin: delays.length > 0 ? Math.min(...delays) : null, incidents };
 }
 
 export interface ReportRow {
@@ -687,12 +701,5 @@ export function scenarioReport(outcomes: ScenarioOutcome[] = scenarios().map((s)
 
 /** Classifies incidents observed elsewhere (e.g. from the incidents API) the way `runScenario` does. */
 export function outcomeOf(s: Scenario, incidents: ReplayResult['incidents']): ScenarioOutcome {
-  const targets = new Set(s.targets.map((t) => entityKey(t.kind, t.id)));
-  const summaries = incidents.map((inc): IncidentSummary => {
-    const onTarget = targets.has(entityKey(inc.kind, inc.entityId)) && s.attackStart !== null && (inc.criticalAt ?? inc.detectedAt) >= s.attackStart;
-    const verdict = !onTarget ? 'false_positive' : inc.pattern === s.label ? 'true_positive' : 'cross_labelled';
-    return { pattern: inc.pattern, kind: inc.kind, id: inc.entityId, criticalAt: inc.criticalAt, verdict, explanation: inc.explanation };
-  });
-  const delays = summaries.filter((i) => i.verdict === 'true_positive' && i.criticalAt !== null).map((i) => (i.criticalAt! - s.attackStart!) / MIN);
-  return { scenario: s, result: { incidents, findings: [] }, delayMin: delays.length > 0 ? Math.min(...delays) : null, incidents: summaries };
+  return { scenario: s, result: { incidents, findings: [] }, ...classify(s, incidents) };
 }

@@ -137,6 +137,19 @@ describe('runaway_loop', () => {
     expect(f[0]!.explanation).toMatch(/at a steady 20\.\d\/min \(CV 0\.0\d\)/);
   });
 
+  it('an agent in a steady loop is critical only when its money at risk is large', () => {
+    const agentP = { requests: 2, cost: 0.003, tools: 1 }; // $0.36/h
+    const loop = (cost: number) => observe('agent', 'a-1', 't', agentP, (i) => (i >= -12 ? { ...flood(20, cost), tool_calls: 20 } : undefined));
+    const b = [baselineFor('agent', 'a-1', agentP)];
+    const cfgAgent = { scopes: ['agent' as const] };
+    // 10× its calls at its usual price: $3.60/h, a clear loop by score, under $5/h by money
+    const cheap = only(run([loop(0.003)], b, cfgAgent).findings, 'runaway_loop');
+    expect(cheap.map((f) => f.severity)).toEqual(['warning']);
+    expect(cheap[0]!.score).toBeGreaterThanOrEqual(8);
+    // the same loop at $0.05 a call: $60/h, 500× its usual hour
+    expect(only(run([loop(0.05)], b, cfgAgent).findings, 'runaway_loop').map((f) => f.severity)).toEqual(['critical']);
+  });
+
   it('the same volume with irregular minutes is not a loop', () => {
     const irregular = observe('conversation', 'c-busy', 't', { requests: 0 }, (i) => (i >= -12 ? { ...flood(i % 2 === 0 ? 5 : 35, 0.01), tool_calls: i % 2 === 0 ? 35 : 5 } : undefined));
     const obs = [...conversations, irregular];
@@ -163,12 +176,24 @@ describe('tenant_spike', () => {
   const tenantP = { requests: 20, cost: 0.01 };
   const baselines = [baselineFor('tenant', 't-1', tenantP), ...Array.from({ length: 10 }, (_, k) => baselineFor('api_key', `k-${k}`, keyP))];
 
-  it('the tenant triples while no key stands out', () => {
+  it('the tenant triples while no key stands out: a warning, its money at risk ($36/h vs $12/h) is moderate', () => {
     const keys = Array.from({ length: 10 }, (_, k) => observe('api_key', `k-${k}`, 't-1', keyP, (i) => (i >= -4 ? flood(6, 0.01) : undefined)));
     const tenant = observe('tenant', 't-1', '', tenantP, (i) => (i >= -4 ? flood(60, 0.01) : undefined));
     const { findings } = run([tenant, ...keys], baselines);
-    expect(findings.map((f) => `${f.kind}:${f.pattern}:${f.severity}`)).toEqual(['tenant:tenant_spike:critical']);
+    expect(findings.map((f) => `${f.kind}:${f.pattern}:${f.severity}`)).toEqual(['tenant:tenant_spike:warning']);
+    // The score alone would have made it critical: a tenant is revoked only when its money at risk says so.
+    expect(findings[0]!.score).toBeGreaterThanOrEqual(8);
     expect(findings[0]!.explanation).toContain('none of its api_keys stood out');
+  });
+
+  it('a tenant whose money at risk is large (over 20× its usual hour and over $5/h) is critical', () => {
+    // every key at 3× the calls and 20× the price: the tenant spends $720/h against its usual $12/h
+    const keys = Array.from({ length: 10 }, (_, k) => observe('api_key', `k-${k}`, 't-1', keyP, (i) => (i >= -4 ? flood(6, 0.2) : undefined)));
+    const tenant = observe('tenant', 't-1', '', tenantP, (i) => (i >= -4 ? flood(60, 0.2) : undefined));
+    const spike = run([tenant, ...keys], baselines).findings.filter((f) => f.kind === 'tenant');
+    expect(spike.map((f) => `${f.pattern}:${f.severity}`)).toEqual(['tenant_spike:critical']);
+    expect(spike[0]!.projectedHourlyUsd!).toBeGreaterThan(20 * spike[0]!.usualHourlyUsd!);
+    expect(spike[0]!.projectedHourlyUsd!).toBeGreaterThan(5);
   });
 
   it('is explained away when one key carries the excess (that key gets the burst)', () => {

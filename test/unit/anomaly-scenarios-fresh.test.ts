@@ -10,7 +10,7 @@ const describeIncidents = (o: ScenarioOutcome): string =>
   o.incidents.map((i) => `${i.criticalAt === null ? 'warning ' : 'critical'} ${i.pattern} ${i.kind}:${i.id} (${i.verdict}) — ${i.explanation}`).join('\n');
 
 describe('with the fresh path', () => {
-  it.each(all.filter((s) => s.label !== 'trap').map((s) => [s.name, s] as const))('attack %s is still critical in time, nothing else is', (_n, s: Scenario) => {
+  it.each(all.filter((s) => s.label !== 'trap').map((s) => [s.name, s] as const))('attack %s is still caught in time (critical; a tenant spike: flagged), nothing else is critical', (_n, s: Scenario) => {
     const o = runScenario(s, { fresh: true });
     expect(o.delayMin, describeIncidents(o)).not.toBeNull();
     expect(o.delayMin!).toBeLessThanOrEqual(s.boundMin!);

@@ -19,7 +19,7 @@ const SLOW = 60_000;
 const describeIncidents = (o: ScenarioOutcome): string[] =>
   o.incidents.map((i) => `${i.criticalAt === null ? 'warning ' : 'critical'} ${i.pattern} ${i.kind}:${i.id} (${i.verdict}) — ${i.explanation}`);
 
-describe('labelled attacks are detected, critical, with the right pattern, in time', () => {
+describe('labelled attacks are detected with the right pattern, in time: critical (a moderate tenant spike: flagged, it warns)', () => {
   it.each(attacks.map((s) => [s.name, s] as const))('%s', (_name, s: Scenario) => {
     const o = outcomeOf(s);
     expect(o.delayMin, describeIncidents(o).join('\n')).not.toBeNull();
@@ -35,13 +35,16 @@ describe('false-positive traps never produce a critical finding', () => {
     expect(o.incidents.filter((i) => i.criticalAt !== null), describeIncidents(o).join('\n')).toEqual([]);
   }, SLOW);
 
-  it('the traps bite: without the mechanism that handles them they do go critical', () => {
+  it('the traps bite: without the mechanism that handles them they miss the goal (a critical, or more than one warning)', () => {
+    const bites = (o: ScenarioOutcome): boolean => o.incidents.some((i) => i.criticalAt !== null) || o.incidents.length > 1;
     const batch = traps.find((s) => s.name.includes('batch'))!;
     const noSeasonality = runScenario(batch, { baseline: { minSlotSamples: 10_000 } });
     expect(noSeasonality.incidents.some((i) => i.criticalAt !== null)).toBe(true);
     const reset = traps.find((s) => s.name.includes('reset'))!;
+    // Without the grace the free keys' catch-up surges are bursts (warnings: cheap), and their tenant warns too.
     const noResetGrace = runScenario(reset, { config: resolveAnomalyConfig({ scopes: reset.scopes, tuning: { reset: { graceMin: 0 } } }) });
-    expect(noResetGrace.incidents.some((i) => i.criticalAt !== null)).toBe(true);
+    expect(bites(noResetGrace), describeIncidents(noResetGrace).join('\n')).toBe(true);
+    expect(bites(outcomeOf(reset))).toBe(false);
   }, SLOW);
 });
 
