@@ -71,7 +71,7 @@ policies:
         out(k7.id, k7.tenant, 'ag-loop', 0, true);
       }
     }),
-    attack('tenant-wide 4× (t3: 6 keys, each 4×)', ['tenant:t3', ...t3.map((k) => `api_key:k${k}`)], t3.reduce((a, k) => a + hourlyOf(k), 0), (_s, out) => {
+    attack('tenant-wide 4× (t3: 6 keys, each 4×; goal: a warning, $22/h is not 20× its usual hour)', ['tenant:t3', ...t3.map((k) => `api_key:k${k}`)], t3.reduce((a, k) => a + hourlyOf(k), 0), (_s, out) => {
       for (const k of t3) for (let i = perSecond(4); i > 0; i--) out(`k${k}`, tenantOf(k), agentOf(k), callCost(k));
     }),
     attack('slow drip 4× (k17)', ['api_key:k17'], hourlyOf(17), (_s, out) => {
@@ -140,7 +140,7 @@ policies:
     method: [
       `24 keys / 4 tenants / 4 agents with 7 days of per-minute history (about one call a minute per key, $0.30–1.00/h each) and 3 trap keys with their own history; then ${runS} s live: the fleet keeps its pace while 5 attacks start 10 s in and the traps play out, all sent through the real OTel SDK (BatchSpanProcessor defaults), detector at its default 2 s interval and default settings (thresholds 4/8, critical_spend 20× and $5/h, fresh path on: 10 s buckets, 30 min window).`,
       `Exporter batching delay (span end in the SDK → row stored), measured on this run: p50 ${((lag?.p50 ?? 0) / 1000).toFixed(1)} s, p95 ${((lag?.p95 ?? 0) / 1000).toFixed(1)} s, max ${((lag?.mx ?? 0) / 1000).toFixed(1)} s. Delays are given from the first attack span stored (what the detector can know) and, in brackets, from its end in the SDK; incidents polled once a second.`,
-      'Spend is what the attack sent until enforcement, in $ and in usual hours of the entity. Recall: attacks flagged during the run; precision: incidents on attacked entities (or a tenant/agent holding one) among all incidents. The slow drip needs 5–15 minutes of evidence: `BENCH_LIVE_SECONDS=900 npm run bench -- --only detection-live` runs long enough to judge it.',
+      'A tenant or an agent is critical only by money at risk (a moderate tenant-wide rise warns; its row shows the spend of the whole run). Spend is what the attack sent until enforcement, in $ and in usual hours of the entity. Recall: attacks flagged during the run; precision: incidents on attacked entities (or a tenant/agent holding one) among all incidents. The slow drip needs 5–15 minutes of evidence: `BENCH_LIVE_SECONDS=900 npm run bench -- --only detection-live` runs long enough to judge it.',
       `${exported.toLocaleString('en-US')} spans exported.`,
     ],
     tables: table,

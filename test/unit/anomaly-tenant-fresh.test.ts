@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { entityKey } from '../../core/anomaly/baseline.ts';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
 import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { addFresh, createFreshCounters, pruneFresh } from '../../core/anomaly/fresh-counters.ts';
 import { buildFrame } from '../../core/anomaly/frame.ts';
 import { isBroad, tenantBreadth } from '../../core/anomaly/tenant-breadth.ts';
-import { METRICS } from '../../core/anomaly/types.ts';
-import type { Baseline, EntityObservation, Finding, Metric } from '../../core/anomaly/types.ts';
+import type { Baseline, EntityObservation, Finding } from '../../core/anomaly/types.ts';
 import type { EntityKind } from '../../core/usage/types.ts';
+import { steadyBaseline } from '../helpers/steady-baseline.ts';
 import { mulberry32, poisson } from '../helpers/traffic-sim.ts';
 
 // A tenant of six keys, each about one call a minute at $0.015 (the live benchmark's fleet), judged tick by tick
@@ -20,19 +20,7 @@ const KEYS = 6;
 const COST = 0.015;
 const DEFAULTS = resolveAnomalyConfig();
 
-/** 28 days of hourly history at `perMin` calls a minute (±5 % hour to hour), ending the hour before `now`. */
-function steady(kind: EntityKind, id: string, perMin: number, now: number): Baseline {
-  const end = Math.floor(now / HOUR) * HOUR;
-  const hourly = Object.fromEntries(METRICS.map((m) => [m, [] as number[]])) as Record<Metric, number[]>;
-  for (let h = 0; h < 28 * 24; h++) {
-    const req = perMin * 60 * (h % 2 === 0 ? 0.95 : 1.05);
-    hourly.requests.push(req);
-    hourly.cost_usd.push(req * COST);
-    hourly.tokens.push(req * 1000);
-    hourly.tool_calls.push(0);
-  }
-  return buildBaseline({ kind, id, hourStart: end - 28 * 24 * HOUR, hourly }, end);
-}
+const steady = (kind: EntityKind, id: string, perMin: number, now: number): Baseline => steadyBaseline(id, perMin, COST, now, kind);
 
 /** Poisson call times of one key: `before` calls a minute until START, `after` from then on, over [from, to). */
 function callTimes(seed: number, before: number, after: number, from: number, to: number): number[] {
