@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TollkeeperError } from '../core/errors.ts';
+import { notFound } from './errors.ts';
 import { tokenDigest } from '../core/ingest/token-hash.ts';
 import type { IngestToken, IngestTokenSet, TokenLookup } from '../core/ingest/tokens.ts';
 
@@ -123,7 +124,8 @@ export const authPlugin = fp(
     app.decorateRequest('role', null);
     app.decorateRequest('ingestToken', null);
     app.addHook('onRequest', async (request) => {
-      if (request.is404) return;
+      // No route: 404 now, before a body nobody will read is read and parsed (it would answer 400 or 413 instead).
+      if (request.is404) throw notFound(request);
       const level = request.routeOptions.config.auth ?? 'admin';
       if (level === 'public') return;
       if (level === 'otlp') {

@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import type { FastifyError, FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import fp from 'fastify-plugin';
 import { TollkeeperError, type ErrorCode } from '../core/errors.ts';
 import { describeErrors } from '../core/schema/describe-errors.ts';
@@ -55,6 +55,25 @@ export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
   };
 };
 
+/** Longest path parameter the router reads (find-my-way's default is 100); a schema then decides what it accepts. */
+export const MAX_PARAM_LENGTH = 1024;
+
+/**
+ * What the router refuses before any route runs — a URL that is not valid percent-encoding (400), a path parameter
+ * longer than MAX_PARAM_LENGTH (414) — answered in the error shape of every other error.
+ */
+export function answerRoutingError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  const code = status === 414 ? 'uri_too_long' : 'invalid_request';
+  const message = status === 414 ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters` : 'the URL is not valid percent-encoding';
+  void reply.code(status).send({ error: code, message, errors: [message] });
+}
+
+/** The error for a request no route matches (thrown by the auth hook, before any body is read). */
+export function notFound(request: FastifyRequest): TollkeeperError {
+  return new TollkeeperError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+}
+
 /**
  * The API's error conventions, registered once per listener: TypeBox validation, one error handler that maps
  * coded errors to their status and `{ error, message, errors? }`, and a JSON 404. Client errors never answer
@@ -90,9 +109,8 @@ export const errorsPlugin = fp(
       const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'invalid_request';
       return reply.code(status).send({ error: code, message: err.message, errors: [err.message] });
     });
-    app.setNotFoundHandler((request, reply) => {
-      const message = `no route ${request.method} ${request.url.split('?')[0]}`;
-      return reply.code(404).send({ error: 'not_found', message, errors: [message] });
+    app.setNotFoundHandler((request) => {
+      throw notFound(request);
     });
   },
   { name: 'tollkeeper-errors' },

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { TollkeeperError } from '../core/errors.ts';
 import { bearerOf, GATEWAY_TOKEN_HEADER, roleOfToken, type Tokens } from './auth.ts';
 import { JSON_TYPE, type AuthorizeAnswer } from './authorize-answer.ts';
+import { answerClientError } from './client-error.ts';
 import type { RevocationAnswer, RevocationQuery } from './revocations-answer.ts';
 
 export interface GatewayHttpOptions {
@@ -162,6 +163,7 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
     }
     if (pending instanceof Promise) pending.catch((err: unknown) => failed(res, err));
   });
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = l.keepAliveTimeout;
   server.timeout = l.connectionTimeout;
   server.maxConnections = l.maxConnections;

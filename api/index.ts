@@ -18,7 +18,8 @@ import { authPlugin, type AuthLevel, type Tokens } from './auth.ts';
 import authorizePlugin, { type AuthorizeOptions } from './authorize.ts';
 import type { Idempotency } from '../detector/idempotency.ts';
 import { enforcementRoutes } from './enforcement.ts';
-import { errorsPlugin } from './errors.ts';
+import { answerClientError } from './client-error.ts';
+import { answerRoutingError, errorsPlugin, MAX_PARAM_LENGTH } from './errors.ts';
 import { healthRoutes, type HealthOptions } from './health.ts';
 import { incidentRoutes } from './incidents.ts';
 import { ingestStatsRoutes } from './ingest-stats.ts';
@@ -71,9 +72,16 @@ export interface ApiDeps {
 /**
  * Fastify options every listener takes. Requests are validated by TypeBox (api/errors.ts); ajv only picks the
  * branch of a union while serializing a response, where checking string formats again would only cost time (and
- * some of ours, like `duration`, mean something else to ajv).
+ * some of ours, like `duration`, mean something else to ajv). Requests refused before routing (by the HTTP parser,
+ * or a URL the router cannot read) get the same coded error answers as the routes' own. Path parameters are as
+ * long as their schemas allow (an entity id up to 256 characters): the router's own limit sits above every schema's.
  */
-export const listenerOptions = { serializerOpts: { ajv: { validateFormats: false } } };
+export const listenerOptions = {
+  serializerOpts: { ajv: { validateFormats: false } },
+  routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  clientErrorHandler: answerClientError,
+  frameworkErrors: answerRoutingError,
+};
 
 /** The conventions every listener shares (errors, validation, auth); the OTLP listener registers only these and health. */
 export async function registerConventions(app: FastifyInstance, tokens: Tokens): Promise<void> {

@@ -31,9 +31,38 @@ export function pathText(pointer: string, root = ''): string {
   return s || '(top level)';
 }
 
+/**
+ * JSON text of `v` as JSON.stringify writes it, but cut once it is longer than `max`: it walks no more of the value
+ * than it shows, so a huge or deeply nested value (a hostile request body) costs little and never overflows the stack.
+ */
+function boundedJson(v: unknown, max: number): string | undefined {
+  let out = '';
+  const walk = (x: unknown, inArray: boolean): void => {
+    if (x === null || typeof x !== 'object' || typeof (x as { toJSON?: unknown }).toJSON === 'function') {
+      const text = typeof x === 'bigint' ? String(x) : JSON.stringify(typeof x === 'string' && x.length > max ? x.slice(0, max + 1) : x);
+      out += text ?? (inArray ? 'null' : '');
+      return;
+    }
+    const array = Array.isArray(x);
+    out += array ? '[' : '{';
+    let first = true;
+    for (const key in x) {
+      if (out.length > max) return;
+      const item = (x as Record<string, unknown>)[key];
+      if (!array && (item === undefined || typeof item === 'function')) continue;
+      out += (first ? '' : ',') + (array ? '' : `${JSON.stringify(key)}:`);
+      first = false;
+      walk(item, array);
+    }
+    out += array ? ']' : '}';
+  };
+  walk(v, false);
+  return out === '' ? undefined : out;
+}
+
 /** A short rendering of a value for a message; credentials inside a URL (scheme://user:password@) never show. */
 export function show(v: unknown): string {
-  const s = JSON.stringify(v);
+  const s = boundedJson(v, 400);
   if (s === undefined) return String(v);
   const safe = s.replace(/(\/\/[^/:@"\s]*):[^@"\s]*@/g, '$1:***@');
   return safe.length > 60 ? safe.slice(0, 57) + '...' : safe;
