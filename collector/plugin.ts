@@ -5,7 +5,8 @@ import type { Refusal } from './batch-writer.ts';
 import type { Ingest } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
 import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';
-import { readBody, type RawBody } from './read-body.ts';
+import { BodyBudget, defaultBudgetBytes, type BodyShare } from './body-budget.ts';
+import { BUSY, readBody, type RawBody } from './read-body.ts';
 import type { MetricsIngest } from './metrics-ingest.ts';
 import { countLogRecords, decodeMetrics } from './otlp/decode-metrics.ts';
 import { encodeLogsResponse, encodeMetricsResponse } from './otlp/metrics-response.ts';
@@ -15,8 +16,14 @@ export interface CollectorPluginOptions {
   ingest: Ingest;
   /** Inflated and compressed body limit in bytes (`ingest.body_limit_mib`). */
   bodyLimit: number;
-  /** Inflated bytes being decoded and mapped at once; past it requests get 429 (decoding is CPU and memory heavy). */
+  /**
+   * Request bodies held in memory at once, in bytes: bodies being read (as they arrive, inflated) and bodies being
+   * decoded and ingested. A request whose next chunk would pass it gets 429 at once. Default: the larger of 64 MiB
+   * and 4 × `bodyLimit`. Ignored when `bodyBudget` is given.
+   */
   maxInflightBytes?: number;
+  /** The budget itself, when the caller wants to watch it (metrics, tests). */
+  bodyBudget?: BodyBudget;
   /** Asked before inflating and decoding a body: a refusal (full queue, shutting down) is answered at once. */
   refusal?: () => Refusal | null;
   /** How much of a refused body is still read, and for how long, so the client reads the answer (DEFAULT_DRAIN). */
@@ -30,6 +37,8 @@ export interface CollectorPluginOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     rawOtlp?: RawBody;
+    /** This request's part of the collector's budget of bodies held at once. */
+    bodyShare?: BodyShare;
   }
 }
 
@@ -53,6 +62,11 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
   return reply.code(status).type(body.contentType).send(body.body);
 }
 
+/** A body refused because too many bodies are held at once is retried later; other refusals are final. */
+function retryAfterOf(raw: RawBody): number | undefined {
+  return raw.ok || raw.status !== 429 ? undefined : raw.retryAfterSeconds;
+}
+
 const drainOf = new WeakMap<FastifyInstance, DrainBounds>();
 const answeredOf = new WeakMap<FastifyInstance, (status: number) => void>();
 
@@ -62,19 +76,35 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   if (!app.hasRequestDecorator('role')) throw new Error('collectorPlugin needs the auth plugin (api/auth.ts) registered on its listener first');
   drainOf.set(app, opts.drain ?? { ...DEFAULT_DRAIN, maxBytes: Math.max(DEFAULT_DRAIN.maxBytes, opts.bodyLimit * 4) });
   if (opts.onAnswer) answeredOf.set(app, opts.onAnswer);
-  const maxInflight = opts.maxInflightBytes ?? Math.max(64 * 1024 * 1024, opts.bodyLimit * 4);
-  let inflight = 0;
+  const budget = opts.bodyBudget ?? new BodyBudget(opts.maxInflightBytes ?? defaultBudgetBytes(opts.bodyLimit));
+  const busy = { status: 429, reason: BUSY.message, retryAfterSeconds: BUSY.retryAfterSeconds } as const;
   const turns = new Turns();
-  // Our own reader for every content type: limits, gzip and 415 are answered in OTLP form below.
+  // Every request gets its share before its body is read. It is given back when the answer is sent (the body is
+  // decoded and ingested by then: what ingest kept is in the writer's own bounded queue), when reading refuses the
+  // body, or when the response closes whatever happened (a client gone while its spans were being stored).
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const share = budget.share();
+    request.bodyShare = share;
+    reply.raw.once('close', () => share.release());
+    return payload;
+  });
+  app.addHook('onSend', async (request, _reply, payload) => {
+    request.bodyShare?.release();
+    return payload;
+  });
+  // Our own reader for every content type: limits, gzip, 415 and the in-flight budget are answered in OTLP form below.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
     const declared = Number(request.headers['content-length']);
-    readBody(payload, request.headers['content-encoding'], opts.bodyLimit, Number.isFinite(declared) ? declared : undefined).then(
+    readBody(payload, request.headers['content-encoding'], opts.bodyLimit, Number.isFinite(declared) ? declared : undefined, request.bodyShare).then(
       (raw) => {
         request.rawOtlp = raw;
         done(null, null);
       },
-      (err: Error) => done(Object.assign(err, { statusCode: 400 })),
+      (err: Error) => {
+        request.bodyShare?.release();
+        done(Object.assign(err, { statusCode: 400 }));
+      },
     );
   });
 
@@ -91,7 +121,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   // streams in instead of being buffered, so memory stays flat however many clients push at once.
   const refuseEarly = async (request: FastifyRequest, reply: FastifyReply) => {
     // The auth plugin's onRequest hook has run first: an unauthorized request never gets here.
-    const refused = opts.refusal?.();
+    const refused = opts.refusal?.() ?? (budget.held >= budget.maxBytes ? busy : null);
     if (refused) {
       await sendStatus(reply, refused.status, refused.reason, formatOf(request.headers['content-type']) ?? 'json', refused.retryAfterSeconds);
     }
@@ -104,31 +134,22 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
       return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     }
     const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
-    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format, retryAfterOf(inflated));
     const refused = opts.refusal?.();
     if (refused) return sendStatus(reply, refused.status, refused.reason, format, refused.retryAfterSeconds);
-    if (inflight > 0 && inflight + inflated.bytes.length > maxInflight) {
-      return sendStatus(reply, 429, 'collector busy: too much data in flight; retry later', format, 1);
-    }
-    inflight += inflated.bytes.length;
-    let result;
+    // Decoding, mapping, pricing and encoding are synchronous (~25 µs a span): one request at a time, with I/O
+    // let in between (see Turns). The turn ends where ingest starts waiting for the store.
+    await turns.acquire();
+    let pending: ReturnType<Ingest['ingest']>;
     try {
-      // Decoding, mapping, pricing and encoding are synchronous (~25 µs a span): one request at a time, with I/O
-      // let in between (see Turns). The turn ends where ingest starts waiting for the store.
-      await turns.acquire();
-      let pending: ReturnType<Ingest['ingest']>;
-      try {
-        const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
-        if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
-        opts.metrics?.noteSpans(decoded.spans);
-        pending = opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken);
-      } finally {
-        turns.release();
-      }
-      result = await pending;
+      const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
+      if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
+      opts.metrics?.noteSpans(decoded.spans);
+      pending = opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken);
     } finally {
-      inflight -= inflated.bytes.length;
+      turns.release();
     }
+    const result = await pending;
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
     opts.onAnswer?.(200);
@@ -140,7 +161,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     const format = formatOf(request.headers['content-type']);
     if (!format) return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
-    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format, retryAfterOf(inflated));
     if (!opts.metrics) return sendStatus(reply, 404, 'OTLP metrics are not accepted by this collector; export traces to /v1/traces', format);
     const decoded = decodeMetrics(inflated.bytes, format);
     if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
@@ -163,7 +184,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     const format = formatOf(request.headers['content-type']);
     if (!format) return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
-    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format);
+    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format, retryAfterOf(inflated));
     const records = countLogRecords(inflated.bytes, format);
     if (records < 0) return sendStatus(reply, 400, `invalid ${format} logs request`, format);
     const body = encodeLogsResponse(records, 'logs are not ingested: tollkeeper meters usage from traces (/v1/traces) and token usage metrics (/v1/metrics)', format);

@@ -1,7 +1,14 @@
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import type { BodyShare } from './body-budget.ts';
 
-export type RawBody = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413 | 415; message: string };
+export type RawBody =
+  | { ok: true; bytes: Buffer }
+  | { ok: false; status: 400 | 413 | 415; message: string }
+  | { ok: false; status: 429; message: string; retryAfterSeconds: number };
+
+/** Answer to a body refused because the bodies held at once are at their budget (the client retries). */
+export const BUSY = { ok: false, status: 429, message: 'collector busy: too much data in flight; retry later', retryAfterSeconds: 1 } as const satisfies RawBody;
 
 function encodingOf(header: string | undefined): 'identity' | 'gzip' | 'deflate' | null {
   const enc = (header ?? 'identity').trim().toLowerCase();
@@ -15,14 +22,22 @@ function encodingOf(header: string | undefined): 'identity' | 'gzip' | 'deflate'
  * size bounded by `limit` (so a gzip bomb costs at most `limit` bytes). A refusal resolves as soon as it is known
  * (from Content-Length, an unknown encoding, or the limit passed), without waiting for the rest of the body: the
  * caller answers at once and drains what is still coming (see answer-early.ts).
+ *
+ * With a `share`, every buffered (inflated) chunk is counted against the collector's budget of bodies held at
+ * once: the first chunk that would pass it refuses the body with 429. The share is released on every refusal;
+ * after a body is read it stays held until the caller releases it.
  */
-export function readBody(stream: Readable, encodingHeader: string | undefined, limit: number, declaredLength?: number): Promise<RawBody> {
+export function readBody(stream: Readable, encodingHeader: string | undefined, limit: number, declaredLength?: number, share?: BodyShare): Promise<RawBody> {
   const enc = encodingOf(encodingHeader);
   if (enc === null) {
+    share?.release();
     return Promise.resolve({ ok: false, status: 415, message: `unsupported Content-Encoding ${JSON.stringify(encodingHeader?.trim().toLowerCase())}; use gzip or none` });
   }
   const tooLarge = { ok: false as const, status: 413 as const, message: `request body exceeds the ${limit}-byte limit` };
-  if (declaredLength !== undefined && declaredLength > limit) return Promise.resolve(tooLarge);
+  if (declaredLength !== undefined && declaredLength > limit) {
+    share?.release();
+    return Promise.resolve(tooLarge);
+  }
   return new Promise<RawBody>((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -35,7 +50,12 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
-      if (zlib && !r.ok) zlib.destroy();
+      if (!r.ok) {
+        zlib?.destroy();
+        // Dropped now, not when the request object goes: a refused body must not hold memory while it drains.
+        chunks.length = 0;
+        share?.release();
+      }
       resolve(r);
     };
     const whole = () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
@@ -44,6 +64,7 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
       zlib.on('data', (out: Buffer) => {
         size += out.length;
         if (size > limit) finish({ ok: false, status: 413, message: `request body inflates past the ${limit}-byte limit` });
+        else if (share && !share.take(out.length)) finish(BUSY);
         else chunks.push(out);
       });
       zlib.on('end', () => finish({ ok: true, bytes: whole() }));
@@ -53,6 +74,7 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
       received += chunk.length;
       if (received > limit) return finish(tooLarge);
       if (!zlib) {
+        if (share && !share.take(chunk.length)) return finish(BUSY);
         size += chunk.length;
         chunks.push(chunk);
       } else if (!zlib.write(chunk)) {

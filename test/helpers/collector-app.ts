@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../../app/logger.ts';
 import { createBatchWriter, type BatchWriter } from '../../collector/batch-writer.ts';
+import { BodyBudget, defaultBudgetBytes } from '../../collector/body-budget.ts';
 import { createIngest } from '../../collector/ingest.ts';
 import { collectorPlugin } from '../../collector/plugin.ts';
 import { openSpool, type Spool } from '../../collector/spool.ts';
@@ -28,6 +29,8 @@ export interface CollectorOptions {
 export interface TestCollector {
   url: string;
   writer: BatchWriter;
+  /** Bytes of request bodies held at once (being read, decoded or ingested). */
+  bodyBudget: BodyBudget;
   close(): Promise<void>;
 }
 
@@ -58,16 +61,19 @@ export async function startCollector(o: CollectorOptions): Promise<TestCollector
   const app = Fastify(fastifyOpts);
   await registerConventions(app, { admin: 'test-admin-token-0123456789' });
   await app.register(healthRoutes, { ready: async () => ({ ok: true }) });
+  const bodyLimit = o.bodyLimit ?? 8 * 1024 * 1024;
+  const bodyBudget = new BodyBudget(o.maxInflightBytes ?? defaultBudgetBytes(bodyLimit));
   await app.register(collectorPlugin, {
     ingest,
-    bodyLimit: o.bodyLimit ?? 8 * 1024 * 1024,
-    ...(o.maxInflightBytes !== undefined ? { maxInflightBytes: o.maxInflightBytes } : {}),
+    bodyLimit,
+    bodyBudget,
     refusal: () => writer.refusal(),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
     writer,
+    bodyBudget,
     async close() {
       await app.close();
       await writer.close();
