@@ -6,6 +6,7 @@ import { progress, runBench } from './lib/harness.ts';
 import { LoadClient } from './lib/load.ts';
 import type { ProbeResult } from './lib/load-client.ts';
 import { fmt, mib } from './lib/stats.ts';
+import type { ClickHouse } from '../store/port.ts';
 
 const PHASES = [
   { concurrency: 64, seconds: 15 },
@@ -13,6 +14,30 @@ const PHASES = [
   { concurrency: 1024, seconds: 8 },
 ];
 const SPANS = 1000;
+
+/**
+ * Peak of the memory the embedded engine counts as its own (its MemoryTracking metric: query, insert and merge
+ * buffers, caches), asked every `everyMs`. Tells the engine's part of "native" apart from code and stacks.
+ */
+function sampleEngineMemory(store: ClickHouse, everyMs = 250): () => Promise<number> {
+  let peak = 0;
+  let stopped = false;
+  const ask = async () => {
+    const [r] = await store.query<{ v: number }>(`SELECT value AS v FROM system.metrics WHERE metric = 'MemoryTracking'`);
+    peak = Math.max(peak, Number(r?.v ?? 0));
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await ask().catch(() => undefined);
+      await new Promise((res) => setTimeout(res, everyMs));
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    return peak;
+  };
+}
 
 await runBench(async ({ tmpDir, scale }) => {
   const bench = await startBenchApp(join(tmpDir, 'data'), 'bench_overload');
@@ -29,12 +54,14 @@ await runBench(async ({ tmpDir, scale }) => {
       progress(`${name}: ${fmt(phase.seconds * scale)} s of protobuf requests, healthz every 50 ms`);
       await probe.startProbe(bench.otlpUrl, 50);
       const stopRss = sampleMemory(25);
+      const stopEngine = sampleEngineMemory(bench.app.store);
       // The writer's queue in bytes, sampled like RSS: the part of memory the collector bounds itself.
       let writerMax = 0;
       const writerTimer = setInterval(() => (writerMax = Math.max(writerMax, bench.app.writer?.stats().queuedBytes ?? 0)), 25);
       const r = await load.load({ url: bench.otlpUrl, format: 'protobuf', spans: SPANS, concurrency: phase.concurrency, spanBudget: null, maxMs: phase.seconds * 1000 * scale });
       const during = await probe.stopProbe();
       const peak = stopRss();
+      const enginePeak = await stopEngine();
       const peakDuring = peak.rss;
       clearInterval(writerTimer);
       const writerPeak = writerMax;
@@ -61,13 +88,14 @@ await runBench(async ({ tmpDir, scale }) => {
         others.length || r.errors ? `${others.map(([k, v]) => `${v}× ${k}`).join(', ')}${r.errors ? ` ${r.errors} errors` : ''}` : '0',
         `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)}`,
         mib(peakDuring),
-        `${mib(peak.heapTotal)} / ${mib(peak.external)} / ${mib(peak.native)}`,
+        `${mib(peak.heapTotal)} (young ${mib(peak.young)}) / ${mib(peak.external)} / ${mib(peak.native)}`,
+        mib(enginePeak),
         mib(writerPeak),
         hz(during),
         hz(after),
       ]);
       if (peakDuring >= 1024 * 1024 * 1024) problems.push(`overload ${name}: peak RSS ${mib(peakDuring)} MiB, over the 1 GiB bound`);
-      progress(`${name}: ${JSON.stringify(s)}, ${r.withRetryAfter} with Retry-After, ${r.errors} errors; peak RSS ${mib(peakDuring)} MiB (heap ${mib(peak.heapTotal)}, external ${mib(peak.external)}, native ${mib(peak.native)}; writer queue peak ${mib(writerPeak)} MiB); healthz during ${hz(during)}; after ${hz(after)}`);
+      progress(`${name}: ${JSON.stringify(s)}, ${r.withRetryAfter} with Retry-After, ${r.errors} errors; peak RSS ${mib(peakDuring)} MiB (heap ${mib(peak.heapTotal)} of which young ${mib(peak.young)}, external ${mib(peak.external)}, native ${mib(peak.native)}; engine-tracked peak ${mib(enginePeak)} MiB; writer queue peak ${mib(writerPeak)} MiB); healthz during ${hz(during)}; after ${hz(after)}`);
       const refusedWithoutRetryAfter = (s['429'] ?? 0) + (s['503'] ?? 0) - r.withRetryAfter;
       if (refusedWithoutRetryAfter > 0) problems.push(`overload ${name}: ${refusedWithoutRetryAfter} 429/503 answers without Retry-After`);
       if (others.length || r.errors) problems.push(`overload ${name}: unexpected answers ${JSON.stringify(Object.fromEntries(others))}, ${r.errors} errors (${r.firstError})`);
@@ -81,12 +109,12 @@ await runBench(async ({ tmpDir, scale }) => {
       method: [
         `The real app as \`npm start\` runs it (every role, detector loop on); one load-generator process sends ${SPANS}-span protobuf requests as fast as answers come back, with ${PHASES.map((p) => p.concurrency).join(' then ')} requests in flight (no backoff: Retry-After is counted, not obeyed).`,
         'A second process sends GET /healthz to the OTLP port every 50 ms (one at a time) during each phase and for 2 s after the writer has drained.',
-        'offered = spans sent ÷ phase time; accepted = spans answered 200. Peak RSS sampled every 25 ms in the app process (RSS when idle: ' + mib(rssIdle) + ' MiB), with `process.memoryUsage()` at that sample: JS heap (heapTotal), external (buffers), native = RSS − both (embedded ClickHouse, code, stacks). Bound: 1 GiB.',
+        'offered = spans sent ÷ phase time; accepted = spans answered 200. Peak RSS sampled every 25 ms in the app process (RSS when idle: ' + mib(rssIdle) + ' MiB), with `process.memoryUsage()` at that sample: JS heap (heapTotal; young gen = its new spaces, sized by `--max-semi-space-size`), external (buffers), native = RSS − both (embedded ClickHouse, code, stacks). Engine-tracked: the peak of the embedded engine\'s own MemoryTracking metric (its allocations: inserts, merges, caches), asked every 250 ms. Bound: 1 GiB.',
         `Afterwards the table holds ${fmt(stored.rows)} rows for ${fmt(acked)} spans acknowledged (must be equal: no acknowledged span lost, none stored twice).`,
       ],
       tables: [
         {
-          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', 'offered ÷ accepted', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'at the peak: JS heap / external / native MiB', 'writer queue peak MiB', 'healthz during', 'healthz after'],
+          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', 'offered ÷ accepted', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'at the peak: JS heap (young gen) / external / native MiB', 'engine-tracked peak MiB', 'writer queue peak MiB', 'healthz during', 'healthz after'],
           rows,
         },
       ],

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { buildTollkeeper, type Tollkeeper } from '../../app/build.ts';
 import { createLogger } from '../../app/logger.ts';
 import { loadConfig } from '../../core/config/load.ts';
@@ -75,6 +76,8 @@ export interface MemoryAtPeak {
   rss: number;
   heapTotal: number;
   heapUsed: number;
+  /** The part of heapTotal that is the young generation (new space and new large objects), sized by --max-semi-space-size. */
+  young: number;
   /** Buffers and other memory V8 knows about outside the heap. */
   external: number;
   /** RSS minus heap and external: embedded ClickHouse's allocations, the code, thread stacks. */
@@ -85,7 +88,9 @@ export interface MemoryAtPeak {
 export function sampleMemory(everyMs = 50): () => MemoryAtPeak {
   const take = (): MemoryAtPeak => {
     const m = process.memoryUsage();
-    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, native: Math.max(0, m.rss - m.heapTotal - m.external) };
+    let young = 0;
+    for (const sp of getHeapSpaceStatistics()) if (sp.space_name.startsWith('new_')) young += sp.space_size;
+    return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, young, external: m.external, native: Math.max(0, m.rss - m.heapTotal - m.external) };
   };
   let peak = take();
   const timer = setInterval(() => {
