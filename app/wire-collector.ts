@@ -8,6 +8,7 @@ import { createBatchWriter } from '../collector/batch-writer.ts';
 import { bump, createIngest, type Ingest } from '../collector/ingest.ts';
 import { createStatsFlusher } from '../collector/ingest-stats.ts';
 import { createMetricsIngest } from '../collector/metrics-ingest.ts';
+import { BodyBudget, defaultBudgetBytes } from '../collector/body-budget.ts';
 import { collectorPlugin } from '../collector/plugin.ts';
 import { openSpool } from '../collector/spool.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
@@ -81,22 +82,27 @@ export async function wireCollector(w: Wiring): Promise<void> {
   await registerConventions(otlp, { ...w.authTokens, ingest: { set: w.tokenSet, onDenied: (reason) => bump(ingest.counters.unauthorized, reason) } });
   await otlp.register(healthRoutes, { ready: w.ready });
   await otlp.register(metricsRoutes, { registry: metrics.registry });
-  metrics.watchCollector({ counters: ingest.counters, writer });
+  const bodyLimit = config.ingest.body_limit_mib * 1024 * 1024;
+  const bodyBudget = new BodyBudget(config.ingest.max_inflight_mib !== undefined ? config.ingest.max_inflight_mib * 1024 * 1024 : defaultBudgetBytes(bodyLimit));
+  metrics.watchCollector({ counters: ingest.counters, writer, bodyBudget });
   // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
-  const nudging: Ingest = { ...ingest, ingest: async (spans, decoderRejected, token) => {
-    const r = await ingest.ingest(spans, decoderRejected, token);
-    if (r.outcome.ok) w.links.onIngested();
-    return r;
-  } };
+  // Not async: an async function would keep the request's decoded spans alive until the store has the events.
+  const nudging: Ingest = { ...ingest, ingest: (spans, decoderRejected, token) =>
+    ingest.ingest(spans, decoderRejected, token).then((r) => {
+      if (r.outcome.ok) w.links.onIngested();
+      return r;
+    }) };
   const metricsIngest = createMetricsIngest({ ingest: nudging, series: createMetricSeriesRepo(store), logger: logger.child({ component: 'metrics-ingest' }), now });
+  metrics.watchMetricsIngest(metricsIngest.counters);
   await otlp.register(collectorPlugin, {
     ingest: nudging,
     metrics: metricsIngest,
-    bodyLimit: config.ingest.body_limit_mib * 1024 * 1024,
+    bodyLimit,
+    bodyBudget,
     refusal: () => writer.refusal(),
     onAnswer: (status) => metrics.otlpAnswered(status),
   });
-  Object.assign(app, { otlp, ingest, writer, stats, metricsIngest });
+  Object.assign(app, { otlp, ingest, writer, bodyBudget, stats, metricsIngest });
   if (w.role === 'collector') {
     const timer = setInterval(() => void w.policies.load().then(w.refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
     timer.unref();

@@ -1,6 +1,7 @@
 /**
  * Bytes of request bodies the collector holds at once: bodies being read (counted as each chunk is buffered, after
- * inflating) and bodies being decoded and ingested. Counting what is actually buffered, not what a request
+ * inflating), waiting for their turn, being decoded, and, until the answer, waiting for the store (by then the request
+ * holds its encoded rows instead, about as large). Counting what is actually buffered, not what a request
  * declares, keeps a slow upload that announces a large Content-Length from reserving memory it never uses (and so
  * from starving ingest), while a thousand concurrent uploads cannot buffer more than the budget between them.
  */

@@ -183,78 +183,90 @@ export function createIngest(deps: IngestDeps) {
     return priced(e, p.costUsd, costSource, p.priceVersion);
   }
 
+  /** Maps, dedupes and prices one request's spans into the events to store, counting what it rejects. */
+  function prepare(spans: readonly DecodedSpan[], decoderRejected: RejectedSpans | undefined, token: IngestToken | null | undefined): { events: UsageEvent[]; rejected: number; firstError: string } {
+    const received = spans.length + (decoderRejected?.spans ?? 0);
+    counters.spansReceived += received;
+    const perToken = token ? (counters.rejectedByToken[token.name] ??= {}) : undefined;
+    if (token) bump(counters.spansByToken, token.name, received);
+    const reject = (code: string, by = 1) => {
+      bump(counters.rejectedByReason, code, by);
+      if (perToken) bump(perToken, code, by);
+    };
+    const now = deps.now();
+    let rejected = decoderRejected?.spans ?? 0;
+    let firstError = decoderRejected?.message ?? '';
+    if (decoderRejected?.spans) reject('span_limits', decoderRejected.spans);
+    const candidates: Unpriced[] = [];
+    let spanIds: Map<string, InheritableIdentity> | undefined;
+    for (const span of spans) {
+      const r = mapSpan(span, deps.mapping, now);
+      if (r.kind === 'event') {
+        candidates.push(r.event);
+        if (r.event.meta.unrecognized) noteUnrecognized(r.event);
+      }
+      else if (r.kind === 'ignored') {
+        counters.spansIgnored++;
+        if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
+      } else {
+        rejected++;
+        firstError ||= r.reason;
+        reject(r.code ?? 'other');
+      }
+    }
+    const scope = token?.compiled;
+    const selected = deduper.select(candidates, spans, spanIds, scope ? (e) => scopeVerdict(scope, e) : undefined);
+    for (const { event, kinds } of selected.rejected) {
+      rejected++;
+      reject('identity_missing');
+      firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
+    }
+    for (const { event, reason } of selected.refused) {
+      rejected++;
+      reject(reason);
+      // Only a scoped token's check refuses events, so token and scope are set here.
+      if (token && scope) firstError ||= scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope);
+    }
+    counters.spansSuperseded += selected.superseded;
+    counters.callDiscrepancies += selected.discrepancies;
+    counters.callCollisions += selected.collisions;
+    counters.callLateEvidence += selected.lateEvidence;
+    counters.identityInherited += selected.inherited;
+    let bySpan: Map<string, DecodedSpan> | undefined;
+    const spanOf = (e: Unpriced) => (bySpan ??= new Map(spans.map((sp) => [sp.traceId + sp.spanId, sp]))).get(e.traceId + e.spanId);
+    const events: UsageEvent[] = [];
+    for (const row of selected.counted) {
+      const e = row.event;
+      const tooLong = overlongIdentity(e, () => spanOf(e), spans, deps.mapping.identity.secretAttributes);
+      if (tooLong === null) events.push(priceRow(row));
+      else {
+        rejected++;
+        firstError ||= tooLong;
+        reject('identity_too_long');
+      }
+    }
+    counters.spansRejected += rejected;
+    return { events, rejected, firstError };
+  }
+
   return {
     counters,
     /**
      * `decoderRejected`: spans the decoder left out for breaking a per-span bound (reported with the others).
      * `token`: the ingest token the request came with; a scoped token's spans outside its scope are rejected, judged on
      * their final ids (after inheritance from ancestors) and before they take part in one-call dedupe or pricing.
+     *
+     * Not an async function, on purpose: V8 keeps an async function's parameters and locals alive across its awaits,
+     * so the request's decoded spans and events would stay in memory (and be promoted to the old generation) for as
+     * long as the store takes. Once this returns, only the encoded rows in the writer's bounded queue remain.
      */
-    async ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans, token?: IngestToken | null): Promise<IngestResult> {
-      const received = spans.length + (decoderRejected?.spans ?? 0);
-      counters.spansReceived += received;
-      const perToken = token ? (counters.rejectedByToken[token.name] ??= {}) : undefined;
-      if (token) bump(counters.spansByToken, token.name, received);
-      const reject = (code: string, by = 1) => {
-        bump(counters.rejectedByReason, code, by);
-        if (perToken) bump(perToken, code, by);
-      };
-      const now = deps.now();
-      let rejected = decoderRejected?.spans ?? 0;
-      let firstError = decoderRejected?.message ?? '';
-      if (decoderRejected?.spans) reject('span_limits', decoderRejected.spans);
-      const candidates: Unpriced[] = [];
-      let spanIds: Map<string, InheritableIdentity> | undefined;
-      for (const span of spans) {
-        const r = mapSpan(span, deps.mapping, now);
-        if (r.kind === 'event') {
-          candidates.push(r.event);
-          if (r.event.meta.unrecognized) noteUnrecognized(r.event);
-        }
-        else if (r.kind === 'ignored') {
-          counters.spansIgnored++;
-          if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
-        } else {
-          rejected++;
-          firstError ||= r.reason;
-          reject(r.code ?? 'other');
-        }
-      }
-      const scope = token?.compiled;
-      const selected = deduper.select(candidates, spans, spanIds, scope ? (e) => scopeVerdict(scope, e) : undefined);
-      for (const { event, kinds } of selected.rejected) {
-        rejected++;
-        reject('identity_missing');
-        firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
-      }
-      for (const { event, reason } of selected.refused) {
-        rejected++;
-        reject(reason);
-        // Only a scoped token's check refuses events, so token and scope are set here.
-        if (token && scope) firstError ||= scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope);
-      }
-      counters.spansSuperseded += selected.superseded;
-      counters.callDiscrepancies += selected.discrepancies;
-      counters.callCollisions += selected.collisions;
-      counters.callLateEvidence += selected.lateEvidence;
-      counters.identityInherited += selected.inherited;
-      let bySpan: Map<string, DecodedSpan> | undefined;
-      const spanOf = (e: Unpriced) => (bySpan ??= new Map(spans.map((sp) => [sp.traceId + sp.spanId, sp]))).get(e.traceId + e.spanId);
-      const events: UsageEvent[] = [];
-      for (const row of selected.counted) {
-        const e = row.event;
-        const tooLong = overlongIdentity(e, () => spanOf(e), spans, deps.mapping.identity.secretAttributes);
-        if (tooLong === null) events.push(priceRow(row));
-        else {
-          rejected++;
-          firstError ||= tooLong;
-          reject('identity_too_long');
-        }
-      }
-      counters.spansRejected += rejected;
-      const outcome = await deps.writer.submit(events);
-      if (outcome.ok) counters.eventsAccepted += events.length;
-      return { rejected, firstError, outcome };
+    ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans, token?: IngestToken | null): Promise<IngestResult> {
+      const { events, rejected, firstError } = prepare(spans, decoderRejected, token);
+      const accepted = events.length;
+      return deps.writer.submit(events).then((outcome) => {
+        if (outcome.ok) counters.eventsAccepted += accepted;
+        return { rejected, firstError, outcome };
+      });
     },
   };
 }

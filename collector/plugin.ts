@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { httpStatusOf } from '../api/errors.ts';
 import type { Refusal } from './batch-writer.ts';
-import type { Ingest } from './ingest.ts';
+import type { Ingest, IngestResult } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
 import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';
 import { BodyBudget, defaultBudgetBytes, type BodyShare } from './body-budget.ts';
@@ -17,8 +17,8 @@ export interface CollectorPluginOptions {
   /** Inflated and compressed body limit in bytes (`ingest.body_limit_mib`). */
   bodyLimit: number;
   /**
-   * Request bodies held in memory at once, in bytes: bodies being read (as they arrive, inflated) and bodies being
-   * decoded and ingested. A request whose next chunk would pass it gets 429 at once. Default: the larger of 64 MiB
+   * Request bodies held in memory at once, in bytes: bodies being read (as they arrive, inflated), waiting for their
+   * turn, being decoded, and (as the rows they became) waiting for the store. A request whose next chunk would pass it gets 429 at once. Default: the larger of 64 MiB
    * and 4 × `bodyLimit`. Ignored when `bodyBudget` is given.
    */
   maxInflightBytes?: number;
@@ -36,7 +36,8 @@ export interface CollectorPluginOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    rawOtlp?: RawBody;
+    /** The body as read; taken off the request once decoded. */
+    rawOtlp?: RawBody | undefined;
     /** This request's part of the collector's budget of bodies held at once. */
     bodyShare?: BodyShare;
   }
@@ -62,6 +63,12 @@ function sendStatus(reply: FastifyReply, status: number, message: string, format
   return reply.code(status).type(body.contentType).send(body.body);
 }
 
+/** The refusal the body reader answered with (413, 415, 429, a bad encoding), if any. */
+function failedBody(request: FastifyRequest): Exclude<RawBody, { ok: true }> | undefined {
+  const raw = request.rawOtlp;
+  return raw && !raw.ok ? raw : undefined;
+}
+
 /** A body refused because too many bodies are held at once is retried later; other refusals are final. */
 function retryAfterOf(raw: RawBody): number | undefined {
   return raw.ok || raw.status !== 429 ? undefined : raw.retryAfterSeconds;
@@ -79,9 +86,9 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   const budget = opts.bodyBudget ?? new BodyBudget(opts.maxInflightBytes ?? defaultBudgetBytes(opts.bodyLimit));
   const busy = { status: 429, reason: BUSY.message, retryAfterSeconds: BUSY.retryAfterSeconds } as const;
   const turns = new Turns();
-  // Every request gets its share before its body is read. It is given back when the answer is sent (the body is
-  // decoded and ingested by then: what ingest kept is in the writer's own bounded queue), when reading refuses the
-  // body, or when the response closes whatever happened (a client gone while its spans were being stored).
+  // Every request gets its share before its body is read, and keeps it until its answer is sent: while its spans wait
+  // for the store it holds their encoded rows instead of the body (about as large). Given back earlier when reading
+  // refuses the body, and at the latest when the response closes (a client gone).
   app.addHook('preParsing', async (request, reply, payload) => {
     const share = budget.share();
     request.bodyShare = share;
@@ -117,6 +124,22 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     return sendStatus(reply, status, err.message, formatOf(request.headers['content-type']) ?? 'json');
   });
 
+  /**
+   * Decodes a read body and hands its spans to ingest, synchronously. The body leaves the request here: from now on
+   * the request holds only the encoded rows ingest queued for the store (about the body's size, so its share of the
+   * budget stays until the answer). Kept out of the async handler on purpose: V8 keeps an async function's locals
+   * alive across its awaits, so a local holding the body or the decoded spans would keep them until the store answers.
+   */
+  function startIngest(request: FastifyRequest, format: OtlpFormat): { ok: true; pending: Promise<IngestResult> } | { ok: false; error: string } {
+    const raw = request.rawOtlp;
+    request.rawOtlp = undefined;
+    const bytes = raw?.ok ? raw.bytes : Buffer.alloc(0);
+    const decoded = format === 'protobuf' ? decodeProtobuf(bytes) : decodeJson(bytes);
+    if (!decoded.ok) return { ok: false, error: decoded.error };
+    opts.metrics?.noteSpans(decoded.spans);
+    return { ok: true, pending: opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken) };
+  }
+
   // Under overload the answer is known before the body arrives: refusing then means the body is discarded as it
   // streams in instead of being buffered, so memory stays flat however many clients push at once.
   const refuseEarly = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -133,23 +156,21 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     if (!format) {
       return sendStatus(reply, 415, `unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`, 'json');
     }
-    const inflated = request.rawOtlp ?? { ok: true as const, bytes: Buffer.alloc(0) };
-    if (!inflated.ok) return sendStatus(reply, inflated.status, inflated.message, format, retryAfterOf(inflated));
+    const failed = failedBody(request);
+    if (failed) return sendStatus(reply, failed.status, failed.message, format, retryAfterOf(failed));
     const refused = opts.refusal?.();
     if (refused) return sendStatus(reply, refused.status, refused.reason, format, refused.retryAfterSeconds);
     // Decoding, mapping, pricing and encoding are synchronous (~25 µs a span): one request at a time, with I/O
     // let in between (see Turns). The turn ends where ingest starts waiting for the store.
     await turns.acquire();
-    let pending: ReturnType<Ingest['ingest']>;
+    let started: ReturnType<typeof startIngest>;
     try {
-      const decoded = format === 'protobuf' ? decodeProtobuf(inflated.bytes) : decodeJson(inflated.bytes);
-      if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
-      opts.metrics?.noteSpans(decoded.spans);
-      pending = opts.ingest.ingest(decoded.spans, decoded.rejected, request.ingestToken);
+      started = startIngest(request, format);
     } finally {
       turns.release();
     }
-    const result = await pending;
+    if (!started.ok) return sendStatus(reply, 400, started.error, format);
+    const result = await started.pending;
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
     opts.onAnswer?.(200);
