@@ -70,24 +70,19 @@ const INSERT_SETTINGS = { optimize_on_insert: 0 };
 
 /**
  * Lines as UTF-8, each followed by a newline, written one by one into a buffer: about 3× faster here than
- * `Buffer.from(lines.join('\n'))`, which first builds (and flattens) the whole text as one string.
+ * `Buffer.from(lines.join('\n'))`, which first builds (and flattens) the whole text as one string. Sized exactly
+ * up front: growing it by doubling allocated twice the batch (tens of MB under load) for nearly every insert.
  */
 export function linesToBuffer(lines: readonly string[]): Buffer {
-  let chars = 0;
-  for (const line of lines) chars += line.length + 1;
-  let buf = Buffer.allocUnsafe(chars);
+  let bytes = 0;
+  for (const line of lines) bytes += Buffer.byteLength(line, 'utf8') + 1;
+  const buf = Buffer.allocUnsafe(bytes);
   let at = 0;
   for (const line of lines) {
-    // Room for the worst case (3 UTF-8 bytes per UTF-16 unit) before each write, so nothing is cut short.
-    if (buf.length - at < line.length * 3 + 1) {
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, at + line.length * 3 + 1));
-      buf.copy(bigger, 0, 0, at);
-      buf = bigger;
-    }
     at += buf.write(line, at, 'utf8');
     buf[at++] = 0x0a;
   }
-  return buf.subarray(0, at);
+  return buf;
 }
 
 /** Raw usage events: the collector's writes and the reads that need single events. */

@@ -40,4 +40,12 @@ describe('linesToBuffer', () => {
     const cases = [[], [''], ['a'], ['["x"]', 'é', '中文字符'.repeat(50), '🚀'.repeat(1000), 'plain'], Array.from({ length: 500 }, (_, i) => `["${'é'.repeat(i % 7)}${i}"]`)];
     for (const lines of cases) expect(linesToBuffer(lines).equals(Buffer.from(lines.map((l) => l + '\n').join('')))).toBe(true);
   });
+
+  it('allocates the batch once, at its exact size', async () => {
+    const { linesToBuffer } = await import('../../store/usage-repo.ts');
+    const lines = Array.from({ length: 2000 }, (_, i) => `["${i}","${'x'.repeat(400)}","é"]`);
+    const buf = linesToBuffer(lines);
+    expect(buf.length).toBe(Buffer.byteLength(lines.join('\n') + '\n'));
+    expect(buf.buffer.byteLength).toBe(buf.length);
+  });
 });
