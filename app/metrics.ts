@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchWriter } from '../collector/batch-writer.ts';
+import type { BodyBudget } from '../collector/body-budget.ts';
 import type { IngestCounters } from '../collector/ingest.ts';
+import type { MetricsCounters } from '../collector/metrics-ingest.ts';
 import { decisionOutcome } from '../core/enforcement/decide.ts';
 import type { Outbox } from '../detector/alerts/outbox.ts';
 import type { Enforcement } from '../detector/enforcement.ts';
@@ -50,7 +52,7 @@ export function createMetrics() {
     registry,
 
     /** Ingest counters, the writer's queue and lag, the spool. */
-    watchCollector(c: { counters: IngestCounters; writer: Pick<BatchWriter, 'stats'> }): void {
+    watchCollector(c: { counters: IngestCounters; writer: Pick<BatchWriter, 'stats'>; bodyBudget?: Pick<BodyBudget, 'held' | 'refused'> }): void {
       const n = c.counters;
       liveCounter(registry, 'ingest_spans_received_total', 'Spans received in OTLP requests that were decoded', [], () => one(n.spansReceived));
       liveCounter(registry, 'ingest_spans_ignored_total', 'Spans received that carry no usage (not GenAI, not metered)', [], () => one(n.spansIgnored));
@@ -71,8 +73,23 @@ export function createMetrics() {
       liveCounter(registry, 'dead_events_total', 'Events the store refused for good, set aside in spool/dead', [], () => one(c.writer.stats().deadEvents));
       liveGauge(registry, 'writer_queue_events', 'Events in memory waiting for the store (requests get 429 past the bound)', [], () => one(c.writer.stats().queued));
       liveGauge(registry, 'writer_queue_bytes', 'Bytes of encoded events in memory waiting for the store (bounded by ingest.max_queue_mib)', [], () => one(c.writer.stats().queuedBytes));
+      const budget = c.bodyBudget;
+      if (budget) {
+        liveGauge(registry, 'ingest_body_bytes', 'Bytes of OTLP request bodies held at once: being read, decoded or waiting for the store until answered (bounded by ingest.max_inflight_mib)', [], () => one(budget.held));
+        liveCounter(registry, 'ingest_body_budget_refusals_total', 'OTLP requests answered 429 while their body arrived, because it would have passed ingest.max_inflight_mib', [], () => one(budget.refused));
+      }
       liveGauge(registry, 'writer_lag_seconds', 'How long the oldest request waiting for the store has waited', [], () => one(c.writer.stats().lagMs / 1000));
       otlpAnswers = new Counter({ name: P + 'ingest_requests_total', help: 'OTLP trace requests answered, by HTTP status (429/503: refused under load)', labelNames: ['code'], registers: [registry] });
+    },
+
+    /** Token usage metrics ingest (POST /v1/metrics): points received, and points skipped by reason. */
+    watchMetricsIngest(counters: MetricsCounters): void {
+      liveCounter(registry, 'ingest_metric_points_received_total', 'Token usage histogram points received (gen_ai.client.token.usage)', [], () => one(counters.pointsReceived));
+      liveCounter(registry, 'ingest_metric_points_skipped_total', 'Token usage points not counted, by reason (service_sends_spans: its spans are counted instead)', ['reason'], () => [
+        [{ reason: 'service_sends_spans' }, counters.pointsSkippedForSpans],
+        [{ reason: 'repeated' }, counters.pointsRepeated],
+        ...byLabel('reason', counters.skippedByReason),
+      ]);
     },
 
     /** Counts one answer of POST /v1/traces. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config/load.ts';
 import type { BatchWriter } from '../collector/batch-writer.ts';
+import type { BodyBudget } from '../collector/body-budget.ts';
 import type { Ingest } from '../collector/ingest.ts';
 import type { StatsFlusher } from '../collector/ingest-stats.ts';
 import type { MetricsIngest } from '../collector/metrics-ingest.ts';
@@ -30,6 +31,8 @@ export interface Tollkeeper {
   /** Token usage metrics ingest (POST /v1/metrics): its counters include points skipped for services that send spans. */
   metricsIngest?: MetricsIngest;
   writer?: BatchWriter;
+  /** Bytes of OTLP request bodies held at once, until answered (`ingest.max_inflight_mib`). */
+  bodyBudget?: BodyBudget;
   /** The collector's counters flushed to `ingest_stats` every 10 s and on close. */
   stats?: StatsFlusher;
   /** Ingest tokens (config file and admin API) and the set the collector checks requests against. */

@@ -42,6 +42,8 @@ export const ingestSection = Type.Object(
     flush_interval: withDefault(DurationMs, '200ms'),
     spool_max_mib: withDefault(Positive, 512),
     max_queue_mib: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 64 }),
+    /** Request bodies held in memory at once (being read, decoded, ingested); default the larger of 64 and 4 × body_limit_mib. */
+    max_inflight_mib: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096 })),
     compute_operations: Type.Array(Type.String(), { default: [] }),
     /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
     tokens: Type.Array(IngestTokenT, { default: [] }),

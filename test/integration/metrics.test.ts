@@ -64,6 +64,9 @@ describe('GET /metrics', () => {
       'tollkeeper_spool_bytes',
       'tollkeeper_dead_events_total',
       'tollkeeper_writer_lag_seconds',
+      'tollkeeper_ingest_body_bytes',
+      'tollkeeper_ingest_body_budget_refusals_total',
+      'tollkeeper_ingest_metric_points_received_total',
       'tollkeeper_detector_tick_seconds',
       'tollkeeper_detector_findings_total',
       'tollkeeper_outbox_backlog',
@@ -95,6 +98,8 @@ describe('GET /metrics', () => {
     expect(after.sum('tollkeeper_ingest_spans_rejected_total') - before.sum('tollkeeper_ingest_spans_rejected_total')).toBe(1);
     expect(after.sum('tollkeeper_ingest_requests_total', { code: '200' }) - before.sum('tollkeeper_ingest_requests_total', { code: '200' })).toBe(1);
     expect(after.sum('tollkeeper_writer_queue_events')).toBe(0);
+    // The request's body was given back once it was answered.
+    expect(after.sum('tollkeeper_ingest_body_bytes')).toBe(0);
   });
 
   it('moves with enforcement: list version and size, polls, authorize decisions, failed alert deliveries by channel', async () => {

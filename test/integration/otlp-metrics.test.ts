@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { parseExposition } from '../helpers/prometheus.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let t: TestApp;
@@ -148,6 +149,12 @@ describe('POST /v1/metrics in OTLP/JSON', () => {
     const skippedBefore = t.app.metricsIngest!.counters.pointsSkippedForSpans;
     expect((await postMetrics(jsonExport('svc-both', 'k-both', 1, end - 60_000_000_000n, end, 11, 2, 1))).status).toBe(200);
     expect(t.app.metricsIngest!.counters.pointsSkippedForSpans).toBe(skippedBefore + 2);
+    // SREs see the skipped points on /metrics.
+    const scraped = await fetch(`${t.otlpUrl}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect(scraped.status).toBe(200);
+    const exposition = parseExposition(await scraped.text());
+    expect(exposition.sum('tollkeeper_ingest_metric_points_skipped_total', { reason: 'service_sends_spans' })).toBe(skippedBefore + 2);
+    expect(exposition.sum('tollkeeper_ingest_metric_points_received_total')).toBeGreaterThanOrEqual(2);
     await expectUsage('k-both', { input: 11, output: 2, requests: 1 });
   });
 
