@@ -1,79 +1,21 @@
 // No loss, exactly once, and a kill -9 loses nothing acknowledged (docs/operations.md): the batch writer against the
-// real embedded ClickHouse and a real on-disk spool, with failures injected between the writer and the store.
+// real embedded ClickHouse and a real on-disk spool, with failures injected between the writer and the store. What
+// the writer sets aside or refuses: collector-refusals.test.ts.
 import { createHook } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../app/logger.ts';
-import { createBatchWriter, type BatchWriter, type WriteOutcome } from '../../collector/batch-writer.ts';
-import { openSpool } from '../../collector/spool.ts';
+import type { WriteOutcome } from '../../collector/batch-writer.ts';
 import type { UsageEvent } from '../../core/usage/types.ts';
-import { usageEvent } from '../helpers/events.ts';
-import { faultyRepo, type Faults } from '../helpers/faulty-repo.ts';
 import { spooledIds, spoolFileNames } from '../helpers/spool-files.ts';
-import { eventTotals, useTestStore, rollupTotals } from '../helpers/test-store.ts';
+import { eventTotals } from '../helpers/test-store.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { OK, useWriterRig } from '../helpers/writer-rig.ts';
 
-const logger = createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent');
-const OK: WriteOutcome = { ok: true };
-
-const stores = useTestStore();
-const { cleanups } = stores;
-
-interface Rig {
-  writer: BatchWriter;
-  faults: Faults;
-  calls: { insert: number; existingIds: number; failed: number; maxIdsPerLookup: number };
-  spoolDir: string;
-}
-
-/** A writer over the real store (through the fault injector) and a real spool directory. */
-async function rig(o: { spoolDir?: string; spoolMaxBytes?: number; batchSize?: number; maxQueued?: number; flushIntervalMs?: number } = {}): Promise<Rig> {
-  const spoolDir = o.spoolDir ?? mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
-  if (!o.spoolDir) cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
-  const spool = await openSpool(spoolDir, o.spoolMaxBytes ?? 64 * 1024 * 1024);
-  const { repo, faults, calls } = faultyRepo(stores.ts.repo);
-  const writer = createBatchWriter({
-    repo,
-    spool,
-    logger,
-    batchSize: o.batchSize ?? 50,
-    flushIntervalMs: o.flushIntervalMs ?? 5,
-    maxQueued: o.maxQueued ?? 100_000,
-    drainIntervalMs: 25,
-  });
-  cleanups.push(() => writer.close());
-  return { writer, faults, calls, spoolDir };
-}
-
-let keySeq = 0;
-/** An api key no other test uses, so each test reads only its own rows. */
-function freshKey(name: string): string {
-  return `${name}-${process.pid}-${++keySeq}`;
-}
-
-let tokenSeq = 0;
-/** `n` events for `apiKey` with varied token counts and costs (multiples of 1/8, so float sums are exact). */
-function batchOf(apiKey: string, n: number): UsageEvent[] {
-  return Array.from({ length: n }, () => {
-    tokenSeq++;
-    return usageEvent({ apiKey, inputTokens: 10 + (tokenSeq % 97), outputTokens: tokenSeq % 13, costUsd: (tokenSeq % 11) / 8 });
-  });
-}
-
-/** Every sent event is stored exactly once: raw rows, distinct ids, and the rollup quotas read. */
-async function expectExactlyOnce(apiKey: string, sent: readonly UsageEvent[]): Promise<void> {
-  const unique = [...new Map(sent.map((e) => [e.eventId, e])).values()];
-  const tokens = unique.reduce((a, e) => a + e.inputTokens, 0);
-  const cost = unique.reduce((a, e) => a + e.costUsd, 0);
-  expect(await eventTotals(stores.ts.store, apiKey)).toEqual({ rows: unique.length, distinctIds: unique.length, inputTokens: tokens, costUsd: cost });
-  expect(await rollupTotals(stores.ts.store, apiKey)).toEqual({ events: unique.length, requests: unique.length, inputTokens: tokens, costUsd: cost });
-}
-
-const drained = (r: Rig) => () => r.writer.stats().spoolFiles === 0 && r.writer.stats().queued === 0;
+const { stores, cleanups, rig, freshKey, batchOf, expectExactlyOnce, drained } = useWriterRig();
 
 describe('no loss through a store outage', () => {
   it('acknowledges a batch only once it is spooled, and drains every event exactly once after recovery', async () => {
@@ -233,96 +175,5 @@ describe('no loss across a restart', () => {
     }
     expect(healthy.spoolFiles).toBe(0);
     expect(down.spoolFiles).toBeGreaterThan(0);
-  });
-});
-
-describe('batches the store refuses', () => {
-  it('sets refused events aside in spool/dead without taking their neighbours or blocking later batches', async () => {
-    const r = await rig({ batchSize: 1000, flushIntervalMs: 20 });
-    const key = freshKey('neighbours');
-    const poisonKey = freshKey('poison');
-    r.faults.refuse = (e) => e.apiKey === poisonKey;
-    // Direct path: one flush merges a refused event with good events of other requests.
-    const good = [batchOf(key, 10), batchOf(key, 10)];
-    const bad = batchOf(poisonKey, 1);
-    expect(await Promise.all([r.writer.submit(good[0]!), r.writer.submit(bad), r.writer.submit(good[1]!)])).toEqual([OK, OK, OK]);
-    // Spool path: the same mix is spooled during an outage and refused while draining.
-    r.faults.down = true;
-    const good2 = [batchOf(key, 10), batchOf(key, 10)];
-    const bad2 = batchOf(poisonKey, 2);
-    expect(await Promise.all([r.writer.submit(good2[0]!), r.writer.submit(bad2), r.writer.submit(good2[1]!)])).toEqual([OK, OK, OK]);
-    r.faults.down = false;
-    await waitFor(drained(r), { what: 'the spool to drain' });
-    // Later batches flow.
-    const later = batchOf(key, 5);
-    expect(await r.writer.submit(later)).toEqual(OK);
-    await expectExactlyOnce(key, [...good.flat(), ...good2.flat(), ...later]);
-    expect(spooledIds(r.spoolDir, 'dead').sort()).toEqual([...bad, ...bad2].map((e) => e.eventId).sort());
-    expect((await eventTotals(stores.ts.store, poisonKey)).rows).toBe(0);
-  });
-
-  it('stores strings ClickHouse would refuse (lone UTF-16 surrogates from OTLP/JSON) instead of blocking the spool', async () => {
-    const r = await rig({ batchSize: 1000, flushIntervalMs: 20 });
-    const key = freshKey('surrogate');
-    const odd = usageEvent({ apiKey: `${key}\ud800`, user: 'u\udc00x', attributes: { 'plan\udbff': 'free\ud83d' }, inputTokens: 7 });
-    const good = batchOf(key, 10);
-    expect(await Promise.all([r.writer.submit([odd]), r.writer.submit(good)])).toEqual([OK, OK]);
-    await waitFor(drained(r), { what: 'the writer to settle' });
-    expect(r.writer.stats().spoolFiles).toBe(0);
-    await expectExactlyOnce(key, good);
-    const rows = await stores.ts.store.query<{ user: string; attributes: Record<string, string> }>(`SELECT user, attributes FROM ${stores.ts.store.table('usage_events')} WHERE api_key = {k:String}`, {
-      k: `${key}\ufffd`,
-    });
-    expect(rows).toEqual([{ user: 'u\ufffdx', attributes: { 'plan\ufffd': 'free\ufffd' } }]);
-  });
-
-  it('sets an unreadable spool file aside, drops unfinished writes, and keeps draining and accepting', async () => {
-    const spoolDir = mkdtempSync(join(tmpdir(), 'tollkeeper-spool-'));
-    cleanups.push(() => rmSync(spoolDir, { recursive: true, force: true }));
-    const key = freshKey('corrupt');
-    const older = batchOf(key, 4);
-    // Left by an earlier run: one damaged file (oldest) and one good one.
-    writeFileSync(join(spoolDir, '000000000000001-1-000000000.ndjson'), '{"eventId":"x", truncated\n');
-    writeFileSync(join(spoolDir, '000000000000002-1-000000000.ndjson'), older.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    // A write cut short by a crash before its fsync and rename: never acknowledged, so dropped at open.
-    writeFileSync(join(spoolDir, '000000000000003-1-000000000.ndjson.tmp'), JSON.stringify(batchOf(key, 1)[0]));
-    const r = await rig({ spoolDir });
-    expect(readdirSync(spoolDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    await r.writer.drain();
-    const fresh = batchOf(key, 3);
-    expect(await r.writer.submit(fresh)).toEqual(OK);
-    await waitFor(drained(r), { what: 'the spool to drain' });
-    await expectExactlyOnce(key, [...older, ...fresh]);
-    expect(spoolFileNames(spoolDir, 'dead')).toEqual(['000000000000001-1-000000000.ndjson']);
-  });
-});
-
-describe('admission', () => {
-  it('takes a request larger than the queue bound when nothing is queued, and answers 429 behind a busy queue', async () => {
-    const r = await rig({ maxQueued: 10, batchSize: 5 });
-    const key = freshKey('admit');
-    const big = batchOf(key, 25);
-    expect(await r.writer.submit(big)).toEqual(OK);
-    let release!: () => void;
-    r.faults.hold = new Promise<void>((resolve) => (release = resolve));
-    const slow = batchOf(key, 6);
-    const slowOut = r.writer.submit(slow);
-    expect(await r.writer.submit(batchOf(key, 5))).toMatchObject({ ok: false, status: 429, retryAfterSeconds: expect.any(Number) as unknown });
-    r.faults.hold = undefined;
-    release();
-    expect(await slowOut).toEqual(OK);
-    await expectExactlyOnce(key, [...big, ...slow]);
-  });
-});
-
-describe('large requests', () => {
-  it('deduplicates a request of 12k events in lookups a server URL can carry, and counts each once on a resend', async () => {
-    const r = await rig({ batchSize: 5000 });
-    const key = freshKey('large');
-    const big = batchOf(key, 12_000);
-    expect(await r.writer.submit(big)).toEqual(OK);
-    expect(await r.writer.submit(big)).toEqual(OK);
-    expect(r.calls.maxIdsPerLookup).toBeLessThanOrEqual(5000);
-    await expectExactlyOnce(key, big);
   });
 });
