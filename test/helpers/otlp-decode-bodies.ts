@@ -11,6 +11,18 @@ import type { DecodedSpan } from '../../core/usage/types.ts';
 const T0: [number, number] = [1_767_225_600, 123_456_789];
 const T1: [number, number] = [1_767_225_601, 987_654_321];
 
+/** The chat span's attributes, one of each type OTLP carries (string, int, double, bool, arrays of each). */
+export const CHAT_ATTRIBUTES = {
+  'gen_ai.operation.name': 'chat',
+  'gen_ai.usage.input_tokens': 1200,
+  'gen_ai.usage.cost': 0.0125,
+  'gen_ai.request.stream': true,
+  'gen_ai.response.finish_reasons': ['stop', 'length'],
+  'gen_ai.request.stop_ids': [1, 2, 3],
+  'flags.list': [true, false],
+};
+
+/** Two spans made by the real OTel JS SDK: an agent span and a chat call under it (with an event, a link, an error). */
 export function sdkSpans(): ReadableSpan[] {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
@@ -24,15 +36,7 @@ export function sdkSpans(): ReadableSpan[] {
     {
       kind: SpanKind.CLIENT,
       startTime: T0,
-      attributes: {
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.usage.input_tokens': 1200,
-        'gen_ai.usage.cost': 0.0125,
-        'gen_ai.request.stream': true,
-        'gen_ai.response.finish_reasons': ['stop', 'length'],
-        'gen_ai.request.stop_ids': [1, 2, 3],
-        'flags.list': [true, false],
-      },
+      attributes: CHAT_ATTRIBUTES,
     },
     trace.setSpan(context.active(), root),
   );
