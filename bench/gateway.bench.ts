@@ -218,7 +218,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
         const stored = await b.countEvents();
         const achieved = stored.rows / ((performance.now() - t0) / 1000);
         progress(`ingest during the suite: ${fmt(stored.rows)} events stored, ~${fmt(achieved)} spans/s`);
-        rows.push({ what: `ingest alongside (offered ${fmt(INGEST_SPANS_PER_S)} spans/s)`, port: 'OTLP port', load: 'ingest', m: { rps: achieved, p50: 0, p99: 0, max: 0, statuses: `${fmt(stored.rows)} events stored`, late: 0, errors: 0, clientCpu: 0 }, serverUsPerReq: 0, threadUsPerReq: 0, elu: 0 });
+        rows.push({ what: `ingest alongside (offered ${fmt(INGEST_SPANS_PER_S)} spans/s)`, port: 'OTLP port', load: 'ingest', m: { rps: achieved, p50: 0, p99: 0, max: 0, statuses: `${fmt(stored.rows)} events stored`, late: 0, errors: 0, clientCpu: 0, reconnects: 0 }, serverUsPerReq: 0, threadUsPerReq: 0, elu: 0 });
       } finally {
         ingest.close();
       }
@@ -283,7 +283,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
           fmt(r.m.p50, 2),
           fmt(r.m.p99, 2),
           fmt(r.m.max, 1),
-          r.m.statuses + (r.m.late ? ` (${fmt(r.m.late)} late)` : ''),
+          r.m.statuses + (r.m.late ? ` (${fmt(r.m.late)} late)` : '') + (r.m.reconnects ? ` (${fmt(r.m.reconnects)} connections closed by the server, reopened)` : ''),
           r.threadUsPerReq ? `${fmt(r.threadUsPerReq)} (${fmt(r.elu * 100)} %)` : '',
           r.serverUsPerReq ? fmt(r.serverUsPerReq) : '',
           r.m.clientCpu ? `${fmt(r.m.clientCpu * 100)} %` : '',

@@ -29,6 +29,8 @@ export interface HttpLoadResult {
   latencies: number[];
   /** Requests that found no free connection at their due time (rate mode): they waited for one. */
   late: number;
+  /** Connections the server closed (`Connection: close`) and the generator opened again. */
+  reconnects: number;
   cpuMs: number;
   bytes: number;
 }
@@ -41,6 +43,7 @@ interface Conn {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+const CLOSE = /\r\nconnection:\s*close\b/i;
 
 /** Length of one complete response at the start of buf, or 0 when incomplete. Content-Length framing only. */
 function responseLength(buf: Buffer): number {
@@ -71,10 +74,16 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
   let stopped = false;
   let onFree: (c: Conn) => void = () => undefined;
 
-  const conns: Conn[] = await Promise.all(
-    Array.from({ length: spec.connections }, () => new Promise<Conn>((resolve, reject) => {
-      const socket = net.connect({ port: spec.port, host: '127.0.0.1' }, () => resolve(c));
-      const c: Conn = { socket, busy: false, sentAt: 0, buf: Buffer.alloc(0) };
+  // A connection the server closes with `Connection: close` (NGINX after keepalive_requests) is opened again, as a
+  // real client would: it is counted, and its next request waits for the new connection.
+  let reconnects = 0;
+  const open = (c: Conn | undefined): Promise<Conn> =>
+    new Promise<Conn>((resolve, reject) => {
+      const socket = net.connect({ port: spec.port, host: '127.0.0.1' }, () => resolve(conn));
+      const conn: Conn = c ?? { socket, busy: false, sentAt: 0, buf: Buffer.alloc(0) };
+      conn.socket = socket;
+      conn.buf = Buffer.alloc(0);
+      let closing = false;
       socket.setNoDelay(true);
       socket.on('error', (err) => {
         errors++;
@@ -82,10 +91,10 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
         reject(err);
       });
       socket.on('data', (chunk: Buffer) => {
-        c.buf = c.buf.length ? Buffer.concat([c.buf, chunk]) : chunk;
+        conn.buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
         let n: number;
         try {
-          n = responseLength(c.buf);
+          n = responseLength(conn.buf);
         } catch (err) {
           errors++;
           firstError ||= (err as Error).message;
@@ -94,18 +103,32 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
         }
         if (n === 0) return;
         const now = performance.now();
-        const status = c.buf.toString('latin1', 9, 12);
+        const status = conn.buf.toString('latin1', 9, 12);
+        closing = CLOSE.test(conn.buf.toString('latin1', 0, conn.buf.indexOf(HEADER_END)));
         bytes += n;
-        c.buf = c.buf.subarray(n);
-        c.busy = false;
+        conn.buf = conn.buf.subarray(n);
+        conn.busy = false;
         if (measuring) {
           statuses[status] = (statuses[status] ?? 0) + 1;
-          latencies.push(spec.mode === 'longpoll' ? performance.timeOrigin + now : now - c.sentAt);
+          latencies.push(spec.mode === 'longpoll' ? performance.timeOrigin + now : now - conn.sentAt);
         }
-        if (!stopped) onFree(c);
+        if (closing) {
+          // Busy until it is open again, so nothing is sent on the closing socket.
+          conn.busy = true;
+          socket.end();
+          if (stopped) return;
+          reconnects++;
+          open(conn).then(() => {
+            conn.busy = false;
+            if (!stopped) onFree(conn);
+          }, () => undefined);
+          return;
+        }
+        if (!stopped) onFree(conn);
       });
-    })),
-  );
+    });
+
+  const conns: Conn[] = await Promise.all(Array.from({ length: spec.connections }, () => open(undefined)));
 
   const send = (c: Conn) => {
     c.busy = true;
@@ -179,6 +202,7 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
     firstError,
     latencies: latencies.sort((a, b) => a - b),
     late,
+    reconnects,
     cpuMs: (cpu.user + cpu.system) / 1000,
     bytes,
   };

@@ -40,6 +40,8 @@ export interface Measured {
   late: number;
   errors: number;
   clientCpu: number;
+  /** Connections the server closed and the generator opened again. */
+  reconnects: number;
 }
 
 export function measured(r: HttpLoadResult): Measured {
@@ -52,5 +54,6 @@ export function measured(r: HttpLoadResult): Measured {
     late: r.late,
     errors: r.errors,
     clientCpu: r.cpuMs / r.elapsedMs,
+    reconnects: r.reconnects,
   };
 }
