@@ -15,7 +15,7 @@ const Body = Type.Object(
     kind: EntityKind,
     id: Type.String({ minLength: 1, maxLength: 256 }),
     reason: Type.Optional(Type.String({ maxLength: 1000 })),
-    ttl: Type.Optional(Type.String({ maxLength: 32, description: 'how long it lasts, e.g. 15m, 24h' })),
+    ttl: Type.Optional(Type.String({ maxLength: 32, description: 'how long it lasts, e.g. 15m, 24h; at most 3650d' })),
     limit: Type.Optional(ThrottleLimit),
   },
   { additionalProperties: false },
@@ -45,6 +45,9 @@ const History = Type.Object({
     }),
   ),
 });
+
+/** Longest manual ttl: ten years (its end must stay a date the store and the answers can write). */
+const MAX_TTL_MS = 3650 * 86_400_000;
 
 export interface EnforcementOptions {
   enforcement: Enforcement;
@@ -88,6 +91,8 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
     if (body.action !== 'restore' && body.ttl !== undefined) {
       const ttl = parseDuration(body.ttl);
       if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
+      // An entry meant to outlive this is one without a ttl (it stays until restored).
+      if (ttl.ms > MAX_TTL_MS) throw new TollkeeperError('invalid_ttl', `ttl: at most 3650d (got ${JSON.stringify(body.ttl)}); leave ttl out for an entry that stays until restored`);
       ttlMs = ttl.ms;
     }
     if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');

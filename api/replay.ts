@@ -49,9 +49,14 @@ export interface ReplayOptions {
   run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean }) => Promise<ReplayRow[]>;
 }
 
+/** Replayed times lie in the years the store keeps usage for (its time columns start in 1970). */
+const EARLIEST = 0;
+const LATEST = Date.UTC(2100, 0, 1);
+
 function time(name: 'from' | 'to', s: string): number {
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new TollkeeperError('invalid_range', `body.${name}: expected an ISO 8601 date or date-time such as 2026-11-26T00:00Z (got ${JSON.stringify(s)})`);
+  if (t < EARLIEST || t > LATEST) throw new TollkeeperError('invalid_range', `body.${name}: expected a time from 1970-01-01 to 2100-01-01 (got ${JSON.stringify(s)})`);
   return t;
 }
 

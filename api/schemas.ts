@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { RATE_RANGE } from '../core/quota/policy-schema.ts';
 
 /** Schemas several areas share. An area's own schemas live in its file. */
 
@@ -9,7 +10,7 @@ export const EntityKind = Type.String({ minLength: 1, maxLength: 64, pattern: '^
 export const EntityRef = Type.Object({ kind: Type.String(), id: Type.String() });
 
 export const ThrottleLimit = Type.Object(
-  { requests_per_minute: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), tokens_per_minute: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
+  { requests_per_minute: Type.Optional(Type.Number(RATE_RANGE)), tokens_per_minute: Type.Optional(Type.Number(RATE_RANGE)) },
   { additionalProperties: false },
 );
 

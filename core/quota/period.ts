@@ -121,10 +121,14 @@ function parseAnchor(anchor: string, timezone: string): Anchor {
   return { ok: true, day: new Date(local - time).getUTCDate(), time };
 }
 
-/** Checks a spec before use: the zone exists, the anchor parses, a rolling length is a positive whole ms. */
+/** Longest rolling window: ten years (longer ones reach back before the stored years and fail every read). */
+export const MAX_ROLLING_MS = 3660 * 86_400_000;
+
+/** Checks a spec before use: the zone exists, the anchor parses, a rolling length is a positive whole ms of at most ten years. */
 export function validatePeriodSpec(spec: PeriodSpec): { ok: true } | { ok: false; error: string } {
   if (spec.kind === 'rolling') {
-    return Number.isSafeInteger(spec.ms) && spec.ms > 0 ? { ok: true } : { ok: false, error: `rolling period: length must be a positive whole number of ms, got ${spec.ms}` };
+    if (!Number.isSafeInteger(spec.ms) || spec.ms <= 0) return { ok: false, error: `rolling period: length must be a positive whole number of ms, got ${spec.ms}` };
+    return spec.ms <= MAX_ROLLING_MS ? { ok: true } : { ok: false, error: `rolling period: at most 3660d, ten years (got ${Math.round(spec.ms / 86_400_000)}d)` };
   }
   // IANAZone.create caches the zone and its validity; isValidZone builds a formatter per call (~150 µs).
   if (!IANAZone.create(spec.timezone).isValid) return { ok: false, error: `unknown time zone ${JSON.stringify(spec.timezone)}: expected an IANA name such as UTC, Europe/Berlin or Etc/GMT+5` };

@@ -14,7 +14,15 @@ import { DIMENSIONS, type Policy, type PolicyAction } from './policy.ts';
 
 export const Duration = Type.String({ format: 'duration', description: 'a duration such as 500ms, 5s, 15m, 24h, 7d or 1h30m' });
 export const Timezone = Type.String({ format: 'timezone', description: 'an IANA time zone (UTC, Europe/Berlin, Etc/GMT+5)', default: 'UTC' });
-const positive = (description?: string) => Type.Number({ exclusiveMinimum: 0, ...(description ? { description } : {}) });
+/**
+ * Limits (and override limits) lie between these: past them, utilization, what is left and when it runs out stop
+ * being finite numbers (a limit of 1e308, or of 1e-300 with any usage at all).
+ */
+export const LIMIT_RANGE = { minimum: 1e-6, maximum: 1e15 } as const;
+/** Throttle rates per minute lie between these: the slowest still lets a call through within a day. */
+export const RATE_RANGE = { minimum: 0.001, maximum: 1e12 } as const;
+const positive = (description?: string) => Type.Number({ ...LIMIT_RANGE, ...(description ? { description } : {}) });
+const rate = () => Type.Number({ ...RATE_RANGE, description: 'per minute, at least 0.001' });
 
 export const Period = Type.Union(
   [
@@ -29,7 +37,7 @@ export const Period = Type.Union(
 );
 
 export const Throttle = Type.Object(
-  { requests_per_minute: Type.Optional(positive()), tokens_per_minute: Type.Optional(positive()) },
+  { requests_per_minute: Type.Optional(rate()), tokens_per_minute: Type.Optional(rate()) },
   { additionalProperties: false, minProperties: 1, errorMessage: 'throttle needs requests_per_minute or tokens_per_minute' },
 );
 

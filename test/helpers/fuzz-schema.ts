@@ -109,6 +109,13 @@ function numberOf(s: JsonSchema, rng: Rng, mode: SampleMode, integer: boolean): 
   return rng.pick(ok.length > 0 ? ok : [lo ?? 0]);
 }
 
+// Plain strings that hold a duration or a time by their name: sampled as such, so their edges get tried too.
+const NAMED_FORMATS: Record<string, string> = { ttl: 'duration', step: 'duration', rolling: 'duration', from: 'date-time', to: 'date-time' };
+function hinted(key: string, s: JsonSchema): JsonSchema {
+  const format = NAMED_FORMATS[key];
+  return format && !s.format && !s.pattern && s.type === 'string' ? { ...s, format } : s;
+}
+
 /** A value for `schema` (see SampleMode); bounded in depth so recursive schemas end. */
 export function sample(schema: JsonSchema, rng: Rng, mode: SampleMode, resolve: (s: JsonSchema) => JsonSchema, depth = 0): unknown {
   const s = resolve(schema);
@@ -139,7 +146,7 @@ export function sample(schema: JsonSchema, rng: Rng, mode: SampleMode, resolve: 
       const out: Record<string, unknown> = {};
       const required = new Set(s.required ?? []);
       for (const [k, p] of Object.entries(s.properties ?? {})) {
-        if (required.has(k) || (depth < 4 && (mode === 'extreme' ? rng.chance(0.8) : rng.chance(0.4)))) out[k] = sample(p, rng, mode, resolve, depth + 1);
+        if (required.has(k) || (depth < 4 && (mode === 'extreme' ? rng.chance(0.8) : rng.chance(0.4)))) out[k] = sample(hinted(k, resolve(p)), rng, mode, resolve, depth + 1);
       }
       const record = Object.values(s.patternProperties ?? {})[0] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined);
       if (record && depth < 4 && Object.keys(out).length === 0) {

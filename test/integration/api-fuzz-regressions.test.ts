@@ -84,3 +84,53 @@ describe('a route that does not exist', () => {
     }
   });
 });
+
+describe('values that pass a loose schema but break what runs behind it', () => {
+  const post = (path: string, body: unknown) => sendRaw(t.apiUrl, { method: 'POST', path, headers: adminJson(), body: Buffer.from(JSON.stringify(body)) });
+  const codeOf = (a: { body: Buffer }) => (JSON.parse(a.body.toString()) as { error: string; message: string });
+
+  it('refuses an enforcement ttl past any representable date (was 500), and a throttle rate of almost nothing', async () => {
+    for (const ttl of ['14500000w', '9007199254740991ms', '3651d']) {
+      const a = await post('/v1/enforcement', { action: 'revoke', kind: 'api_key', id: 'edge-ttl', ttl });
+      expect(a.status, `${ttl}: ${a.body.toString()}`).toBe(400);
+      expect(codeOf(a)).toMatchObject({ error: 'invalid_ttl', message: expect.stringContaining('3650d') as unknown });
+    }
+    expect((await post('/v1/enforcement', { action: 'revoke', kind: 'api_key', id: 'edge-ttl', ttl: '3650d' })).status).toBe(200);
+    const tiny = await post('/v1/enforcement', { action: 'throttle', kind: 'api_key', id: 'edge-rate', limit: { requests_per_minute: 5e-324 } });
+    expect(tiny.status, tiny.body.toString()).toBe(400);
+    expect(codeOf(tiny).message).toMatch(/^body\.limit\.requests_per_minute/);
+  });
+
+  it('refuses policy limits and overrides too large or too small to compute with (quota status answered 500)', async () => {
+    for (const limits of [{ cost_usd: Number.MAX_VALUE }, { tokens: 1e-300 }, { requests: 1e16 }]) {
+      const a = await post('/api/policies', { name: 'edge-limits', scope: 'api_key', limits });
+      expect(a.status, `${JSON.stringify(limits)}: ${a.body.toString()}`).toBe(400);
+      expect(codeOf(a).message).toMatch(/^body\.limits\./);
+    }
+    expect((await post('/api/policies', { name: 'edge-limits', scope: 'api_key', limits: { requests: 1e15, cost_usd: 1e-6 } })).status).toBe(201);
+    const override = await sendRaw(t.apiUrl, { method: 'PUT', path: '/api/policies/edge-limits/overrides/k1', headers: adminJson(), body: Buffer.from(JSON.stringify({ limits: { cost_usd: Number.MAX_VALUE } })) });
+    expect(override.status, override.body.toString()).toBe(400);
+    const status = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/quotas/status?scope=api_key&id=k1', headers: admin() });
+    expect(status.status, status.body.toString()).toBe(200);
+    const throttle = await post('/api/policies', { name: 'edge-throttle', scope: 'api_key', limits: { requests: 5 }, action: { throttle: { requests_per_minute: 1e-300 } } });
+    expect(throttle.status, throttle.body.toString()).toBe(400);
+  });
+
+  it('refuses a rolling window longer than ten years (the detector and quota status failed on every read), and replays only the store\'s years', async () => {
+    for (const rolling of ['14000000w', '3661d']) {
+      const long = await post('/api/policies', { name: 'edge-rolling', scope: 'api_key', period: { rolling }, limits: { cost_usd: 1 } });
+      expect(long.status, long.body.toString()).toBe(400);
+      expect(codeOf(long)).toMatchObject({ error: 'invalid_policy', message: expect.stringMatching(/^period: .*3660d/) as unknown });
+    }
+    expect((await post('/api/policies', { name: 'edge-rolling', scope: 'api_key', period: { rolling: '3660d' }, limits: { cost_usd: 1 } })).status).toBe(201);
+    const top = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/quotas/status?scope=api_key', headers: admin() });
+    expect(top.status, top.body.toString()).toBe(200);
+    for (const [from, to] of [['1900-01-01T00:00:00Z', '1969-12-31T23:59:59Z'], ['2026-12-01', '9999-12-31']]) {
+      const replay = await post('/api/replay', { from, to, step: '1000000w', anomaly: true });
+      expect(replay.status, replay.body.toString()).toBe(400);
+      expect(codeOf(replay)).toMatchObject({ error: 'invalid_range', message: expect.stringContaining('1970') as unknown });
+    }
+    const ok = await post('/api/replay', { policy_name: 'edge-rolling', from: '2026-12-01', to: '2026-12-02', step: '1h' });
+    expect(ok.status, ok.body.toString()).toBe(200);
+  });
+});
