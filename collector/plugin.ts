@@ -53,8 +53,12 @@ function formatOf(contentType: string | undefined): OtlpFormat | null {
 function sendStatus(reply: FastifyReply, status: number, message: string, format: OtlpFormat, retryAfter?: number): FastifyReply {
   answeredOf.get(reply.server)?.(status);
   const body = encodeStatus(rpcCodeForHttpStatus(status), message, format);
-  // Answered before the body was all read (a refused body): the answer must survive the rest of the upload.
-  if (!reply.request.raw.complete && reply.request.rawOtlp?.ok === false) {
+  // Answered before the body was all read (a refused body): the answer must survive the rest of the upload. A 429 for
+  // a body of declared length is answered on the kept connection while the rest is read and dropped (bounded by that
+  // length): closing it would make every refused exporter reconnect, and a burst of reconnects overflows the listen
+  // backlog (dropped SYNs are retried only after a second or more).
+  const raw = reply.request.rawOtlp;
+  if (!reply.request.raw.complete && raw?.ok === false && !(raw.status === 429 && raw.bounded)) {
     answerWhileStreaming(reply.request, reply, status, body, drainOf.get(reply.server) ?? DEFAULT_DRAIN, retryAfter);
     return reply;
   }

@@ -5,10 +5,11 @@ import type { BodyShare } from './body-budget.ts';
 export type RawBody =
   | { ok: true; bytes: Buffer }
   | { ok: false; status: 400 | 413 | 415; message: string }
-  | { ok: false; status: 429; message: string; retryAfterSeconds: number };
+  /** `bounded`: the rest of the body is at most its declared Content-Length, so it may be read and dropped on a kept connection. */
+  | { ok: false; status: 429; message: string; retryAfterSeconds: number; bounded: boolean };
 
 /** Answer to a body refused because the bodies held at once are at their budget (the client retries). */
-export const BUSY = { ok: false, status: 429, message: 'collector busy: too much data in flight; retry later', retryAfterSeconds: 1 } as const satisfies RawBody;
+export const BUSY = { ok: false, status: 429, message: 'collector busy: too much data in flight; retry later', retryAfterSeconds: 1, bounded: false } as const satisfies RawBody;
 
 function encodingOf(header: string | undefined): 'identity' | 'gzip' | 'deflate' | null {
   const enc = (header ?? 'identity').trim().toLowerCase();
@@ -38,6 +39,7 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
     share?.release();
     return Promise.resolve(tooLarge);
   }
+  const busy: RawBody = { ...BUSY, bounded: declaredLength !== undefined };
   return new Promise<RawBody>((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -64,7 +66,7 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
       zlib.on('data', (out: Buffer) => {
         size += out.length;
         if (size > limit) finish({ ok: false, status: 413, message: `request body inflates past the ${limit}-byte limit` });
-        else if (share && !share.take(out.length)) finish(BUSY);
+        else if (share && !share.take(out.length)) finish(busy);
         else chunks.push(out);
       });
       zlib.on('end', () => finish({ ok: true, bytes: whole() }));
@@ -74,7 +76,7 @@ export function readBody(stream: Readable, encodingHeader: string | undefined, l
       received += chunk.length;
       if (received > limit) return finish(tooLarge);
       if (!zlib) {
-        if (share && !share.take(chunk.length)) return finish(BUSY);
+        if (share && !share.take(chunk.length)) return finish(busy);
         size += chunk.length;
         chunks.push(chunk);
       } else if (!zlib.write(chunk)) {

@@ -32,7 +32,7 @@ const protobuf = (spans: readonly TestSpan[]) => Buffer.from(exportProtobuf(span
 async function post(url: string, body: Buffer) {
   const res = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
   await res.arrayBuffer();
-  return { status: res.status, retryAfter: res.headers.get('retry-after') };
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), connection: res.headers.get('connection') };
 }
 
 /** A raw connection that sends a request head and the first `sent` bytes of `body`, then waits. */
@@ -67,7 +67,7 @@ describe('the budget of request bodies held at once', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
     expect(statuses).toContain(429);
     expect(statuses).toContain(200);
-    for (const r of replies.filter((x) => x.status === 429)) expect(r.retryAfter).toBe('1');
+    for (const r of replies.filter((x) => x.status === 429)) expect(r).toMatchObject({ retryAfter: '1', connection: 'keep-alive' });
     expect(c.bodyBudget.peak).toBeLessThanOrEqual(c.bodyBudget.maxBytes);
     await waitFor(() => c.bodyBudget.held === 0, { what: 'every body to be given back' });
     // Exactly once: every acknowledged span stored once, nothing of a refused request.
@@ -89,7 +89,8 @@ describe('the budget of request bodies held at once', () => {
     const refusedKey = freshKey('refused');
     // Below the budget when its head arrives, past it once its body is buffered beside the first.
     const r = await post(c.url, protobuf(spansFor(refusedKey, 1500)));
-    expect(r).toEqual({ status: 429, retryAfter: '1' });
+    // Answered while its body still arrived; the rest (bounded by its Content-Length) is dropped, the connection kept.
+    expect(r).toEqual({ status: 429, retryAfter: '1', connection: 'keep-alive' });
     expect(c.bodyBudget.refused).toBe(1);
     expect(c.bodyBudget.held).toBe(sent);
     holder.socket.write(body.subarray(sent));
@@ -106,7 +107,7 @@ describe('the budget of request bodies held at once', () => {
     await waitFor(() => c.bodyBudget.held === 50 * 16, { what: 'the stalled uploads to be reading' });
     const key = freshKey('beside-stalled');
     const spans = spansFor(key, 200);
-    expect(await post(c.url, protobuf(spans))).toEqual({ status: 200, retryAfter: null });
+    expect(await post(c.url, protobuf(spans))).toMatchObject({ status: 200, retryAfter: null });
     expect((await eventTotals(stores.ts.store, key)).rows).toBe(spans.length);
     for (const s of stalled) s.socket.destroy();
     await waitFor(() => c.bodyBudget.held === 0, { what: 'the stalled uploads to give back what they held' });
