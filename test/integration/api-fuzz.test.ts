@@ -39,6 +39,17 @@ afterAll(async () => {
 });
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Headers some routes read (idempotency, ETags, estimates) or that describe the body oddly; mostly none.
+const ODD_HEADERS: Record<string, string>[] = [
+  ...Array.from({ length: 6 }, () => ({})),
+  { 'idempotency-key': 'k'.repeat(8_000) },
+  { 'idempotency-key': 'fuzz-idem' },
+  { 'if-none-match': '*' },
+  { 'x-tollkeeper-estimate': 'model=gpt-4o;input_tokens=999999999;max_output_tokens=999999999' },
+  { 'content-encoding': 'gzip' },
+  { accept: 'application/xml' },
+  { 'x-tollkeeper-api-key': 'k'.repeat(5_000) },
+];
 // Path kinds whose URL the router refuses or cannot match, before any route (and its auth) runs.
 const UNROUTABLE: ReadonlySet<PathKind> = new Set(['bad-percent', 'very-long', 'slash', 'empty']);
 
@@ -70,7 +81,7 @@ async function probe(op: Operation, auth: AuthCase, kinds: { path: PathKind; que
   const r: FuzzRequest = {
     method: op.method,
     path: pathFor(op, op.params.length > 0 ? kinds.path : 'plain', rng, resolve) + queryFor(op, kinds.query, rng, resolve),
-    headers: { ...auth.headers, ...(body?.contentType ? { 'content-type': body.contentType } : {}) },
+    headers: { ...rng.pick(ODD_HEADERS), ...auth.headers, ...(body?.contentType ? { 'content-type': body.contentType } : {}) },
     body: body?.body,
   };
   const label = `seed ${seed}; auth ${auth.label}; path ${kinds.path}; query ${kinds.query}; body ${body?.label ?? 'none'}`;
@@ -90,7 +101,10 @@ async function probe(op: Operation, auth: AuthCase, kinds: { path: PathKind; que
   }
   out.counts[a.status] = (out.counts[a.status] ?? 0) + 1;
   const fail = (why: string) => out.problems.push(`${describeExchange(r, a, label)}: ${why}`);
-  if (a.status >= 500 || a.status < 200) fail('a server error on client input');
+  // Forward-auth failing closed while the detector has not read usage yet (no ticks here) is a documented 503 about
+  // the server's own state, with its denial body; never one about the input.
+  const stale = op.path.startsWith('/v1/authorize') && a.status === 503 && (op.method === 'HEAD' || a.body.includes('"source":"staleness"'));
+  if ((a.status >= 500 && !stale) || a.status < 200) fail('a server error on client input');
   const routable = op.params.length === 0 || !UNROUTABLE.has(kinds.path);
   if (auth.status !== undefined) {
     if (a.status !== auth.status) fail(`expected ${auth.status}`);
