@@ -4,6 +4,7 @@ import { TollkeeperError } from '../core/errors.ts';
 import type { AnomalyRepo, IncidentRow } from '../store/anomaly-repo.ts';
 import { ErrorBody } from './errors.ts';
 import { EntityRef, Timestamp } from './schemas.ts';
+import { clampToStored } from './time-range.ts';
 
 const Pattern = Type.Union([Type.Literal('burst'), Type.Literal('runaway_loop'), Type.Literal('slow_drip'), Type.Literal('tenant_spike')]);
 const Severity = Type.Union([Type.Literal('warning'), Type.Literal('critical')]);
@@ -99,8 +100,8 @@ export const incidentRoutes: FastifyPluginAsyncTypebox<{ repo: AnomalyRepo }> = 
         ...(q.entity ? { entity: q.entity } : {}),
         ...(q.pattern ? { pattern: q.pattern } : {}),
         ...(q.severity ? { severity: q.severity } : {}),
-        ...(q.from ? { from: Date.parse(q.from) } : {}),
-        ...(q.to ? { to: Date.parse(q.to) } : {}),
+        ...(q.from ? { from: clampToStored(Date.parse(q.from)) } : {}),
+        ...(q.to ? { to: clampToStored(Date.parse(q.to)) } : {}),
         limit: q.limit ?? 100,
       });
       return { incidents: rows.map(incidentView) };

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { TollkeeperError } from '../core/errors.ts';
 import type { IngestStatsRepo } from '../store/ingest-stats-repo.ts';
 import { Timestamp } from './schemas.ts';
+import { readRange } from './time-range.ts';
 
 // What the collectors counted, read from the store (every collector flushes its counters there every 10 s), so the
 // API answers the same whether the collector runs in this process or in N others.
@@ -66,10 +66,7 @@ export interface IngestStatsOptions {
 }
 
 function range(q: RangeQuery, now: number): { from: number; to: number } {
-  const to = q.to ? Date.parse(q.to) : now;
-  const from = q.from ? Date.parse(q.from) : to - 86_400_000;
-  if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) throw new TollkeeperError('invalid_range', `from must be before to (got from=${q.from ?? '(default)'}, to=${q.to ?? '(default)'})`);
-  return { from, to };
+  return readRange(q, now, 86_400_000);
 }
 
 /** `GET /api/usage/unrecognized` and `GET /api/usage/ingest` (admin token). */

@@ -7,6 +7,7 @@ import { parsePolicy, PolicyInput } from '../core/quota/policy-schema.ts';
 import type { ReplayRow } from '../detector/replay.ts';
 import { ErrorBody } from './errors.ts';
 import { Timestamp } from './schemas.ts';
+import { storedTime } from './time-range.ts';
 
 /** Most detector ticks one HTTP replay may simulate (a week at 5 min); the CLI has no such bound. */
 export const MAX_REPLAY_TICKS = 2_016;
@@ -49,16 +50,8 @@ export interface ReplayOptions {
   run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean }) => Promise<ReplayRow[]>;
 }
 
-/** Replayed times lie in the years the store keeps usage for (its time columns start in 1970). */
-const EARLIEST = 0;
-const LATEST = Date.UTC(2100, 0, 1);
-
-function time(name: 'from' | 'to', s: string): number {
-  const t = Date.parse(s);
-  if (Number.isNaN(t)) throw new TollkeeperError('invalid_range', `body.${name}: expected an ISO 8601 date or date-time such as 2026-11-26T00:00Z (got ${JSON.stringify(s)})`);
-  if (t < EARLIEST || t > LATEST) throw new TollkeeperError('invalid_range', `body.${name}: expected a time from 1970-01-01 to 2100-01-01 (got ${JSON.stringify(s)})`);
-  return t;
-}
+/** Replayed times lie in the years the store keeps usage for. */
+const time = (name: 'from' | 'to', s: string): number => storedTime(`body.${name}`, s);
 
 /** POST /api/replay: "what would this policy have done last week?" over stored usage, without acting. */
 export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app, o) => {

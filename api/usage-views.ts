@@ -4,6 +4,7 @@ import { TollkeeperError } from '../core/errors.ts';
 import { parseDuration } from '../core/quota/duration.ts';
 import type { UsageTotals, UsageViewsRepo } from '../store/usage-views-repo.ts';
 import { EntityKind, Timestamp } from './schemas.ts';
+import { readRange } from './time-range.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,10 +62,7 @@ const SummaryReply = Type.Object({
 });
 
 function resolveRange(q: { from?: string | undefined; to?: string | undefined }, now: number): { from: number; to: number } {
-  const to = q.to ? Date.parse(q.to) : now;
-  const from = q.from ? Date.parse(q.from) : to - DAY;
-  if (!(from < to)) throw new TollkeeperError('invalid_range', `from (${q.from ?? 'to - 24h'}) must be before to (${q.to ?? 'now'})`);
-  return { from, to };
+  return readRange(q, now, DAY);
 }
 
 function mean(xs: readonly UsageTotals[]): UsageTotals {

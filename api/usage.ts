@@ -6,6 +6,7 @@ import type { ClickHouse } from '../store/port.ts';
 import { REPRICE_SETTLE_MS, repriceRange } from '../store/reprice.ts';
 import type { UsageReportRepo } from '../store/usage-report-repo.ts';
 import { Timestamp } from './schemas.ts';
+import { readRange, storedTime } from './time-range.ts';
 
 const Range = Type.Object({ from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) }, { additionalProperties: false });
 const RepriceBody = Type.Object(
@@ -45,8 +46,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<UsageOptions> = async (app, 
     { config: { auth: 'admin' }, schema: { tags: ['usage'], summary: 'Requests that could not be priced, per provider and model (default: last 30 days)', querystring: Range, response: { 200: Unpriced } } },
     async (request) => {
       const now = o.now();
-      const from = request.query.from ? Date.parse(request.query.from) : now - 30 * 86_400_000;
-      const to = request.query.to ? Date.parse(request.query.to) : now + 60_000;
+      const { from, to } = readRange(request.query, now + 60_000, 30 * 86_400_000 + 60_000);
       const models = await o.reports.unpricedByModel({ from, to });
       return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), total_requests: models.reduce((a, r) => a + r.requests, 0), models };
     },
@@ -57,9 +57,9 @@ export const usageRoutes: FastifyPluginAsyncTypebox<UsageOptions> = async (app, 
     { config: { auth: 'admin' }, schema: { tags: ['usage'], summary: 'Re-rate stored events in a range with the current prices', body: RepriceBody, response: { 200: RepriceReport } } },
     async (request) => {
       const b = request.body;
-      const from = Date.parse(b.from);
-      const to = Date.parse(b.to);
-      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) throw new TollkeeperError('invalid_range', 'from and to must be dates or date-times with from < to');
+      const from = storedTime('body.from', b.from);
+      const to = storedTime('body.to', b.to);
+      if (from >= to) throw new TollkeeperError('invalid_range', 'from and to must be dates or date-times with from < to');
       const latest = o.now() - REPRICE_SETTLE_MS;
       if (to > latest) throw new TollkeeperError('invalid_range', `to must be at least 5 minutes in the past (at most ${new Date(latest).toISOString()})`);
       const report = await repriceRange(o.store, o.pricer, { from, to }, { dryRun: b.dry_run ?? false });

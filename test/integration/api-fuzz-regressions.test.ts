@@ -134,3 +134,18 @@ describe('values that pass a loose schema but break what runs behind it', () => 
     expect(ok.status, ok.body.toString()).toBe(200);
   });
 });
+
+describe('read ranges beyond the stored years', () => {
+  it('are clamped to 1970–2100: never a 500, never a bucket before 1970; a range that clamps to nothing is a 400', async () => {
+    for (const path of ['/api/usage/unrecognized', '/api/usage/ingest', '/api/usage/unpriced', '/api/incidents']) {
+      const wide = await sendRaw(t.apiUrl, { method: 'GET', path: `${path}?from=0000-01-01&to=9999-12-31T23%3A59%3A59.999Z`, headers: admin() });
+      expect(wide.status, `${path}: ${wide.body.toString().slice(0, 200)}`).toBe(200);
+    }
+    const before1970 = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/usage/ingest?to=0000-01-01', headers: admin() });
+    expect(before1970.status, before1970.body.toString()).toBe(400);
+    expect(JSON.parse(before1970.body.toString())).toMatchObject({ error: 'invalid_range', message: expect.stringContaining('1970-01-01') as unknown });
+    const justBefore = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/usage/unrecognized?from=1969-12-31T23%3A59%3A59.999Z&to=1970-01-02T00%3A00%3A00Z', headers: admin() });
+    expect(justBefore.status, justBefore.body.toString()).toBe(200);
+    expect(JSON.parse(justBefore.body.toString())).toMatchObject({ from: '1970-01-01T00:00:00.000Z' });
+  });
+});
