@@ -6,6 +6,7 @@
 //   npm run bench -- --quick                       smaller budgets, written to $TMPDIR/BENCHMARKS.quick.md (smoke test)
 //   npm run bench -- --out some.md                 write elsewhere
 //   npm run bench -- --scale 0.5                   budgets × 0.5 (a loaded machine); written to BENCHMARKS.md, marked as scaled
+//   BENCH_NODE_FLAGS="--heap-growing-percent=20" npm run bench -- --only overload --out x.md   extra V8/Node flags for the benchmark processes
 //
 // Which benchmarks exist: BUILT_IN below, plus every `bench/*.bench.ts` file, found automatically (id = the file
 // name without `.bench.ts`). To add one (detection latency, revocation polling, overspend, dashboard queries…),
@@ -96,7 +97,9 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
   const resultFile = join(tmp, 'result.json');
   const started = Date.now();
   // The same V8 flags as `npm start` (package.json), so the app in a benchmark runs as users run it.
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', e.file], {
+  // BENCH_NODE_FLAGS adds V8/Node flags (e.g. to weigh a GC setting against those defaults).
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ...extra, '--import', 'tsx', e.file], {
     cwd: ROOT,
     env: { ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
     stdio: ['ignore', 'pipe', 'pipe'],
