@@ -100,10 +100,9 @@ export function bump(counts: Record<string, number>, label: string, by = 1): voi
   else counts['(other)'] = (counts['(other)'] ?? 0) + by;
 }
 
-/** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
-export function createIngest(deps: IngestDeps) {
-  const deduper = createCallDeduper();
-  const counters: IngestCounters = {
+/** Every counter of a collector at zero (as it starts). */
+export function emptyCounters(): IngestCounters {
+  return {
     spansReceived: 0,
     spansIgnored: 0,
     spansRejected: 0,
@@ -121,6 +120,12 @@ export function createIngest(deps: IngestDeps) {
     rejectedByToken: {},
     unauthorized: {},
   };
+}
+
+/** Decoded spans → usage events (mapped, one per call, priced) → durable write. */
+export function createIngest(deps: IngestDeps) {
+  const deduper = createCallDeduper();
+  const counters = emptyCounters();
 
   /** A call whose span had no counts and no cost has an unknown price, not $0 (docs/concepts/pricing.md): it counts as an unpriced request. */
   function unknownUsage(e: Unpriced): UsageEvent {

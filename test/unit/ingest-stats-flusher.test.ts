@@ -1,33 +1,15 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { IngestCounters } from '../../collector/ingest.ts';
+import { emptyCounters } from '../../collector/ingest.ts';
 import { createStatsFlusher } from '../../collector/ingest-stats.ts';
 import type { StatRow } from '../../store/ingest-stats-repo.ts';
 
-const counters = (): IngestCounters => ({
-  spansReceived: 0,
-  spansIgnored: 0,
-  spansRejected: 0,
-  rejectedByReason: {},
-  spansSuperseded: 0,
-  callDiscrepancies: 0,
-  callCollisions: 0,
-  callLateEvidence: 0,
-  unrecognizedUsage: {},
-  identityInherited: 0,
-  callsWithoutCounts: {},
-  eventsAccepted: 0,
-  unpricedByModel: {},
-  spansByToken: {},
-  rejectedByToken: {},
-  unauthorized: {},
-});
 
 const writer = { stored: 0, duplicates: 0, spooledBatches: 0, drainedBatches: 0, deadEvents: 0, queued: 0, queuedBytes: 0, lagMs: 0, spoolBytes: 0, spoolFiles: 0, storeHealthy: true };
 
 describe('ingest stats flusher', () => {
   it('flushes at close once: a second close (the app closing after an early close) writes nothing', async () => {
-    const c = counters();
+    const c = emptyCounters();
     const inserts: (readonly StatRow[])[] = [];
     const f = createStatsFlusher({ counters: c, writerStats: () => writer, insert: async (rows) => void inserts.push(rows), logger: pino({ level: 'silent' }), now: () => 1_796_300_000_000, instance: 'test:1' });
     c.spansReceived = 3;
