@@ -7,9 +7,7 @@ import { storeOrIsolate } from './isolate.ts';
 import { RecentIds } from './recent-ids.ts';
 import { rowFromRecord, toRows, type Row } from './rows.ts';
 import type { Spool } from './spool.ts';
-
-export type Refusal = { ok: false; status: 429 | 503; retryAfterSeconds: number; reason: string };
-export type WriteOutcome = { ok: true } | Refusal;
+import { OK, QUEUE_FULL, SHUTTING_DOWN, SPOOL_FULL, type Refusal, type WriteOutcome, type WriterStats } from './write-outcome.ts';
 
 export interface BatchWriterOptions {
   repo: UsageRepo;
@@ -49,29 +47,8 @@ interface Pending {
   at: number;
 }
 
-export interface WriterStats {
-  stored: number;
-  duplicates: number;
-  spooledBatches: number;
-  drainedBatches: number;
-  /** Events the store refused for good, written to spool/dead. */
-  deadEvents: number;
-  queued: number;
-  /** Bytes of encoded rows in `queued` (the writer's share of memory). */
-  queuedBytes: number;
-  /** How long the oldest request still waiting for the store (or the spool) has waited, in ms; 0 when none. */
-  lagMs: number;
-  spoolBytes: number;
-  spoolFiles: number;
-  storeHealthy: boolean;
-}
-
 /** Spool files moved per turn of the write queue, so fresh batches are not stuck behind a long drain. */
 const DRAIN_FILES_PER_TURN = 4;
-const OK: WriteOutcome = { ok: true };
-const SHUTTING_DOWN: Refusal = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'shutting down' };
-const QUEUE_FULL: Refusal = { ok: false, status: 429, retryAfterSeconds: 1, reason: 'ingest queue full' };
-const SPOOL_FULL: WriteOutcome = { ok: false, status: 503, retryAfterSeconds: 5, reason: 'store unavailable and spool full' };
 
 /**
  * Groups events from many requests into store-sized batches. A request is acknowledged only when its events

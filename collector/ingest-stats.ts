@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { StatRow } from '../store/ingest-stats-repo.ts';
-import type { WriterStats } from './batch-writer.ts';
+import type { WriterStats } from './write-outcome.ts';
 import type { IngestCounters } from './ingest.ts';
 
 export interface StatsFlusherOptions {

@@ -6,7 +6,8 @@ import { mapSpan, type MappingConfig, type Unpriced } from '../core/usage/map-sp
 import type { CostSource, DecodedSpan, UsageEvent } from '../core/usage/types.ts';
 import { scopeMessage, scopeVerdict, type ScopeReason } from '../core/ingest/scope.ts';
 import type { IngestToken } from '../core/ingest/tokens.ts';
-import type { BatchWriter, WriteOutcome } from './batch-writer.ts';
+import type { BatchWriter } from './batch-writer.ts';
+import type { WriteOutcome } from './write-outcome.ts';
 import { overlongIdentity } from './identity-limit.ts';
 import type { RejectedSpans } from './otlp/decode-common.ts';
 

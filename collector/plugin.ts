@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { httpStatusOf } from '../api/errors.ts';
-import type { Refusal } from './batch-writer.ts';
+import type { Refusal } from './write-outcome.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
 import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { WriteOutcome } from '../../collector/batch-writer.ts';
+import type { WriteOutcome } from '../../collector/write-outcome.ts';
 import type { UsageEvent } from '../../core/usage/types.ts';
 import { spooledIds, spoolFileNames } from '../helpers/spool-files.ts';
 import { eventTotals } from '../helpers/test-store.ts';
