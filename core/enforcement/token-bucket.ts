@@ -3,7 +3,7 @@
  * bucket runs in the server, in the gateway client and in tests.
  */
 export class TokenBucket {
-  private tokens: number;
+  protected tokens: number;
   private at: number;
 
   constructor(
@@ -15,7 +15,7 @@ export class TokenBucket {
     this.at = now;
   }
 
-  private refill(now: number): void {
+  protected refill(now: number): void {
     if (now > this.at) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
       this.at = now;

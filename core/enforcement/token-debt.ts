@@ -1,3 +1,4 @@
+import { TokenBucket } from './token-bucket.ts';
 import type { Entry } from './types.ts';
 
 /**
@@ -6,39 +7,24 @@ import type { Entry } from './types.ts';
  * refused, until the refill (`rate` tokens a second) has paid the debt back. It holds at most one minute's worth,
  * so an idle entity may spend a minute's worth at once. Time is a parameter (ms).
  */
-export class DebtBucket {
-  private balance: number;
-  private at: number;
-
+export class DebtBucket extends TokenBucket {
   constructor(
     readonly tokensPerMinute: number,
     now: number,
   ) {
-    this.balance = tokensPerMinute;
-    this.at = now;
-  }
-
-  get rate(): number {
-    return this.tokensPerMinute / 60;
-  }
-
-  private refill(now: number): void {
-    if (now > this.at) {
-      this.balance = Math.min(this.tokensPerMinute, this.balance + ((now - this.at) / 1000) * this.rate);
-      this.at = now;
-    }
+    super(tokensPerMinute / 60, tokensPerMinute, now);
   }
 
   /** Takes usage that was stored (tokens already spent). */
   debit(tokens: number, now: number): void {
     this.refill(now);
-    if (tokens > 0 && Number.isFinite(tokens)) this.balance -= tokens;
+    if (tokens > 0 && Number.isFinite(tokens)) this.tokens -= tokens;
   }
 
   /** Milliseconds until the debt is repaid (0 when not in debt). */
-  waitMs(now: number): number {
+  override waitMs(now: number): number {
     this.refill(now);
-    return this.balance >= 0 ? 0 : Math.ceil((-this.balance / this.rate) * 1000);
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
   }
 }
 
