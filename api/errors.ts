@@ -82,6 +82,18 @@ export function notFound(request: FastifyRequest): TollkeeperError {
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setValidatorCompiler(typeboxValidatorCompiler);
+    // Many clients send `content-type: application/json` on every request, DELETE and body-less POSTs included:
+    // an empty body is no body (a route that needs one says so through its schema: `body: required`). Anything
+    // else is parsed as fastify does by default, refusing `__proto__` and `constructor.prototype` keys.
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (body === '') {
+        done(null, undefined);
+        return;
+      }
+      void parseJson(request, body.toString(), done);
+    });
     // Every route documents the errors its conventions can answer: 400 when it takes input, 401/403 by auth level.
     app.addHook('onRoute', (route) => {
       if (!route.schema) return;

@@ -91,7 +91,9 @@ export const usageViewRoutes: FastifyPluginAsyncTypebox<UsageViewOptions> = asyn
       const step = parseDuration(q.step ?? '1h');
       if (!step.ok) throw new TollkeeperError('invalid_request', `query.step: ${step.error}`);
       if (step.ms < 60_000 || step.ms % 60_000 !== 0) throw new TollkeeperError('invalid_request', `query.step: must be whole minutes, at least 1m (got ${JSON.stringify(q.step)})`);
-      if ((range.to - range.from) / step.ms > MAX_POINTS) throw new TollkeeperError('invalid_request', `query.step: ${q.step ?? '1h'} gives more than ${MAX_POINTS} points over this range; use a larger step`);
+      // Buckets start on multiples of the step, so the first one may begin before `from`: count what is answered.
+      const buckets = Math.ceil((range.to - Math.floor(range.from / step.ms) * step.ms) / step.ms);
+      if (buckets > MAX_POINTS) throw new TollkeeperError('invalid_request', `query.step: ${q.step ?? '1h'} gives more than ${MAX_POINTS} points over this range; use a larger step`);
       if (q.entity !== undefined && q.kind === undefined) throw new TollkeeperError('invalid_request', 'query.entity: needs kind too (e.g. kind=api_key&entity=k-42)');
       const points = await o.repo.series({
         fromS: Math.floor(range.from / 1000),

@@ -62,6 +62,18 @@ describe('usage views for the web UI', () => {
     expect(all.body).toMatchObject({ step_seconds: 3600, kind: null, entity: null });
   });
 
+  it('never answers more than 2000 buckets, also when from is not on a bucket boundary', async () => {
+    // 2000 minutes from half a minute past: the first bucket starts at the whole minute, so the range spans 2001.
+    const from = NOW - 2000 * MIN - 30_000;
+    const to = NOW - 30_000;
+    const over = await call('GET', `/api/usage/series?step=1m&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`);
+    expect(over.status, JSON.stringify(over.body)).toBe(400);
+    expect(over.body.message).toMatch(/more than 2000 points/);
+    const exact = await call('GET', `/api/usage/series?step=1m&from=${new Date(from + 30_000).toISOString()}&to=${new Date(to + 30_000).toISOString()}`);
+    expect(exact.status, JSON.stringify(exact.body)).toBe(200);
+    expect(exact.body.points).toHaveLength(2000);
+  });
+
   it('ranks the entities of a kind by spend', async () => {
     const r = await call('GET', '/api/usage/top?kind=api_key');
     expect(r.body.entities.map((e: { id: string; cost_usd: number; tenant: string }) => [e.id, e.cost_usd, e.tenant])).toEqual([
@@ -76,6 +88,10 @@ describe('usage views for the web UI', () => {
     expect((await call('GET', '/api/usage/series?step=30s')).body.message).toMatch(/whole minutes/);
     expect((await call('GET', `/api/usage/series?step=1m&from=${new Date(NOW - 7 * DAY).toISOString()}`)).body.message).toMatch(/more than 2000 points/);
     expect((await call('GET', '/api/usage/series?entity=k-a')).body.message).toMatch(/^query.entity: needs kind too/);
+    // 1970 to 2100 by the minute: refused before anything is read, naming the limit.
+    const wide = await call('GET', '/api/usage/series?from=1970-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&step=1m');
+    expect(wide.status).toBe(400);
+    expect(wide.body.message).toMatch(/more than 2000 points/);
     expect((await call('GET', `/api/usage/top?kind=api_key&from=${new Date(NOW).toISOString()}&to=${new Date(NOW - HOUR).toISOString()}`)).status).toBe(400);
     expect((await call('GET', '/api/usage/summary', undefined, null)).status).toBe(401);
     expect((await call('GET', '/api/usage/top?kind=api_key', undefined, t.gatewayToken)).status).toBe(403);

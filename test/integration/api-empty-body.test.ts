@@ -1,0 +1,60 @@
+// A request without a body that still says `content-type: application/json` (many HTTP clients add it to every
+// request, DELETE and body-less POSTs included) is read as a request without a body, not refused; a route that
+// needs a body still answers a clear 400 naming it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { closeFuzzAgent, errorShapeProblems, sendRaw } from '../helpers/fuzz-http.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp({ startLoop: false });
+});
+afterAll(async () => {
+  closeFuzzAgent();
+  await t?.close({ cleanup: true });
+});
+
+const json = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+const empty = Buffer.alloc(0);
+
+describe('an empty body with content-type application/json', () => {
+  it('is no body on DELETE: a policy and an ingest token are deleted', async () => {
+    const created = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/policies', headers: json(t.adminToken), body: Buffer.from('{"name":"gone","scope":"api_key","limits":{"cost_usd":5}}') });
+    expect(created.status, created.body.toString()).toBe(201);
+    const del = await sendRaw(t.apiUrl, { method: 'DELETE', path: '/api/policies/gone', headers: json(t.adminToken), body: empty });
+    expect(del.status, del.body.toString()).toBe(200);
+    const after = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/policies/gone', headers: json(t.adminToken) });
+    expect(after.status).toBe(404);
+
+    const token = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/ingest-tokens', headers: json(t.adminToken), body: Buffer.from('{"name":"svc"}') });
+    expect(token.status, token.body.toString()).toBe(201);
+    const revoked = await sendRaw(t.apiUrl, { method: 'DELETE', path: '/api/ingest-tokens/svc', headers: json(t.adminToken), body: empty });
+    expect(revoked.status, revoked.body.toString()).toBe(200);
+  });
+
+  it('is no body on body-less POSTs: release and redeliver answer as without the header', async () => {
+    const release = await sendRaw(t.apiUrl, { method: 'POST', path: '/v1/admission/res_none/release', headers: json(t.gatewayToken), body: empty });
+    expect(release.status, release.body.toString()).toBe(200);
+    expect(JSON.parse(release.body.toString())).toEqual({ reservation_id: 'res_none', released: false });
+    const redeliver = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/alerts/deliveries/dlv_none/redeliver', headers: json(t.adminToken), body: empty });
+    expect(redeliver.status, redeliver.body.toString()).toBe(404);
+    expect(JSON.parse(redeliver.body.toString())).toMatchObject({ error: 'not_found' });
+  });
+
+  it('is still a 400 naming the body where a route needs one', async () => {
+    for (const path of ['/api/policies', '/v1/enforcement', '/api/replay']) {
+      const a = await sendRaw(t.apiUrl, { method: 'POST', path, headers: json(t.adminToken), body: empty });
+      expect(a.status, `${path}: ${a.body.toString()}`).toBe(400);
+      expect(errorShapeProblems(a, false)).toEqual([]);
+      expect((JSON.parse(a.body.toString()) as { message: string }).message).toMatch(/^body/);
+    }
+  });
+
+  it('keeps refusing a body that is not JSON, and prototype poisoning', async () => {
+    for (const body of ['{', ' ', '{"__proto__":{"x":1},"name":"p","scope":"api_key","limits":{"cost_usd":1}}']) {
+      const a = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/policies', headers: json(t.adminToken), body: Buffer.from(body) });
+      expect(a.status, `${JSON.stringify(body)}: ${a.body.toString()}`).toBe(400);
+      expect(errorShapeProblems(a, false)).toEqual([]);
+    }
+  });
+});
