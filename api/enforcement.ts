@@ -15,7 +15,7 @@ const Body = Type.Object(
     kind: EntityKind,
     id: Type.String({ minLength: 1, maxLength: 256 }),
     reason: Type.Optional(Type.String({ maxLength: 1000 })),
-    ttl: Type.Optional(Type.String({ maxLength: 32, description: 'how long it lasts, e.g. 15m, 24h; at most 3650d' })),
+    ttl: Type.Optional(Type.String({ maxLength: 32, description: 'how long it lasts, e.g. 15m, 24h; from 1s to 3650d' })),
     limit: Type.Optional(ThrottleLimit),
   },
   { additionalProperties: false },
@@ -48,6 +48,8 @@ const History = Type.Object({
 
 /** Longest manual ttl: ten years (its end must stay a date the store and the answers can write). */
 const MAX_TTL_MS = 3650 * 86_400_000;
+/** Shortest manual ttl. */
+const MIN_TTL_MS = 1000;
 
 export interface EnforcementOptions {
   enforcement: Enforcement;
@@ -93,9 +95,15 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
       if (!ttl.ok) throw new TollkeeperError('invalid_ttl', `ttl: ${ttl.error}`);
       // An entry meant to outlive this is one without a ttl (it stays until restored).
       if (ttl.ms > MAX_TTL_MS) throw new TollkeeperError('invalid_ttl', `ttl: at most 3650d (got ${JSON.stringify(body.ttl)}); leave ttl out for an entry that stays until restored`);
+      // Shorter than gateways poll: listed and gone before anyone enforces it.
+      if (ttl.ms < MIN_TTL_MS) throw new TollkeeperError('invalid_ttl', `ttl: at least 1s (got ${JSON.stringify(body.ttl)})`);
       ttlMs = ttl.ms;
     }
     if (body.action === 'throttle' && !body.limit) throw new TollkeeperError('missing_limit', 'throttle needs limit: { requests_per_minute?, tokens_per_minute? }');
+    // An empty limit would list a throttle that lets every request through.
+    if (body.action === 'throttle' && body.limit?.requests_per_minute === undefined && body.limit?.tokens_per_minute === undefined) {
+      throw new TollkeeperError('missing_limit', 'limit: a throttle needs requests_per_minute or tokens_per_minute (got {})');
+    }
     // The decision is core's (the same cause builder as quotas and anomalies); this route carries it out.
     const listed = enforcement.get(body.kind, body.id) !== undefined;
     const d = manualStep({ ...body, ...(ttlMs !== undefined ? { ttlMs } : {}) }, listed, now);

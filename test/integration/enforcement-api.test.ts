@@ -28,6 +28,21 @@ describe('enforcement API and revocation list', () => {
     expect((await enforce({ action: 'throttle', kind: 'api_key', id: 'x' })).body).toMatchObject({ error: 'missing_limit' });
   });
 
+  it('refuses a throttle without any rate and a ttl too short to be seen, listing nothing', async () => {
+    const v0 = (await revocations()).body.version as number;
+    // An empty limit would list a "throttle" that lets every request through.
+    const empty = await enforce({ action: 'throttle', kind: 'api_key', id: 'no-rate', limit: {} });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({ error: 'missing_limit', message: expect.stringMatching(/^limit: /) as unknown });
+    for (const ttl of ['0s', '0ms', '999ms']) {
+      const short = await enforce({ action: 'revoke', kind: 'api_key', id: 'blink', ttl });
+      expect(short.status, ttl).toBe(400);
+      expect(short.body).toMatchObject({ error: 'invalid_ttl', message: expect.stringMatching(/^ttl: at least 1s/) as unknown });
+    }
+    expect((await revocations()).body.version).toBe(v0);
+    expect((await enforce({ action: 'revoke', kind: 'api_key', id: 'blink', ttl: '1s' })).status).toBe(200);
+  });
+
   it('revokes, throttles (strongest wins), restores, and keeps the history', async () => {
     const v0 = (await revocations()).body.version as number;
     const throttled = await enforce({ action: 'throttle', kind: 'user', id: 'u-1', reason: 'too chatty', limit: { requests_per_minute: 5 } });
