@@ -39,7 +39,15 @@ export interface AuthorizeAnswer {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /**
+   * The same headers as one flat list, `content-length` included, ready for `writeHead`: set on the answers made
+   * once and sent many times (an allowed request), so a listener sends them without building anything.
+   */
+  head?: readonly string[] | undefined;
 }
+
+/** Reads one request header by its lower-case name from wherever a listener keeps them; '' counts as absent. */
+export type HeaderReader<S> = (source: S, name: string) => string | undefined;
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -50,6 +58,29 @@ function one(v: string | string[] | undefined): string | undefined {
   return s === undefined || s === '' ? undefined : s;
 }
 
+const fromHeaders: HeaderReader<IncomingHttpHeaders> = (headers, name) => one(headers[name]);
+
+/** An answer with its flat header list made once (`head`), for answers that are sent again and again. */
+export function prebuilt(status: number, headers: Record<string, string>, body: string): AuthorizeAnswer {
+  const head: string[] = [];
+  for (const k in headers) head.push(k, headers[k]!);
+  head.push('content-length', String(Buffer.byteLength(body)));
+  return { status, headers: Object.freeze(headers) as Record<string, string>, body, head: Object.freeze(head) };
+}
+
+const ALLOW_BODY = '{"decision":"allow","stale":false}';
+
+/** Same amounts left in the same dimensions. */
+function sameRemaining(a: Partial<Record<string, number>>, b: Partial<Record<string, number>>): boolean {
+  let n = 0;
+  for (const d in a) {
+    if (a[d] !== b[d]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
 /**
  * The forward-auth decision for one request, from its headers alone (the caller has already checked the gateway
  * token): which entities it carries, what the list says about them, and the answer's status, headers and body.
@@ -57,19 +88,27 @@ function one(v: string | string[] | undefined): string | undefined {
  * answers are the same bytes.
  */
 export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: IncomingHttpHeaders) => AuthorizeAnswer {
+  return createAuthorizeReader(o, fromHeaders);
+}
+
+/**
+ * The same answerer over any source of request headers: the gateway worker reads node's raw header list instead of
+ * building the headers object per request.
+ */
+export function createAuthorizeReader<S>(o: AuthorizeOptions, read: HeaderReader<S>): (source: S) => AuthorizeAnswer {
   const kindHeaders = KINDS.map((k) => [k, o.headers[k]] as const).filter((x): x is readonly [(typeof KINDS)[number], string] => !!x[1]);
   const secretHeader = o.headers.secret.toLowerCase();
 
-  function entitiesOf(headers: IncomingHttpHeaders): EntityRef[] {
+  function entitiesOf(headers: S): EntityRef[] {
     const out: EntityRef[] = [];
     for (const [kind, header] of kindHeaders) {
-      const id = one(headers[header]);
+      const id = read(headers, header);
       if (id !== undefined) out.push({ kind, id });
     }
     // A gateway token sent as `Authorization: Bearer` is the caller's credential, not a client secret.
-    const authByBearer = one(headers[GATEWAY_TOKEN_HEADER]) === undefined;
+    const authByBearer = read(headers, GATEWAY_TOKEN_HEADER) === undefined;
     if (!(authByBearer && secretHeader === 'authorization')) {
-      const raw = one(headers[secretHeader]);
+      const raw = read(headers, secretHeader);
       const secret = raw === undefined ? undefined : (bearerOf(raw) ?? raw);
       if (secret !== undefined) out.push({ kind: 'api_key', id: o.hashSecret(secret) });
     }
@@ -109,8 +148,20 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     return { status: o.nginxMode ? 403 : status, headers: h, body: JSON.stringify(denial) };
   }
 
+  // Allowed answers, made once: without remaining budget the answer is the same for everyone; with it, the last one
+  // made is sent again while the amounts are the same (they change once per detector tick).
+  const plainAllow = prebuilt(200, { 'content-type': JSON_TYPE }, ALLOW_BODY);
+  let last: { remaining: Partial<Record<string, number>>; answer: AuthorizeAnswer } | undefined;
+  const allowWith = (remaining: Partial<Record<string, number>>): AuthorizeAnswer => {
+    if (last && sameRemaining(last.remaining, remaining)) return last.answer;
+    const h: Record<string, string> = { 'content-type': JSON_TYPE };
+    remainingHeaders(h, remaining);
+    last = { remaining, answer: prebuilt(200, h, ALLOW_BODY) };
+    return last.answer;
+  };
+
   return (headers) => {
-    const estimate = o.admit ? one(headers[ESTIMATE_HEADER]) : undefined;
+    const estimate = o.admit ? read(headers, ESTIMATE_HEADER) : undefined;
     if (estimate !== undefined && o.admit) {
       const parsed = parseEstimateHeader(estimate);
       const r = parsed.ok ? o.admit({ entities: entitiesOf(headers), estimate: parsed.value.estimate, ttlMs: parsed.value.ttlMs }) : parsed;
@@ -119,10 +170,11 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     }
     const { decision, stalenessMs, remaining } = o.forwardAuth.authorize(entitiesOf(headers));
     if (decision.allowed) {
+      if (!decision.stale) return remaining ? allowWith(remaining) : plainAllow;
       const h: Record<string, string> = { 'content-type': JSON_TYPE };
       remainingHeaders(h, remaining);
-      if (decision.stale) h['x-tollkeeper-stale'] = String(Math.round(stalenessMs / 1000));
-      return { status: 200, headers: h, body: decision.stale ? '{"decision":"allow","stale":true}' : '{"decision":"allow","stale":false}' };
+      h['x-tollkeeper-stale'] = String(Math.round(stalenessMs / 1000));
+      return { status: 200, headers: h, body: '{"decision":"allow","stale":true}' };
     }
     return {
       status: o.nginxMode ? 403 : decision.status,

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createAuthorizeAnswerer, type AuthorizeOptions } from './authorize-answer.ts';
+import { ErrorBody } from './errors.ts';
 import { sameLogger } from './hot-path.ts';
 
 export type { AuthorizeOptions, GatewayHeaders } from './authorize-answer.ts';
@@ -37,7 +38,8 @@ async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promi
   }
 
   const schema = {
-    response: { 200: AllowSchema, 403: DenialSchema, 429: DenialSchema, 503: DenialSchema },
+    // 403 is also the metrics token's refusal, in the error shape of every route.
+    response: { 200: AllowSchema, 403: Type.Union([DenialSchema, ErrorBody]), 429: DenialSchema, 503: DenialSchema },
     tags: ['gateways'],
     summary: 'Forward-auth: may this request pass?',
   };

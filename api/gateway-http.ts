@@ -1,13 +1,15 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TollkeeperError } from '../core/errors.ts';
-import { bearerOf, GATEWAY_TOKEN_HEADER, roleOfToken, type Tokens } from './auth.ts';
+import { bearerOf, GATEWAY_TOKEN_HEADER, type Tokens } from './auth.ts';
 import { JSON_TYPE, type AuthorizeAnswer } from './authorize-answer.ts';
 import { answerClientError } from './client-error.ts';
+import { headerOf, tokenRoles } from './gateway-request.ts';
 import type { RevocationAnswer, RevocationQuery } from './revocations-answer.ts';
 
 export interface GatewayHttpOptions {
   tokens: Tokens;
-  authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer | Promise<AuthorizeAnswer>;
+  /** Forward-auth's answer to a request (its headers read from it as the listener needs them). */
+  authorize: (req: IncomingMessage) => AuthorizeAnswer | Promise<AuthorizeAnswer>;
   revocations: (q: RevocationQuery, ifNoneMatch: string | undefined, onClose: (hangUp: () => void) => () => void) => Promise<RevocationAnswer>;
   /** Told the status of every `/v1/revocations` answer (for counting). */
   polled?: ((status: number) => void) | undefined;
@@ -67,10 +69,17 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
     return;
   }
   // One writeHead with every header (no setHeader per header: each of those validates and stores a copy).
-  headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-  res.writeHead(status, headers);
+  res.writeHead(status, { ...headers, 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) });
   if (head) res.end();
   else res.end(body);
+}
+
+/** A forward-auth answer: its prebuilt header list when it has one (an allowed request: nothing built to send it). */
+function sendAnswer(res: ServerResponse, a: AuthorizeAnswer, head: boolean): void {
+  if (a.head === undefined) return send(res, a.status, a.headers, a.body, head);
+  res.writeHead(a.status, a.head as string[]);
+  if (head) res.end();
+  else res.end(a.body);
 }
 
 /** An error answer in the API's shape: `{ error, message, errors }`. */
@@ -95,6 +104,7 @@ function queryOf(search: string): Record<string, string | string[]> {
 }
 
 const UNAUTHORIZED = new TollkeeperError('unauthorized', 'missing or unknown bearer token');
+const METRICS_ONLY = new TollkeeperError('forbidden', 'the metrics token cannot do this');
 
 /**
  * The gateway listener's HTTP server: `/v1/authorize` (and `/v1/authorize/<anything>`), `GET /v1/revocations` and
@@ -103,9 +113,12 @@ const UNAUTHORIZED = new TollkeeperError('unauthorized', 'missing or unknown bea
  * token rules: gateway or admin token, `Authorization: Bearer` or `x-tollkeeper-gateway-token`).
  */
 export function createGatewayServer(o: GatewayHttpOptions): Server {
-  const allowed = (headers: IncomingHttpHeaders): boolean => {
-    const token = one(headers[GATEWAY_TOKEN_HEADER]) || bearerOf(headers.authorization);
-    return token !== undefined && roleOfToken(token, o.tokens) !== null;
+  const roleOf = tokenRoles(o.tokens);
+  /** Why the request may not call a gateway route (the API port's answers: 401 without a known token, 403 for the metrics token), or undefined. */
+  const refusal = (req: IncomingMessage): TollkeeperError | undefined => {
+    const token = headerOf(req, GATEWAY_TOKEN_HEADER) ?? bearerOf(headerOf(req, 'authorization'));
+    const role = token === undefined ? null : roleOf(token);
+    return role === null ? UNAUTHORIZED : role === 'metrics' ? METRICS_ONLY : undefined;
   };
 
   async function revocations(req: IncomingMessage, res: ServerResponse, search: string | undefined, head: boolean): Promise<void> {
@@ -130,15 +143,18 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
     if ((path === '/v1/authorize' || path.startsWith('/v1/authorize/')) && AUTHORIZE_METHODS.has(method)) {
-      if (!allowed(req.headers)) return sendError(res, UNAUTHORIZED, 401, head);
-      const a = o.authorize(req.headers);
-      if (a instanceof Promise) return a.then((x) => send(res, x.status, x.headers, x.body, head));
-      return send(res, a.status, a.headers, a.body, head);
+      const refused = refusal(req);
+      if (refused) return sendError(res, refused, refused === UNAUTHORIZED ? 401 : 403, head);
+      const a = o.authorize(req);
+      if (a instanceof Promise) return a.then((x) => sendAnswer(res, x, head));
+      return sendAnswer(res, a, head);
     }
     if (path === '/v1/revocations' && (method === 'GET' || head)) {
-      if (!allowed(req.headers)) {
-        o.polled?.(401);
-        return sendError(res, UNAUTHORIZED, 401, head);
+      const refused = refusal(req);
+      if (refused) {
+        const status = refused === UNAUTHORIZED ? 401 : 403;
+        o.polled?.(status);
+        return sendError(res, refused, status, head);
       }
       return revocations(req, res, q < 0 ? undefined : url.slice(q + 1), head);
     }

@@ -15,7 +15,8 @@ export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: Authoriz
     const gateway = await startGatewayListener({
       host: config.gateway.host ?? config.server.host,
       port: config.gateway.port,
-      tokens: w.tokens,
+      // The metrics token too, so the worker refuses it as the API port does (403) rather than not knowing it (401).
+      tokens: { ...w.tokens, metrics: config.auth.metrics_token },
       headers: config.gateway.headers,
       nginxMode: config.gateway.nginx_mode,
       hashKey: w.hashKey,

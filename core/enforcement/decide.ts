@@ -20,7 +20,7 @@ export interface Denial {
 }
 
 export type Decision =
-  | { allowed: true; stale: boolean; /** Throttled entities whose limit this check cannot enforce (tokens only). */ unenforced: Entry[] }
+  | { allowed: true; stale: boolean; /** Throttled entities whose limit this check cannot enforce (tokens only). */ unenforced: readonly Entry[] }
   | { allowed: false; status: 403; denial: Denial }
   | {
       allowed: false;
@@ -66,6 +66,11 @@ export class Buckets {
     this.map.clear();
   }
 }
+
+// The allowed decisions with nothing unenforced, made once: most requests get one of these (nothing made per request).
+const NONE: readonly Entry[] = Object.freeze([]);
+const ALLOWED: Decision = Object.freeze({ allowed: true, stale: false, unenforced: NONE });
+const ALLOWED_STALE: Decision = Object.freeze({ allowed: true, stale: true, unenforced: NONE });
 
 function denialOf(entry: Entry, decision: Denial['decision']): Denial {
   const d: Denial = { decision, entity: { kind: entry.kind, id: entry.id }, reason: entry.reason, source: entry.source };
@@ -132,7 +137,8 @@ export function decide(i: DecideInput): Decision {
     }
     for (const t of throttled) t.bucket?.take(i.now);
   }
-  return { allowed: true, stale, unenforced: unenforced ?? [] };
+  if (unenforced) return { allowed: true, stale, unenforced };
+  return stale ? ALLOWED_STALE : ALLOWED;
 }
 
 /** What a forward-auth answer was, for counting: allow, allow_stale (failing open), deny, throttle, unavailable (failing closed). */

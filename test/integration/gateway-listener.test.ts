@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRevocationPoller } from '../../client/index.ts';
 import { secretHasher } from '../../core/usage/secret-hash.ts';
+import { rawExchange } from '../helpers/fuzz-raw.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { KEY_REQUESTS_YAML } from '../helpers/gateway-fixture.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -11,6 +12,8 @@ import { waitFor } from '../helpers/wait.ts';
 // /v1/authorize and /v1/revocations from the same decision code: every case below is asked of both, and the
 // answers must be the same bytes (status, every header but the connection's own, body).
 
+
+const METRICS_TOKEN = 'tkm_metrics-token-for-the-gateway-test';
 
 /** Headers that belong to the connection or the moment, not to the answer. */
 const CONNECTION = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
@@ -55,7 +58,7 @@ describe('gateway listener answers what the API port answers', () => {
   let hashed: (s: string) => string;
   let version = 0;
   beforeAll(async () => {
-    t = await startApp({ yaml: KEY_REQUESTS_YAML });
+    t = await startApp({ yaml: `${KEY_REQUESTS_YAML}auth: { metrics_token: ${METRICS_TOKEN} }\n` });
     gw = { authorization: `Bearer ${t.gatewayToken}` };
     hashed = secretHasher((JSON.parse(readFileSync(join(t.dataDir, 'tokens.json'), 'utf8')) as { hash_key: string }).hash_key);
     await waitFor(() => (t.app.loop?.stats.lastOkAt ?? 0) > 0, { what: 'a good detector tick' });
@@ -91,6 +94,7 @@ describe('gateway listener answers what the API port answers', () => {
     ['no token', 401, () => ['/v1/authorize', {}]],
     ['an unknown token', 401, () => ['/v1/authorize', { headers: { authorization: 'Bearer nope-nope-nope' } }]],
     ['the admin token', 200, () => ['/v1/authorize', { headers: { authorization: `Bearer ${t.adminToken}` } }]],
+    ['the metrics token (it reads /metrics only)', 403, () => ['/v1/authorize', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }]],
     ['the token in its own header', 200, () => ['/v1/authorize', { headers: { 'x-tollkeeper-gateway-token': t.gatewayToken } }]],
     ['an unlisted key with budget left', 200, () => ['/v1/authorize', { headers: { ...gw, 'x-tollkeeper-api-key': 'k-fresh', 'x-tollkeeper-tenant': 't-1' } }]],
     ['a tenant without a policy', 200, () => ['/v1/authorize', { headers: { ...gw, 'x-tollkeeper-tenant': 't-1' } }]],
@@ -101,6 +105,28 @@ describe('gateway listener answers what the API port answers', () => {
     ['another secret', 200, () => ['/v1/authorize', { headers: { 'x-tollkeeper-gateway-token': t.gatewayToken, authorization: 'Bearer sk-live-other' } }]],
   ];
   it.each(authorizeCases)('/v1/authorize: %s → %i, the same bytes', sameBytes);
+
+  // Header names in any case, and repeated headers, as a gateway may send them (written byte for byte): the gateway
+  // listener reads identity straight from the raw header list, and must read what the API port reads.
+  const rawCases: [string, number, () => string[]][] = [
+    ['header names in mixed case', 403, () => [`X-Tollkeeper-Gateway-Token: ${t.gatewayToken}`, 'X-TOLLKEEPER-TENANT: t-bad']],
+    ['a repeated tenant header (joined: "t-1, t-bad", not listed)', 200, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'x-tollkeeper-tenant: t-1', 'X-Tollkeeper-Tenant: t-bad']],
+    ['a repeated secret (the first Authorization counts)', 403, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'authorization: Bearer sk-live-leaked', 'Authorization: Bearer sk-live-other']],
+    ['a repeated gateway token (joined: unknown)', 401, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, `x-tollkeeper-gateway-token: ${t.gatewayToken}`]],
+    ['an empty tenant header', 200, () => [`authorization: Bearer ${t.gatewayToken}`, 'x-tollkeeper-tenant: ', 'x-tollkeeper-api-key: k-fresh']],
+  ];
+  it.each(rawCases)('/v1/authorize, raw headers: %s → %i, the same bytes', async (_what, status, lines) => {
+    const request = `GET /v1/authorize HTTP/1.1\r\nhost: 127.0.0.1\r\n${lines().map((l) => l + '\r\n').join('')}connection: close\r\n\r\n`;
+    const answer = async (base: string) => {
+      const [r] = (await rawExchange(Number(new URL(base).port), request)).responses;
+      expect(r).toBeDefined();
+      const headers = Object.fromEntries(Object.entries(r!.headers).filter(([k]) => !CONNECTION.has(k)).sort(([a], [b]) => a.localeCompare(b)));
+      return { status: r!.status, headers, body: r!.body.toString('utf8') };
+    };
+    const api = await answer(t.apiUrl);
+    expect(api.status).toBe(status);
+    expect(await answer(t.gatewayUrl)).toEqual(api);
+  });
 
   it('/v1/authorize: a throttle lets one through a minute, then 429 with Retry-After and the RateLimit fields (each listener keeps its own buckets)', async () => {
     const h = { headers: { ...gw, 'x-tollkeeper-user': 'u-chatty' } };
@@ -120,6 +146,7 @@ describe('gateway listener answers what the API port answers', () => {
 
   const revocationCases: Case[] = [
     ['no token', 401, () => ['/v1/revocations', {}]],
+    ['the metrics token', 403, () => ['/v1/revocations', { headers: { 'x-tollkeeper-gateway-token': METRICS_TOKEN } }]],
     ['the full list', 200, () => ['/v1/revocations', { headers: gw }]],
     ['If-None-Match at the current version', 304, () => ['/v1/revocations', { headers: { ...gw, 'if-none-match': `"${version}"` } }]],
     ['If-None-Match at an older version', 200, () => ['/v1/revocations', { headers: { ...gw, 'if-none-match': `"${version - 1}"` } }]],
