@@ -65,7 +65,7 @@ export function prebuilt(status: number, headers: Record<string, string>, body: 
   const head: string[] = [];
   for (const k in headers) head.push(k, headers[k]!);
   head.push('content-length', String(Buffer.byteLength(body)));
-  return { status, headers: Object.freeze(headers) as Record<string, string>, body, head: Object.freeze(head) };
+  return { status, headers: Object.freeze(headers), body, head: Object.freeze(head) };
 }
 
 const ALLOW_BODY = '{"decision":"allow","stale":false}';
