@@ -20,6 +20,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   idempotency_key_reused: 422,
   unpriced_model: 400,
+  replay_too_long: 422,
 };
 
 /** Body of every error answer of the API. */

@@ -62,6 +62,8 @@ export interface ApiDeps {
   usageViews: UsageViewsRepo;
   /** The CLI's replay, for POST /api/replay. */
   replay: ReplayOptions['run'];
+  /** Longest an API replay may run (server.timeouts.replay). */
+  replayBudgetMs: number;
   webAssets: WebUiOptions['assets'];
   /** The process's Prometheus registry, served at GET /metrics. */
   metrics: MetricsOptions['registry'];
@@ -132,7 +134,7 @@ export const apiPlugin = fp(
     await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
     await app.register(ingestTokenRoutes, { tokens: d.ingestTokens });
     await app.register(usageViewRoutes, { repo: d.usageViews, now: d.now });
-    await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay });
+    await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay, budgetMs: d.replayBudgetMs });
     await app.register(webUiRoutes, { assets: d.webAssets });
     await app.register(docsRoutes);
   },

@@ -47,7 +47,16 @@ export interface ReplayOptions {
   /** Active policies (config file and admin API). */
   policies: () => readonly Policy[];
   /** The replay `tollkeeper replay` runs: stored usage through quotas (and detection), acting on nothing. */
-  run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean }) => Promise<ReplayRow[]>;
+  run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean; progress: (done: number, total: number) => void }) => Promise<ReplayRow[]>;
+  /** Longest a replay may run (`server.timeouts.replay`): then it is stopped and answered 422 replay_too_long. */
+  budgetMs: number;
+}
+
+/** Thrown from the progress callback between two ticks to stop a replay. */
+class ReplayStopped extends Error {
+  constructor(readonly done: number, readonly total: number) {
+    super('replay stopped');
+  }
 }
 
 /** Replayed times lie in the years the store keeps usage for. */
@@ -64,9 +73,9 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
       schema: {
         tags: ['replay'],
         summary: 'Run quotas (and detection) over stored usage as the detector would have; acts on nothing',
-        description: 'A `policy` is validated like POST /api/policies (problems answer 400 invalid_policy with their paths) and is not saved. Without policy or policy_name, every active policy is replayed.',
+        description: 'A `policy` is validated like POST /api/policies (problems answer 400 invalid_policy with their paths) and is not saved. Without policy or policy_name, every active policy is replayed. One replay runs at a time (409 while another does); one that would run longer than `server.timeouts.replay` (100 s) is stopped and answered 422 replay_too_long.',
         body: Body,
-        response: { 200: Reply, 404: ErrorBody, 409: ErrorBody },
+        response: { 200: Reply, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       },
     },
     async (request) => {
@@ -91,9 +100,28 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
 
       if (running) throw new TollkeeperError('conflict', 'another replay is running; try again when it has finished');
       running = true;
+      // Stopped between two ticks once over budget (an answer after the socket closed is never read) or once the
+      // caller hung up, so the one replay slot is free again at once.
+      const started = performance.now();
+      const socket = request.raw.socket;
+      let hungUp = false;
+      const onClose = () => {
+        hungUp = true;
+      };
+      socket.once('close', onClose);
+      const progress = (done: number, total: number) => {
+        if (hungUp || performance.now() - started > o.budgetMs) throw new ReplayStopped(done, total);
+      };
       try {
         const anomaly = b.anomaly ?? false;
-        const rows = await o.run({ policies, from, to, stepMs: step.ms, anomaly });
+        const rows = await o.run({ policies, from, to, stepMs: step.ms, anomaly, progress }).catch((err: unknown) => {
+          if (!(err instanceof ReplayStopped)) throw err;
+          const upTo = new Date(from + (err.done - 1) * step.ms).toISOString();
+          throw new TollkeeperError(
+            'replay_too_long',
+            `replay stopped after ${o.budgetMs / 1000}s, ${err.done} of ${err.total} ticks done (up to ${upTo}); use a larger step, a shorter range, or the CLI (tollkeeper replay), which has no time limit`,
+          );
+        });
         return {
           from: new Date(from).toISOString(),
           to: new Date(to).toISOString(),
@@ -104,6 +132,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
           findings: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
         };
       } finally {
+        socket.off('close', onClose);
         running = false;
       }
     },

@@ -70,9 +70,11 @@ export async function wireApi(w: Wiring, p: ApiParts): Promise<FastifyInstance> 
         from: r.from,
         to: r.to,
         stepMs: r.stepMs,
+        progress: r.progress,
       });
       return result.rows;
     },
+    replayBudgetMs: config.server.timeouts.replay,
     webAssets,
   });
   api.addHook('onResponse', async (request, reply) => {

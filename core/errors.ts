@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'missing_limit'
   | 'conflict'
   | 'idempotency_key_reused'
-  | 'unpriced_model';
+  | 'unpriced_model'
+  | 'replay_too_long';
 
 /** An expected failure with a stable code and the messages a client needs (each names a path and a value). */
 export class TollkeeperError extends Error {

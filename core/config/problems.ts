@@ -15,10 +15,12 @@ export function configProblems(value: unknown): string[] {
   const store = mapping(mapping(value)?.store);
   if (store?.chdb !== undefined && store.clickhouse !== undefined) problems.push('store: choose one of store.chdb and store.clickhouse');
   const t = mapping(mapping(mapping(value)?.server)?.timeouts);
-  const [headers, request, idle, socket] = [ms(t?.headers), ms(t?.request), ms(t?.idle), ms(t?.socket)];
+  const [headers, request, idle, socket, replay] = [ms(t?.headers), ms(t?.request), ms(t?.idle), ms(t?.socket), ms(t?.replay)];
   if (headers !== undefined && request !== undefined && !(headers > 0 && headers <= request)) problems.push('server.timeouts: headers must be more than 0 and at most request');
   if ((request !== undefined && request <= 0) || (idle !== undefined && idle <= 0)) problems.push('server.timeouts: request and idle must be more than 0');
   if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts: socket must be 0 (off) or more than 60s, the longest revocation long-poll');
+  // An answer written after the socket was closed is never read.
+  if (replay !== undefined && (replay < 1000 || (socket !== undefined && socket !== 0 && replay >= socket))) problems.push('server.timeouts: replay must be at least 1s and, when socket is on, less than socket');
   const tokens = mapping(mapping(value)?.ingest)?.tokens;
   if (Array.isArray(tokens)) {
     const seen = new Set<unknown>();

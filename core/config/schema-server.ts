@@ -9,9 +9,16 @@ export const serverSection = Type.Object(
     otlp_port: withDefault(Port, 4318),
     api_port: withDefault(Port, 8080),
     public_url: Type.Optional(Url),
-    /** Listener timeouts: request head, whole request, idle keep-alive, silent socket (0 = off). */
+    /** Listener timeouts: request head, whole request, idle keep-alive, silent socket (0 = off), an API replay. */
     timeouts: Type.Object(
-      { headers: withDefault(DurationMs, '10s'), request: withDefault(DurationMs, '30s'), idle: withDefault(DurationMs, '65s'), socket: withDefault(DurationMs, '120s') },
+      {
+        headers: withDefault(DurationMs, '10s'),
+        request: withDefault(DurationMs, '30s'),
+        idle: withDefault(DurationMs, '65s'),
+        socket: withDefault(DurationMs, '120s'),
+        /** Longest POST /api/replay: answered before a silent socket is closed under it. */
+        replay: withDefault(DurationMs, '100s'),
+      },
       { ...strict, default: {} },
     ),
     /** Connections per listener; default from the open-file limit (at most 8192). */

@@ -11,7 +11,7 @@ describe('config', () => {
     const r = loadConfig({ source: '(defaults)', env: {}, flags: {} });
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.config.server).toEqual({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080, timeouts: { headers: 10_000, request: 30_000, idle: 65_000, socket: 120_000 } });
+    expect(r.config.server).toEqual({ host: '127.0.0.1', otlp_port: 4318, api_port: 8080, timeouts: { headers: 10_000, request: 30_000, idle: 65_000, socket: 120_000, replay: 100_000 } });
     expect(r.config.detector).toEqual({ interval: 2000, shadow: false });
     expect(r.config.dataDir).toBe('./data');
     expect(r.config.store.clickhouse).toBeUndefined();
@@ -23,6 +23,11 @@ describe('config', () => {
     const bad = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { headers: 1m, request: 10s, socket: 30s } }', env: {}, flags: {} });
     expect(bad.ok ? [] : bad.errors.join('\n')).toMatch(/server\.timeouts: headers must be more than 0 and at most request/);
     expect(bad.ok ? [] : bad.errors.join('\n')).toMatch(/server\.timeouts: socket must be 0 \(off\) or more than 60s/);
+    // A replay answered after its socket was closed is never read.
+    const late = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { socket: 90s, replay: 90s } }', env: {}, flags: {} });
+    expect(late.ok ? [] : late.errors.join('\n')).toMatch(/server\.timeouts: replay must be at least 1s and, when socket is on, less than socket/);
+    const off = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { socket: 0s, replay: 10m } }', env: {}, flags: {} });
+    expect(off.ok && off.config.server.timeouts.replay).toBe(600_000);
   });
 
   it('parses policies, periods, durations and actions', () => {
