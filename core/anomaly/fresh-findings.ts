@@ -8,9 +8,9 @@ import type { Candidate } from './patterns.ts';
 import { ratioOf } from './score.ts';
 import { llrScore, sequentialTest, type SequentialRun } from './sequential.ts';
 import type { AnomalyConfig, Metric } from './types.ts';
-import { budgetScore, heldBack, resetScore } from './window-scores.ts';
+import { budgetScore, resetScore, silentBeforeReset } from './window-scores.ts';
 
-/** Minutes of the usual rate held back before a reset below which the reset changes nothing for the fresh path. */
+/** Minutes of the usual rate a silent stretch before a reset must have held back for the reset to change anything for the fresh path. */
 const HELD_BACK_MIN = 10;
 
 /** Usage counted in sub-minute buckets since `from` (the fresh path), keyed by `entityKey(kind, id)`. */
@@ -69,7 +69,7 @@ function toCandidate(f: EntityFrame, run: SequentialRun, score: number, tenant: 
   const minRatio = cfg.tuning.burst.minRatio;
   const strong = ratioOf(run.observed, run.expected) >= minRatio && run.multiple > minRatio;
   const pattern = tenant ? 'tenant_spike' : strong ? 'burst' : 'slow_drip';
-  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx } };
+  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx, largestUsd: run.largestUsd } };
 }
 
 /**
@@ -100,14 +100,16 @@ export function freshCandidate(f: EntityFrame, series: FreshSeries, from: number
       levelZ: sq.levelZ,
       relativeError: cfg.tuning.relativeError,
       recentMin: sq.recentMin,
+      ...(sq.dripKinds.includes(f.o.kind) ? { dripMultiple: sq.dripMultiple } : {}),
     });
     if (!run || run.llr < lowest || run.events < sq.minEvents) continue;
     if (run.llr < sq.threshold && !broad?.(run)) continue;
     if (!runAboveFloors(run, totals(series.buckets, run.start), cfg)) continue;
     // Held-back demand after a quota period reset is judged like the minute path does; without any, a reset
     // changes nothing (the minute path's score would only slow the fresh one down).
-    // A real block leaves a gap: ordinary noise before a reset (a few quiet minutes) is not held-back demand.
-    const blocked = heldBack(f, metric, resets, cfg) > HELD_BACK_MIN * expAt(f, metric, f.n - 1).mean;
+    // A real block leaves a gap: ordinary noise before a reset (a few quiet minutes, a shortfall over six hours) is
+    // not held-back demand.
+    const blocked = silentBeforeReset(f, metric, resets, cfg) > HELD_BACK_MIN * expAt(f, metric, f.n - 1).mean;
     const afterReset = blocked ? resetScore(f, metric, resets, cfg) : Number.POSITIVE_INFINITY;
     const score = Math.min(llrScore(run.llr), budgetScore(f, metric, cfg), afterReset);
     if (best !== null && score <= best.score) continue;

@@ -33,6 +33,11 @@ export interface SequentialParams {
    * ended; without this an attack that stopped would stay a finding until its buckets leave the window.
    */
   recentMin: number;
+  /**
+   * The drip test: one more CUSUM at this multiple against the plain expectation (no level σ, no model error), so a
+   * modest sustained rise gains evidence at its true ratio; 0 or absent: none.
+   */
+  dripMultiple?: number;
 }
 
 /** The strongest alarm of the sequential test: the run of buckets that carries the evidence. */
@@ -51,6 +56,8 @@ export interface SequentialRun {
   /** Requests + tool calls, and USD, over the run. */
   events: number;
   usd: number;
+  /** The run's most expensive single event (USD): one request alone never sets the pace money is projected at. */
+  largestUsd: number;
 }
 
 /** Weight of a bucket in event units; for cost each event is capped at `capUnits` (its largest ones are known). */
@@ -65,26 +72,30 @@ export function bucketUnits(b: FreshBucket, metric: Metric, unit: number, capUni
 
 /**
  * Poisson CUSUM, one per alternative multiple k, in event units: each bucket adds x·ln k / d, elapsed time
- * subtracts (k − 1)·λ₀·Δt / d, never below zero. λ₀ is the expectation raised by `levelZ` σ of its level. A strong
+ * subtracts (k − 1)·λ₀·Δt / d, never below zero. λ₀ is the expectation raised by `levelZ` σ of its level (the drip
+ * test's: the plain expectation). A strong
  * attack crosses a threshold after a few events (k large: each weighs ln k), a weak sustained one after enough of
  * them (k small, the drift barely eats the evidence). Recomputed from the buckets every call: nothing to carry
  * over a restart. Returns the alternative with the highest statistic now, or null when every statistic is zero.
  */
 export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialParams): SequentialRun | null {
   const unit = Math.max(p.unit, 1e-12);
-  const lambda = (t: number): number => {
+  const raisedRate = (t: number): number => {
     const e = p.expected(t);
     const sd = Math.sqrt(e.level * e.level + (p.relativeError * e.mean) ** 2);
     return Math.max(0, e.mean + p.levelZ * sd) / unit;
   };
+  const plainRate = (t: number): number => Math.max(0, p.expected(t).mean) / unit;
+  const tests = p.alternatives.map((k) => ({ k, lambda: raisedRate }));
+  if (p.dripMultiple !== undefined && p.dripMultiple > 1) tests.push({ k: p.dripMultiple, lambda: plainRate });
   let best: SequentialRun | null = null;
-  for (const k of p.alternatives) {
+  for (const { k, lambda } of tests) {
     if (!(k > 1)) continue;
     const gain = Math.log(k) / p.dispersion;
     const drift = (k - 1) / p.dispersion;
     let s = 0;
     let cursor = p.from;
-    let run = { start: p.from, observed: 0, events: 0, usd: 0 };
+    let run = { start: p.from, observed: 0, events: 0, usd: 0, largestUsd: 0 };
     const elapse = (to: number): void => {
       if (to <= cursor) return;
       s = Math.max(0, s - drift * lambda((cursor + to) / 2) * ((to - cursor) / MINUTE_MS));
@@ -93,11 +104,12 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     for (const b of buckets) {
       if (b.start < p.from || b.start > p.now) continue;
       elapse(b.start);
-      if (s === 0) run = { start: b.start, observed: 0, events: 0, usd: 0 };
+      if (s === 0) run = { start: b.start, observed: 0, events: 0, usd: 0, largestUsd: 0 };
       s += gain * bucketUnits(b, p.metric, unit, p.capUnits);
       run.observed += b[p.metric];
       run.events += b.requests + b.tool_calls;
       run.usd += b.cost_usd;
+      run.largestUsd = Math.max(run.largestUsd, b.top[0] ?? 0);
     }
     elapse(p.now);
     if (s <= 0 || (best !== null && s <= best.llr)) continue;
@@ -109,7 +121,7 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     let expected = 0;
     // Expected total over the run, minute by minute (the expectation changes at hour boundaries).
     for (let t = run.start; t < p.now; t += MINUTE_MS) expected += p.expected(t).mean * (Math.min(p.now, t + MINUTE_MS) - t) / MINUTE_MS;
-    best = { metric: p.metric, llr: s, multiple: k, start: run.start, minutes, observed: run.observed, expected, events: run.events, usd: run.usd };
+    best = { metric: p.metric, llr: s, multiple: k, start: run.start, minutes, observed: run.observed, expected, events: run.events, usd: run.usd, largestUsd: run.largestUsd };
   }
   return best;
 }

@@ -151,6 +151,14 @@ export interface SequentialTuning {
   broadThreshold: number;
   broadShare: number;
   broadMinKeys: number;
+  /**
+   * The drip test: one more CUSUM at this rate multiple against the plain expectation (not raised by its level σ
+   * or the model error; only counting noise), for the kinds in `dripKinds`. A modest sustained rise of a small key
+   * (3–4× of a call a minute) gains evidence fast enough to show within 15 minutes; the multiple is high enough that
+   * a level a few tens of percent above the baseline drifts down, not up. 0: off.
+   */
+  dripMultiple: number;
+  dripKinds: EntityKind[];
 }
 
 export interface AnomalyFloors {

@@ -75,9 +75,23 @@ function heldBackByReset(f: EntityFrame, metric: Metric, resets: readonly number
   return out;
 }
 
-/** The demand held back before a recent quota period reset (0 when none): what may come back at once. */
-export function heldBack(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
-  return heldBackByReset(f, metric, resets, cfg).reduce((a, r) => Math.max(a, r.allowance), 0);
+/**
+ * The usual demand of the silent stretch (not one unit of the metric) that ends at a recent quota period reset
+ * (0 when none): what a block held back. A block leaves a gap; the net shortfall of six noisy hours does not show
+ * one (a key of one call a minute is ten calls short of its expectation a quarter of the time by chance alone).
+ */
+export function silentBeforeReset(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
+  let best = 0;
+  for (const r of resets) {
+    if (f.now < r || f.now - r >= cfg.tuning.reset.graceMin * MINUTE_MS) continue;
+    // The minute the reset falls in is mixed (blocked, then open): the gap is judged on the whole minutes before it.
+    const last = Math.floor((r - f.o.minuteStart) / MINUTE_MS) - 1;
+    if (last < 0 || last > f.n - 2) continue;
+    let held = 0;
+    for (let j = last; j >= 0 && (f.m[metric].obs[j] ?? 0) === 0; j--) held += expAt(f, metric, j).mean;
+    best = Math.max(best, held);
+  }
+  return best;
 }
 
 /**
