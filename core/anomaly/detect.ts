@@ -4,7 +4,8 @@ import { explain } from './explain.ts';
 import { freshCandidate, type FreshCandidate, type FreshInput } from './fresh-findings.ts';
 import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
-import { moneyAtRisk, severityByMoney } from './money.ts';
+import type { FreshSeries } from './fresh-counters.ts';
+import { lastWindow, moneyAtRisk, severityByMoney, type MoneyWindow } from './money.ts';
 import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
 import type { SequentialRun } from './sequential.ts';
 import { isBroad, tenantBreadth } from './tenant-breadth.ts';
@@ -47,7 +48,26 @@ function recentlyActive(state: DetectorState, f: EntityFrame, pattern: string, c
   return last !== undefined && now - last <= cfg.tuning.hysteresisMs;
 }
 
-function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: DetectorState, cfg: AnomalyConfig, now: number): Finding | null {
+/** The most expensive single event of an entity from `from` (epoch ms) on, per its fresh buckets (undefined without them). */
+type LargestSince = (from: number) => number | undefined;
+
+function largestIn(series: FreshSeries | undefined): LargestSince {
+  return (from) => {
+    if (!series) return undefined;
+    let max = 0;
+    for (const b of series.buckets) if (b.start >= from) max = Math.max(max, b.top[0] ?? 0);
+    return max;
+  };
+}
+
+/** The minute path's scored window as money: the last minutes, whole series minutes, with the largest event known. */
+function minuteWindow(f: EntityFrame, minutes: number, largest: LargestSince): MoneyWindow {
+  const w = Math.max(minutes, 1 / 60);
+  const from = f.o.minuteStart + Math.max(0, f.n - Math.ceil(w)) * MINUTE_MS;
+  return lastWindow(f, w, largest(from));
+}
+
+function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: DetectorState, cfg: AnomalyConfig, now: number, largest: LargestSince): Finding | null {
   const { kind, id, tenant } = f.o;
   const scale = recentlyActive(state, f, c.pattern, cfg, now) ? cfg.tuning.hysteresis : 1;
   const scored = severityFor(c.score, cfg.thresholds, scale);
@@ -58,7 +78,8 @@ function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: Detecto
   const byScore = 'window' in c || AGGREGATES.has(kind) ? 'warning' : scored;
   // A fresh run is judged on its own spend; it may turn critical after half a usual hour (`lumpShare`), its call
   // count discounted by one σ rather than two (it already passed a sequential test).
-  const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare, 0.5) : moneyAtRisk(f, c.scoredMinutes, cfg);
+  // Either way the window's most expensive single event counts as an ordinary one: one request never sets the pace.
+  const risk = 'window' in c ? moneyAtRisk(f, c.scoredMinutes, cfg, c.window, cfg.tuning.sequential.lumpShare, 0.5) : moneyAtRisk(f, c.scoredMinutes, cfg, minuteWindow(f, c.scoredMinutes, largest));
   const severity = severityByMoney(byScore, risk, cfg.criticalSpend);
   const s = c.span;
   const spread = c.sigma * s.minutes;
@@ -88,13 +109,13 @@ function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: Detecto
  * Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. "Explains" also
  * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name.
  */
-function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: LargestSince, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
   const t = cfg.tuning;
   const loopCandidate = runawayLoop(f, cfg, resets);
-  const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now);
+  const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now, largest);
   if (loop) return [loop];
   if (recentlyActive(state, f, 'runaway_loop', cfg, now)) return [];
-  const finding = (c: Candidate | null): Finding | null => c && toFinding(f, c, state, cfg, now);
+  const finding = (c: Candidate | null): Finding | null => c && toFinding(f, c, state, cfg, now, largest);
   const burst = worse(finding(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets })), finding(fresh?.pattern === 'burst' ? fresh : null));
   if (burst) return [burst];
   if (recentlyActive(state, f, 'burst', cfg, now)) return [];
@@ -117,19 +138,19 @@ function explainedByKeys(tenant: EntityFrame, c: Candidate, flaggedKeys: readonl
   return keyExcess >= share * tenantExcess;
 }
 
-function tenantFindings(f: EntityFrame, fresh: FreshCandidate | null, flagged: readonly EntityFrame[], activeKeys: number, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function tenantFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: LargestSince, flagged: readonly EntityFrame[], activeKeys: number, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
   // Flagged keys explain their tenant when they are a few of its keys; when most of them rise at once, that is
   // what a tenant spike is (the fresh path can flag each key of a tenant-wide rise on its own).
   const keys = flagged.length <= Math.max(1, activeKeys / 2) ? flagged : [];
   const t = cfg.tuning;
   const out: Finding[] = [];
-  const unexplained = (c: Candidate | null): Finding | null => (c && !explainedByKeys(f, c, keys, t.tenantSpike.explainedShare) ? toFinding(f, c, state, cfg, now) : null);
+  const unexplained = (c: Candidate | null): Finding | null => (c && !explainedByKeys(f, c, keys, t.tenantSpike.explainedShare) ? toFinding(f, c, state, cfg, now, largest) : null);
   const spike = worse(unexplained(rateSpike(f, cfg, { pattern: 'tenant_spike', minEvents: t.burst.minEvents, ...t.tenantSpike, resets })), unexplained(fresh));
   if (spike) out.push(spike);
   if (out.length === 0) {
     const drip = slowDrip(f, cfg);
     if (drip && !explainedByKeys(f, drip, keys, t.tenantSpike.explainedShare)) {
-      const finding = toFinding(f, drip, state, cfg, now);
+      const finding = toFinding(f, drip, state, cfg, now, largest);
       if (finding) out.push(finding);
     }
   }
@@ -170,18 +191,19 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
     const broad = keys.length > 0 ? (run: SequentialRun) => isBroad(tenantBreadth(keys, fresh.series, run.start), sq.broadShare, sq.broadMinKeys) : undefined;
     return freshCandidate(f, series, fresh.from, cfg, resets, broad);
   };
+  const largestOf = (f: EntityFrame): LargestSince => largestIn(input.fresh?.series.get(entityKey(f.o.kind, f.o.id)));
   const findings: Finding[] = [];
   const flaggedByTenant = new Map<string, EntityFrame[]>();
   for (const f of frames) {
     if (f.o.kind === 'tenant') continue;
-    const own = entityFindings(f, freshOf(f), state, cfg, now, resets);
+    const own = entityFindings(f, freshOf(f), largestOf(f), state, cfg, now, resets);
     if (own.length > 0 && f.o.kind === 'api_key' && f.o.tenant !== '') {
       flaggedByTenant.set(f.o.tenant, [...(flaggedByTenant.get(f.o.tenant) ?? []), f]);
     }
     if (scopes.has(f.o.kind)) findings.push(...own);
   }
   if (scopes.has('tenant')) {
-    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), flaggedByTenant.get(f.o.id) ?? [], keysByTenant.get(f.o.id)?.length ?? 0, state, cfg, now, resets));
+    for (const f of frames) if (f.o.kind === 'tenant') findings.push(...tenantFindings(f, freshOf(f), largestOf(f), flaggedByTenant.get(f.o.id) ?? [], keysByTenant.get(f.o.id)?.length ?? 0, state, cfg, now, resets));
   }
   const active: Record<string, number> = {};
   for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;

@@ -27,6 +27,20 @@ export interface MoneyWindow {
   minutes: number;
   /** Series minute where the window starts (default: as many minutes back from now as it lasts). */
   startIdx?: number;
+  /** The window's most expensive single event (USD), when known: it counts as an ordinary one (see `paceUsd`). */
+  largestUsd?: number;
+}
+
+/**
+ * The spend the window's pace is judged on: its most expensive single event counts as an ordinary one (the mean of
+ * the others), so one request, however expensive, never sets the rate money is projected at, and a window of one
+ * event projects nothing. A flood of equal calls keeps its spend unchanged. Without the largest event known (no
+ * fresh counters) the window's spend as it is.
+ */
+export function paceUsd(w: MoneyWindow): number {
+  if (w.largestUsd === undefined || !(w.largestUsd > 0)) return w.usd;
+  if (w.calls < 2) return 0;
+  return (Math.max(0, w.usd - w.largestUsd) * w.calls) / (w.calls - 1);
 }
 
 /** Largest minute spend in the series before minute `beforeIdx`. */
@@ -37,9 +51,10 @@ function largestMinuteBefore(f: EntityFrame, beforeIdx: number): number {
   return max;
 }
 
-function lastWindow(f: EntityFrame, minutes: number): MoneyWindow {
+/** The last `minutes` of the series as a money window (the minute path's scored window), with its largest event when known. */
+export function lastWindow(f: EntityFrame, minutes: number, largestUsd?: number): MoneyWindow {
   const cost = lastMinutes(f, 'cost_usd', minutes);
-  return { usd: cost.obs, calls: lastMinutes(f, 'requests', minutes).obs, minutes: cost.minutes };
+  return { usd: cost.obs, calls: lastMinutes(f, 'requests', minutes).obs, minutes: cost.minutes, ...(largestUsd !== undefined ? { largestUsd } : {}) };
 }
 
 /**
@@ -53,7 +68,8 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
   const span = window ?? lastWindow(f, w);
   const calls = span.calls;
   const sure = calls > margin * margin ? (Math.sqrt(calls) - margin) ** 2 / calls : 0;
-  const projected = span.minutes > 0 ? (span.usd / span.minutes) * 60 * sure : 0;
+  const pace = paceUsd(span);
+  const projected = span.minutes > 0 ? (pace / span.minutes) * 60 * sure : 0;
   // The expectation in force now already picks own history, peers (little history) or the floor (none). Against
   // peers the usual hour is the middle peer's: the expectation (a high quantile) is a bar for "unusual", not
   // what a key of this kind usually spends.
@@ -63,7 +79,7 @@ export function moneyAtRisk(f: EntityFrame, scoredMinutes: number, cfg: Paramete
   // Only an entity's own history can show that it spends its hour in lumps; against peers or the floor the window
   // counts as already beyond a usual hour.
   const own = f.m.cost_usd.basis === 'own';
-  const windowUsd = own ? span.usd : Number.POSITIVE_INFINITY;
+  const windowUsd = own ? pace : Number.POSITIVE_INFINITY;
   const startIdx = window?.startIdx ?? Math.max(0, f.n - Math.ceil(w));
   return { projectedHourlyUsd: projected, usualHourlyUsd: fallback, windowUsd, lumpShare, routineUsd: own ? largestMinuteBefore(f, startIdx) : 0 };
 }

@@ -4,7 +4,7 @@ import { DEFAULT_CRITICAL_SPEND, resolveAnomalyConfig } from '../../core/anomaly
 import type { AnomalyConfigInput } from '../../core/anomaly/config.ts';
 import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
-import { recordSpend, severityByMoney, spendSince } from '../../core/anomaly/money.ts';
+import { paceUsd, recordSpend, severityByMoney, spendSince } from '../../core/anomaly/money.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
 import { hourlyBatch, steadyBaseline } from '../helpers/steady-baseline.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
@@ -94,6 +94,19 @@ describe('severity by money at risk', () => {
     expect(f.usualHourlyUsd).toBeCloseTo(peer.metrics.cost_usd.median! * 60, 6);
     expect(f.usualHourlyUsd!).toBeLessThan(peer.metrics.cost_usd.typical * 60);
     expect(f.explanation).toContain('a busy api_key');
+  });
+});
+
+describe('the pace money is projected at', () => {
+  it('counts the most expensive single event as an ordinary one: one request never sets the pace', () => {
+    // twenty calls at $0.01 and one at $3 in a minute: the pace is that of 21 calls at $0.01
+    expect(paceUsd({ usd: 3.2, calls: 21, minutes: 1, largestUsd: 3 })).toBeCloseTo(0.21, 9);
+    // a single event projects nothing, however expensive
+    expect(paceUsd({ usd: 3, calls: 1, minutes: 1, largestUsd: 3 })).toBe(0);
+    // a flood of equal calls keeps its spend
+    expect(paceUsd({ usd: 2.5, calls: 100, minutes: 1, largestUsd: 0.025 })).toBeCloseTo(2.5, 9);
+    // the largest event unknown (no fresh counters): the spend as it is
+    expect(paceUsd({ usd: 3.2, calls: 21, minutes: 1 })).toBe(3.2);
   });
 });
 
