@@ -69,7 +69,7 @@ function toCandidate(f: EntityFrame, run: SequentialRun, score: number, tenant: 
   const minRatio = cfg.tuning.burst.minRatio;
   const strong = ratioOf(run.observed, run.expected) >= minRatio && run.multiple > minRatio;
   const pattern = tenant ? 'tenant_spike' : strong ? 'burst' : 'slow_drip';
-  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx, largestUsd: run.largestUsd } };
+  return { pattern, metric: run.metric, score, scoredMinutes: run.minutes, span, sigma, window: { usd: run.usd, calls: run.events, minutes: run.minutes, startIdx, largestUsd: run.largestUsd, requests: run.requests } };
 }
 
 /**

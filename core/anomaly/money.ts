@@ -29,6 +29,8 @@ export interface MoneyWindow {
   startIdx?: number;
   /** The window's most expensive single event (USD), when known: it counts as an ordinary one (see `paceUsd`). */
   largestUsd?: number;
+  /** Requests alone, when `calls` also counts tool calls: the events a price is spread over (default `calls`). */
+  requests?: number;
 }
 
 /**
@@ -39,8 +41,9 @@ export interface MoneyWindow {
  */
 export function paceUsd(w: MoneyWindow): number {
   if (w.largestUsd === undefined || !(w.largestUsd > 0)) return w.usd;
-  if (w.calls < 2) return 0;
-  return (Math.max(0, w.usd - w.largestUsd) * w.calls) / (w.calls - 1);
+  const n = w.requests ?? w.calls;
+  if (n < 2) return 0;
+  return (Math.max(0, w.usd - w.largestUsd) * n) / (n - 1);
 }
 
 /** Largest minute spend in the series before minute `beforeIdx`. */

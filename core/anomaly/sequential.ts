@@ -56,6 +56,8 @@ export interface SequentialRun {
   /** Requests + tool calls, and USD, over the run. */
   events: number;
   usd: number;
+  /** Requests alone over the run (the events that carry a price). */
+  requests: number;
   /** The run's most expensive single event (USD): one request alone never sets the pace money is projected at. */
   largestUsd: number;
 }
@@ -95,7 +97,7 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     const drift = (k - 1) / p.dispersion;
     let s = 0;
     let cursor = p.from;
-    let run = { start: p.from, observed: 0, events: 0, usd: 0, largestUsd: 0 };
+    let run = { start: p.from, observed: 0, events: 0, requests: 0, usd: 0, largestUsd: 0 };
     const elapse = (to: number): void => {
       if (to <= cursor) return;
       s = Math.max(0, s - drift * lambda((cursor + to) / 2) * ((to - cursor) / MINUTE_MS));
@@ -104,10 +106,11 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     for (const b of buckets) {
       if (b.start < p.from || b.start > p.now) continue;
       elapse(b.start);
-      if (s === 0) run = { start: b.start, observed: 0, events: 0, usd: 0, largestUsd: 0 };
+      if (s === 0) run = { start: b.start, observed: 0, events: 0, requests: 0, usd: 0, largestUsd: 0 };
       s += gain * bucketUnits(b, p.metric, unit, p.capUnits);
       run.observed += b[p.metric];
       run.events += b.requests + b.tool_calls;
+      run.requests += b.requests;
       run.usd += b.cost_usd;
       run.largestUsd = Math.max(run.largestUsd, b.top[0] ?? 0);
     }
@@ -121,7 +124,7 @@ export function sequentialTest(buckets: readonly FreshBucket[], p: SequentialPar
     let expected = 0;
     // Expected total over the run, minute by minute (the expectation changes at hour boundaries).
     for (let t = run.start; t < p.now; t += MINUTE_MS) expected += p.expected(t).mean * (Math.min(p.now, t + MINUTE_MS) - t) / MINUTE_MS;
-    best = { metric: p.metric, llr: s, multiple: k, start: run.start, minutes, observed: run.observed, expected, events: run.events, usd: run.usd, largestUsd: run.largestUsd };
+    best = { metric: p.metric, llr: s, multiple: k, start: run.start, minutes, observed: run.observed, expected, events: run.events, requests: run.requests, usd: run.usd, largestUsd: run.largestUsd };
   }
   return best;
 }

@@ -105,6 +105,8 @@ describe('the pace money is projected at', () => {
     expect(paceUsd({ usd: 3, calls: 1, minutes: 1, largestUsd: 3 })).toBe(0);
     // a flood of equal calls keeps its spend
     expect(paceUsd({ usd: 2.5, calls: 100, minutes: 1, largestUsd: 0.025 })).toBeCloseTo(2.5, 9);
+    // a loop of priced chats and free tool calls: the price is spread over the requests only
+    expect(paceUsd({ usd: 0.5, calls: 20, requests: 10, minutes: 1, largestUsd: 0.05 })).toBeCloseTo(0.5, 9);
     // the largest event unknown (no fresh counters): the spend as it is
     expect(paceUsd({ usd: 3.2, calls: 21, minutes: 1 })).toBe(3.2);
   });
