@@ -47,6 +47,7 @@ const IngestBody = Type.Object({
   token_spans_received: Type.Record(Type.String(), Type.Number(), { description: 'spans received per ingest token name' }),
   token_spans_rejected: Type.Record(Type.String(), Counter, { description: 'rejected spans per ingest token name, then reason (out_of_scope_tenant, out_of_scope_api_key, out_of_scope_service, and every other reason)' }),
   ingest_unauthorized: Type.Record(Type.String(), Type.Number(), { description: 'OTLP requests refused with 401 per reason: missing, unknown, revoked' }),
+  requests_refused: Type.Record(Type.String(), Type.Number(), { description: 'OTLP requests refused with 429 before their body was read, per reason: memory (the collector over ingest.memory_limit_mib)' }),
   gauges: Type.Object({
     spool_bytes: Type.Number(),
     spool_files: Type.Number(),
@@ -57,7 +58,7 @@ const IngestBody = Type.Object({
 });
 
 const SCALARS = ['spans_received', 'spans_ignored', 'spans_superseded', 'events_accepted', 'call_collisions', 'call_discrepancies', 'call_late_evidence'] as const;
-const LABELLED = ['spans_rejected', 'unrecognized_usage_attribute', 'calls_without_counts', 'token_spans_received', 'ingest_unauthorized'] as const;
+const LABELLED = ['spans_rejected', 'unrecognized_usage_attribute', 'calls_without_counts', 'token_spans_received', 'ingest_unauthorized', 'requests_refused'] as const;
 const GAUGE_NAMES = ['spool_bytes', 'spool_files', 'dead_events', 'writer_queue', 'writer_lag_ms'] as const;
 
 export interface IngestStatsOptions {
@@ -103,6 +104,7 @@ export const ingestStatsRoutes: FastifyPluginAsyncTypebox<IngestStatsOptions> = 
         token_spans_received: {},
         token_spans_rejected: {},
         ingest_unauthorized: {},
+        requests_refused: {},
         gauges: Object.fromEntries(GAUGE_NAMES.map((n) => [n, 0])) as Static<typeof IngestBody>['gauges'],
       };
       for (const row of rows) {

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchWriter } from '../collector/batch-writer.ts';
 import type { BodyBudget } from '../collector/body-budget.ts';
+import type { MemoryLimiter } from '../collector/memory-limiter.ts';
 import type { IngestCounters } from '../collector/ingest.ts';
 import type { MetricsCounters } from '../collector/metrics-ingest.ts';
 import { decisionOutcome } from '../core/enforcement/decide.ts';
@@ -52,7 +53,7 @@ export function createMetrics() {
     registry,
 
     /** Ingest counters, the writer's queue and lag, the spool. */
-    watchCollector(c: { counters: IngestCounters; writer: Pick<BatchWriter, 'stats'>; bodyBudget?: Pick<BodyBudget, 'held' | 'refused'> }): void {
+    watchCollector(c: { counters: IngestCounters; writer: Pick<BatchWriter, 'stats'>; bodyBudget?: Pick<BodyBudget, 'held' | 'refused'>; memoryLimiter?: Pick<MemoryLimiter, 'over'> }): void {
       const n = c.counters;
       liveCounter(registry, 'ingest_spans_received_total', 'Spans received in OTLP requests that were decoded', [], () => one(n.spansReceived));
       liveCounter(registry, 'ingest_spans_ignored_total', 'Spans received that carry no usage (not GenAI, not metered)', [], () => one(n.spansIgnored));
@@ -62,6 +63,9 @@ export function createMetrics() {
         Object.entries(n.rejectedByToken).flatMap(([token, reasons]) => Object.entries(reasons).map(([reason, v]): [Labels, number] => [{ token, reason }, v])),
       );
       liveCounter(registry, 'ingest_unauthorized_total', 'OTLP requests refused with 401 for their ingest token, by reason (missing, unknown, revoked)', ['reason'], () => byLabel('reason', n.unauthorized));
+      liveCounter(registry, 'ingest_requests_refused_total', 'OTLP requests refused with 429 before their body was read, by reason (memory: resident memory over the soft limit of ingest.memory_limit_mib)', ['reason'], () => byLabel('reason', n.requestsRefused));
+      const limiter = c.memoryLimiter;
+      if (limiter) liveGauge(registry, 'ingest_memory_limited', '1 while the collector refuses new requests because its resident memory is over the soft limit, else 0', [], () => one(limiter.over ? 1 : 0));
       liveCounter(registry, 'ingest_events_accepted_total', 'Usage events handed to the writer (acknowledged once stored or spooled)', [], () => one(n.eventsAccepted));
       liveCounter(registry, 'ingest_events_stored_total', 'Usage events newly written to ClickHouse (duplicates excluded)', [], () => one(c.writer.stats().stored));
       liveCounter(registry, 'ingest_events_duplicate_total', 'Usage events dropped because their id was already stored (retries)', [], () => one(c.writer.stats().duplicates));

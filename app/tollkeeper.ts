@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config/load.ts';
 import type { BatchWriter } from '../collector/batch-writer.ts';
 import type { BodyBudget } from '../collector/body-budget.ts';
+import type { MemoryLimiter } from '../collector/memory-limiter.ts';
 import type { Ingest } from '../collector/ingest.ts';
 import type { StatsFlusher } from '../collector/ingest-stats.ts';
 import type { MetricsIngest } from '../collector/metrics-ingest.ts';
@@ -33,6 +34,8 @@ export interface Tollkeeper {
   writer?: BatchWriter;
   /** Bytes of OTLP request bodies held at once, until answered (`ingest.max_inflight_mib`). */
   bodyBudget?: BodyBudget;
+  /** Refuses new ingest requests while resident memory is over `ingest.memory_limit_mib` less its spike margin (absent at 0). */
+  memoryLimiter?: MemoryLimiter | undefined;
   /** The collector's counters flushed to `ingest_stats` every 10 s and on close. */
   stats?: StatsFlusher;
   /** Ingest tokens (config file and admin API) and the set the collector checks requests against. */

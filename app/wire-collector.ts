@@ -9,6 +9,7 @@ import { bump, createIngest, type Ingest } from '../collector/ingest.ts';
 import { createStatsFlusher } from '../collector/ingest-stats.ts';
 import { createMetricsIngest } from '../collector/metrics-ingest.ts';
 import { BodyBudget, defaultBudgetBytes } from '../collector/body-budget.ts';
+import { createMemoryLimiter, exposedGc } from '../collector/memory-limiter.ts';
 import { collectorPlugin } from '../collector/plugin.ts';
 import { openSpool } from '../collector/spool.ts';
 import { DEFAULT_IDENTITY, type IdentityConfig } from '../core/usage/identity.ts';
@@ -84,7 +85,12 @@ export async function wireCollector(w: Wiring): Promise<void> {
   await otlp.register(metricsRoutes, { registry: metrics.registry });
   const bodyLimit = config.ingest.body_limit_mib * 1024 * 1024;
   const bodyBudget = new BodyBudget(config.ingest.max_inflight_mib !== undefined ? config.ingest.max_inflight_mib * 1024 * 1024 : defaultBudgetBytes(bodyLimit));
-  metrics.watchCollector({ counters: ingest.counters, writer, bodyBudget });
+  const MIB = 1024 * 1024;
+  const memoryLimiter = config.ingest.memory_limit_mib > 0
+    ? createMemoryLimiter({ limitBytes: config.ingest.memory_limit_mib * MIB, spikeBytes: config.ingest.memory_spike_mib * MIB, gc: exposedGc(), idle: () => bodyBudget.held === 0, logger: logger.child({ component: 'memory-limiter' }) })
+    : undefined;
+  if (memoryLimiter) cleanups.unshift(() => memoryLimiter.close());
+  metrics.watchCollector({ counters: ingest.counters, writer, bodyBudget, ...(memoryLimiter ? { memoryLimiter } : {}) });
   // In one process, fresh usage nudges the detector to tick early (quota overspend stays a fraction of a tick).
   // Not async: an async function would keep the request's decoded spans alive until the store has the events.
   const nudging: Ingest = { ...ingest, ingest: (spans, decoderRejected, token) =>
@@ -100,9 +106,14 @@ export async function wireCollector(w: Wiring): Promise<void> {
     bodyLimit,
     bodyBudget,
     refusal: () => writer.refusal(),
+    admission: () => {
+      const refused = memoryLimiter?.refusal() ?? null;
+      if (refused) bump(ingest.counters.requestsRefused, 'memory');
+      return refused;
+    },
     onAnswer: (status) => metrics.otlpAnswered(status),
   });
-  Object.assign(app, { otlp, ingest, writer, bodyBudget, stats, metricsIngest });
+  Object.assign(app, { otlp, ingest, writer, bodyBudget, stats, metricsIngest, memoryLimiter });
   if (w.role === 'collector') {
     const timer = setInterval(() => void w.policies.load().then(w.refreshKeep, (err: unknown) => logger.warn({ err }, 'cannot refresh policies')), 30_000);
     timer.unref();

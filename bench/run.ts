@@ -79,6 +79,11 @@ function parseArgs(argv: string[]) {
   return o;
 }
 
+/** The Node flags `npm start` runs with (package.json), so the app in a benchmark runs as users run it. */
+const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!
+  .split(/\s+/)
+  .filter((a) => a.startsWith('--') && a !== '--import');
+
 // Ctrl-C: the benchmark process gets the signal too (same process group); the runner removes its scratch directory.
 let running: { child: ReturnType<typeof spawn>; tmp: string } | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -96,10 +101,9 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
   const tmp = mkdtempSync(join(tmpdir(), `tollkeeper-bench-${e.id}-`));
   const resultFile = join(tmp, 'result.json');
   const started = Date.now();
-  // The same V8 flags as `npm start` (package.json), so the app in a benchmark runs as users run it.
-  // BENCH_NODE_FLAGS adds V8/Node flags (e.g. to weigh a GC setting against those defaults).
+  // The same Node flags as `npm start` (START_FLAGS). BENCH_NODE_FLAGS adds V8/Node flags (e.g. to weigh a GC setting against those defaults).
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', ...extra, '--import', 'tsx', e.file], {
+  const child = spawn(process.execPath, [...START_FLAGS, ...extra, '--import', 'tsx', e.file], {
     cwd: ROOT,
     env: { ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
     stdio: ['ignore', 'pipe', 'pipe'],

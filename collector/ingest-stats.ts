@@ -39,6 +39,7 @@ function snapshot(c: IngestCounters): Snapshot {
   // Token names carry no `/` (letters, digits, _ . -): `token/reason` splits back unambiguously.
   for (const [token, reasons] of Object.entries(c.rejectedByToken)) for (const [reason, v] of Object.entries(reasons)) s.set(key('token_spans_rejected', `${token}/${reason}`), v);
   for (const [label, v] of Object.entries(c.unauthorized)) s.set(key('ingest_unauthorized', label), v);
+  for (const [label, v] of Object.entries(c.requestsRefused)) s.set(key('requests_refused', label), v);
   return s;
 }
 

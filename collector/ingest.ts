@@ -44,6 +44,8 @@ export interface IngestCounters {
   rejectedByToken: Record<string, Record<string, number>>;
   /** OTLP requests refused for their token, per reason (`missing`, `unknown`, `revoked`). */
   unauthorized: Record<string, number>;
+  /** OTLP requests refused before their body was read, per reason (`memory`: the process over its memory limit). */
+  requestsRefused: Record<string, number>;
 }
 
 export interface IngestDeps {
@@ -120,6 +122,7 @@ export function emptyCounters(): IngestCounters {
     spansByToken: {},
     rejectedByToken: {},
     unauthorized: {},
+    requestsRefused: {},
   };
 }
 

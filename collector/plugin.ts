@@ -26,6 +26,11 @@ export interface CollectorPluginOptions {
   bodyBudget?: BodyBudget;
   /** Asked before inflating and decoding a body: a refusal (full queue, shutting down) is answered at once. */
   refusal?: () => Refusal | null;
+  /**
+   * Asked only before a body is read (the memory limiter): a request already reading its body is let through, so what
+   * was admitted completes and its memory is not spent for nothing.
+   */
+  admission?: () => Refusal | null;
   /** How much of a refused body is still read, and for how long, so the client reads the answer (DEFAULT_DRAIN). */
   drain?: DrainBounds;
   /** Told the status of every answer of POST /v1/traces, also the early ones written to the socket (metrics). */
@@ -148,7 +153,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   // streams in instead of being buffered, so memory stays flat however many clients push at once.
   const refuseEarly = async (request: FastifyRequest, reply: FastifyReply) => {
     // The auth plugin's onRequest hook has run first: an unauthorized request never gets here.
-    const refused = opts.refusal?.() ?? (budget.held >= budget.maxBytes ? busy : null);
+    const refused = opts.refusal?.() ?? opts.admission?.() ?? (budget.held >= budget.maxBytes ? busy : null);
     if (refused) {
       await sendStatus(reply, refused.status, refused.reason, formatOf(request.headers['content-type']) ?? 'json', refused.retryAfterSeconds);
     }

@@ -44,6 +44,13 @@ export const ingestSection = Type.Object(
     max_queue_mib: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 64 }),
     /** Request bodies held in memory at once (being read, decoded, ingested); default the larger of 64 and 4 × body_limit_mib. */
     max_inflight_mib: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096 })),
+    /**
+     * Resident memory of the process (MiB) the collector keeps under: from `memory_limit_mib - memory_spike_mib` on, new
+     * ingest requests get 429 with Retry-After before their body is read; past the limit a collection is asked for. 0: off.
+     */
+    memory_limit_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 900 }),
+    /** Head room below `memory_limit_mib` for what admitted requests still allocate. */
+    memory_spike_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 150 }),
     compute_operations: Type.Array(Type.String(), { default: [] }),
     /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
     tokens: Type.Array(IngestTokenT, { default: [] }),

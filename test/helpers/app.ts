@@ -37,6 +37,9 @@ export async function startApp(opts: { yaml?: string; dataDir?: string; database
     flags: { data: dataDir, otlpPort: 0, apiPort: opts.apiPort ?? 0, gatewayPort: opts.gatewayPort ?? 0, host: '127.0.0.1', ...(serverUrl ? { clickhouseUrl: serverUrl } : {}) },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  // A test process hosts vitest and often several apps: its resident memory says nothing about one app's, so the
+  // memory limiter is off unless the test sets it.
+  if (!/memory_limit_mib/.test(opts.yaml ?? '')) loaded.config.ingest.memory_limit_mib = 0;
   const app = await buildTollkeeper(loaded.config, {
     logger: createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent'),
     ...(opts.role ? { role: opts.role } : {}),
