@@ -39,8 +39,14 @@ function sampleEngineMemory(store: ClickHouse, everyMs = 250): () => Promise<num
   };
 }
 
+/** The memory limiter's setting, stated with the figures it shaped. */
+function limiterText(c: { memory_limit_mib: number; memory_spike_mib: number }): string {
+  if (c.memory_limit_mib === 0) return 'Memory limiter off (`ingest.memory_limit_mib: 0`).';
+  return `Memory limiter on (\`ingest.memory_limit_mib: ${c.memory_limit_mib}\`, \`memory_spike_mib: ${c.memory_spike_mib}\`): new requests get 429 with Retry-After from ${c.memory_limit_mib - c.memory_spike_mib} MiB resident on ("of which for memory"); RSS after = resident memory once the writer has drained and 2 s have passed.`;
+}
+
 await runBench(async ({ tmpDir, scale }) => {
-  const bench = await startBenchApp(join(tmpDir, 'data'), 'bench_overload');
+  const bench = await startBenchApp(join(tmpDir, 'data'), 'bench_overload', { memoryLimiter: true });
   const load = new LoadClient('load client');
   const probe = new LoadClient('healthz prober');
   const rows: string[][] = [];
@@ -58,6 +64,7 @@ await runBench(async ({ tmpDir, scale }) => {
       // The writer's queue in bytes, sampled like RSS: the part of memory the collector bounds itself.
       let writerMax = 0;
       const writerTimer = setInterval(() => (writerMax = Math.max(writerMax, bench.app.writer?.stats().queuedBytes ?? 0)), 25);
+      const refusedBefore = bench.app.memoryLimiter?.refused ?? 0;
       const r = await load.load({ url: bench.otlpUrl, format: 'protobuf', spans: SPANS, concurrency: phase.concurrency, spanBudget: null, maxMs: phase.seconds * 1000 * scale });
       const during = await probe.stopProbe();
       const peak = stopRss();
@@ -72,6 +79,9 @@ await runBench(async ({ tmpDir, scale }) => {
       await probe.startProbe(bench.otlpUrl, 50);
       await new Promise((res) => setTimeout(res, 2_000));
       const after = await probe.stopProbe();
+      // Where memory settles with nothing in flight: the limiter accepts again only below its soft limit.
+      const rssAfter = process.memoryUsage.rss();
+      const refusedForMemory = (bench.app.memoryLimiter?.refused ?? 0) - refusedBefore;
       const s = r.statuses;
       const others = Object.entries(s).filter(([k]) => !['200', '429', '503'].includes(k));
       const hz = (p: ProbeResult) => `${p.ok}/${p.probes} ok, p50 ${fmt(p.latencyMs.p50, 1)} / p99 ${fmt(p.latencyMs.p99, 1)} / max ${fmt(p.latencyMs.max)} ms`;
@@ -85,9 +95,11 @@ await runBench(async ({ tmpDir, scale }) => {
         fmt(s['429'] ?? 0),
         fmt(s['503'] ?? 0),
         fmt(r.withRetryAfter),
+        fmt(refusedForMemory),
         others.length || r.errors ? `${others.map(([k, v]) => `${v}× ${k}`).join(', ')}${r.errors ? ` ${r.errors} errors` : ''}` : '0',
         `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p99)}`,
         mib(peakDuring),
+        mib(rssAfter),
         `${mib(peak.heapTotal)} (young ${mib(peak.young)}) / ${mib(peak.external)} / ${mib(peak.native)}`,
         mib(enginePeak),
         mib(writerPeak),
@@ -110,11 +122,12 @@ await runBench(async ({ tmpDir, scale }) => {
         `The real app as \`npm start\` runs it (every role, detector loop on); one load-generator process sends ${SPANS}-span protobuf requests as fast as answers come back, with ${PHASES.map((p) => p.concurrency).join(' then ')} requests in flight (no backoff: Retry-After is counted, not obeyed).`,
         'A second process sends GET /healthz to the OTLP port every 50 ms (one at a time) during each phase and for 2 s after the writer has drained.',
         'offered = spans sent ÷ phase time; accepted = spans answered 200. Peak RSS sampled every 25 ms in the app process (RSS when idle: ' + mib(rssIdle) + ' MiB), with `process.memoryUsage()` at that sample: JS heap (heapTotal; young gen = its new spaces, sized by `--max-semi-space-size`), external (buffers), native = RSS − both (embedded ClickHouse, code, stacks). Engine-tracked: the peak of the embedded engine\'s own MemoryTracking metric (its allocations: inserts, merges, caches), asked every 250 ms. Bound: 1 GiB.',
+        limiterText(bench.app.config.ingest),
         `Afterwards the table holds ${fmt(stored.rows)} rows for ${fmt(acked)} spans acknowledged (must be equal: no acknowledged span lost, none stored twice).`,
       ],
       tables: [
         {
-          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', 'offered ÷ accepted', '200', '429', '503', 'with Retry-After', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'at the peak: JS heap (young gen) / external / native MiB', 'engine-tracked peak MiB', 'writer queue peak MiB', 'healthz during', 'healthz after'],
+          columns: ['in flight', 'seconds', 'offered spans/s', 'accepted spans/s', 'offered ÷ accepted', '200', '429', '503', 'with Retry-After', 'of which for memory', 'other', 'latency p50 / p99 ms', 'peak RSS MiB', 'RSS after MiB', 'at the peak: JS heap (young gen) / external / native MiB', 'engine-tracked peak MiB', 'writer queue peak MiB', 'healthz during', 'healthz after'],
           rows,
         },
       ],

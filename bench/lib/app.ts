@@ -21,14 +21,18 @@ export interface BenchApp {
  * The real app as `npm start` builds it (every role, embedded ClickHouse), on 127.0.0.1 random ports.
  * One chdb data directory per process: cells of a benchmark share it and each get their own database.
  */
-export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean } = {}): Promise<BenchApp> {
+export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean; memoryLimiter?: boolean } = {}): Promise<BenchApp> {
+  const yaml = o.yaml ?? process.env.BENCH_YAML;
   const loaded = loadConfig({
     source: 'bench.yaml',
-    ...(o.yaml !== undefined ? { fileText: o.yaml } : process.env.BENCH_YAML ? { fileText: process.env.BENCH_YAML } : {}),
+    ...(yaml ? { fileText: yaml } : {}),
     env: {},
     flags: { data: dataDir, otlpPort: 0, apiPort: 0, gatewayPort: 0, host: '127.0.0.1' },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  // A benchmark process also holds its own data and measurements (and some run in-process ceilings first): its
+  // resident memory is not the app's, so the memory limiter runs only where a benchmark asks for it (overload).
+  if (!o.memoryLimiter && !/memory_limit_mib/.test(yaml ?? '')) loaded.config.ingest.memory_limit_mib = 0;
   const app = await buildTollkeeper(loaded.config, { logger: createLogger('warn'), database, startLoop: o.startLoop ?? true });
   const urls = await app.listen();
   return {
