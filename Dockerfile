@@ -6,5 +6,7 @@ COPY . .
 ENV TOLLKEEPER_DATA=/data
 EXPOSE 4318 8080 4320
 # A larger young generation: ingest allocates short-lived objects fast (BENCHMARKS.md "Where the time goes").
-ENTRYPOINT ["node", "--max-semi-space-size=64", "--import", "tsx", "bin/tollkeeper.ts"]
+# The same memory settings as `npm start` (docs/scaling.md "Memory of one all-in-one process under overload").
+ENV MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--expose-gc", "--import", "tsx", "bin/tollkeeper.ts"]
 CMD ["start", "--host", "0.0.0.0"]

@@ -79,10 +79,13 @@ function parseArgs(argv: string[]) {
   return o;
 }
 
-/** The Node flags `npm start` runs with (package.json), so the app in a benchmark runs as users run it. */
-const START_FLAGS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!
-  .split(/\s+/)
-  .filter((a) => a.startsWith('--') && a !== '--import');
+/**
+ * The Node flags and environment (`NAME=value` before `node`) `npm start` runs with (package.json), so the app in a
+ * benchmark runs as users run it.
+ */
+const START_WORDS = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!.split(/\s+/);
+const START_FLAGS = START_WORDS.filter((a) => a.startsWith('--') && a !== '--import');
+const START_ENV = Object.fromEntries(START_WORDS.slice(0, START_WORDS.indexOf('node')).map((a) => a.split('=', 2) as [string, string]));
 
 // Ctrl-C: the benchmark process gets the signal too (same process group); the runner removes its scratch directory.
 let running: { child: ReturnType<typeof spawn>; tmp: string } | undefined;
@@ -105,7 +108,7 @@ function runOne(e: Entry, scale: number): Promise<{ result?: BenchResult; error?
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...START_FLAGS, ...extra, '--import', 'tsx', e.file], {
     cwd: ROOT,
-    env: { ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
+    env: { ...START_ENV, ...process.env, BENCH_TMP: join(tmp, 'work'), BENCH_RESULT_FILE: resultFile, BENCH_SCALE: String(scale) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running = { child, tmp };

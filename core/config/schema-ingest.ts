@@ -48,9 +48,9 @@ export const ingestSection = Type.Object(
      * Resident memory of the process (MiB) the collector keeps under: from `memory_limit_mib - memory_spike_mib` on, new
      * ingest requests get 429 with Retry-After before their body is read; past the limit a collection is asked for. 0: off.
      */
-    memory_limit_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 900 }),
+    memory_limit_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 950 }),
     /** Head room below `memory_limit_mib` for what admitted requests still allocate. */
-    memory_spike_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 150 }),
+    memory_spike_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 100 }),
     compute_operations: Type.Array(Type.String(), { default: [] }),
     /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
     tokens: Type.Array(IngestTokenT, { default: [] }),
