@@ -76,7 +76,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const dataDir = o.data ? resolve(o.data) : mkdtempSync(join(tmpdir(), 'tollkeeper-demo-'));
       if (!o.data) cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
       say('tollkeeper', `starting on ${o.data ? dataDir : 'a temporary data directory'} (embedded ClickHouse), detector tick 1 s`);
-      const loaded = loadConfig({ source: 'tollkeeper demo', fileText: demoYaml(receiver.url, receiver.secret), env: {}, flags: { data: dataDir, otlpPort: 0, apiPort: 0, host: '127.0.0.1' } });
+      const loaded = loadConfig({ source: 'tollkeeper demo', fileText: demoYaml(receiver.url, receiver.secret), env: {}, flags: { data: dataDir, otlpPort: 0, apiPort: 0, gatewayPort: 0, host: '127.0.0.1' } });
       if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
       const app: Tollkeeper = await buildTollkeeper(loaded.config, { logger: createLogger('error') });
       cleanups.unshift(() => app.close());

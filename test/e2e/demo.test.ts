@@ -1,9 +1,19 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { cli } from '../helpers/cli.ts';
+
+/** Holds 127.0.0.1:<port> the way a `tollkeeper start` already running would (unless something else holds it). */
+async function holdPort(port: number): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
 
 /** Runs `tollkeeper demo --fast <args>` as a user would (the real CLI in a child process) and collects its transcript. */
 const demo = (args: string[]) => cli(['demo', '--fast', ...args], {}, undefined, 100_000);
@@ -17,6 +27,8 @@ afterEach(async () => {
 describe('tollkeeper demo', () => {
   it('starts tollkeeper, leaks a key, and shows the detection, the revocation, the gateway answer and the alert, then ends by itself', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'tk-demo-data-')), 'data-demo');
+    // A tollkeeper already running on the default ports (the gateway listener's 4320 among them) does not stop it.
+    const held = await holdPort(4320);
     try {
       const r = await demo(['--data', data]);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -37,6 +49,7 @@ describe('tollkeeper demo', () => {
       // --data keeps what happened for a look in the web UI afterwards.
       expect(existsSync(join(data, 'tokens.json'))).toBe(true);
     } finally {
+      held?.close();
       rmSync(join(data, '..'), { recursive: true, force: true });
     }
   }, 120_000);
