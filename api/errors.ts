@@ -86,6 +86,9 @@ export const errorsPlugin = fp(
     // Many clients send `content-type: application/json` on every request, DELETE and body-less POSTs included:
     // an empty body is no body (a route that needs one says so through its schema: `body: required`). Anything
     // else is parsed as fastify does by default, refusing `__proto__` and `constructor.prototype` keys.
+    // Every body the API reads is JSON: fastify's text/plain parser would hand a route a string (what fetch sends
+    // for a string body without a type) and the answer would be a puzzling "expected a mapping"; it is a 415.
+    app.removeContentTypeParser('text/plain');
     const parseJson = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -119,7 +122,11 @@ export const errorsPlugin = fp(
         return reply.code(status).send({ error: err.code, message: err.message, errors: [...err.errors] });
       }
       // fastify's own client errors (unparsable JSON, body too large, unsupported media type).
-      const code = err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'invalid_request';
+      if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        const message = `content-type ${JSON.stringify(request.headers['content-type'] ?? '')} is not accepted: send JSON with content-type application/json`;
+        return reply.code(415).send({ error: 'unsupported_media_type', message, errors: [message] });
+      }
+      const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'invalid_request';
       return reply.code(status).send({ error: code, message: err.message, errors: [err.message] });
     });
     app.setNotFoundHandler((request) => {

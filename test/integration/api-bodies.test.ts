@@ -1,6 +1,6 @@
-// A request without a body that still says `content-type: application/json` (many HTTP clients add it to every
-// request, DELETE and body-less POSTs included) is read as a request without a body, not refused; a route that
-// needs a body still answers a clear 400 naming it.
+// How the API reads bodies. A request without a body that still says `content-type: application/json` (many HTTP
+// clients add it to every request, DELETE and body-less POSTs included) is read as a request without a body, not
+// refused; a route that needs a body still answers a clear 400 naming it. A body of another type is a 415.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { closeFuzzAgent, errorShapeProblems, sendRaw } from '../helpers/fuzz-http.ts';
@@ -56,5 +56,18 @@ describe('an empty body with content-type application/json', () => {
       expect(a.status, `${JSON.stringify(body)}: ${a.body.toString()}`).toBe(400);
       expect(errorShapeProblems(a, false)).toEqual([]);
     }
+  });
+});
+
+describe('a body that is not JSON', () => {
+  it('is 415 naming the content type it got, also text/plain (what fetch sends for a string body)', async () => {
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded']) {
+      const a = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/policies', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': type }, body: Buffer.from('{"name":"p","scope":"api_key","limits":{"cost_usd":1}}') });
+      expect(a.status, `${type}: ${a.body.toString()}`).toBe(415);
+      expect(errorShapeProblems(a, false)).toEqual([]);
+      expect(JSON.parse(a.body.toString())).toMatchObject({ error: 'unsupported_media_type', message: `content-type ${JSON.stringify(type)} is not accepted: send JSON with content-type application/json` });
+    }
+    const list = await sendRaw(t.apiUrl, { method: 'GET', path: '/api/policies', headers: json(t.adminToken) });
+    expect(JSON.parse(list.body.toString())).toEqual({ policies: [] });
   });
 });
