@@ -46,8 +46,6 @@ export interface AuthorizeAnswer {
   head?: readonly string[] | undefined;
 }
 
-/** Reads one request header by its lower-case name from wherever a listener keeps them; '' counts as absent. */
-export type HeaderReader<S> = (source: S, name: string) => string | undefined;
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -57,8 +55,6 @@ function one(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   return s === undefined || s === '' ? undefined : s;
 }
-
-const fromHeaders: HeaderReader<IncomingHttpHeaders> = (headers, name) => one(headers[name]);
 
 /** An answer with its flat header list made once (`head`), for answers that are sent again and again. */
 export function prebuilt(status: number, headers: Record<string, string>, body: string): AuthorizeAnswer {
@@ -88,18 +84,11 @@ function sameRemaining(a: Partial<Record<string, number>>, b: Partial<Record<str
  * answers are the same bytes.
  */
 export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: IncomingHttpHeaders) => AuthorizeAnswer {
-  return createAuthorizeReader(o, fromHeaders);
-}
-
-/**
- * The same answerer over any source of request headers: the gateway worker reads node's raw header list instead of
- * building the headers object per request.
- */
-export function createAuthorizeReader<S>(o: AuthorizeOptions, read: HeaderReader<S>): (source: S) => AuthorizeAnswer {
+  const read = (headers: IncomingHttpHeaders, name: string) => one(headers[name]);
   const kindHeaders = KINDS.map((k) => [k, o.headers[k]] as const).filter((x): x is readonly [(typeof KINDS)[number], string] => !!x[1]);
   const secretHeader = o.headers.secret.toLowerCase();
 
-  function entitiesOf(headers: S): EntityRef[] {
+  function entitiesOf(headers: IncomingHttpHeaders): EntityRef[] {
     const out: EntityRef[] = [];
     for (const [kind, header] of kindHeaders) {
       const id = read(headers, header);

@@ -6,9 +6,8 @@ import { createForwardAuth } from '../detector/forward-auth.ts';
 import { createGatewayMirror, type FeedMessage } from '../detector/gateway-mirror.ts';
 import { secretHasher } from '../core/usage/secret-hash.ts';
 import { ESTIMATE_HEADER } from './admission.ts';
-import { createAuthorizeReader, type AuthorizeAnswer } from './authorize-answer.ts';
+import { createAuthorizeAnswerer, type AuthorizeAnswer } from './authorize-answer.ts';
 import { createGatewayServer } from './gateway-http.ts';
-import { headerOf } from './gateway-request.ts';
 import type { GatewayWorkerData, WorkerCommand, WorkerReport } from './gateway-messages.ts';
 import { createRevocationAnswerer } from './revocations-answer.ts';
 
@@ -57,8 +56,7 @@ const forwardAuth: Pick<typeof decider, 'authorize'> = {
     return a;
   },
 };
-// Headers read straight from node's raw list: no headers object is built for a request decided here.
-const answer = createAuthorizeReader({ forwardAuth, headers: d.headers, nginxMode: d.nginxMode, hashSecret: secretHasher(d.hashKey) }, headerOf);
+const answer = createAuthorizeAnswerer({ forwardAuth, headers: d.headers, nginxMode: d.nginxMode, hashSecret: secretHasher(d.hashKey) });
 
 // A request with an admission estimate reserves budget in the ledger, which lives on the main thread: it is asked
 // there (one message each way) and answered exactly as the API port answers it.
@@ -74,7 +72,7 @@ function relay(headers: IncomingHttpHeaders): Promise<AuthorizeAnswer> {
 
 const server = createGatewayServer({
   tokens: d.tokens,
-  authorize: (req) => (headerOf(req, ESTIMATE_HEADER) !== undefined ? relay(req.headers) : answer(req)),
+  authorize: (req) => (req.headers[ESTIMATE_HEADER] !== undefined ? relay(req.headers) : answer(req.headers)),
   revocations: createRevocationAnswerer({
     get version() {
       return mirror.version;
