@@ -23,6 +23,11 @@ export interface GatewayListener {
   port: number;
   /** Long-polls parked on the gateway listener right now. */
   readonly waiting: number;
+  /**
+   * The worker's young-generation collections (scavenges) so far and their total pause, in ms (benchmarks read the
+   * difference over a run: how often the collector stopped the worker's requests, and for how long).
+   */
+  readonly scavenges: { count: number; pauseMs: number };
   /** The worker's thread id in the OS (Linux), for reading its CPU time; undefined elsewhere. */
   readonly osThreadId: number | undefined;
   /** The worker's event-loop utilization, like `performance.eventLoopUtilization()` (pass an earlier value for a delta). */
@@ -48,7 +53,8 @@ const STABLE_MS = 60_000;
 export async function startGatewayListener(o: GatewayListenerOptions): Promise<GatewayListener> {
   const { subscribe, authorize, onCounts, onRestart, logger, ...data } = o;
   // Long-polls parked in the worker, readable here without a round trip; shared by every worker in turn.
-  const stats = new SharedArrayBuffer(4);
+  // [0] long-polls waiting, [1] scavenges, [2] their total pause in µs (wrapping after ~35 min of pauses).
+  const stats = new SharedArrayBuffer(12);
   const waiting = new Int32Array(stats);
   let current: WorkerThread | undefined;
   /** The current worker is running (false between a crash and its replacement). */
@@ -131,6 +137,9 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
     port,
     get waiting() {
       return Atomics.load(waiting, 0);
+    },
+    get scavenges() {
+      return { count: Atomics.load(waiting, 1), pauseMs: Atomics.load(waiting, 2) / 1000 };
     },
     get osThreadId() {
       return current?.tid;

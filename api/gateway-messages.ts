@@ -17,7 +17,7 @@ export interface GatewayWorkerData {
   maxStalenessMs: number;
   failMode: FailMode;
   limits: GatewayHttpLimits;
-  /** Int32Array over it: [0] = long-polls waiting. */
+  /** Int32Array over it: [0] = long-polls waiting, [1] = scavenges, [2] = their total pause (µs). */
   stats: SharedArrayBuffer;
 }
 

@@ -1,5 +1,6 @@
 import { readlinkSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decisionOutcome } from '../core/enforcement/decide.ts';
 import { createForwardAuth } from '../detector/forward-auth.ts';
@@ -27,6 +28,15 @@ const waitForChange: typeof mirror.waitForChange = (since, timeoutMs, signal) =>
   Atomics.store(stats, 0, mirror.waiting);
   return p.then(() => void Atomics.store(stats, 0, mirror.waiting));
 };
+
+// Its scavenges (count, total pause in µs), readable from the main thread: what its collector costs its requests.
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+    if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MINOR) continue;
+    Atomics.add(stats, 1, 1);
+    Atomics.add(stats, 2, Math.round(e.duration * 1000));
+  }
+}).observe({ entryTypes: ['gc'] });
 
 // What it answered, sent to the main thread (for /metrics) about once a second while there is anything to send:
 // one message a second whatever the rate, plain increments per request.

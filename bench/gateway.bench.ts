@@ -6,10 +6,10 @@
 // own process).
 import { loadavg } from 'node:os';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { RevocationList } from '../core/enforcement/revocation-list.ts';
+import { seedRevocations } from './lib/gateway-seed.ts';
 import { findNginx, startNginx } from '../test/helpers/nginx.ts';
 import { freePort } from '../test/helpers/fake-upstream.ts';
-import { openBenchStore, startBenchApp, type BenchApp } from './lib/app.ts';
+import { startBenchApp, type BenchApp } from './lib/app.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { httpLoad, measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
 import { startCeilingServer, type CeilingServer } from './lib/http-load-ceiling.ts';
@@ -27,29 +27,6 @@ const part = (name: string) => !ONLY || ONLY.source.includes(name);
 const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 const INGEST_SPANS_PER_S = 15_000; // about half of what ingest sustains on this machine (BENCHMARKS.md "ingest")
 
-async function seed(tmpDir: string, database: string): Promise<void> {
-  const list = new RevocationList(ENTRIES + 10);
-  const rows: object[] = [];
-  const at = new Date().toISOString().replace('T', ' ').replace('Z', '');
-  for (let i = 0; i < ENTRIES; i++) {
-    const throttle = i % 10 === 0;
-    const cause = {
-      action: throttle ? ('throttle' as const) : ('revoke' as const),
-      ...(throttle ? { limit: { requests_per_minute: 60 } } : {}),
-      reason: `key k-${i} used $5.00 of $5.00 cost_usd (100%) under policy free-daily-cost`,
-      source: 'quota' as const,
-      ref: 'free-daily-cost',
-      created_at: new Date().toISOString(),
-      expires_at: new Date(Date.now() + 86_400_000).toISOString(),
-    };
-    const c = list.addCause('api_key', `k-${i}`, cause)!;
-    rows.push({ version: c.version, at, op: c.op, kind: c.kind, id: c.id, entry: JSON.stringify(c.entry), actor: 'bench', source: 'quota', reason: cause.reason });
-  }
-  const store = await openBenchStore(tmpDir, database);
-  await store.insert('enforcement_log', rows);
-  await store.close();
-}
-
 interface Row {
   what: string;
   port: string;
@@ -59,6 +36,8 @@ interface Row {
   /** CPU of the thread that answered (the worker, or the main thread for the API port), per request. */
   threadUsPerReq: number;
   elu: number;
+  /** The serving worker's scavenges per 1,000 requests and their mean pause (ms); undefined for the main thread. */
+  gc?: { per1k: number; meanMs: number };
   goal?: string;
 }
 
@@ -67,7 +46,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const warmupMs = 1_000;
   const database = 'gateway_bench';
   progress(`seeding ${ENTRIES} revocation-list entries`);
-  await seed(ctx.tmpDir, database);
+  await seedRevocations(ctx.tmpDir, database, ENTRIES);
   // A policy over every api_key (so /v1/authorize computes remaining budget) that the ingest load never exhausts:
   // the list, and so the 304 requests' ETag, must not move during a cell.
   const yaml = `anomaly: { enabled: false }\npolicies: [{ name: paid-monthly, scope: api_key, period: { calendar: month }, limits: { cost_usd: 1000000000, requests: 1000000000000 }, action: revoke }]\n`;
@@ -75,9 +54,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const enforcement = b.app.enforcement!;
   if (enforcement.snapshot().entries.length !== ENTRIES) throw new Error(`expected ${ENTRIES} entries, loaded ${enforcement.snapshot().entries.length}`);
   const apiPort = Number(new URL(b.apiUrl).port);
-  const maybeGateway = b.app.gateway;
-  if (!maybeGateway) throw new Error('the gateway listener did not start');
-  const gateway = maybeGateway;
+  const gateway = b.app.gateway ?? (() => { throw new Error('the gateway listener did not start'); })();
   const gwPort = gateway.port;
   const token = b.app.tokens.gateway;
   const auth = { authorization: `Bearer ${token}` };
@@ -87,15 +64,13 @@ await runBench(async (ctx): Promise<BenchResult> => {
   // The machine's own ceiling, measured in the same run: a bare node:http worker answering a fixed 200.
   const ceiling: CeilingServer = await startCeilingServer();
 
-  /** The thread a port's answers run on: its OS thread id and event-loop utilization. */
-  const threadOf = (port: number) =>
-    port === apiPort
-      ? { name: 'API port (fastify, main thread)', tid: process.pid as number | undefined, elu: (e?: EventLoopUtilization) => performance.eventLoopUtilization(e) }
-      : port === gwPort
-        ? { name: 'gateway listener (worker)', tid: gateway.osThreadId, elu: (e?: EventLoopUtilization) => gateway.eventLoopUtilization(e) }
-        : port === ceiling.port
-          ? { name: CEILING, tid: ceiling.osThreadId, elu: (e?: EventLoopUtilization) => ceiling.eventLoopUtilization(e) }
-          : { name: 'NGINX → gateway listener', tid: gateway.osThreadId, elu: (e?: EventLoopUtilization) => gateway.eventLoopUtilization(e) };
+  /** The thread a port's answers run on: its OS thread id, event-loop utilization and scavenges (workers only). */
+  const threadOf = (port: number) => {
+    if (port === apiPort) return { name: 'API port (fastify, main thread)', tid: process.pid as number | undefined, elu: (e?: EventLoopUtilization) => performance.eventLoopUtilization(e), gc: undefined };
+    const w = port === ceiling.port ? ceiling : gateway;
+    const name = port === ceiling.port ? CEILING : port === gwPort ? 'gateway listener (worker)' : 'NGINX → gateway listener';
+    return { name, tid: w.osThreadId, elu: (e?: EventLoopUtilization) => w.eventLoopUtilization(e), gc: () => w.scavenges };
+  };
 
   const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = gwPort) => {
     const th = threadOf(port);
@@ -103,26 +78,31 @@ await runBench(async (ctx): Promise<BenchResult> => {
     const cpu0 = process.cpuUsage();
     let elu0 = th.elu();
     let t0 = threadCpuMs(th.tid);
-    // The serving thread's CPU and event-loop busy share are read over the measured part only (after the warm-up).
+    let gc0 = th.gc?.();
+    // The serving thread's CPU, event-loop busy share and scavenges are read over the measured part only (after the warm-up).
     const afterWarmup = setTimeout(() => {
       elu0 = th.elu();
       t0 = threadCpuMs(th.tid);
+      gc0 = th.gc?.();
     }, warmupMs);
     const r = await httpLoad({ ...spec, port, durationMs, warmupMs });
     clearTimeout(afterWarmup);
     const elu = th.elu(elu0);
     const t1 = threadCpuMs(th.tid);
+    const gc1 = th.gc?.();
+    const n = gc0 && gc1 ? gc1.count - gc0.count : 0;
+    const gc = gc0 && gc1 && r.requests ? { per1k: (n * 1000) / r.requests, meanMs: n ? (gc1.pauseMs - gc0.pauseMs) / n : 0 } : undefined;
     const cpu = process.cpuUsage(cpu0);
     const m = measured(r);
     const threadUsPerReq = r.requests && t0 !== undefined && t1 !== undefined ? ((t1 - t0) * 1000) / r.requests : 0;
     // Process CPU (all threads: both listeners, the app, the detector loop, ClickHouse's) over warm-up + measured time, per request.
     const serverUsPerReq = ((cpu.user + cpu.system) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
-    rows.push({ what, port: th.name, load, m, serverUsPerReq, threadUsPerReq, elu: elu.utilization, ...(goal ? { goal } : {}) });
+    rows.push({ what, port: th.name, load, m, serverUsPerReq, threadUsPerReq, elu: elu.utilization, ...(gc ? { gc } : {}), ...(goal ? { goal } : {}) });
     if (m.errors) problems.push(`${what} (${th.name}, ${load}): ${m.errors} errors (${r.firstError})`);
     const expected = what.includes('304') ? '304' : '200';
     const other = Object.keys(r.statuses).filter((s) => s !== expected);
     if (other.length) problems.push(`${what} (${th.name}, ${load}): answers other than ${expected}: ${m.statuses}`);
-    progress(`${what} · ${th.name} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; serving-thread CPU ${fmt(threadUsPerReq)} µs/req (loop busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU`);
+    progress(`${what} · ${th.name} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; serving-thread CPU ${fmt(threadUsPerReq)} µs/req (loop busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU${gc ? `; ${fmt(gc.per1k, 1)} scavenges per 1,000 requests, mean pause ${fmt(gc.meanMs, 2)} ms` : ''}`);
     return m;
   };
 
@@ -196,9 +176,10 @@ await runBench(async (ctx): Promise<BenchResult> => {
       const gw = await startNginx(nginx, ports, { extraServer: `server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"ok":true}'; } }` });
       try {
         const viaNginx = authorize.map((r) => r.replace('GET /v1/authorize', 'GET /v1/chat/completions').replace(/x-tollkeeper-gateway-token: [^\r]*\r\n/, ''));
-        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, saturated, 64 conn', { mode: 'closed', connections: 64, requests: viaNginx }, undefined, ports.listen);
-        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, 1,000 req/s, 64 conn', { mode: 'rate', rate: 1000, connections: 64, requests: viaNginx }, undefined, ports.listen);
-        await cell('/v1/authorize behind NGINX (auth_request)', 'idle, 5,000 req/s, 64 conn', { mode: 'rate', rate: 5000, connections: 64, requests: viaNginx }, undefined, ports.listen);
+        for (const rate of [undefined, 1000, 5000]) {
+          const load = rate ? `idle, ${fmt(rate)} req/s, 64 conn` : 'idle, saturated, 64 conn';
+          await cell('/v1/authorize behind NGINX (auth_request)', load, { mode: rate ? 'rate' : 'closed', ...(rate ? { rate } : {}), connections: 64, requests: viaNginx }, undefined, ports.listen);
+        }
       } finally {
         await gw.stop();
       }
@@ -267,6 +248,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
       `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
       'Load: bench/lib/http-load-child.ts in its own process, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
       `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Serving-thread CPU µs/req = CPU time of the thread that answered (the gateway worker, or the main thread for the API port; from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included (on the main thread also its share of ingest and the detector); loop busy = that thread's event-loop busy share of wall time; process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
+      'Scavenges / 1k req: young-generation collections of the serving worker (gateway listener or ceiling; counted by a gc PerformanceObserver in that thread) per 1,000 requests over the measured part, and their mean pause: each pause holds every request in flight on that thread, so at a fixed rate their count and length set how many requests wait for the collector.',
       'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in the same process running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.',
       '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
       'Long-poll wake-up: 1,000 connections each parked on the gateway listener\'s GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse, then sent to the worker, which wakes the pollers); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
@@ -274,7 +256,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
     ],
     tables: [
       {
-        columns: ['what', 'where', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'serving-thread CPU µs/req (loop busy)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
+        columns: ['what', 'where', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'serving-thread CPU µs/req (loop busy)', 'scavenges / 1k req (mean pause ms)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
         rows: rows.map((r) => [
           r.what,
           r.port,
@@ -285,6 +267,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
           fmt(r.m.max, 1),
           r.m.statuses + (r.m.late ? ` (${fmt(r.m.late)} late)` : '') + (r.m.reconnects ? ` (${fmt(r.m.reconnects)} connections closed by the server, reopened)` : ''),
           r.threadUsPerReq ? `${fmt(r.threadUsPerReq)} (${fmt(r.elu * 100)} %)` : '',
+          r.gc ? `${fmt(r.gc.per1k, 1)} (${fmt(r.gc.meanMs, 2)})` : '',
           r.serverUsPerReq ? fmt(r.serverUsPerReq) : '',
           r.m.clientCpu ? `${fmt(r.m.clientCpu * 100)} %` : '',
           r.goal ?? '',

@@ -2,7 +2,7 @@
 // 10,000-entry list and one api_key policy, and the bare node:http ceiling beside it, each under the same open-loop
 // load. Prints, per target: rate, p50/p99, the serving thread's CPU µs per request and, for the worker, its
 // scavenges (count, mean pause, bytes allocated and surviving per scavenge) from V8's own GC trace.
-//   node --max-semi-space-size=64 --import tsx bench/lib/gateway-probe.ts [rate=5000] [seconds=6] [conns=64]
+//   node --import tsx bench/lib/gateway-probe.ts [rate=5000] [seconds=6] [conns=64] [gateway|ceiling]
 // (not a benchmark of record: BENCHMARKS.md comes from `npm run bench -- --only gateway`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,9 @@ import { startCeilingServer } from './http-load-ceiling.ts';
 import { threadCpuMs } from './thread-cpu.ts';
 import { scavengeStats } from './gc-trace.ts';
 
-const [rate = 5000, seconds = 6, conns = 64] = process.argv.slice(2).map(Number);
+const [rate = 5000, seconds = 6, conns = 64] = process.argv.slice(2, 5).map(Number);
+// A fourth argument names the one target to load (`gateway` or `ceiling`).
+const only = process.argv[5];
 
 if (!process.execArgv.includes('--trace-gc-nvp')) {
   // Run again with V8's GC trace on (every isolate of the process prints to stdout), and summarize it per target.
@@ -59,6 +61,7 @@ const requests = Array.from({ length: 64 }, (_, i) => rawGet('/v1/authorize', { 
 
 // Requests each target answered in all (warm-up included), for bytes allocated per request from the GC trace.
 for (const [name, port, tid] of [['ceiling', ceiling.port, ceiling.osThreadId], ['gateway', gateway.port, gateway.osThreadId]] as const) {
+  if (only !== undefined && only !== name) continue;
   const w = await httpLoad({ mode: 'closed', port, connections: 16, durationMs: 1_000, requests });
   const cpu0 = threadCpuMs(tid);
   const r = await httpLoad({ mode: 'rate', rate, port, connections: conns, durationMs: seconds * 1000, requests });

@@ -10,6 +10,12 @@ const CODE = `
 const { createServer } = require('node:http');
 const { readlinkSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
+const { PerformanceObserver, constants } = require('node:perf_hooks');
+// Its scavenges (count, total pause in µs), as the gateway worker counts its own.
+const gc = new Int32Array(workerData.stats);
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (e.detail && e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) Atomics.add(gc, 0, 1), Atomics.add(gc, 1, Math.round(e.duration * 1000));
+}).observe({ entryTypes: ['gc'] });
 const body = Buffer.from('{"decision":"allow","stale":false}');
 const head = [
   'content-type', 'application/json; charset=utf-8',
@@ -33,12 +39,16 @@ export interface CeilingServer {
   /** The worker's OS thread id (Linux), for its CPU time. */
   osThreadId: number | undefined;
   eventLoopUtilization(e?: EventLoopUtilization): EventLoopUtilization;
+  /** Its scavenges so far and their total pause (ms). */
+  readonly scavenges: { count: number; pauseMs: number };
   close(): Promise<void>;
 }
 
 /** Starts the bare server on 127.0.0.1 (a free port) with the gateway listener's keep-alive and request timeouts. */
 export async function startCeilingServer(limits = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }): Promise<CeilingServer> {
-  const worker = new Worker(CODE, { eval: true, workerData: limits, name: 'bench-http-ceiling' });
+  const stats = new SharedArrayBuffer(8);
+  const gc = new Int32Array(stats);
+  const worker = new Worker(CODE, { eval: true, workerData: { ...limits, stats }, name: 'bench-http-ceiling' });
   const { port, tid } = await new Promise<{ port: number; tid: number | undefined }>((resolve, reject) => {
     worker.once('error', reject);
     worker.on('message', (m: { t: string; port: number; tid?: number }) => {
@@ -48,6 +58,9 @@ export async function startCeilingServer(limits = { requestTimeout: 30_000, head
   return {
     port,
     osThreadId: tid,
+    get scavenges() {
+      return { count: Atomics.load(gc, 0), pauseMs: Atomics.load(gc, 1) / 1000 };
+    },
     eventLoopUtilization: (e) => (e ? worker.performance.eventLoopUtilization(e) : worker.performance.eventLoopUtilization()),
     async close() {
       const stopped = new Promise<void>((resolve) => worker.on('message', (m: { t: string }) => m.t === 'stopped' && resolve()));

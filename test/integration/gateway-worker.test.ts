@@ -72,6 +72,16 @@ describe('gateway listener worker', () => {
     expect(after.sum('tollkeeper_authorize_decisions_total', { listener: 'api' })).toBe(before.sum('tollkeeper_authorize_decisions_total', { listener: 'api' }));
   });
 
+  it('counts its scavenges (for benchmarks): requests that fill its young generation show as collections with a pause', async () => {
+    const before = t.app.gateway!.scavenges;
+    // Each answer allocates kilobytes in the worker and its young generation holds a few MiB: bounded by collections, not time.
+    const headers = { ...gw, 'x-tollkeeper-api-key': 'k-gc' };
+    for (let i = 0; i < 3000 && t.app.gateway!.scavenges.count === before.count; i++) expect(await status('/v1/authorize', headers)).toBe(200);
+    const after = t.app.gateway!.scavenges;
+    expect(after.count).toBeGreaterThan(before.count);
+    expect(after.pauseMs).toBeGreaterThan(before.pauseMs);
+  });
+
   it('replaces a worker that dies: on the same port, with the list as it is now, counted and logged', async () => {
     const gateway = t.app.gateway!;
     const url = t.gatewayUrl;
