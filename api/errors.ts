@@ -21,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   idempotency_key_reused: 422,
   unpriced_model: 400,
   replay_too_long: 422,
+  unsupported_media_type: 415,
 };
 
 /** Body of every error answer of the API. */
@@ -92,6 +93,12 @@ export const errorsPlugin = fp(
     const parseJson = app.getDefaultJsonParser('error', 'error');
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      // Compressed JSON would otherwise be answered "not valid JSON", which sends a client looking in the wrong place.
+      const encoding = request.headers['content-encoding'];
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+        done(new TollkeeperError('unsupported_media_type', `content-encoding ${JSON.stringify(encoding)} is not accepted here: send the JSON uncompressed`));
+        return;
+      }
       if (body === '') {
         done(null, undefined);
         return;

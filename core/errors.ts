@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'conflict'
   | 'idempotency_key_reused'
   | 'unpriced_model'
-  | 'replay_too_long';
+  | 'replay_too_long'
+  | 'unsupported_media_type';
 
 /** An expected failure with a stable code and the messages a client needs (each names a path and a value). */
 export class TollkeeperError extends Error {

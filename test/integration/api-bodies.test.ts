@@ -71,3 +71,18 @@ describe('a body that is not JSON', () => {
     expect(JSON.parse(list.body.toString())).toEqual({ policies: [] });
   });
 });
+
+describe('a compressed body', () => {
+  it('is 415 naming the encoding (the API reads plain JSON), not "not valid JSON"', async () => {
+    const { gzipSync } = await import('node:zlib');
+    for (const encoding of ['gzip', 'br', 'deflate, gzip']) {
+      const body = gzipSync(Buffer.from('{"name":"zipped","scope":"api_key","limits":{"cost_usd":1}}'));
+      const a = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/policies', headers: { ...json(t.adminToken), 'content-encoding': encoding }, body });
+      expect(a.status, `${encoding}: ${a.body.toString()}`).toBe(415);
+      expect(errorShapeProblems(a, false)).toEqual([]);
+      expect(JSON.parse(a.body.toString())).toMatchObject({ error: 'unsupported_media_type', message: `content-encoding ${JSON.stringify(encoding)} is not accepted here: send the JSON uncompressed` });
+    }
+    const identity = await sendRaw(t.apiUrl, { method: 'POST', path: '/api/policies', headers: { ...json(t.adminToken), 'content-encoding': 'identity' }, body: Buffer.from('{"name":"plain","scope":"api_key","limits":{"cost_usd":1}}') });
+    expect(identity.status, identity.body.toString()).toBe(201);
+  });
+});
