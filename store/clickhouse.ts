@@ -22,7 +22,17 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
   let rawInsert: RawInsert | undefined;
   if (target.kind === 'chdb') {
     const { createChdbConnection } = await import('chdb/connection');
-    const connection = createChdbConnection({ path: target.path });
+    const { Session } = await import('chdb');
+    // Sessions on one path share one embedded server, configured by the first: a short-lived session opens it with
+    // ENGINE_ARGS, the connection joins it, and the server stays while the connection lives (when a server is already
+    // open at this path in the process, it keeps its settings).
+    const boot = new Session(target.path, { connectionArgs: ENGINE_ARGS });
+    let connection: ReturnType<typeof createChdbConnection>;
+    try {
+      connection = createChdbConnection({ path: target.path });
+    } finally {
+      boot.close();
+    }
     if (target.rawInsert !== false) rawInsert = (params) => connection.chdb.rawInsert(params);
     // chdb's connection implements @clickhouse/client's connection interface but is typed against client-common's
     // copy of it: the same shape under another type name.
@@ -45,6 +55,20 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
 function quoteIdent(name: string): string {
   return '`' + name + '`';
 }
+
+/**
+ * The embedded server's caches, which default to a server's sizes (marks 5 GiB, compiled expressions 128 MiB, query
+ * conditions 100 MiB): in a process that shares its memory with the collector and keeps under
+ * `ingest.memory_limit_mib`, a cache that grows with the data would hold memory the limiter then refuses ingest
+ * for. Our tables' marks and primary keys are a few MB even at tens of millions of rows, so these bounds cost no reads.
+ */
+export const ENGINE_ARGS = [
+  '--mark_cache_size=67108864',
+  '--index_mark_cache_size=33554432',
+  '--primary_index_cache_size=67108864',
+  '--compiled_expression_cache_size=33554432',
+  '--query_condition_cache_size=33554432',
+];
 
 /** chdb's zero-copy insert of an encoded payload (`connection.chdb.rawInsert`, i.e. `Session.insert`). */
 type RawInsert = (params: { table: string; values: Buffer; format: 'JSONCompactEachRow'; columns: readonly string[]; settings: Record<string, string | number> }) => Promise<unknown>;
