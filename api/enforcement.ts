@@ -48,6 +48,8 @@ const History = Type.Object({
 
 /** Longest manual ttl: ten years (its end must stay a date the store and the answers can write). */
 const MAX_TTL_MS = 3650 * 86_400_000;
+/** Longest Idempotency-Key kept (a UUID is 36 characters). */
+const MAX_IDEMPOTENCY_KEY = 255;
 /** Shortest manual ttl. */
 const MIN_TTL_MS = 1000;
 
@@ -79,6 +81,10 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
     async (request, reply) => {
       const body = request.body;
       const idem = request.headers['idempotency-key'];
+      // node joins repeated lines into "a, b": two keys make the retry's identity ambiguous, so neither is used.
+      const lines = request.raw.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'idempotency-key').length;
+      if (lines > 1) throw new TollkeeperError('invalid_request', `headers.idempotency-key: send one Idempotency-Key (got ${lines})`);
+      if (typeof idem === 'string' && idem.length > MAX_IDEMPOTENCY_KEY) throw new TollkeeperError('invalid_request', `headers.idempotency-key: at most ${MAX_IDEMPOTENCY_KEY} characters (got ${idem.length})`);
       if (typeof idem !== 'string' || idem.length === 0) return act(body);
       const outcome = await deps.idempotency.run(idem, JSON.stringify(body), () => act(body));
       if (outcome.kind === 'conflict') throw new TollkeeperError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
 import { startApp, type TestApp } from '../helpers/app.ts';
 
 let t: TestApp;
@@ -63,6 +64,29 @@ describe('enforcement API and revocation list', () => {
     expect(h.current).toBeNull();
     expect(h.history.map((x: { action: string }) => x.action)).toEqual(['restore', 'revoke', 'throttle']);
     expect(h.history[0]).toMatchObject({ source: 'manual', reason: 'sorted out', actor: 'api' });
+  });
+
+  it('refuses two Idempotency-Key headers and an absurdly long one, acting on nothing', async () => {
+    const v0 = (await revocations()).body.version as number;
+    // Two header lines (node:http sends an array as repeated lines; fetch would join them into one).
+    const twice = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const body = JSON.stringify({ action: 'revoke', kind: 'api_key', id: 'idem-twice' });
+      const url = new URL(t.apiUrl);
+      const req = request({ host: url.hostname, port: url.port, path: '/v1/enforcement', method: 'POST', headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json', 'idempotency-key': ['a', 'b'] } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body).toMatchObject({ error: 'invalid_request', message: 'headers.idempotency-key: send one Idempotency-Key (got 2)' });
+    const long = await enforce({ action: 'revoke', kind: 'api_key', id: 'idem-long' }, { 'idempotency-key': 'k'.repeat(256) });
+    expect(long.status).toBe(400);
+    expect(long.body).toMatchObject({ error: 'invalid_request', message: 'headers.idempotency-key: at most 255 characters (got 256)' });
+    expect((await revocations()).body.version).toBe(v0);
+    expect((await enforce({ action: 'revoke', kind: 'api_key', id: 'idem-long' }, { 'idempotency-key': 'k'.repeat(255) })).status).toBe(200);
   });
 
   it('honours Idempotency-Key', async () => {
