@@ -60,11 +60,9 @@ function largestIn(series: FreshSeries | undefined): LargestSince {
   };
 }
 
-/** The minute path's scored window as money: the last minutes, whole series minutes, with the largest event known. */
+/** The minute path's scored window as money: its last minutes, with the largest single event the fresh counters know. */
 function minuteWindow(f: EntityFrame, minutes: number, largest: LargestSince): MoneyWindow {
-  const w = Math.max(minutes, 1 / 60);
-  const from = f.o.minuteStart + Math.max(0, f.n - Math.ceil(w)) * MINUTE_MS;
-  return lastWindow(f, w, largest(from));
+  return lastWindow(f, Math.max(minutes, 1 / 60), largest);
 }
 
 function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: DetectorState, cfg: AnomalyConfig, now: number, largest: LargestSince): Finding | null {

@@ -54,9 +54,13 @@ function largestMinuteBefore(f: EntityFrame, beforeIdx: number): number {
   return max;
 }
 
-/** The last `minutes` of the series as a money window (the minute path's scored window), with its largest event when known. */
-export function lastWindow(f: EntityFrame, minutes: number, largestUsd?: number): MoneyWindow {
+/**
+ * The last `minutes` of the series as a money window (the minute path's scored window), with its most expensive
+ * single event when `largestSince` knows it (from the start of the oldest minute the window touches, even partly).
+ */
+export function lastWindow(f: EntityFrame, minutes: number, largestSince?: (from: number) => number | undefined): MoneyWindow {
   const cost = lastMinutes(f, 'cost_usd', minutes);
+  const largestUsd = largestSince?.(f.o.minuteStart + cost.startIdx * MINUTE_MS);
   return { usd: cost.obs, calls: lastMinutes(f, 'requests', minutes).obs, minutes: cost.minutes, ...(largestUsd !== undefined ? { largestUsd } : {}) };
 }
 

@@ -81,6 +81,8 @@ function heldBackByReset(f: EntityFrame, metric: Metric, resets: readonly number
  * one (a key of one call a minute is ten calls short of its expectation a quarter of the time by chance alone).
  */
 export function silentBeforeReset(f: EntityFrame, metric: Metric, resets: readonly number[], cfg: AnomalyConfig): number {
+  // Only an entity's own history says what it would have spent: a new key's silence held nothing back.
+  if (f.m[metric].basis !== 'own') return 0;
   let best = 0;
   for (const r of resets) {
     if (f.now < r || f.now - r >= cfg.tuning.reset.graceMin * MINUTE_MS) continue;
