@@ -12,9 +12,10 @@ const { readlinkSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const { PerformanceObserver, constants } = require('node:perf_hooks');
 // Its scavenges (count, total pause in µs), as the gateway worker counts its own.
-const gc = new Int32Array(workerData.stats);
+// (Not named gc: with --expose-gc, as npm start runs, that is a global the script's top level may not redeclare.)
+const scavenges = new Int32Array(workerData.stats);
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.detail && e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) Atomics.add(gc, 0, 1), Atomics.add(gc, 1, Math.round(e.duration * 1000));
+  for (const e of list.getEntries()) if (e.detail && e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) Atomics.add(scavenges, 0, 1), Atomics.add(scavenges, 1, Math.round(e.duration * 1000));
 }).observe({ entryTypes: ['gc'] });
 const body = Buffer.from('{"decision":"allow","stale":false}');
 const head = [
