@@ -23,11 +23,14 @@ function workerCode(): Promise<string> {
 }
 
 /**
- * The worker's young generation, in MiB (two 2 MiB semi-spaces). Every request allocates ~9 KiB (node:http's own
- * objects ~7 KiB, the decision ~1.5 KiB), so the worker scavenges often whatever the size; what the size sets is how
- * long each scavenge pauses every request in flight. Measured at 5,000 req/s: with a 32 MiB semi-space a scavenge
- * every ~560 ms paused ~5 ms (p50), so about 1 % of requests waited milliseconds, which is the p99; with this one,
- * one every ~37 ms paused ~0.7 ms.
+ * The worker's young generation, in MiB (two 2 MiB semi-spaces). Every request allocates ~8 KiB (node:http's own
+ * objects ~7 KiB), so the worker scavenges often whatever the size; what the size sets is how long each scavenge
+ * pauses every request in flight. Almost nothing survives a scavenge here (~4 KiB: the requests in flight and the
+ * idle connections' keep-alive timers), yet the pause still grows with the size collected (V8 splits a larger young
+ * generation over more parallel tasks, which wait for cores the load also wants). Measured at 5,000 req/s: with a
+ * 32 MiB semi-space a scavenge every ~560 ms paused ~5 ms (p50), so about 1 % of requests waited milliseconds, which
+ * is the p99; with this one, one every ~40 ms pausing a few tenths of a millisecond. Raising it to 24 or 64 MiB
+ * (loaded machine, bench/lib/gateway-probe.ts) made the median pause 0.4 → 0.7 → 1.6 ms: fewer, longer pauses.
  */
 const YOUNG_GENERATION_MB = 6;
 
