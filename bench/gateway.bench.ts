@@ -234,7 +234,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
         ? `The ceiling itself is above 1 ms: no server in this process can answer 5,000 req/s with p99 < 1 ms on this machine as it was. At this rate the listener needs ${fmt(serving * 100)} % of a core and the load generator ${fmt(gw5k.m.clientCpu * 100)} %; the tail is time a woken thread waits for a core held by another runnable thread (the load generator, the main thread's ticks, the engine's threads), about a scheduler slice (Linux: 0.75 ms × 2 on 2 CPUs) or more. Reaching the goal needs that wait gone: a core for the gateway worker alone (the detector process on 3+ cores, or the load and the rest of the process kept off the worker's core) — not a cheaper decision.`
         : gw5k.m.p99 < 1
           ? 'Both are under 1 ms: the goal is met.'
-          : `The ceiling is under 1 ms and the listener is not: the difference is the decision's own cost and its pauses (garbage collection; the worker's young generation is capped so scavenges stay under a millisecond).`;
+          : `The ceiling is under 1 ms and the listener is not: the difference is the decision's own cost and its pauses (compare the two rows' CPU per request, and their scavenges per 1,000 requests and mean pause: each pause holds every request in flight).`;
     notes.push(
       `${l}, 5,000 req/s: the bare node:http worker (a fixed 200, no decision) answered with p99 ${fmt(bare.m.p99, 2)} ms at ${fmt(bare.threadUsPerReq)} µs of its thread's CPU per request; /v1/authorize on the gateway listener with p99 ${fmt(gw5k.m.p99, 2)} ms at ${fmt(gw5k.threadUsPerReq)} µs. ${verdict}`,
     );
