@@ -6,7 +6,7 @@ import { tokenDeltaToSpan, type TokenDelta } from '../core/usage/metric-span.ts'
 import type { Attributes, DecodedSpan } from '../core/usage/types.ts';
 import type { MetricSeriesRepo } from '../store/metric-series-repo.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
-import { TEMPORALITY, type TokenPoint } from './otlp/decode-metrics.ts';
+import { TEMPORALITY, describePoint, type RejectedPoints, type TokenPoint } from './otlp/decode-metrics.ts';
 
 /** How long a service that sent GenAI spans has its token metrics skipped (docs/otlp-metrics.md). */
 export const SPAN_SERVICE_WINDOW_MS = 24 * 3_600_000;
@@ -22,7 +22,7 @@ export interface MetricsCounters {
   pointsRepeated: number;
   /** Cumulative series that restarted (new start time or a value that dropped). */
   seriesResets: number;
-  /** Points skipped per reason (`unknown_token_type`, `empty`, `unspecified_temporality`). */
+  /** Points skipped per reason (`unknown_token_type`, `empty`, `unspecified_temporality`, `invalid_value`). */
   skippedByReason: Record<string, number>;
 }
 
@@ -65,8 +65,10 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
       if (spanServices.size > 10_000) for (const [k, t] of spanServices) if (t < now - SPAN_SERVICE_WINDOW_MS) spanServices.delete(k);
     },
 
-    async ingest(points: readonly TokenPoint[], otherPoints: number, token?: IngestToken | null): Promise<IngestResult> {
-      counters.pointsReceived += points.length;
+    /** `rejected`: points the decoder left out for a value it could not use (reported with the others). */
+    async ingest(points: readonly TokenPoint[], otherPoints: number, token?: IngestToken | null, rejected?: RejectedPoints): Promise<IngestResult> {
+      counters.pointsReceived += points.length + (rejected?.points ?? 0);
+      if (rejected?.points) counters.skippedByReason.invalid_value = (counters.skippedByReason.invalid_value ?? 0) + rejected.points;
       counters.pointsOtherMetrics += otherPoints;
       const now = deps.now();
       const live = points.filter((p) => {
@@ -86,6 +88,8 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
       if (missing.length > 0) for (const [k, s] of await deps.series.load(missing)) cache.set(k, s);
 
       const spans: DecodedSpan[] = [];
+      // Span id → its point, to name a point the span ingest rejects as the data point it is.
+      const pointOf = new Map<string, TokenPoint>();
       const changed = new Map<string, SeriesState>();
       live.forEach((p, i) => {
         const key = keys[i]!;
@@ -104,10 +108,12 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
         }
         const id = createHash('sha256').update(`${key}\n${p.timeNano}`).digest('hex');
         const mapped = tokenDeltaToSpan(d, id.slice(0, 32), id.slice(32, 48));
-        if (mapped.kind === 'span') spans.push(mapped.span);
-        else skip(mapped.reason);
+        if (mapped.kind === 'span') {
+          spans.push(mapped.span);
+          pointOf.set(mapped.span.spanId, p);
+        } else skip(mapped.reason);
       });
-      const result = await deps.ingest.ingest(spans, undefined, token);
+      const result = namePoints(await deps.ingest.ingest(spans, undefined, token), pointOf, rejected);
       // The events first, then the series state: after a crash in between, the re-export maps to the same event ids.
       if (result.outcome.ok && changed.size > 0) {
         if (cache.size > 200_000) cache.clear();
@@ -124,3 +130,17 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
   };
 }
 export type MetricsIngest = ReturnType<typeof createMetricsIngest>;
+
+const SPAN_PREFIX = /^span ([0-9a-f]{16}): /;
+
+/**
+ * The span ingest's answer in the sender's terms: its rejections say `span <id>: …` of spans the sender never sent,
+ * so the id is replaced by the data point it came from (path, metric and attributes). The decoder's rejections come
+ * first, as they come first in the request's processing.
+ */
+function namePoints(result: IngestResult, pointOf: ReadonlyMap<string, TokenPoint>, decoded: RejectedPoints | undefined): IngestResult {
+  const m = SPAN_PREFIX.exec(result.firstError);
+  const p = m ? pointOf.get(m[1]!) : undefined;
+  const own = p ? `${describePoint(p)}: ${result.firstError.slice(m![0].length)}` : result.firstError;
+  return { ...result, rejected: result.rejected + (decoded?.points ?? 0), firstError: decoded?.message || own };
+}

@@ -197,7 +197,7 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
     let result;
     try {
-      result = await opts.metrics.ingest(decoded.points, decoded.otherPoints, request.ingestToken);
+      result = await opts.metrics.ingest(decoded.points, decoded.otherPoints, request.ingestToken, decoded.rejected);
     } catch (err) {
       // Reading a cumulative series' last point failed: nothing was counted, the exporter retries.
       request.log.warn({ err }, 'cannot read metric series state');

@@ -166,9 +166,10 @@ function anyValue(v: JsonObject, depth: number, budget: ValueBudget): AttrValue 
   if (x != null) return str(x, 'stringValue');
   x = v.intValue ?? v.int_value;
   if (x != null) {
-    // An attribute integer beyond int64 (the OTel JS JSON exporter sends 1e20 as {"intValue":100000000000000000000})
-    // is kept as a double: the mapper rejects it where it matters (a token count) instead of the whole export failing.
-    if (typeof x === 'number' && Number.isFinite(x) && !Number.isSafeInteger(x) && Math.abs(x) >= 2 ** 63) return x;
+    // An attribute integer beyond int64 (the OTel JS JSON exporter sends 1e20 as {"intValue":100000000000000000000};
+    // JSON's 1e400 parses to Infinity) is kept as a double: the mapper rejects it where it matters (a token count, as
+    // that span's) instead of the whole export failing.
+    if (typeof x === 'number' && !Number.isSafeInteger(x) && Math.abs(x) >= 2 ** 63) return x;
     return intValue(x, 'intValue');
   }
   x = v.doubleValue ?? v.double_value;

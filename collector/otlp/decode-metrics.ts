@@ -1,5 +1,5 @@
 import type { AttrValue, Attributes } from '../../core/usage/types.ts';
-import { DecodeError, failure, fail, setAttr } from './decode-common.ts';
+import { DecodeError, failure, fail, setAttr, show } from './decode-common.ts';
 import { bytesValue, doubleValue, intValue, list, obj, str, timestamp, type JsonObject } from './json-values.ts';
 import { ExportLogsServiceRequest, ExportMetricsServiceRequest, protobufAsJson } from './metrics-proto.ts';
 import type { OtlpFormat } from './response.ts';
@@ -22,9 +22,17 @@ export interface TokenPoint {
   timeNano: bigint;
   sum: number;
   count: number;
+  /** Where the point is in the request (`resourceMetrics[i].scopeMetrics[j].metrics[k].dataPoints[n]`), to name it. */
+  path: string;
 }
 
-export type MetricsDecodeResult = { ok: true; points: TokenPoint[]; otherPoints: number } | { ok: false; error: string };
+/** Data points left out because one of their values could not be used: how many, and the first reason. */
+export interface RejectedPoints {
+  points: number;
+  message: string;
+}
+
+export type MetricsDecodeResult = { ok: true; points: TokenPoint[]; otherPoints: number; rejected?: RejectedPoints } | { ok: false; error: string };
 
 const MAX_DEPTH = 8;
 
@@ -51,8 +59,16 @@ function keyValues(v: unknown, path: string, depth = 0): Attributes {
   return out;
 }
 
-function walk(request: unknown): { points: TokenPoint[]; otherPoints: number } {
+/** `data point <path> of <metric> {attributes}`: how a rejected point is named to the sender. */
+export function describePoint(p: Pick<TokenPoint, 'path' | 'metric' | 'attributes'>): string {
+  const attrs = Object.entries(p.attributes).map(([k, v]) => `${k}=${typeof v === 'string' ? v : show(v)}`).join(', ');
+  const text = `data point ${p.path} of ${p.metric}${attrs === '' ? '' : ` {${attrs}}`}`;
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}
+
+function walk(request: unknown): { points: TokenPoint[]; otherPoints: number; rejected?: RejectedPoints } {
   const points: TokenPoint[] = [];
+  const rejected: RejectedPoints = { points: 0, message: '' };
   let otherPoints = 0;
   list(obj(request, 'request')?.resourceMetrics, 'resourceMetrics').forEach((rmv, i) => {
     const rm = obj(rmv, `resourceMetrics[${i}]`) ?? {};
@@ -71,11 +87,23 @@ function walk(request: unknown): { points: TokenPoint[]; otherPoints: number } {
           return;
         }
         const temporality = Number(data.aggregationTemporality ?? 0);
-        dataPoints.forEach((pv, n) => points.push(point(pv, `${at}.metrics[${k}].dataPoints[${n}]`, { resource, scopeName: str(scope.name, `${at}.scope.name`), scopeVersion: str(scope.version, `${at}.scope.version`), metric: name, temporality })));
+        const series = { resource, scopeName: str(scope.name, `${at}.scope.name`), scopeVersion: str(scope.version, `${at}.scope.version`), metric: name, temporality };
+        dataPoints.forEach((pv, n) => {
+          const path = `${at}.metrics[${k}].dataPoints[${n}]`;
+          // A value that cannot be used (1e400 is Infinity in JSON, a count beyond 64 bits, a negative sum) costs
+          // only its point: the others of the export are still counted.
+          try {
+            points.push(point(pv, path, series));
+          } catch (err) {
+            if (!(err instanceof DecodeError)) throw err;
+            rejected.points++;
+            rejected.message ||= `data point ${path} of ${name}: ${err.path.startsWith(path) ? err.path.slice(path.length + 1) : err.path}: ${err.detail}`;
+          }
+        });
       });
     });
   });
-  return { points, otherPoints };
+  return rejected.points === 0 ? { points, otherPoints } : { points, otherPoints, rejected };
 }
 
 function countPoints(m: JsonObject): number {
@@ -91,10 +119,12 @@ function point(v: unknown, path: string, series: Pick<TokenPoint, 'resource' | '
   const p = obj(v, path) ?? {};
   const count = Number(intValue(p.count ?? 0, `${path}.count`));
   const sum = p.sum === undefined || p.sum === null ? 0 : doubleValue(p.sum, `${path}.sum`);
+  // Never let NaN or Infinity into the series state or an event: such a point is rejected here.
   if (!Number.isFinite(sum) || sum < 0) fail(`${path}.sum`, `expected a finite token count >= 0, got ${String(sum)}`);
-  if (!Number.isSafeInteger(count) || count < 0) fail(`${path}.count`, `expected a count >= 0, got ${String(p.count)}`);
+  if (!Number.isSafeInteger(count) || count < 0) fail(`${path}.count`, `expected a whole count >= 0, got ${show(p.count)}`);
   return {
     ...series,
+    path,
     attributes: keyValues(p.attributes, `${path}.attributes`),
     startNano: timestamp(p.startTimeUnixNano, `${path}.startTimeUnixNano`),
     timeNano: timestamp(p.timeUnixNano, `${path}.timeUnixNano`),
