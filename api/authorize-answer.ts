@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { denialHeaders } from '../core/enforcement/denial-headers.ts';
+import { denialHeaders, headerSafe } from '../core/enforcement/denial-headers.ts';
 import type { EntityRef } from '../core/enforcement/decide.ts';
 import type { ForwardAuth } from '../detector/forward-auth.ts';
 import type { Admission, AdmissionAnswer } from '../detector/reservations-service.ts';
 import { ESTIMATE_HEADER, parseEstimateHeader } from './admission.ts';
 import { bearerOf, GATEWAY_TOKEN_HEADER } from './auth.ts';
+import { ambiguousIdentityHeader } from './identity-headers.ts';
 
 /** Request headers that carry the request's entities (lower case). `secret` is looked up by its keyed hash as an api_key. */
 export interface GatewayHeaders {
@@ -83,10 +84,17 @@ function sameRemaining(a: Partial<Record<string, number>>, b: Partial<Record<str
  * This is the one place `/v1/authorize` decides; the fastify route and the gateway worker both call it, so their
  * answers are the same bytes.
  */
-export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: IncomingHttpHeaders) => AuthorizeAnswer {
+/** Answers forward-auth from a request's headers; `raw` (node's rawHeaders) lets it see a repeated Authorization. */
+export type AuthorizeAnswerer = (headers: IncomingHttpHeaders, raw?: readonly string[]) => AuthorizeAnswer;
+
+export function createAuthorizeAnswerer(o: AuthorizeOptions): AuthorizeAnswerer {
   const read = (headers: IncomingHttpHeaders, name: string) => one(headers[name]);
   const kindHeaders = KINDS.map((k) => [k, o.headers[k]] as const).filter((x): x is readonly [(typeof KINDS)[number], string] => !!x[1]);
   const secretHeader = o.headers.secret.toLowerCase();
+  const kindNames = kindHeaders.map(([, h]) => h.toLowerCase());
+  const withSecret = [...kindNames, secretHeader];
+  // The secret header is an identity unless it carries the gateway's own token (Authorization: Bearer <token>).
+  const secretIsIdentity = (headers: IncomingHttpHeaders) => !(secretHeader === 'authorization' && read(headers, GATEWAY_TOKEN_HEADER) === undefined);
 
   function entitiesOf(headers: IncomingHttpHeaders): EntityRef[] {
     const out: EntityRef[] = [];
@@ -95,8 +103,7 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
       if (id !== undefined) out.push({ kind, id });
     }
     // A gateway token sent as `Authorization: Bearer` is the caller's credential, not a client secret.
-    const authByBearer = read(headers, GATEWAY_TOKEN_HEADER) === undefined;
-    if (!(authByBearer && secretHeader === 'authorization')) {
+    if (secretIsIdentity(headers)) {
       const raw = read(headers, secretHeader);
       const secret = raw === undefined ? undefined : (bearerOf(raw) ?? raw);
       if (secret !== undefined) out.push({ kind: 'api_key', id: o.hashSecret(secret) });
@@ -133,7 +140,7 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     if (a.list) return { status: o.nginxMode ? 403 : a.list.status, headers: { 'content-type': JSON_TYPE, ...denialHeaders(a.list) }, body: JSON.stringify(a.list.denial) };
     const denial = { decision: a.decision, entity: a.entity, reason: a.reason, source: a.source, ...(a.policy !== undefined ? { policy: a.policy } : {}), ...(a.resetsAt !== undefined ? { resets_at: a.resetsAt } : {}) };
     const status = a.source === 'staleness' ? 503 : a.decision === 'throttle' ? 429 : 403;
-    const h: Record<string, string> = { 'content-type': JSON_TYPE, 'x-tollkeeper-reason': `${a.decision}: ${a.reason}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 512) };
+    const h: Record<string, string> = { 'content-type': JSON_TYPE, 'x-tollkeeper-reason': headerSafe(`${a.decision}: ${a.reason}`) };
     return { status: o.nginxMode ? 403 : status, headers: h, body: JSON.stringify(denial) };
   }
 
@@ -149,7 +156,16 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): (headers: Incoming
     return last.answer;
   };
 
-  return (headers) => {
+  /** A request naming two identities in one header: 400 (403 for NGINX, which turns any other status into 500). */
+  function ambiguous(header: string): AuthorizeAnswer {
+    const message = `header ${header} names more than one identity (sent twice, or with a comma): one value per identity header`;
+    const h = { 'content-type': JSON_TYPE, 'x-tollkeeper-reason': headerSafe(`deny: ${message}`) };
+    return { status: o.nginxMode ? 403 : 400, headers: h, body: JSON.stringify({ error: 'ambiguous_identity', message, errors: [message] }) };
+  }
+
+  return (headers, raw) => {
+    const twice = ambiguousIdentityHeader(headers, raw, secretIsIdentity(headers) ? withSecret : kindNames);
+    if (twice !== undefined) return ambiguous(twice);
     const estimate = o.admit ? read(headers, ESTIMATE_HEADER) : undefined;
     if (estimate !== undefined && o.admit) {
       const parsed = parseEstimateHeader(estimate);

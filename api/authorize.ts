@@ -32,14 +32,14 @@ async function authorizePlugin(app: FastifyInstance, o: AuthorizeOptions): Promi
   const answer = createAuthorizeAnswerer(o);
 
   async function handler(request: FastifyRequest, reply: FastifyReply) {
-    const a = answer(request.headers);
+    const a = answer(request.headers, request.raw.rawHeaders);
     // A string with a JSON content type is sent as it is (no serializer): the same bytes the gateway listener sends.
     return reply.code(a.status).headers(a.headers).send(a.body);
   }
 
   const schema = {
     // 403 is also the metrics token's refusal, in the error shape of every route.
-    response: { 200: AllowSchema, 403: Type.Union([DenialSchema, ErrorBody]), 429: DenialSchema, 503: DenialSchema },
+    response: { 200: AllowSchema, 400: ErrorBody, 403: Type.Union([DenialSchema, ErrorBody]), 429: DenialSchema, 503: DenialSchema },
     tags: ['gateways'],
     summary: 'Forward-auth: may this request pass?',
   };

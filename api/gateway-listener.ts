@@ -1,8 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FeedMessage } from '../detector/gateway-mirror.ts';
-import { JSON_TYPE, type AuthorizeAnswer } from './authorize-answer.ts';
+import { JSON_TYPE, type AuthorizeAnswer, type AuthorizeAnswerer } from './authorize-answer.ts';
 import type { GatewayWorkerData, WorkerCommand, WorkerCounts, WorkerReport } from './gateway-messages.ts';
 import { spawnGatewayWorker, type WorkerThread } from './gateway-thread.ts';
 
@@ -10,7 +9,7 @@ export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'>
   /** Subscribes the worker to the detector's gateway feed; returns the unsubscribing function. */
   subscribe: (send: (m: FeedMessage) => void) => () => void;
   /** The API port's forward-auth answer, for the requests the worker cannot decide alone (admission estimates). */
-  authorize: (headers: IncomingHttpHeaders) => AuthorizeAnswer;
+  authorize: AuthorizeAnswerer;
   /** The worker's answer counts, as they arrive (for /metrics). */
   onCounts?: ((c: WorkerCounts) => void) | undefined;
   /** A worker that ended unexpectedly is being replaced (for /metrics). */
@@ -72,7 +71,7 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
     else if (m.t === 'authorize') {
       let answer: AuthorizeAnswer;
       try {
-        answer = authorize(m.headers);
+        answer = authorize(m.headers, m.raw);
       } catch (err) {
         logger.error({ err }, 'unexpected error while answering a gateway request');
         answer = { status: 500, headers: { 'content-type': JSON_TYPE }, body: '{"error":"internal","message":"internal error; see the server log"}' };

@@ -26,7 +26,7 @@ export type WorkerReport =
   | { t: 'listening'; port: number; tid?: number | undefined }
   | { t: 'failed'; message: string; code?: string | undefined }
   | { t: 'error'; message: string }
-  | { t: 'authorize'; id: number; headers: IncomingHttpHeaders }
+  | { t: 'authorize'; id: number; headers: IncomingHttpHeaders; raw: string[] }
   | ({ t: 'counts' } & WorkerCounts)
   | { t: 'stopped' };
 

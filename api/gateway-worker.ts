@@ -72,17 +72,17 @@ const answer = createAuthorizeAnswerer({ forwardAuth, headers: d.headers, nginxM
 // there (one message each way) and answered exactly as the API port answers it.
 const relayed = new Map<number, (a: AuthorizeAnswer) => void>();
 let nextId = 0;
-function relay(headers: IncomingHttpHeaders): Promise<AuthorizeAnswer> {
+function relay(headers: IncomingHttpHeaders, raw: string[]): Promise<AuthorizeAnswer> {
   const id = nextId++;
   return new Promise((resolve) => {
     relayed.set(id, resolve);
-    report({ t: 'authorize', id, headers });
+    report({ t: 'authorize', id, headers, raw });
   });
 }
 
 const server = createGatewayServer({
   tokens: d.tokens,
-  authorize: (req) => (req.headers[ESTIMATE_HEADER] !== undefined ? relay(req.headers) : answer(req.headers)),
+  authorize: (req) => (req.headers[ESTIMATE_HEADER] !== undefined ? relay(req.headers, req.rawHeaders) : answer(req.headers, req.rawHeaders)),
   revocations: createRevocationAnswerer({
     get version() {
       return mirror.version;

@@ -1,7 +1,16 @@
 import type { Decision } from './decide.ts';
 
-// Header values must be visible ASCII; reasons are free text (entity ids, policy names).
-const headerSafe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+/**
+ * A free-text reason (entity ids, policy names, "±", "×") as a header value, which must be visible ASCII: `%` and
+ * every character outside visible ASCII are percent-encoded as UTF-8 (decodeURIComponent gives the text back), cut at 512 bytes.
+ */
+export const headerSafe = (s: string): string => {
+  // A lone surrogate has no UTF-8 form (encodeURIComponent would throw): U+FFFD instead.
+  const wellFormed = s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const encoded = wellFormed.replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
+  // Never cut inside an escape.
+  return encoded.length <= 512 ? encoded : encoded.slice(0, 512).replace(/%[0-9A-F]?$/, '');
+};
 // A structured-field string: no backslash or double quote inside.
 const sfString = (s: string) => `"${s.replace(/[^\x20-\x7e]|["\\]/g, '_').slice(0, 64)}"`;
 

@@ -110,8 +110,11 @@ describe('gateway listener answers what the API port answers', () => {
   // listener reads identity straight from the raw header list, and must read what the API port reads.
   const rawCases: [string, number, () => string[]][] = [
     ['header names in mixed case', 403, () => [`X-Tollkeeper-Gateway-Token: ${t.gatewayToken}`, 'X-TOLLKEEPER-TENANT: t-bad']],
-    ['a repeated tenant header (joined: "t-1, t-bad", not listed)', 200, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'x-tollkeeper-tenant: t-1', 'X-Tollkeeper-Tenant: t-bad']],
-    ['a repeated secret (the first Authorization counts)', 403, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'authorization: Bearer sk-live-leaked', 'Authorization: Bearer sk-live-other']],
+    // Two identities in one header is refused (node would join them into "t-1, t-bad", or keep only the first
+    // Authorization while the upstream may read the other): otherwise a revoked one passes.
+    ['a repeated tenant header, the revoked one second', 400, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'x-tollkeeper-tenant: t-1', 'X-Tollkeeper-Tenant: t-bad']],
+    ['two tenants in one header', 400, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'x-tollkeeper-tenant: t-1, t-bad']],
+    ['a repeated secret, the leaked one second', 400, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, 'authorization: Bearer sk-live-other', 'Authorization: Bearer sk-live-leaked']],
     ['a repeated gateway token (joined: unknown)', 401, () => [`x-tollkeeper-gateway-token: ${t.gatewayToken}`, `x-tollkeeper-gateway-token: ${t.gatewayToken}`]],
     ['an empty tenant header', 200, () => [`authorization: Bearer ${t.gatewayToken}`, 'x-tollkeeper-tenant: ', 'x-tollkeeper-api-key: k-fresh']],
   ];
