@@ -141,6 +141,7 @@ const SPAN_PREFIX = /^span ([0-9a-f]{16}): /;
 function namePoints(result: IngestResult, pointOf: ReadonlyMap<string, TokenPoint>, decoded: RejectedPoints | undefined): IngestResult {
   const m = SPAN_PREFIX.exec(result.firstError);
   const p = m ? pointOf.get(m[1]!) : undefined;
-  const own = p ? `${describePoint(p)}: ${result.firstError.slice(m![0].length)}` : result.firstError;
+  // A missing identity is looked for "on the span or its resource": on a point, its attributes are where it is looked for.
+  const own = p ? `${describePoint(p)}: ${result.firstError.slice(m![0].length).replace(' on the span or its resource ', ' on the data point or its resource ')}` : result.firstError;
   return { ...result, rejected: result.rejected + (decoded?.points ?? 0), firstError: decoded?.message || own };
 }

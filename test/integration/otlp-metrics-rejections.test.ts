@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { ExportMetricsServiceRequest, ExportMetricsServiceResponse } from '../../collector/otlp/metrics-proto.ts';
 
 // One bad data point (or span) costs only itself: the rest of the export is stored, the bad one is counted in
 // partialSuccess with a message that names it. Bodies are written as text: JSON.stringify cannot write 1e400.
@@ -99,5 +100,29 @@ describe('POST /v1/traces: a token count of 1e400 rejects only its span', () => 
     expect(answer.partialSuccess.rejectedSpans).toBe('1');
     expect(answer.partialSuccess.errorMessage).toMatch(/1111111111111111.*input_tokens.*Infinity/);
     await expectUsage('k-span-1e400', { input: 9, output: 0, requests: 1 });
+  });
+});
+
+describe('POST /v1/metrics in protobuf: a NaN sum or a count beyond 2^53 rejects only its point', () => {
+  it('stores the good point and names the bad one', async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const attrs = (type: string) => [
+      { key: 'gen_ai.token.type', value: { stringValue: type } },
+      { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } },
+      { key: 'tollkeeper.api_key.id', value: { stringValue: 'k-pb-bad' } },
+    ];
+    const point = (type: string, sum: number, count: string) => ({ attributes: attrs(type), startTimeUnixNano: String(now - 60_000_000_000n), timeUnixNano: String(now), count, sum });
+    const message = ExportMetricsServiceRequest.fromObject({
+      resourceMetrics: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'metrics-pb-bad' } }] },
+        scopeMetrics: [{ scope: { name: 'manual' }, metrics: [{ name: 'gen_ai.client.token.usage', histogram: { aggregationTemporality: 2, dataPoints: [point('input', 12, '3'), point('output', NaN, '3'), point('output', 4, '18446744073709551615')] } }] }],
+      }],
+    });
+    const res = await fetch(`${t.otlpUrl}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: ExportMetricsServiceRequest.encode(message).finish() });
+    expect(res.status).toBe(200);
+    const answer = ExportMetricsServiceResponse.decode(new Uint8Array(await res.arrayBuffer())).toJSON() as { partialSuccess: { rejectedDataPoints: string; errorMessage: string } };
+    expect(answer.partialSuccess.rejectedDataPoints).toBe('2');
+    expect(answer.partialSuccess.errorMessage).toMatch(/^data point .*dataPoints\[1\] of gen_ai\.client\.token\.usage: sum: .*NaN/);
+    await expectUsage('k-pb-bad', { input: 12, output: 0, requests: 3 });
   });
 });
