@@ -14,10 +14,9 @@ export interface MemoryLimiterOptions {
   gc?: (() => void) | undefined;
   /**
    * Whether no admitted request still holds memory (no body being read or waiting for the store). While memory is
-   * over the soft limit, one request is let in per check when idle, past the hard limit too: the JS heap and the
-   * engine's allocator keep some of what a burst made them take (and a dashboard query may have grown them), so
-   * resident memory may settle over a limit with nothing in flight; that memory is not ingest's, and without this
-   * ingest would then stop for good. One request at a time adds at most one body.
+   * between the soft and the hard limit, one request is let in per check when idle: the JS heap and the engine's
+   * allocator keep some of what a burst made them take, so resident memory may settle above the soft limit with
+   * nothing in flight, and without this ingest would then stop for good.
    */
   idle?: () => boolean;
   logger: Logger;
@@ -101,7 +100,7 @@ export function createMemoryLimiter(o: MemoryLimiterOptions): MemoryLimiter {
   return {
     refusal() {
       if (!over) return null;
-      if (!probed && o.idle?.()) {
+      if (!hard && !probed && o.idle?.()) {
         probed = true;
         return null;
       }
