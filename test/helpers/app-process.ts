@@ -55,7 +55,7 @@ function appEnv(): NodeJS.ProcessEnv {
 
 /** Spawns the app and waits for its start-up lines; rejects with its output when it exits first. */
 export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0'];
+  const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0'];
   if (o.yaml !== undefined) {
     const file = `${o.dataDir}.yaml`;
     writeFileSync(file, o.yaml);
