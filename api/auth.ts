@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TollkeeperError } from '../core/errors.ts';
 import { notFound } from './errors.ts';
+import { tokenRoles } from './gateway-token.ts';
 import { tokenDigest } from '../core/ingest/token-hash.ts';
 import type { IngestToken, IngestTokenSet, TokenLookup } from '../core/ingest/tokens.ts';
 
@@ -56,33 +56,11 @@ declare module 'fastify' {
   }
 }
 
-// Digests of the configured tokens, computed once: a check then hashes only the presented token (the
-// revocation list and forward-auth are asked tens of thousands of times a second).
-const digests = new Map<string, Buffer>();
-function digestOf(token: string): Buffer {
-  let d = digests.get(token);
-  if (!d) {
-    d = createHash('sha256').update(token).digest();
-    if (digests.size > 16) digests.clear();
-    digests.set(token, d);
-  }
-  return d;
-}
-
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerOf(header: string | undefined): string | undefined {
   if (!header || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
   const token = header.slice(7).trim();
   return token === '' ? undefined : token;
-}
-
-/** The role a presented token carries, compared in constant time. */
-export function roleOfToken(token: string, tokens: Tokens): Role | null {
-  const presented = createHash('sha256').update(token).digest();
-  if (timingSafeEqual(presented, digestOf(tokens.admin))) return 'admin';
-  if (tokens.gateway && timingSafeEqual(presented, digestOf(tokens.gateway))) return 'gateway';
-  if (tokens.metrics && timingSafeEqual(presented, digestOf(tokens.metrics))) return 'metrics';
-  return null;
 }
 
 /** The header a gateway that cannot set `Authorization` (or needs it for the client's secret) sends its token in. */
@@ -121,6 +99,8 @@ function ingestTokenOf(request: FastifyRequest, auth: IngestAuth): IngestToken |
  */
 export const authPlugin = fp(
   async (app: FastifyInstance, tokens: Tokens) => {
+    // The same constant-time check as the gateway listener's (api/gateway-token.ts): one set of rules for both ports.
+    const roleOf = tokenRoles(tokens);
     app.decorateRequest('role', null);
     app.decorateRequest('ingestToken', null);
     app.addHook('onRequest', async (request) => {
@@ -133,7 +113,7 @@ export const authPlugin = fp(
         return;
       }
       const token = tokenOf(request);
-      request.role = token === undefined ? null : roleOfToken(token, tokens);
+      request.role = token === undefined ? null : roleOf(token);
       if (request.role === null) throw new TollkeeperError('unauthorized', UNAUTHORIZED);
       // The admin token can do everything; the gateway and metrics tokens only their own level.
       if (request.role !== 'admin' && request.role !== level) throw new TollkeeperError('forbidden', `the ${request.role} token cannot do this`);

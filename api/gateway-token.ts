@@ -15,7 +15,7 @@ function sameSecret(presented: string, expected: string): boolean {
 }
 
 /**
- * The role a presented token carries (the API port's rules: admin, gateway, metrics tokens), every configured token
+ * The role a presented token carries (admin, gateway, metrics tokens; the API port's auth plugin and the gateway listener both use it), every configured token
  * compared in constant time.
  */
 export function tokenRoles(tokens: Pick<Tokens, 'admin' | 'gateway' | 'metrics'>): (token: string) => Role | null {
