@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { TollkeeperError } from '../core/errors.ts';
 import { notFound } from './errors.ts';
-import { tokenRoles } from './gateway-token.ts';
+import { tokenRoles, type Role } from './gateway-token.ts';
 import { tokenDigest } from '../core/ingest/token-hash.ts';
 import type { IngestToken, IngestTokenSet, TokenLookup } from '../core/ingest/tokens.ts';
 
@@ -21,7 +21,7 @@ import type { IngestToken, IngestTokenSet, TokenLookup } from '../core/ingest/to
  */
 export type AuthLevel = 'public' | 'gateway' | 'admin' | 'otlp' | 'metrics';
 
-export type Role = 'admin' | 'gateway' | 'metrics';
+export type { Role } from './gateway-token.ts';
 
 export interface Tokens {
   admin: string;

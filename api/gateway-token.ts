@@ -1,4 +1,12 @@
-import type { Role, Tokens } from './auth.ts';
+/** What a token lets its bearer do (api/auth.ts says which routes each may call). */
+export type Role = 'admin' | 'gateway' | 'metrics';
+
+/** The secrets that carry a role. */
+export interface RoleTokens {
+  admin: string;
+  gateway?: string | undefined;
+  metrics?: string | undefined;
+}
 
 // The gateway listener's token check, without building anything per request: forward-auth is asked thousands of
 // times a second, and a digest per request (a native hash object and a buffer) is garbage the worker's collector
@@ -18,7 +26,7 @@ function sameSecret(presented: string, expected: string): boolean {
  * The role a presented token carries (admin, gateway, metrics tokens; the API port's auth plugin and the gateway listener both use it), every configured token
  * compared in constant time.
  */
-export function tokenRoles(tokens: Pick<Tokens, 'admin' | 'gateway' | 'metrics'>): (token: string) => Role | null {
+export function tokenRoles(tokens: RoleTokens): (token: string) => Role | null {
   const known: [string, Role][] = [[tokens.admin, 'admin']];
   if (tokens.gateway) known.push([tokens.gateway, 'gateway']);
   if (tokens.metrics) known.push([tokens.metrics, 'metrics']);
