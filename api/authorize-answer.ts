@@ -66,6 +66,7 @@ export function prebuilt(status: number, headers: Record<string, string>, body: 
 }
 
 const ALLOW_BODY = '{"decision":"allow","stale":false}';
+const ALLOW_STALE_BODY = '{"decision":"allow","stale":true}';
 
 /** Same amounts left in the same dimensions. */
 function sameRemaining(a: Partial<Record<string, number>>, b: Partial<Record<string, number>>): boolean {
@@ -135,7 +136,7 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): AuthorizeAnswerer 
         h['x-tollkeeper-reservation-ttl'] = String(Math.round(a.ttlMs / 1000));
       }
       if (a.stale) h['x-tollkeeper-stale'] = '1';
-      return { status: 200, headers: h, body: a.stale ? '{"decision":"allow","stale":true}' : '{"decision":"allow","stale":false}' };
+      return { status: 200, headers: h, body: a.stale ? ALLOW_STALE_BODY : ALLOW_BODY };
     }
     if (a.list) return { status: o.nginxMode ? 403 : a.list.status, headers: { 'content-type': JSON_TYPE, ...denialHeaders(a.list) }, body: JSON.stringify(a.list.denial) };
     const denial = { decision: a.decision, entity: a.entity, reason: a.reason, source: a.source, ...(a.policy !== undefined ? { policy: a.policy } : {}), ...(a.resetsAt !== undefined ? { resets_at: a.resetsAt } : {}) };
@@ -179,7 +180,7 @@ export function createAuthorizeAnswerer(o: AuthorizeOptions): AuthorizeAnswerer 
       const h: Record<string, string> = { 'content-type': JSON_TYPE };
       remainingHeaders(h, remaining);
       h['x-tollkeeper-stale'] = String(Math.round(stalenessMs / 1000));
-      return { status: 200, headers: h, body: '{"decision":"allow","stale":true}' };
+      return { status: 200, headers: h, body: ALLOW_STALE_BODY };
     }
     return {
       status: o.nginxMode ? 403 : decision.status,
