@@ -62,7 +62,7 @@ export function qualifyTables(sql: string, store: ClickHouse): string {
   return sql.replace(new RegExp(`\\b(FROM|JOIN)\\s+(${TABLES.join('|')})\\b`, 'g'), (_m, kw: string, t: string) => `${kw} ${store.table(t)}`);
 }
 
-/** A selection of the dashboard variables: names missing here are on "All". */
+/** A selection of the dashboard variables by the text shown (ids, not their hex values): names missing here are on "All". */
 export type Selection = Record<string, string | string[]>;
 
 export function variablesFor(d: Dashboard, selection: Selection, options: Record<string, string[]>): Record<string, Variable> {
@@ -73,7 +73,10 @@ export function variablesFor(d: Dashboard, selection: Selection, options: Record
       const first = v.options?.[0]?.value;
       out[v.name] = { current: picked ?? (typeof first === 'string' ? first : ''), options: (v.options ?? []).map((o) => String(o.value)) };
     } else {
-      out[v.name] = { current: picked ?? [ALL], options: options[v.name] ?? [], multi: v.multi ?? false };
+      // A query variable's options carry the id in hex as their value (what Grafana splices into the SQL).
+      const hex = (x: string) => Buffer.from(x, 'utf8').toString('hex').toUpperCase();
+      const value = picked === undefined ? [ALL] : (Array.isArray(picked) ? picked : [picked]).map(hex);
+      out[v.name] = { current: value, options: (options[v.name] ?? []).map(hex), multi: v.multi ?? false };
     }
   }
   return out;

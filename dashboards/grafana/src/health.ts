@@ -1,7 +1,7 @@
 // "tollkeeper — health": what the collectors ingest, refuse and hold back, and how the detector keeps up.
 // Both tables get one row per (name, label) per instance about every 10 s; counters hold the increment of the
 // interval, gauges the value sampled at the flush.
-import { dashboard, Format, queryVariable, steps, whenPicked, type PanelSpec } from './kit.ts';
+import { dashboard, Format, pickable, queryVariable, steps, whenPicked, type PanelSpec } from './kit.ts';
 
 const INSTANCE = whenPicked('instance', 'instance');
 
@@ -52,7 +52,7 @@ export const healthDashboard = dashboard({
     queryVariable(
       'instance',
       'Instance',
-      'SELECT DISTINCT instance FROM (SELECT instance FROM ingest_stats WHERE $__timeFilter(ts) UNION ALL SELECT instance FROM detector_stats WHERE $__timeFilter(ts)) ORDER BY instance',
+      `SELECT DISTINCT ${pickable('instance')} FROM (SELECT instance FROM ingest_stats WHERE $__timeFilter(ts) UNION ALL SELECT instance FROM detector_stats WHERE $__timeFilter(ts)) ORDER BY text`,
     ),
   ],
   rows: [

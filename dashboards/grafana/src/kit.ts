@@ -32,9 +32,21 @@ export function sql(rawSql: string, format: Format, refId = 'A'): ClickHouseQuer
   return { datasource: DATASOURCE, editorType: 'sql', format, queryType: format === Format.Table ? 'table' : 'timeseries', rawSql: rawSql.trim(), refId };
 }
 
-/** `$__conditionalAll`: the filter applies unless the variable is on "All" (then the plugin writes 1=1). */
+/**
+ * `$__conditionalAll`: the filter applies unless the variable is on "All" (then the plugin writes 1=1). The picked
+ * values are hex (see `pickable`): Grafana splices them into the SQL and its quoting escapes `'` but not `\`, so a
+ * raw id sent in a span could end the string literal and run its own SQL. Hex has neither.
+ */
 export function whenPicked(column: string, variable: string): string {
-  return `$__conditionalAll(${column} IN (\${${variable}:singlequote}), $${variable})`;
+  return `$__conditionalAll(${column} IN (SELECT unhex(arrayJoin([\${${variable}:singlequote}]))), $${variable})`;
+}
+
+/**
+ * The columns of a query variable over `column`: the value Grafana puts into the SQL (the id in hex) and the text
+ * it shows (the id). The ClickHouse plugin takes a two-column answer as value, then text.
+ */
+export function pickable(column: string): string {
+  return `hex(${column}) AS value, ${column} AS text`;
 }
 
 export function steps(...s: [string, number | null][]): { mode: ThresholdsMode; steps: Threshold[] } {

@@ -1,6 +1,6 @@
 // "tollkeeper — usage and spend": spend and tokens over time by key, tenant, agent and model, top spenders,
 // quotas, incidents, the revocation list and unpriced usage.
-import { customVariable, dashboard, Format, queryVariable, steps, whenPicked } from './kit.ts';
+import { customVariable, dashboard, Format, pickable, queryVariable, steps, whenPicked } from './kit.ts';
 import { byKind, byModel, total } from './usage-panels.ts';
 import { CURRENT_LIST, EVENT_FILTERS, HOURLY_FILTER, INCIDENTS_IN_RANGE, LONG_RANGE, rollupRows } from './usage-sql.ts';
 
@@ -13,17 +13,17 @@ export const usageDashboard = dashboard({
   tags: ['tollkeeper'],
   time: 'now-24h',
   variables: [
-    queryVariable('tenant', 'Tenant', `SELECT DISTINCT entity FROM ${rollupRows("kind = 'tenant'", 'entity')} ORDER BY entity LIMIT 1000`),
-    queryVariable('api_key', 'API key', `SELECT DISTINCT entity FROM ${rollupRows(`kind = 'api_key' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY entity LIMIT 1000`),
-    queryVariable('agent', 'Agent', `SELECT DISTINCT entity FROM ${rollupRows(`kind = 'agent' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY entity LIMIT 1000`),
+    queryVariable('tenant', 'Tenant', `SELECT DISTINCT ${pickable('entity')} FROM ${rollupRows("kind = 'tenant'", 'entity')} ORDER BY text LIMIT 1000`),
+    queryVariable('api_key', 'API key', `SELECT DISTINCT ${pickable('entity')} FROM ${rollupRows(`kind = 'api_key' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY text LIMIT 1000`),
+    queryVariable('agent', 'Agent', `SELECT DISTINCT ${pickable('entity')} FROM ${rollupRows(`kind = 'agent' AND ${whenPicked('tenant', 'tenant')}`, 'entity')} ORDER BY text LIMIT 1000`),
     queryVariable(
       'model',
       'Model',
-      `SELECT DISTINCT model FROM (
+      `SELECT DISTINCT ${pickable('model')} FROM (
   SELECT model FROM usage_events WHERE $__timeFilter(time) AND model != '' AND ${whenPicked('tenant', 'tenant')} AND NOT (${LONG_RANGE})
   UNION ALL
   SELECT entity AS model FROM usage_hour WHERE kind = 'model' AND ${HOURLY_FILTER} AND ${whenPicked('tenant', 'tenant')}
-) ORDER BY model`,
+) ORDER BY text`,
     ),
     customVariable('top_kind', 'Top spenders by', [
       ['api_key', 'API key'],
