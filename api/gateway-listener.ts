@@ -14,6 +14,8 @@ export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'>
   onCounts?: ((c: WorkerCounts) => void) | undefined;
   /** A worker that ended unexpectedly is being replaced (for /metrics). */
   onRestart?: (() => void) | undefined;
+  /** Told each worker's OS thread id once it listens, the first and every replacement (thread priorities). */
+  onWorkerListening?: ((tid: number | undefined) => void) | undefined;
   logger: Logger;
 }
 
@@ -50,7 +52,7 @@ const STABLE_MS = 60_000;
  * state, after a backoff; gateways meanwhile get connection refusals, which their fail mode handles.
  */
 export async function startGatewayListener(o: GatewayListenerOptions): Promise<GatewayListener> {
-  const { subscribe, authorize, onCounts, onRestart, logger, ...data } = o;
+  const { subscribe, authorize, onCounts, onRestart, onWorkerListening, logger, ...data } = o;
   // Long-polls parked in the worker, readable here without a round trip; shared by every worker in turn.
   // [0] long-polls waiting, [1] scavenges, [2] their total pause in µs (wrapping after ~35 min of pauses).
   const stats = new SharedArrayBuffer(12);
@@ -117,6 +119,7 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
           current = w;
           live = true;
           logger.warn({ port: w.port, restarts }, 'gateway worker restarted');
+          onWorkerListening?.(w.tid);
         },
         (err: unknown) => {
           logger.error({ err, restartInMs: backoffMs }, 'gateway worker could not be restarted; trying again');
@@ -129,6 +132,7 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
 
   current = await start(o.port);
   live = true;
+  onWorkerListening?.(current.tid);
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
   const port = current.port;
   return {

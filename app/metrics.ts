@@ -48,6 +48,7 @@ export function createMetrics() {
   let polls: Counter | undefined;
   let otlpAnswers: Counter | undefined;
   let gatewayRestarts: Counter | undefined;
+  let gatewayNice: Gauge | undefined;
 
   return {
     registry,
@@ -118,6 +119,7 @@ export function createMetrics() {
       authorize = new Counter({ name: P + 'authorize_decisions_total', help: 'Forward-auth answers of /v1/authorize, by outcome and listener (api, gateway)', labelNames: ['outcome', 'listener'], registers: [registry] });
       polls = new Counter({ name: P + 'revocation_polls_total', help: 'GET /v1/revocations answers, by HTTP status (200 list or delta, 304 unchanged) and listener (api, gateway)', labelNames: ['code', 'listener'], registers: [registry] });
       gatewayRestarts = new Counter({ name: P + 'gateway_worker_restarts_total', help: 'Gateway listener workers started to replace one that ended unexpectedly', registers: [registry] });
+      gatewayNice = new Gauge({ name: P + 'gateway_priority_nice', help: "OS nice value (Linux) of the gateway listener's thread (gateway) and of the process's other threads (background), per gateway.background_nice", labelNames: ['thread'], registers: [registry] });
     },
 
     /** The tick recorder, also observing each tick's duration and findings. */
@@ -165,6 +167,12 @@ export function createMetrics() {
     /** The gateway listener replaced a worker that ended unexpectedly. */
     gatewayRestarted(): void {
       gatewayRestarts?.inc();
+    },
+
+    /** The nice values the gateway worker and the rest of the process run at, after a worker started. */
+    gatewayPriority(p: { gateway: number; background: number }): void {
+      gatewayNice?.set({ thread: 'gateway' }, p.gateway);
+      gatewayNice?.set({ thread: 'background' }, p.background);
     },
   };
 }

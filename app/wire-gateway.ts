@@ -1,5 +1,6 @@
 import { createAuthorizeAnswerer, type AuthorizeOptions } from '../api/authorize-answer.ts';
 import { startGatewayListener } from '../api/gateway-listener.ts';
+import { createGatewayPriority } from '../api/gateway-priority.ts';
 import type { GatewayFeed } from '../detector/gateway-feed.ts';
 import { httpLimits } from './http-limits.ts';
 import type { Wiring } from './wiring.ts';
@@ -12,6 +13,9 @@ export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: Authoriz
   const { config, app } = w;
   if (config.gateway.listener !== 'worker') return undefined;
   return async () => {
+    const logger = w.logger.child({ component: 'gateway' });
+    // The other threads yield the CPU to the gateway worker, so ingest and the engine do not delay its answers.
+    const priority = createGatewayPriority({ offset: config.gateway.background_nice, logger, onOutcome: (p) => app.metrics.gatewayPriority(p) });
     const gateway = await startGatewayListener({
       host: config.gateway.host ?? config.server.host,
       port: config.gateway.port,
@@ -28,7 +32,8 @@ export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: Authoriz
       authorize: createAuthorizeAnswerer(authorize),
       onCounts: (c) => app.metrics.gatewayCounted(c),
       onRestart: () => app.metrics.gatewayRestarted(),
-      logger: w.logger.child({ component: 'gateway' }),
+      onWorkerListening: (tid) => priority.workerStarted(tid),
+      logger,
     });
     app.gateway = gateway;
     w.cleanups.unshift(() => gateway.close());

@@ -30,6 +30,8 @@ export const gatewaySection = Type.Object(
     nginx_mode: Type.Boolean({ default: false }),
     max_staleness: withDefault(DurationMs, '30s'),
     fail_mode: Type.Union([Type.Literal('open'), Type.Literal('closed')], { default: 'open' }),
+    /** How much lower than the gateway listener's thread every other thread of the process runs (Linux nice; 0 = off). */
+    background_nice: Type.Integer({ minimum: 0, maximum: 19, default: 10 }),
   },
   { ...strict, default: {} },
 );

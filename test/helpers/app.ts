@@ -40,6 +40,9 @@ export async function startApp(opts: { yaml?: string; dataDir?: string; database
   // A test process hosts vitest and often several apps: its resident memory says nothing about one app's, so the
   // memory limiter is off unless the test sets it.
   if (!/memory_limit_mib/.test(opts.yaml ?? '')) loaded.config.ingest.memory_limit_mib = 0;
+  // Lowering the priority of every other thread would lower vitest's own, and a second app in the same process would
+  // lower them again from there (its worker inherits the lowered main thread): off unless the test sets it.
+  if (!/background_nice/.test(opts.yaml ?? '')) loaded.config.gateway.background_nice = 0;
   const app = await buildTollkeeper(loaded.config, {
     logger: createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent'),
     ...(opts.role ? { role: opts.role } : {}),
