@@ -3,12 +3,14 @@ import { replayDead, type ReplayReport } from '../collector/replay-dead.ts';
 import type { Config } from '../core/config/load.ts';
 import { InsecureIngestError } from './ingest-guard.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
-import { openClickHouse } from '../store/clickhouse.ts';
+import { openClickHouse, printableUrl } from '../store/clickhouse.ts';
 import { DataDirInUseError, lockDataDir } from '../store/data-lock.ts';
 import { migrate } from '../store/migrate.ts';
-import type { ClickHouse } from '../store/port.ts';
+import { StoreError, type ClickHouse } from '../store/port.ts';
 import { REPRICE_SETTLE_MS, repriceRange, type RepriceReport } from '../store/reprice.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
+
+export { didYouMean } from '../core/schema/did-you-mean.ts';
 
 // The one-off commands of the CLI (migrate, reprice, replay, spool replay-dead), composed here so bin/ only parses flags and prints.
 
@@ -23,31 +25,26 @@ export class CommandError extends Error {
   }
 }
 
+// UNKNOWN_DATABASE, UNKNOWN_USER, WRONG_PASSWORD, REQUIRED_PASSWORD, DATABASE_ACCESS_DENIED, ACCESS_DENIED, AUTHENTICATION_FAILED.
+const STORE_ACCESS_CODES = new Set([81, 192, 193, 194, 291, 497, 516]);
+
 /** The failures a user can fix (data directory in use, port taken) as a CommandError; anything else is a bug. */
 export function commandError(err: unknown): CommandError | undefined {
   if (err instanceof CommandError) return err;
   if (err instanceof DataDirInUseError) return new CommandError(err.message, 1);
   if (err instanceof InsecureIngestError) return new CommandError(err.message, 2);
   const e = err as NodeJS.ErrnoException;
+  // A store that cannot be reached or refuses our credentials is the user's to fix; a statement it refuses is a bug.
+  if (err instanceof StoreError && (err.kind === 'unavailable' || (err.code !== undefined && STORE_ACCESS_CODES.has(err.code)))) {
+    return new CommandError(`cannot use the store: ${err.message} (is the server up, and are --clickhouse-url / TOLLKEEPER_CLICKHOUSE_URL and store.clickhouse right?)`, 1);
+  }
   if (e?.code === 'EADDRINUSE') return new CommandError(`cannot listen: address in use (${e.message}); choose another --otlp-port / --api-port / --gateway-port`, 1);
   return undefined;
 }
 
-/** A URL as it may be printed: a user name and password in it are left out. */
-function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
-
 /** The configured store described for the start-up line (never with the credentials a URL may hold). */
 export function describeStore(config: Config): string {
-  return config.store.clickhouse ? `ClickHouse server ${withoutCredentials(config.store.clickhouse.url)}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
+  return config.store.clickhouse ? `ClickHouse server ${printableUrl(config.store.clickhouse.url)}` : `embedded ClickHouse (chdb) in ${join(config.dataDir, 'clickhouse')}`;
 }
 
 /** Opens the configured store for a one-off command, migrated; embedded chdb needs the data directory to itself. */

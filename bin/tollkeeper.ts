@@ -1,47 +1,12 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
 import { buildTollkeeper, type Role } from '../app/build.ts';
-import { commandError, describeStore, migrateStore, parseRange, replayDeadLetters, repriceStored } from '../app/commands.ts';
+import { commandError, describeStore, didYouMean, migrateStore, parseRange, replayDeadLetters, repriceStored } from '../app/commands.ts';
 import { readConfig, type Config, type Flags } from '../app/config-file.ts';
 import { runDemo } from '../app/demo.ts';
 import { createLogger } from '../app/logger.ts';
 import { formatReplay, replayStored } from '../app/replay.ts';
-
-const USAGE = `tollkeeper — quota management and denial-of-wallet defense for AI platforms
-
-Usage: tollkeeper <command> [flags]
-
-Commands:
-  start          run collector, detector and API in one process (embedded ClickHouse by default)
-  collector      run only the OTLP collector (scale out: N replicas against a ClickHouse server)
-  detector       run only the detector, API, enforcement and alerts (one active instance)
-  migrate        apply database migrations and exit
-  check-config   validate the configuration and exit (exit code 2 when invalid)
-  replay         run quotas and detection over stored usage: --from <date> --to <date> [--step 1m]; prints what would have fired
-  reprice        re-rate stored events with the current prices: --from <date> --to <date> [--dry-run]
-  demo           see it work in a minute: starts tollkeeper on a temporary directory (or --data to keep it), drives a
-                 small fleet through the OpenTelemetry SDK, leaks one key, and prints the detection, the revocation
-                 and the alert; ends by itself. --fast: the short timeline. --url <api url> (+ --admin-token,
-                 --gateway-token, --otlp-url, --otlp-token) drives a running tollkeeper instead
-  spool replay-dead
-                 store again what was set aside in <data>/spool/dead (stop start first on embedded ClickHouse);
-                 events already stored are skipped, what the store still cannot parse stays there
-
-Flags:
-  --config <file>          config file (default ./tollkeeper.yaml when present; env TOLLKEEPER_CONFIG)
-  --data <dir>             data directory: embedded ClickHouse, tokens, spool (default ./data; env TOLLKEEPER_DATA)
-  --clickhouse-url <url>   use a ClickHouse server instead of embedded chdb (env TOLLKEEPER_CLICKHOUSE_URL)
-  --host <addr>            bind address (default 127.0.0.1; use 0.0.0.0 in containers)
-  --otlp-port <n>          OTLP/HTTP port (default 4318)
-  --api-port <n>           API port (default 8080)
-  --insecure-ingest        let the collector accept usage without a token on an address other than loopback
-                           (only when something in front of it authenticates senders; docs/threat-model.md)
-  --gateway-port <n>       gateway listener port: /v1/authorize and /v1/revocations (default 4320)
-  --from, --to <date>      reprice: range of event times (ISO date or date-time; --to at least 5 min ago)
-  --step <duration>        replay: detector tick to simulate (default 1m)
-  --dry-run                reprice: report what would change without writing
-  -h, --help               this help
-`;
+import { COMMAND_NAMES, commandUsage, FLAG_NAMES, flagsNotTaken, USAGE } from './usage.ts';
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tollkeeper: ${message}\n`);
@@ -84,14 +49,36 @@ async function main(argv: string[]): Promise<void> {
       },
     });
   } catch (err) {
-    fail(`${(err as Error).message}\n\n${USAGE}`, 2);
+    // node:util names the flag in its message only; the hint and the pointer to --help are ours.
+    const flag = /'(--?[^'\s]+)'/.exec((err as Error).message)?.[1];
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
+      const hint = didYouMean(flag.replace(/^-+/, '').split('=')[0]!, FLAG_NAMES);
+      fail(`unknown flag ${flag}${hint ? ` (did you mean --${hint}?)` : ''}; tollkeeper --help lists the commands and their flags`, 2);
+    }
+    fail(`${(err as Error).message}; tollkeeper --help lists the commands and their flags`, 2);
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (values.help || !command) {
+  if (!command) {
     process.stdout.write(USAGE);
+    if (!values.help) process.exitCode = 2;
     return;
   }
+  const page = commandUsage(command);
+  if (!page) {
+    const hint = didYouMean(command, COMMAND_NAMES);
+    fail(`unknown command ${JSON.stringify(command)}${hint ? ` (did you mean ${hint}?)` : ''}\n\n${USAGE}`, 2);
+  }
+  if (values.help) {
+    process.stdout.write(page);
+    return;
+  }
+  // A flag the command does not use would be ignored without a word (reprice --step, start --dry-run): refuse it.
+  const ignored = flagsNotTaken(command, Object.keys(values));
+  if (ignored.length > 0) fail(`${ignored.map((f) => `--${f}`).join(', ')}: not a flag of ${command}\n\n${page}`, 2);
+  const extra = positionals.slice(command === 'spool' ? 2 : 1);
+  if (extra.length > 0) fail(`unexpected argument ${JSON.stringify(extra[0])} after ${command}\n\n${page}`, 2);
   const flags: Flags = {
     ...(values.config !== undefined ? { config: values.config } : {}),
     ...(values.data !== undefined ? { data: values.data } : {}),

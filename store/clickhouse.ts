@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { classifyStoreError } from './errors.ts';
 import { StoreError, type ClickHouse, type QueryOptions, type QueryParams } from './port.ts';
 
@@ -39,17 +39,61 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
     type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
     client = createClient({ connection: connection as unknown as ClientConnection });
   } else {
+    const { url, username, password } = credentialsFromUrl(target);
     client = createClient({
-      url: target.url,
-      username: target.username,
-      password: target.password,
+      url,
+      username,
+      password,
       request_timeout: 30_000,
       compression: { request: false, response: true },
+      // Every failed request reaches our code as a thrown, classified error and is logged there (pino, one line);
+      // the client's own multi-line console log of the same failure would only bury it.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
   const store = wrapClient(client, target.kind, target.database, rawInsert);
-  await store.command(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(target.database)}`);
+  try {
+    await store.command(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(target.database)}`);
+  } catch (err) {
+    await client.close().catch(() => {});
+    // The first request says whether the server is there at all: name it, so "connect ECONNREFUSED" says where.
+    if (target.kind === 'server' && err instanceof StoreError) {
+      throw new StoreError(`ClickHouse server ${printableUrl(target.url)}: ${err.message}`, err.kind, { cause: err, ...(err.code !== undefined ? { code: err.code } : {}) });
+    }
+    throw err;
+  }
   return store;
+}
+
+/**
+ * Credentials in the URL (`http://user:pass@host:8123`, as docker-compose.yml sets it) win over the configured ones,
+ * as the client would decide itself; taken out here so the client does not warn about the override on every start.
+ */
+function credentialsFromUrl(target: { url: string; username: string; password: string }): { url: string; username: string; password: string } {
+  let u: URL;
+  try {
+    u = new URL(target.url);
+  } catch {
+    return target; // the client reports the invalid URL itself
+  }
+  if (!u.username && !u.password) return target;
+  const username = u.username ? decodeURIComponent(u.username) : target.username;
+  const password = u.password ? decodeURIComponent(u.password) : target.password;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), username, password };
+}
+
+/** A server URL as it may appear in a message: without the user name and password it may hold. */
+export function printableUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 function quoteIdent(name: string): string {

@@ -15,7 +15,8 @@ export function cli(
   return new Promise((resolve) => {
     const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'bin/tollkeeper.ts'), ...args], {
       cwd: mkdtempSync(join(tmpdir(), 'tk-cli-')),
-      env: { ...process.env, ...env, TOLLKEEPER_CLICKHOUSE_URL: '' },
+      // The embedded store unless the test names a server itself (a developer's TOLLKEEPER_CLICKHOUSE_URL does not leak in).
+      env: { ...process.env, TOLLKEEPER_CLICKHOUSE_URL: '', ...env },
     });
     let stdout = '';
     let stderr = '';

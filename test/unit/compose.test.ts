@@ -100,7 +100,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('the roles run CLI commands that exist, with environment variables the config loader reads', () => {
-    const cli = read('bin/tollkeeper.ts');
+    const cli = read('bin/usage.ts'); // the CLI's command list
     // Wherever the config loading lives (core/config, app), it names every variable it reads.
     const loader = ['core/config', 'app']
       .flatMap((dir) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.ts')).map((f) => read(`${dir}/${f}`)))
