@@ -15,6 +15,8 @@ export interface IngestResult {
   rejected: number;
   firstError: string;
   outcome: WriteOutcome;
+  /** Span ids of the spans rejected after decoding (absent when none was). */
+  rejectedIds?: ReadonlySet<string>;
 }
 
 export interface IngestCounters {
@@ -193,7 +195,7 @@ export function createIngest(deps: IngestDeps) {
   }
 
   /** Maps, dedupes and prices one request's spans into the events to store, counting what it rejects. */
-  function prepare(spans: readonly DecodedSpan[], decoderRejected: RejectedSpans | undefined, token: IngestToken | null | undefined): { events: UsageEvent[]; rejected: number; firstError: string } {
+  function prepare(spans: readonly DecodedSpan[], decoderRejected: RejectedSpans | undefined, token: IngestToken | null | undefined): { events: UsageEvent[]; rejected: number; firstError: string; rejectedIds: Set<string> | undefined } {
     const received = spans.length + (decoderRejected?.spans ?? 0);
     counters.spansReceived += received;
     const perToken = token ? (counters.rejectedByToken[token.name] ??= {}) : undefined;
@@ -205,6 +207,9 @@ export function createIngest(deps: IngestDeps) {
     const now = deps.now();
     let rejected = decoderRejected?.spans ?? 0;
     let firstError = decoderRejected?.message ?? '';
+    // Only allocated when a span is rejected: the metrics ingest needs to know which (its series state must not move).
+    let rejectedIds: Set<string> | undefined;
+    const rejectedId = (spanId: string) => (rejectedIds ??= new Set()).add(spanId);
     if (decoderRejected?.spans) reject('span_limits', decoderRejected.spans);
     const candidates: Unpriced[] = [];
     let spanIds: Map<string, InheritableIdentity> | undefined;
@@ -219,6 +224,7 @@ export function createIngest(deps: IngestDeps) {
         if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
       } else {
         rejected++;
+        rejectedId(span.spanId);
         firstError ||= r.reason;
         reject(r.code ?? 'other');
       }
@@ -227,11 +233,13 @@ export function createIngest(deps: IngestDeps) {
     const selected = deduper.select(candidates, spans, spanIds, scope ? (e) => scopeVerdict(scope, e) : undefined);
     for (const { event, kinds } of selected.rejected) {
       rejected++;
+      rejectedId(event.spanId);
       reject('identity_missing');
       firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
     }
     for (const { event, reason } of selected.refused) {
       rejected++;
+      rejectedId(event.spanId);
       reject(reason);
       // Only a scoped token's check refuses events, so token and scope are set here.
       if (token && scope) firstError ||= scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope);
@@ -250,12 +258,13 @@ export function createIngest(deps: IngestDeps) {
       if (tooLong === null) events.push(priceRow(row));
       else {
         rejected++;
+        rejectedId(e.spanId);
         firstError ||= tooLong;
         reject('identity_too_long');
       }
     }
     counters.spansRejected += rejected;
-    return { events, rejected, firstError };
+    return { events, rejected, firstError, rejectedIds };
   }
 
   return {
@@ -270,12 +279,17 @@ export function createIngest(deps: IngestDeps) {
      * long as the store takes. Once this returns, only the encoded rows in the writer's bounded queue remain.
      */
     ingest(spans: readonly DecodedSpan[], decoderRejected?: RejectedSpans, token?: IngestToken | null): Promise<IngestResult> {
-      const { events, rejected, firstError } = prepare(spans, decoderRejected, token);
+      const { events, rejected, firstError, rejectedIds } = prepare(spans, decoderRejected, token);
       const accepted = events.length;
       return deps.writer.submit(events).then((outcome) => {
         if (outcome.ok) counters.eventsAccepted += accepted;
-        return { rejected, firstError, outcome };
+        return rejectedIds ? { rejected, firstError, outcome, rejectedIds } : { rejected, firstError, outcome };
       });
+    },
+    /** Why one span would be rejected on its own (counts, cost, times, a required identity), or null. Counts nothing. */
+    check(span: DecodedSpan): string | null {
+      const r = mapSpan(span, deps.mapping, deps.now());
+      return r.kind === 'rejected' ? r.reason : null;
     },
   };
 }

@@ -27,7 +27,7 @@ export interface MetricsCounters {
 }
 
 export interface MetricsIngestDeps {
-  ingest: Pick<Ingest, 'ingest'>;
+  ingest: Pick<Ingest, 'ingest' | 'check'>;
   series: MetricSeriesRepo;
   logger: Logger;
   now: () => number;
@@ -90,10 +90,22 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
       const spans: DecodedSpan[] = [];
       // Span id → its point, to name a point the span ingest rejects as the data point it is.
       const pointOf = new Map<string, TokenPoint>();
+      // Where each cumulative series stands while the request's points are read in order: a point the span ingest
+      // would reject leaves it where it was, so the next good point counts from the last accepted one.
       const changed = new Map<string, SeriesState>();
+      // Per series, the states its points lead to, with their span (none: nothing to count, the series moves on).
+      const moves = new Map<string, { spanId?: string; next: SeriesState }[]>();
+      const moved = (key: string, next: SeriesState, spanId?: string) => {
+        changed.set(key, next);
+        const list = moves.get(key) ?? [];
+        if (list.length === 0) moves.set(key, list);
+        list.push(spanId === undefined ? { next } : { spanId, next });
+      };
       live.forEach((p, i) => {
         const key = keys[i]!;
         let d: TokenDelta = p;
+        let next: SeriesState | undefined;
+        let reset = false;
         if (p.temporality === TEMPORALITY.cumulative) {
           const prev = changed.get(key) ?? cache.get(key);
           const r = cumulativeToDelta(prev, p);
@@ -101,8 +113,7 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
             counters.pointsRepeated++;
             return;
           }
-          if (r.reset) counters.seriesResets++;
-          changed.set(key, r.next);
+          ({ next, reset } = r);
           // The delta covers the time since the last counted point (or since the series' start).
           d = { ...p, sum: r.sum, count: r.count, startNano: prev && !r.reset ? prev.timeNano : p.startNano };
         }
@@ -111,16 +122,26 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
         if (mapped.kind === 'span') {
           spans.push(mapped.span);
           pointOf.set(mapped.span.spanId, p);
-        } else skip(mapped.reason);
+          // Rejected on its own (a count out of range, a time out of bounds, a missing identity): the ingest below
+          // rejects and reports it; the series stays where it was.
+          if (next && deps.ingest.check(mapped.span) === null) {
+            if (reset) counters.seriesResets++;
+            moved(key, next, mapped.span.spanId);
+          }
+        } else {
+          skip(mapped.reason);
+          if (next) moved(key, next);
+        }
       });
       const result = namePoints(await deps.ingest.ingest(spans, undefined, token), pointOf, rejected);
       // The events first, then the series state: after a crash in between, the re-export maps to the same event ids.
-      if (result.outcome.ok && changed.size > 0) {
+      if (result.outcome.ok && moves.size > 0) {
+        const saved = acceptedStates(moves, result.rejectedIds);
         if (cache.size > 200_000) cache.clear();
         // The events are stored: this process goes on from the new state even if saving it fails.
-        for (const [k, s] of changed) cache.set(k, s);
+        for (const [k, s] of saved) cache.set(k, s);
         try {
-          await deps.series.save(changed, now);
+          if (saved.size > 0) await deps.series.save(saved, now);
         } catch (err) {
           deps.logger.warn({ err }, 'cannot store metric series state: after a restart these series are compared with an older state');
         }
@@ -130,6 +151,19 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
   };
 }
 export type MetricsIngest = ReturnType<typeof createMetricsIngest>;
+
+/**
+ * Each series' state after the last of its points the span ingest stored. Rejections found only there (an ingest
+ * token's scope, an identity value too long) depend on the series' attributes and resource, which all its points
+ * share, so they reject a series' points alike and no stored delta was taken against a rejected point.
+ */
+function acceptedStates(moves: ReadonlyMap<string, readonly { spanId?: string; next: SeriesState }[]>, rejectedIds: ReadonlySet<string> | undefined): Map<string, SeriesState> {
+  const states = new Map<string, SeriesState>();
+  for (const [key, list] of moves) {
+    for (const m of list) if (m.spanId === undefined || !rejectedIds?.has(m.spanId)) states.set(key, m.next);
+  }
+  return states;
+}
 
 const SPAN_PREFIX = /^span ([0-9a-f]{16}): /;
 
