@@ -11,6 +11,7 @@ import type { MetricsIngest } from './metrics-ingest.ts';
 import { countLogRecords, decodeMetrics } from './otlp/decode-metrics.ts';
 import { encodeLogsResponse, encodeMetricsResponse } from './otlp/metrics-response.ts';
 import { Turns } from './turns.ts';
+import { methodNotAllowedRoutes } from './method-not-allowed.ts';
 
 export interface CollectorPluginOptions {
   ingest: Ingest;
@@ -207,6 +208,8 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     const body = encodeMetricsResponse(result.rejected, result.firstError, format);
     return reply.code(200).type(body.contentType).send(body.body);
   });
+
+  methodNotAllowedRoutes(app);
 
   // Logs are not ingested. A 200 whose partial success rejects every record tells the exporter so without making it
   // retry (OTLP exporters retry 429/502/503/504 and log every 4xx as an export failure, on every batch).

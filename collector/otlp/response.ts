@@ -42,6 +42,8 @@ export function rpcCodeForHttpStatus(status: number): number {
       return RPC_CODE.PERMISSION_DENIED;
     case 404:
       return RPC_CODE.NOT_FOUND;
+    case 405:
+      return RPC_CODE.UNIMPLEMENTED;
     case 413:
     case 429:
       return RPC_CODE.RESOURCE_EXHAUSTED;
