@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { QuotaStatus } from '../detector/quota-status.ts';
+import { TollkeeperError } from '../core/errors.ts';
+import { didYouMean } from '../core/schema/did-you-mean.ts';
+import { ErrorBody } from './errors.ts';
 import { Timestamp, Window } from './schemas.ts';
 
 const Query = Type.Object(
@@ -30,6 +33,16 @@ const TopStatus = Type.Object(
   { title: 'TopQuotaStatus' },
 );
 
+/** An entity kind or a policy's attribute scope; anything else is a 400 naming what there is. */
+function checkScope(scope: string, known: readonly string[]): void {
+  if (known.includes(scope)) return;
+  const hint = didYouMean(scope, known);
+  throw new TollkeeperError(
+    'invalid_request',
+    `query.scope: unknown scope ${JSON.stringify(scope)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}: expected an entity kind or an attribute a policy is scoped to: ${known.join(', ')}`,
+  );
+}
+
 export interface QuotaOptions {
   status: QuotaStatus;
   now: () => number;
@@ -44,13 +57,15 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<QuotaOptions> = async (app, 
       schema: {
         tags: ['quotas'],
         summary: 'Used, limit, utilization, remaining and projected exhaustion per policy',
-        description: 'An unknown entity gets zero usage for the policies that would match it.',
+        description:
+          'An unknown entity gets zero usage for the policies that would match it. A scope that is neither an entity kind nor an attribute some active policy is scoped to is a 400 naming the scopes there are (a typo must not look like an entity without quotas).',
         querystring: Query,
-        response: { 200: Type.Union([EntityStatus, TopStatus]) },
+        response: { 200: Type.Union([EntityStatus, TopStatus]), 400: ErrorBody },
       },
     },
     async (request) => {
       const q = request.query;
+      checkScope(q.scope, o.status.scopes());
       if (q.id !== undefined) return o.status.forEntity(q.scope, q.id, o.now());
       return o.status.top(q.scope, q.limit ?? 20, o.now());
     },

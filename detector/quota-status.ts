@@ -1,6 +1,7 @@
 import { utilizationOf } from '../core/quota/evaluate.ts';
 import { periodAt } from '../core/quota/period.ts';
 import { emptyUsage, type Dimension, type Policy, type Usage } from '../core/quota/policy.ts';
+import { ENTITY_KINDS } from '../core/usage/types.ts';
 import type { QuotaRepo } from '../store/quota-repo.ts';
 import type { PolicyService } from './policies.ts';
 
@@ -57,6 +58,11 @@ export function createQuotaStatus(deps: { quotaRepo: QuotaRepo; policies: Policy
   }
 
   return {
+    /** Scopes status can answer for: every entity kind, and the attributes active policies are scoped to. */
+    scopes(): string[] {
+      return [...new Set<string>([...ENTITY_KINDS, ...deps.policies.active().map((p) => p.scope)])];
+    },
+
     async forEntity(scope: string, id: string, now: number): Promise<{ scope: string; id: string; policies: PolicyStatus[] }> {
       const out: PolicyStatus[] = [];
       for (const policy of deps.policies.active()) {
