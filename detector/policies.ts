@@ -2,6 +2,8 @@ import type { Outcome } from '../core/errors.ts';
 import { policyToInput } from '../core/quota/policy-format.ts';
 import { check, Limits, parsePolicy, type PolicyInput } from '../core/quota/policy-schema.ts';
 import type { Policy } from '../core/quota/policy.ts';
+import { formatDuration, parseDuration } from '../core/quota/duration.ts';
+import { MIN_ROLLING_MS } from '../core/quota/period.ts';
 import type { OverrideRecord, PolicyRecord, PolicyRepo } from '../store/policy-repo.ts';
 
 export interface PolicyView {
@@ -12,6 +14,19 @@ export interface PolicyView {
   policy: PolicyInput;
 }
 
+/**
+ * A stored policy as it applies now. Rolling windows under a minute or of part minutes were once accepted; such a
+ * policy keeps working with its window rounded up to whole minutes (at least 1m) instead of vanishing at the next start.
+ */
+function storedPolicy(body: unknown): ReturnType<typeof parsePolicy> {
+  const parsed = parsePolicy(body);
+  if (parsed.ok || typeof body !== 'object' || body === null) return parsed;
+  const period = (body as { period?: unknown }).period;
+  if (typeof period !== 'object' || period === null || !('rolling' in period)) return parsed;
+  const ms = parseDuration(String(period.rolling));
+  if (!ms.ok || ms.ms <= 0 || ms.ms % MIN_ROLLING_MS === 0) return parsed;
+  return parsePolicy({ ...body, period: { rolling: formatDuration(Math.ceil(ms.ms / MIN_ROLLING_MS) * MIN_ROLLING_MS) } });
+}
 
 /**
  * Policies from the config file (read-only here) and from the admin API (versioned in ClickHouse), and the
@@ -33,7 +48,7 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
     history.set(r.name, [...(history.get(r.name) ?? []), r]);
     if (r.deleted) api.delete(r.name);
     else {
-      const parsed = parsePolicy(r.body);
+      const parsed = storedPolicy(r.body);
       if (parsed.ok) api.set(r.name, { record: r, policy: parsed.value });
     }
   }

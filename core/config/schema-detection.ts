@@ -24,7 +24,10 @@ const PolicyT = Type.Transform(PolicyInput)
   .Decode((p) => {
     const r = policyFromInput(p);
     // The one problem a checked policy can still have is its period (an anchor that is not a real date).
-    if (!r.ok) throw new PathError('period', r.errors.map((e) => e.replace(/^period: /, '')).join('; '));
+    if (!r.ok) {
+      const [, path = 'period', why = r.errors.join('; ')] = /^(period(?:\.rolling)?): (.*)$/s.exec(r.errors[0] ?? '') ?? [];
+      throw new PathError(path, why);
+    }
     return r.value;
   })
   .Encode(policyToInput);

@@ -121,6 +121,19 @@ function parseAnchor(anchor: string, timezone: string): Anchor {
   return { ok: true, day: new Date(local - time).getUTCDate(), time };
 }
 
+/**
+ * Shortest rolling window, and its granularity: usage is summed per minute, so a window is a whole number of
+ * minutes (a 30 s or 90 s window would silently count whole minutes anyway). Checked where a policy is written.
+ */
+export const MIN_ROLLING_MS = 60_000;
+
+/** Why a rolling length cannot be written in a policy (under a minute, or not whole minutes); undefined when it can. */
+export function rollingLengthProblem(ms: number): string | undefined {
+  if (ms < MIN_ROLLING_MS) return 'shorter than the smallest rolling window, 1m: usage is counted per minute';
+  if (ms % MIN_ROLLING_MS !== 0) return 'not a whole number of minutes: usage is counted per minute (e.g. 1m, 15m, 1h30m)';
+  return undefined;
+}
+
 /** Longest rolling window: ten years (longer ones reach back before the stored years and fail every read). */
 export const MAX_ROLLING_MS = 3660 * 86_400_000;
 

@@ -4,7 +4,7 @@ import type { Outcome } from '../errors.ts';
 import { describeErrors, joinPath } from '../schema/describe-errors.ts';
 import '../schema/formats.ts';
 import { parseDuration } from './duration.ts';
-import { validatePeriodSpec, type PeriodSpec } from './period.ts';
+import { rollingLengthProblem, validatePeriodSpec, type PeriodSpec } from './period.ts';
 import { DIMENSIONS, type Policy, type PolicyAction } from './policy.ts';
 
 /*
@@ -99,6 +99,10 @@ export function policyFromInput(input: PolicyInput, root = ''): Outcome<Policy, 
   const period = toPeriod(input.period);
   const valid = validatePeriodSpec(period);
   if (!valid.ok) return { ok: false, code: 'invalid_policy', errors: [`${joinPath(root, 'period')}: ${valid.error}`] };
+  if (period.kind === 'rolling' && input.period !== undefined && 'rolling' in input.period) {
+    const problem = rollingLengthProblem(period.ms);
+    if (problem !== undefined) return { ok: false, code: 'invalid_policy', errors: [`${joinPath(root, 'period.rolling')}: ${JSON.stringify(input.period.rolling)} is ${problem}`] };
+  }
   return {
     ok: true,
     value: {
