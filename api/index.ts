@@ -134,7 +134,7 @@ export const apiPlugin = fp(
     await app.register(ingestStatsRoutes, { repo: d.ingestStats, now: d.now });
     await app.register(ingestTokenRoutes, { tokens: d.ingestTokens });
     await app.register(usageViewRoutes, { repo: d.usageViews, now: d.now });
-    await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay, budgetMs: d.replayBudgetMs });
+    await app.register(replayRoutes, { policies: () => d.policies.active(), run: d.replay, budgetMs: d.replayBudgetMs, now: d.now });
     await app.register(webUiRoutes, { assets: d.webAssets });
     await app.register(docsRoutes);
   },

@@ -4,7 +4,7 @@ import { TollkeeperError, valueOrThrow } from '../core/errors.ts';
 import { parseDuration } from '../core/quota/duration.ts';
 import type { Policy } from '../core/quota/policy.ts';
 import { parsePolicy, PolicyInput } from '../core/quota/policy-schema.ts';
-import type { ReplayRow } from '../detector/replay.ts';
+import { replayEnd, type ReplayRow } from '../detector/replay.ts';
 import { ErrorBody } from './errors.ts';
 import { Timestamp } from './schemas.ts';
 import { storedTime } from './time-range.ts';
@@ -40,6 +40,7 @@ const Reply = Type.Object({
   ticks: Type.Integer(),
   policies: Type.Array(Type.String()),
   anomaly: Type.Boolean(),
+  notes: Type.Array(Type.String(), { description: 'what was adjusted, e.g. a `to` in the future replayed up to now' }),
   findings: Type.Array(Finding),
 });
 
@@ -50,6 +51,7 @@ export interface ReplayOptions {
   run: (o: { policies: readonly Policy[]; from: number; to: number; stepMs: number; anomaly: boolean; progress: (done: number, total: number) => void }) => Promise<ReplayRow[]>;
   /** Longest a replay may run (`server.timeouts.replay`): then it is stopped and answered 422 replay_too_long. */
   budgetMs: number;
+  now: () => number;
 }
 
 /** Thrown from the progress callback between two ticks to stop a replay. */
@@ -73,7 +75,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
       schema: {
         tags: ['replay'],
         summary: 'Run quotas (and detection) over stored usage as the detector would have; acts on nothing',
-        description: 'A `policy` is validated like POST /api/policies (problems answer 400 invalid_policy with their paths) and is not saved. Without policy or policy_name, every active policy is replayed. One replay runs at a time (409 while another does); one that would run longer than `server.timeouts.replay` (100 s) is stopped and answered 422 replay_too_long.',
+        description: 'A `policy` is validated like POST /api/policies (problems answer 400 invalid_policy with their paths) and is not saved. Without policy or policy_name, every active policy is replayed. A `to` in the future is replayed up to now (said in `notes`); a `from` that is not in the past is a 400. One replay runs at a time (409 while another does); one that would run longer than `server.timeouts.replay` (100 s) is stopped and answered 422 replay_too_long.',
         body: Body,
         response: { 200: Reply, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       },
@@ -81,8 +83,11 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
     async (request) => {
       const b = request.body;
       const from = time('from', b.from);
-      const to = time('to', b.to);
-      if (!(from < to)) throw new TollkeeperError('invalid_range', `from (${b.from}) must be before to (${b.to})`);
+      const asked = time('to', b.to);
+      if (!(from < asked)) throw new TollkeeperError('invalid_range', `from (${b.from}) must be before to (${b.to})`);
+      const end = replayEnd(from, asked, o.now());
+      if (!end.ok) throw new TollkeeperError('invalid_range', `body.from: ${end.error}`);
+      const to = end.to;
       const step = parseDuration(b.step ?? '1h');
       if (!step.ok) throw new TollkeeperError('invalid_request', `body.step: ${step.error}`);
       if (step.ms < 60_000) throw new TollkeeperError('invalid_request', `body.step: must be at least 1m (got ${JSON.stringify(b.step)})`);
@@ -129,6 +134,7 @@ export const replayRoutes: FastifyPluginAsyncTypebox<ReplayOptions> = async (app
           ticks,
           policies: policies.map((p) => p.name),
           anomaly,
+          notes: end.note !== undefined ? [end.note] : [],
           findings: rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
         };
       } finally {

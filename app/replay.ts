@@ -11,7 +11,7 @@ import { createQuotaRepo } from '../store/quota-repo.ts';
 import { CommandError, withStore } from './commands.ts';
 import { detectorSettings } from './detector-settings.ts';
 
-export { formatReplay, type ReplayResult, type ReplayRow } from '../detector/replay.ts';
+export { formatReplay, replayEnd, type ReplayResult, type ReplayRow } from '../detector/replay.ts';
 
 /** Most ticks one replay may run (a larger --step or a shorter range beyond that). */
 const MAX_TICKS = 100_000;

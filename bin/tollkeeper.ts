@@ -5,7 +5,7 @@ import { commandError, describeStore, didYouMean, migrateStore, parseRange, repl
 import { readConfig, type Config, type Flags } from '../app/config-file.ts';
 import { runDemo } from '../app/demo.ts';
 import { createLogger } from '../app/logger.ts';
-import { formatReplay, replayStored } from '../app/replay.ts';
+import { formatReplay, replayEnd, replayStored } from '../app/replay.ts';
 import { COMMAND_NAMES, commandUsage, FLAG_NAMES, flagsNotTaken, USAGE } from './usage.ts';
 
 function fail(message: string, code: number): never {
@@ -121,13 +121,18 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'replay': {
-      const { from, to } = parseRange('replay', values.from, values.to);
+      const range = parseRange('replay', values.from, values.to);
+      const now = Date.now();
+      const end = replayEnd(range.from, range.to, now);
+      if (!end.ok) fail(`replay: --from ${values.from}: ${end.error}`, 2);
+      const { from } = range;
+      const to = end.to;
       const result = await replayStored(config, {
         from,
         to,
         step: values.step ?? '1m',
         logger: createLogger('silent'),
-        now: Date.now(),
+        now,
         progress: (done, total) => {
           if (done % 10 === 0 || done === total) process.stderr.write(`\rreplaying tick ${done}/${total}`);
         },
@@ -136,6 +141,7 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write('\n');
       process.stdout.write(rows.length ? formatReplay(rows) : 'nothing would have fired\n');
       process.stdout.write(`${rows.length} findings between ${new Date(from).toISOString()} and ${new Date(to).toISOString()} (nothing was acted on)\n`);
+      if (end.note !== undefined) process.stdout.write(`note: --${end.note}\n`);
       return;
     }
     case 'reprice': {

@@ -120,3 +120,14 @@ export function formatReplay(rows: readonly ReplayRow[]): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i]!))).join('  ');
   return [line(header), ...table.map(line)].join('\n') + '\n';
 }
+
+/**
+ * The end a replay runs to: usage after now is not stored yet, so a `to` in the future is clamped to now and the
+ * note says so (what the caller sees must not look like a quiet future). A `from` at or after now leaves nothing
+ * to replay: an error.
+ */
+export function replayEnd(from: number, to: number, now: number): { ok: true; to: number; note?: string } | { ok: false; error: string } {
+  if (to <= now) return { ok: true, to };
+  if (from >= now) return { ok: false, error: `from (${new Date(from).toISOString()}) is not in the past: there is no stored usage to replay yet` };
+  return { ok: true, to: now, note: `to (${new Date(to).toISOString()}) is in the future: replayed up to now, ${new Date(now).toISOString()}` };
+}
