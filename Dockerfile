@@ -1,4 +1,5 @@
-FROM node:20-bookworm-slim
+# Pinned to the Node release the project is developed and tested on (engines: >= 20.19); bump it deliberately.
+FROM node:20.20.2-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
