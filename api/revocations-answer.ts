@@ -15,10 +15,19 @@ export interface RevocationAnswer {
   body: Buffer | undefined;
 }
 
-function parseEtag(header: string | undefined): number | undefined {
-  if (!header) return undefined;
-  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
-  return m ? Number(m[1]) : -1;
+/**
+ * If-None-Match as HTTP defines it: `*`, or a list of entity tags compared weakly (`W/"7"` matches `"7"`). A tag
+ * that is not a version matches nothing; unquoted versions are tolerated (`7`), as some gateways send them.
+ */
+function parseIfNoneMatch(header: string | undefined): '*' | Set<number> | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  if (header.trim() === '*') return '*';
+  const versions = new Set<number>();
+  for (const part of header.split(',')) {
+    const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(part);
+    if (m) versions.add(Number(m[1]));
+  }
+  return versions;
 }
 
 /**
@@ -29,8 +38,10 @@ function parseEtag(header: string | undefined): number | undefined {
 export function createRevocationAnswerer(list: Pick<GatewayMirror, 'version' | 'versionAt' | 'snapshot' | 'delta' | 'waitForChange'>) {
   const bodies = createRevocationBodies(list);
   return async (q: RevocationQuery, ifNoneMatch: string | undefined, onClose: (hangUp: () => void) => () => void): Promise<RevocationAnswer> => {
-    const inm = parseEtag(ifNoneMatch);
-    const known = q.since ?? inm;
+    const inm = parseIfNoneMatch(ifNoneMatch);
+    const matches = (v: number) => inm === '*' || (inm !== undefined && inm.has(v));
+    // `*` matches every version: waiting could never end differently, so it is answered at once.
+    const known = q.since ?? (inm instanceof Set && inm.has(list.version) ? list.version : undefined);
     if (q.wait && known !== undefined && known === list.version) {
       const gone = new AbortController();
       const off = onClose(() => gone.abort());
@@ -39,7 +50,7 @@ export function createRevocationAnswerer(list: Pick<GatewayMirror, 'version' | '
     }
     const version = bodies.version;
     const headers = { etag: `"${version}"`, 'cache-control': 'no-cache' };
-    if (inm !== undefined && inm === version) return { status: 304, headers, body: undefined };
+    if (matches(version)) return { status: 304, headers, body: undefined };
     // Bodies are serialized once per version (detector/revocation-bodies.ts) and sent as buffers.
     return { status: 200, headers: { ...headers, 'content-type': JSON_TYPE }, body: q.since !== undefined ? bodies.since(q.since) : bodies.full() };
   };

@@ -84,5 +84,11 @@ export async function wireDetector(w: Wiring): Promise<void> {
   if (startGateway) w.links.startGateway = startGateway;
   w.links.onIngested = () => loop.nudge();
   cleanups.unshift(() => loop.stop());
-  cleanups.unshift(() => api.close());
+  cleanups.unshift(async () => {
+    // Parked long polls are answered first (gateways then see an answer, not a reset), then the listener closes,
+    // which cuts whatever connection is left.
+    gatewayMirror.releaseWaiters();
+    await new Promise((resolve) => setImmediate(resolve));
+    await api.close();
+  });
 }

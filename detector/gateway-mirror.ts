@@ -35,6 +35,8 @@ export function createGatewayMirror() {
   const usageListeners: ((debits: TokenDebit[]) => void)[] = [];
   // Long-polling gateways: a Set, so a thousand waiters wake (and leave) in O(1) each.
   const waiters = new Set<() => void>();
+  // Set on shutdown: every long poll is answered now (the unchanged delta, or 304) instead of being cut off.
+  let released = false;
 
   function wake(): void {
     for (const w of [...waiters]) w();
@@ -91,7 +93,7 @@ export function createGatewayMirror() {
     },
     /** Resolves when the version moves past `since`, after `timeoutMs`, or when `signal` aborts. */
     waitForChange(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-      if (list.version !== since || signal?.aborted) return Promise.resolve();
+      if (list.version !== since || signal?.aborted || released) return Promise.resolve();
       return new Promise((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -103,6 +105,11 @@ export function createGatewayMirror() {
         waiters.add(done);
         signal?.addEventListener('abort', done);
       });
+    },
+    /** Shutdown: ends every long poll now and every later one at once, so each gets an answer before the listener closes. */
+    releaseWaiters(): void {
+      released = true;
+      wake();
     },
     /** Gateways waiting in a long poll right now. */
     get waiting(): number {
