@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, Fasti
 import fp from 'fastify-plugin';
 import { TollkeeperError, type ErrorCode } from '../core/errors.ts';
 import { describeErrors } from '../core/schema/describe-errors.ts';
+import { wellFormedDeep } from '../core/well-formed.ts';
 import '../core/schema/formats.ts';
 
 /** The one place an error code becomes an HTTP status. */
@@ -103,7 +104,8 @@ export const errorsPlugin = fp(
         done(null, undefined);
         return;
       }
-      void parseJson(request, body.toString(), done);
+      // "\ud800" parses into a lone surrogate that no store can hold: made U+FFFD here, as ingest does for spans.
+      void parseJson(request, body.toString(), (err: Error | null, value?: unknown) => (err ? done(err, undefined) : done(null, wellFormedDeep(value))));
     });
     // Every route documents the errors its conventions can answer: 400 when it takes input, 401/403 by auth level.
     app.addHook('onRoute', (route) => {

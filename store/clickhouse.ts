@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { wellFormedDeep } from '../core/well-formed.ts';
 import { classifyStoreError } from './errors.ts';
 import { StoreError, type ClickHouse, type QueryOptions, type QueryParams } from './port.ts';
 
@@ -150,7 +151,8 @@ function wrapClient(client: ClickHouseClient, kind: 'chdb' | 'server', database:
       await guard(() =>
         client.insert({
           table: `${quoteIdent(database)}.${quoteIdent(table)}`,
-          values: rows,
+          // One row holding a lone surrogate would make ClickHouse refuse the whole insert, for good.
+          values: wellFormedDeep(rows),
           format: 'JSONEachRow',
           clickhouse_settings: settings(options),
         }),

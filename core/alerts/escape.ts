@@ -6,9 +6,22 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Slack/Mattermost mrkdwn: `&`, `<`, `>` are the control characters (`<!channel>`, `<url|text>` links). */
-export function escapeMrkdwn(s: string): string {
+/** Inside a Slack/Mattermost code block: `&`, `<`, `>` escaped (shown as typed), everything else exact. */
+export function escapeMrkdwnCode(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/**
+ * Text in a Slack/Mattermost message. Slack's controls are `&`, `<`, `>` (`<!channel>`, `<@U…>`, `<url|text>`);
+ * Mattermost renders Markdown and pings on `@channel`, `@all`, `@here` and `@name` written as text, so a zero-width
+ * space follows each `@` and separates `](` (a Markdown link or image). Line breaks become spaces: a field stays
+ * on its line, and an id cannot add a line of its own ("*Why:* …").
+ */
+export function escapeMrkdwn(s: string): string {
+  return escapeMrkdwnCode(s)
+    .replace(/\r\n|[\r\n\v\f\u0085\u2028\u2029]/g, ' ')
+    .replaceAll('@', '@\u200B')
+    .replaceAll('](', ']\u200B(');
 }
 
 /** "38.1", "0.4", "1200000": enough digits to compare, no float noise. */

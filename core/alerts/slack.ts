@@ -1,4 +1,4 @@
-import { amount, escapeMrkdwn, ofLimit } from './escape.ts';
+import { amount, escapeMrkdwn, escapeMrkdwnCode, ofLimit } from './escape.ts';
 import { actionText, isEnforcement, ratioText, restoreCall, summaryOf } from './summary.ts';
 import { WHAT, type AlertEvent } from './types.ts';
 
@@ -44,7 +44,7 @@ export function slackMessage(e: AlertEvent, apiUrl: string): SlackMessage {
     `*Done:* ${escapeMrkdwn(actionText(e))}`,
   ].filter((l): l is string => l !== undefined);
   // Inside a code block Slack still wants `&`, `<`, `>` escaped (and shows them as typed).
-  const restore = isEnforcement(e) ? `*To restore:*\n\`\`\`${escapeMrkdwn(restoreCall(e, apiUrl))}\`\`\`` : undefined;
+  const restore = isEnforcement(e) ? `*To restore:*\n\`\`\`${escapeMrkdwnCode(restoreCall(e, apiUrl))}\`\`\`` : undefined;
   const text = [headline, ...details, ...(restore ? [restore] : [])].join('\n');
   const blocks: object[] = [
     { type: 'section', text: { type: 'mrkdwn', text: headline } },

@@ -1,0 +1,74 @@
+// Ids and reasons chosen by a sender reach chat channels and webhook receivers. A Slack or Mattermost message must
+// not ping anyone, link anywhere or gain lines because of them; a Standard Webhooks body must stay valid JSON that
+// carries the id exactly, and
+// an id no store can hold (a lone surrogate) must not hold up the alerts and revocations after it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { wellFormedText } from '../../core/well-formed.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { startHookReceiver } from '../helpers/alert-receivers.ts';
+import { enforce } from '../helpers/alerts-api.ts';
+import { HOSTILE } from '../helpers/hostile-ids.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const SECRET = 'whsec_' + Buffer.from('a test secret of 32 bytes.......').toString('base64');
+const yaml = (hooks: string) => `
+detector: { interval: 1h }
+alerts:
+  delivery: { max_attempts: 30, backoff: 50ms, max_backoff: 300ms }
+  webhooks:
+${hooks}
+`;
+
+let t: TestApp | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await t?.close({ cleanup: true });
+  t = undefined;
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function receiver(secret: string | undefined) {
+  const r = await startHookReceiver(secret);
+  cleanups.push(() => r.stop());
+  return r;
+}
+
+/** Mentions Slack or Mattermost would act on in mrkdwn/Markdown text. */
+const MENTION = /<!|<@|(^|[^\w\u200B])@(channel|here|all|everyone|[a-z])/i;
+/** A link or image whose shown text differs from its target (Slack's `<url|text>`, Markdown's `[text](url)`). */
+const MASKED_LINK = /<https?:|\]\(/i;
+
+describe('hostile ids in alerts', () => {
+  it('a Slack / Mattermost message pings nobody, masks no link and gains no line', async () => {
+    const slack = await receiver(undefined);
+    t = await startApp({ startLoop: false, yaml: yaml(`    - { url: "${slack.url}", format: slack }`) });
+    const id = `${HOSTILE.mention}\n*Why:* forged line`;
+    await enforce(t, 'revoke', 'api_key', id, `${HOSTILE.link}\n*Done:* nothing, @channel`);
+    await waitFor(() => slack.hooks.length === 1, { what: 'the Slack message' });
+    const msg = slack.hooks[0]!.json as { text: string; blocks: { text?: { text: string }; elements?: { text: string }[] }[] };
+    const restore = msg.text.slice(msg.text.indexOf('```'));
+    const prose = msg.text.slice(0, msg.text.indexOf('```'));
+    const texts = [prose, ...msg.blocks.flatMap((b) => [b.text?.text ?? '', ...(b.elements ?? []).map((e) => e.text)]).filter((x) => !x.includes('```'))];
+    for (const x of texts) {
+      expect(x, x).not.toMatch(MENTION);
+      expect(x, x).not.toMatch(MASKED_LINK);
+    }
+    expect(prose.split('\n').filter((l) => l.startsWith('*Why:*'))).toHaveLength(1);
+    expect(prose.split('\n').filter((l) => l.startsWith('*Done:*'))).toHaveLength(1);
+    // The restore call inside the code block is the exact id, so copying it restores this key.
+    expect(restore).toContain(JSON.stringify(id).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll("'", "'\\''"));
+  });
+
+  it('a signed webhook body is valid JSON carrying each id exactly', async () => {
+    const hook = await receiver(SECRET);
+    t = await startApp({ startLoop: false, yaml: yaml(`    - { url: "${hook.url}", secret: "${SECRET}" }`) });
+    const ids = Object.values(HOSTILE);
+    for (const id of ids) await enforce(t, 'revoke', 'api_key', id, id);
+    await waitFor(() => hook.hooks.length === ids.length, { what: `${ids.length} webhooks` });
+    expect(hook.hooks.every((h) => h.verified)).toBe(true);
+    const got = hook.hooks.map((h) => (h.json as { data: { entity: { id: string }; reason: string } }).data);
+    // A lone surrogate has no UTF-8 form: it arrives as U+FFFD, as it is stored (and as ingest stores it from spans).
+    expect(got.map((d) => d.entity.id).sort()).toEqual(ids.map(wellFormedText).sort());
+    expect(got.every((d) => d.reason === d.entity.id)).toBe(true);
+  });
+});
