@@ -1,3 +1,4 @@
+import { canonicalJson } from '../core/schema/canonical-json.ts';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { manualStep } from '../core/enforcement/manual.ts';
@@ -73,7 +74,7 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
         tags: ['enforcement'],
         summary: 'Revoke, throttle or restore an entity',
         description:
-          'Honours `Idempotency-Key` for 24 h, also across restarts: a repeated key answers the first result (header `idempotent-replayed: true`) without acting again; the same key with another body is 422.',
+          'Honours `Idempotency-Key` for 24 h, also across restarts: a repeated key answers the first result (header `idempotent-replayed: true`) without acting again; the same key with another body is 422 (the order of keys does not matter).',
         body: Body,
         response: { 200: Result, 422: ErrorBody },
       },
@@ -86,7 +87,7 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
       if (lines > 1) throw new TollkeeperError('invalid_request', `headers.idempotency-key: send one Idempotency-Key (got ${lines})`);
       if (typeof idem === 'string' && idem.length > MAX_IDEMPOTENCY_KEY) throw new TollkeeperError('invalid_request', `headers.idempotency-key: at most ${MAX_IDEMPOTENCY_KEY} characters (got ${idem.length})`);
       if (typeof idem !== 'string' || idem.length === 0) return act(body);
-      const outcome = await deps.idempotency.run(idem, JSON.stringify(body), () => act(body));
+      const outcome = await deps.idempotency.run(idem, canonicalJson(body), () => act(body));
       if (outcome.kind === 'conflict') throw new TollkeeperError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
       if (outcome.kind === 'replayed') void reply.header('idempotent-replayed', 'true');
       return outcome.value;

@@ -68,4 +68,15 @@ describe('Idempotency-Key across restarts', () => {
     const history = await fetch(`${t.apiUrl}/v1/enforcement/user/u-idem`, { headers: { authorization: `Bearer ${t.adminToken}` } });
     expect(((await history.json()) as any).history).toHaveLength(1);
   });
+
+  it('a retry whose body has its keys in another order is the same request; another value is a 422', async () => {
+    const t = await startApp({ startLoop: false });
+    cleanups.push(() => t.close({ cleanup: true }));
+    const first = await enforce(t, { action: 'throttle', kind: 'user', id: 'u-order', reason: 'r', limit: { requests_per_minute: 3, tokens_per_minute: 100 } }, 'order-key');
+    expect(first.status).toBe(200);
+    const reordered = await enforce(t, { limit: { tokens_per_minute: 100, requests_per_minute: 3 }, reason: 'r', id: 'u-order', kind: 'user', action: 'throttle' }, 'order-key');
+    expect(reordered).toMatchObject({ status: 200, replayed: 'true', body: first.body });
+    const other = await enforce(t, { action: 'throttle', kind: 'user', id: 'u-order', reason: 'r', limit: { requests_per_minute: 4, tokens_per_minute: 100 } }, 'order-key');
+    expect(other).toMatchObject({ status: 422, body: { error: 'idempotency_key_reused' } });
+  });
 });
