@@ -9,6 +9,7 @@ import type { IngestToken } from '../core/ingest/tokens.ts';
 import type { BatchWriter } from './batch-writer.ts';
 import type { WriteOutcome } from './write-outcome.ts';
 import { overlongIdentity } from './identity-limit.ts';
+import { eventIdProblem } from './event-ids.ts';
 import type { RejectedSpans } from './otlp/decode-common.ts';
 
 export interface IngestResult {
@@ -209,41 +210,42 @@ export function createIngest(deps: IngestDeps) {
     let firstError = decoderRejected?.message ?? '';
     // Only allocated when a span is rejected: the metrics ingest needs to know which (its series state must not move).
     let rejectedIds: Set<string> | undefined;
-    const rejectedId = (spanId: string) => (rejectedIds ??= new Set()).add(spanId);
+    const refuse = (spanId: string, code: string, message: string) => {
+      rejected++;
+      (rejectedIds ??= new Set()).add(spanId);
+      firstError ||= message;
+      reject(code);
+    };
     if (decoderRejected?.spans) reject('span_limits', decoderRejected.spans);
     const candidates: Unpriced[] = [];
     let spanIds: Map<string, InheritableIdentity> | undefined;
+    // Events by id, built once a request has a second event: a repeated id must not replace an earlier call.
+    let byId: Map<string, Unpriced> | undefined;
     for (const span of spans) {
       const r = mapSpan(span, deps.mapping, now);
       if (r.kind === 'event') {
+        const invalid = eventIdProblem(span, r.event, (byId ??= candidates.length > 0 ? new Map(candidates.map((c) => [c.eventId, c])) : undefined));
+        if (invalid === 'repeat') continue;
+        if (invalid !== null) {
+          refuse(span.spanId, invalid.code, invalid.message);
+          continue;
+        }
+        byId?.set(r.event.eventId, r.event);
         candidates.push(r.event);
         if (r.event.meta.unrecognized) noteUnrecognized(r.event);
       }
       else if (r.kind === 'ignored') {
         counters.spansIgnored++;
         if (r.identity) (spanIds ??= new Map()).set(span.traceId + span.spanId, r.identity);
-      } else {
-        rejected++;
-        rejectedId(span.spanId);
-        firstError ||= r.reason;
-        reject(r.code ?? 'other');
-      }
+      } else refuse(span.spanId, r.code ?? 'other', r.reason);
     }
     const scope = token?.compiled;
     const selected = deduper.select(candidates, spans, spanIds, scope ? (e) => scopeVerdict(scope, e) : undefined);
     for (const { event, kinds } of selected.rejected) {
-      rejected++;
-      rejectedId(event.spanId);
-      reject('identity_missing');
-      firstError ||= `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`;
+      refuse(event.spanId, 'identity_missing', `span ${event.spanId}: ${missingIdentityError(kinds, deps.mapping.identity, 'the span, its resource or its ancestors')}`);
     }
-    for (const { event, reason } of selected.refused) {
-      rejected++;
-      rejectedId(event.spanId);
-      reject(reason);
-      // Only a scoped token's check refuses events, so token and scope are set here.
-      if (token && scope) firstError ||= scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope);
-    }
+    // Only a scoped token's check refuses events, so token and scope are set there.
+    for (const { event, reason } of selected.refused) refuse(event.spanId, reason, token && scope ? scopeMessage(event.spanId, token.name, reason as ScopeReason, event, scope) : '');
     counters.spansSuperseded += selected.superseded;
     counters.callDiscrepancies += selected.discrepancies;
     counters.callCollisions += selected.collisions;
@@ -256,12 +258,7 @@ export function createIngest(deps: IngestDeps) {
       const e = row.event;
       const tooLong = overlongIdentity(e, () => spanOf(e), spans, deps.mapping.identity.secretAttributes);
       if (tooLong === null) events.push(priceRow(row));
-      else {
-        rejected++;
-        rejectedId(e.spanId);
-        firstError ||= tooLong;
-        reject('identity_too_long');
-      }
+      else refuse(e.spanId, 'identity_too_long', tooLong);
     }
     counters.spansRejected += rejected;
     return { events, rejected, firstError, rejectedIds };
