@@ -110,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
   const loaded = readConfig(flags);
   if (!loaded.ok) fail(`invalid configuration:\n  ${loaded.errors.join('\n  ')}`, 2);
   const config = loaded.config;
+  for (const w of loaded.warnings ?? []) process.stderr.write(`tollkeeper: warning: ${w}\n`);
 
   switch (command) {
     case 'check-config':

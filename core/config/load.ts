@@ -2,6 +2,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Value, TransformDecodeError } from '@sinclair/typebox/value';
 import { withDefaults } from '../schema/defaults.ts';
 import { describeErrors, joinPath, PathError, pathText } from '../schema/describe-errors.ts';
+import { unknownEnvWarnings } from './env-names.ts';
 import { configProblems, configSchema, type ParsedConfig } from './schema.ts';
 
 /** Settings given on the command line (docs/configuration.md); they beat env, which beats the file. */
@@ -24,7 +25,8 @@ export type Config = ParsedConfig & {
   dataDir: string;
 };
 
-export type LoadResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+/** `warnings`: what is accepted but likely a mistake (a TOLLKEEPER_* variable that is not read), for stderr. */
+export type LoadResult = { ok: true; config: Config; warnings?: string[] } | { ok: false; errors: string[] };
 
 /** Builds the one validated config from file text, environment and flags. Pure: the caller reads the file. */
 export function loadConfig(input: { fileText?: string; source: string; env: Record<string, string | undefined>; flags: Flags }): LoadResult {
@@ -46,7 +48,8 @@ export function loadConfig(input: { fileText?: string; source: string; env: Reco
   if (!parsed.ok || envErrors.length > 0) return { ok: false, errors: [...envErrors, ...(parsed.ok ? [] : parsed.errors)].map((e) => `${input.source}: ${e}`) };
   const config = parsed.config;
   const dataDir = input.flags.data ?? input.env.TOLLKEEPER_DATA ?? config.store.chdb?.path ?? './data';
-  return { ok: true, config: { ...config, source: input.source, dataDir } };
+  const warnings = unknownEnvWarnings(input.env);
+  return { ok: true, config: { ...config, source: input.source, dataDir }, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 function applyOverrides(file: Record<string, unknown>, env: Record<string, string | undefined>, flags: Flags): Record<string, unknown> {

@@ -51,6 +51,9 @@ describe('CLI help and mistakes', () => {
     expect(extra.code).toBe(2);
     expect(extra.stderr).toContain('unexpected argument "tollkeeper.yaml" after check-config');
     for (const r of [flag, command, ignored, extra]) expect(r.stderr).not.toMatch(STACK);
+    const typo = await cli(['check-config'], { TOLLKEEPER_ADMIN_TOKN: 'a'.repeat(20) });
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toContain('tollkeeper: warning: TOLLKEEPER_ADMIN_TOKN is set but tollkeeper does not read it (did you mean TOLLKEEPER_ADMIN_TOKEN?)');
     const none = await cli([]);
     expect(none.code).toBe(2);
     expect(none.stdout).toContain('Usage: tollkeeper <command>');
