@@ -3,19 +3,16 @@
 // pollers, and forward-auth /v1/authorize direct and behind a real NGINX, on the gateway listener (a worker
 // thread, its own port) and, for comparison, on the API port (fastify on the main thread); each idle and while
 // ingest runs at about half its capacity. Load comes from bench/lib/http-load-child.ts (raw keep-alive sockets,
-// own process).
+// own process); it, the ingest client, the ceiling and NGINX start before the app (bench/lib/gateway-rig.ts).
 import { loadavg } from 'node:os';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { seedRevocations } from './lib/gateway-seed.ts';
-import { findNginx, startNginx } from '../test/helpers/nginx.ts';
-import { freePort } from '../test/helpers/fake-upstream.ts';
 import { startBenchApp, type BenchApp } from './lib/app.ts';
+import { busyShare, ceilingSampler, localSampler, startLoadRig, type ThreadSample } from './lib/gateway-rig.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
-import { httpLoad, measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
-import { startCeilingServer, type CeilingServer } from './lib/http-load-ceiling.ts';
-import { LoadClient } from './lib/load.ts';
+import { measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
 import { fmt } from './lib/stats.ts';
-import { threadCpuMs } from './lib/thread-cpu.ts';
+import { niceOf, stealPercent } from './lib/thread-cpu.ts';
 
 const ENTRIES = 10_000;
 const CEILING = 'bare node:http worker (ceiling)';
@@ -38,6 +35,8 @@ interface Row {
   elu: number;
   /** The serving worker's scavenges per 1,000 requests and their mean pause (ms); undefined for the main thread. */
   gc?: { per1k: number; meanMs: number };
+  /** The hypervisor's steal time over the cell, in % of both CPUs' time. */
+  steal?: number | undefined;
   goal?: string;
 }
 
@@ -49,8 +48,15 @@ await runBench(async (ctx): Promise<BenchResult> => {
   await seedRevocations(ctx.tmpDir, database, ENTRIES);
   // A policy over every api_key (so /v1/authorize computes remaining budget) that the ingest load never exhausts:
   // the list, and so the 304 requests' ETag, must not move during a cell.
-  const yaml = `anomaly: { enabled: false }\npolicies: [{ name: paid-monthly, scope: api_key, period: { calendar: month }, limits: { cost_usd: 1000000000, requests: 1000000000000 }, action: revoke }]\n`;
-  const b: BenchApp = await startBenchApp(ctx.tmpDir, database, { yaml });
+  // Every load process is started before the app, at this process's priority (the app then lowers its own threads).
+  const baseNice = niceOf(process.pid);
+  const rig = await startLoadRig();
+  // BENCH_BACKGROUND_NICE=<0-19> runs the app with that gateway.background_nice (default: the product's default).
+  const nice = process.env.BENCH_BACKGROUND_NICE;
+  const yaml =
+    `anomaly: { enabled: false }\nauth: { gateway_token: ${rig.gatewayToken} }\n${nice ? `gateway: { background_nice: ${Number(nice)} }\n` : ''}` +
+    `policies: [{ name: paid-monthly, scope: api_key, period: { calendar: month }, limits: { cost_usd: 1000000000, requests: 1000000000000 }, action: revoke }]\n`;
+  const b: BenchApp = await startBenchApp(ctx.tmpDir, database, { yaml, gatewayPort: rig.gatewayPort });
   const enforcement = b.app.enforcement!;
   if (enforcement.snapshot().entries.length !== ENTRIES) throw new Error(`expected ${ENTRIES} entries, loaded ${enforcement.snapshot().entries.length}`);
   const apiPort = Number(new URL(b.apiUrl).port);
@@ -61,35 +67,34 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const rows: Row[] = [];
   const problems: string[] = [];
   const wakeRows: string[][] = [];
-  // The machine's own ceiling, measured in the same run: a bare node:http worker answering a fixed 200.
-  const ceiling: CeilingServer = await startCeilingServer();
+  const { loader, ceiling } = rig;
+  // Where each thread runs: the load processes at the priority they started with, the app's per background_nice.
+  const backgroundNice = b.app.config.gateway.background_nice;
+  const priorities = { ...rig.nices(), 'app: gateway worker': niceOf(process.pid, gateway.osThreadId ?? 0), 'app: main thread': niceOf(process.pid) };
+  for (const [who, n] of Object.entries(rig.nices())) if (n !== baseNice) problems.push(`${who} runs at nice ${n}, not ${baseNice} like the benchmark: the load is not at the priority it started with`);
+  progress(`gateway.background_nice ${backgroundNice}; nice values: ${Object.entries(priorities).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
-  /** The thread a port's answers run on: its OS thread id, event-loop utilization and scavenges (workers only). */
-  const threadOf = (port: number) => {
-    if (port === apiPort) return { name: 'API port (fastify, main thread)', tid: process.pid as number | undefined, elu: (e?: EventLoopUtilization) => performance.eventLoopUtilization(e), gc: undefined };
-    const w = port === ceiling.port ? ceiling : gateway;
-    const name = port === ceiling.port ? CEILING : port === gwPort ? 'gateway listener (worker)' : 'NGINX → gateway listener';
-    return { name, tid: w.osThreadId, elu: (e?: EventLoopUtilization) => w.eventLoopUtilization(e), gc: () => w.scavenges };
+  /** The thread a port's answers run on: its name and how to sample it (CPU, event loop, scavenges for workers). */
+  const threadOf = (port: number): { name: string; sample: () => Promise<ThreadSample> } => {
+    if (port === apiPort) return { name: 'API port (fastify, main thread)', sample: localSampler(process.pid, () => performance.eventLoopUtilization()) };
+    if (port === ceiling.port) return { name: CEILING, sample: ceilingSampler(ceiling) };
+    return { name: port === gwPort ? 'gateway listener (worker)' : 'NGINX → gateway listener', sample: localSampler(gateway.osThreadId, () => gateway.eventLoopUtilization(), () => gateway.scavenges) };
   };
 
   const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = gwPort) => {
     const th = threadOf(port);
     if (!wanted(`${what} · ${th.name} · ${load}`)) return;
     const cpu0 = process.cpuUsage();
-    let elu0 = th.elu();
-    let t0 = threadCpuMs(th.tid);
-    let gc0 = th.gc?.();
-    // The serving thread's CPU, event-loop busy share and scavenges are read over the measured part only (after the warm-up).
-    const afterWarmup = setTimeout(() => {
-      elu0 = th.elu();
-      t0 = threadCpuMs(th.tid);
-      gc0 = th.gc?.();
-    }, warmupMs);
-    const r = await httpLoad({ ...spec, port, durationMs, warmupMs });
+    let s0 = await th.sample();
+    // The serving thread's CPU, event-loop busy share and scavenges, and the machine's steal time, are read over the
+    // measured part only (after the warm-up).
+    const afterWarmup = setTimeout(() => void th.sample().then((s) => (s0 = s)), warmupMs);
+    const r = await loader.run({ ...spec, port, durationMs, warmupMs });
     clearTimeout(afterWarmup);
-    const elu = th.elu(elu0);
-    const t1 = threadCpuMs(th.tid);
-    const gc1 = th.gc?.();
+    const s1 = await th.sample();
+    const elu = { utilization: busyShare(s0, s1) };
+    const [t0, t1, gc0, gc1] = [s0.cpuMs, s1.cpuMs, s0.gc, s1.gc];
+    const steal = stealPercent(s0.machine, s1.machine);
     const n = gc0 && gc1 ? gc1.count - gc0.count : 0;
     const gc = gc0 && gc1 && r.requests ? { per1k: (n * 1000) / r.requests, meanMs: n ? (gc1.pauseMs - gc0.pauseMs) / n : 0 } : undefined;
     const cpu = process.cpuUsage(cpu0);
@@ -97,12 +102,12 @@ await runBench(async (ctx): Promise<BenchResult> => {
     const threadUsPerReq = r.requests && t0 !== undefined && t1 !== undefined ? ((t1 - t0) * 1000) / r.requests : 0;
     // Process CPU (all threads: both listeners, the app, the detector loop, ClickHouse's) over warm-up + measured time, per request.
     const serverUsPerReq = ((cpu.user + cpu.system) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
-    rows.push({ what, port: th.name, load, m, serverUsPerReq, threadUsPerReq, elu: elu.utilization, ...(gc ? { gc } : {}), ...(goal ? { goal } : {}) });
+    rows.push({ what, port: th.name, load, m, serverUsPerReq, threadUsPerReq, elu: elu.utilization, steal, ...(gc ? { gc } : {}), ...(goal ? { goal } : {}) });
     if (m.errors) problems.push(`${what} (${th.name}, ${load}): ${m.errors} errors (${r.firstError})`);
     const expected = what.includes('304') ? '304' : '200';
     const other = Object.keys(r.statuses).filter((s) => s !== expected);
     if (other.length) problems.push(`${what} (${th.name}, ${load}): answers other than ${expected}: ${m.statuses}`);
-    progress(`${what} · ${th.name} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; serving-thread CPU ${fmt(threadUsPerReq)} µs/req (loop busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU${gc ? `; ${fmt(gc.per1k, 1)} scavenges per 1,000 requests, mean pause ${fmt(gc.meanMs, 2)} ms` : ''}`);
+    progress(`${what} · ${th.name} · ${load}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p99 ${fmt(m.p99, 2)} ms, max ${fmt(m.max, 1)} ms, ${m.statuses}${m.late ? `, ${m.late} late` : ''}; serving-thread CPU ${fmt(threadUsPerReq)} µs/req (loop busy ${fmt(elu.utilization * 100)} %), process ${serverUsPerReq} µs/req, client ${fmt(m.clientCpu * 100)} % CPU${gc ? `; ${fmt(gc.per1k, 1)} scavenges per 1,000 requests, mean pause ${fmt(gc.meanMs, 2)} ms` : ''}${steal !== undefined ? `; steal ${fmt(steal, 1)} %` : ''}`);
     return m;
   };
 
@@ -118,7 +123,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
     for (let t = 0; t < trials; t++) {
       const v = enforcement.version;
       let triggeredAt = 0;
-      const arrivals = httpLoad(
+      const arrivals = loader.run(
         { mode: 'longpoll', port: gwPort, connections: 1000, durationMs: 60_000, requests: [rawGet(`/v1/revocations?since=${v}&wait=30`, { ...auth, 'if-none-match': `"${v}"` })] },
         () => undefined,
       );
@@ -162,30 +167,21 @@ await runBench(async (ctx): Promise<BenchResult> => {
     // Warm-up, not recorded: JIT, the first detector ticks over the freshly loaded list, ClickHouse's merges of the seed.
     progress('warm-up');
     for (let i = 0; i < 2000 && (b.app.loop?.stats.lastOkAt ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    await httpLoad({ mode: 'closed', port: gwPort, connections: 16, durationMs: 3_000, requests: [...notModified(), ...authorize] });
-    await httpLoad({ mode: 'closed', port: apiPort, connections: 16, durationMs: 2_000, requests: [...notModified(), ...authorize] });
-    await httpLoad({ mode: 'closed', port: ceiling.port, connections: 16, durationMs: 1_000, requests: authorize });
+    await loader.run({ mode: 'closed', port: gwPort, connections: 16, durationMs: 3_000, requests: [...notModified(), ...authorize] });
+    await loader.run({ mode: 'closed', port: apiPort, connections: 16, durationMs: 2_000, requests: [...notModified(), ...authorize] });
+    await loader.run({ mode: 'closed', port: ceiling.port, connections: 16, durationMs: 1_000, requests: authorize });
     progress('idle: no other load');
     await suite('idle');
 
-    const nginx = findNginx();
-    if (nginx) {
-      const upstreamPort = await freePort();
-      const ports = { listen: await freePort(), tollkeeper: gwPort, upstream: upstreamPort, gatewayToken: token, failMode: 'open' as const };
-      // NGINX is its own upstream here (a static 200), so only the auth_request round trip is measured.
-      const gw = await startNginx(nginx, ports, { extraServer: `server { listen 127.0.0.1:${upstreamPort}; location / { default_type application/json; return 200 '{"ok":true}'; } }` });
-      try {
-        const viaNginx = authorize.map((r) => r.replace('GET /v1/authorize', 'GET /v1/chat/completions').replace(/x-tollkeeper-gateway-token: [^\r]*\r\n/, ''));
-        for (const rate of [undefined, 1000, 5000]) {
-          const load = rate ? `idle, ${fmt(rate)} req/s, 64 conn` : 'idle, saturated, 64 conn';
-          await cell('/v1/authorize behind NGINX (auth_request)', load, { mode: rate ? 'rate' : 'closed', ...(rate ? { rate } : {}), connections: 64, requests: viaNginx }, undefined, ports.listen);
-        }
-      } finally {
-        await gw.stop();
+    if (rig.nginx) {
+      const viaNginx = authorize.map((r) => r.replace('GET /v1/authorize', 'GET /v1/chat/completions').replace(/x-tollkeeper-gateway-token: [^\r]*\r\n/, ''));
+      for (const rate of [undefined, 1000, 5000]) {
+        const load = rate ? `idle, ${fmt(rate)} req/s, 64 conn` : 'idle, saturated, 64 conn';
+        await cell('/v1/authorize behind NGINX (auth_request)', load, { mode: rate ? 'rate' : 'closed', ...(rate ? { rate } : {}), connections: 64, requests: viaNginx }, undefined, rig.nginx.port);
       }
     } else problems.push('nginx not installed: the behind-NGINX rows were not measured (apt-get install -y nginx)');
 
-    const ingest = new LoadClient('ingest');
+    const ingest = rig.ingest;
     if (part('ingest')) {
       try {
         await ingest.prepare('protobuf', 1000);
@@ -205,8 +201,8 @@ await runBench(async (ctx): Promise<BenchResult> => {
       }
     }
   } finally {
-    await ceiling.close();
     await b.close();
+    await rig.close();
   }
 
   // The CPU arithmetic behind the saturation goals, from this run's own measurements.
@@ -231,7 +227,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
     const serving = (gw5k.threadUsPerReq * 5000) / 1e6;
     const verdict =
       bare.m.p99 >= 1
-        ? `The ceiling itself is above 1 ms: no server in this process can answer 5,000 req/s with p99 < 1 ms on this machine as it was. At this rate the listener needs ${fmt(serving * 100)} % of a core and the load generator ${fmt(gw5k.m.clientCpu * 100)} %; the tail is time a woken thread waits for a core held by another runnable thread (the load generator, the main thread's ticks, the engine's threads), about a scheduler slice (Linux: 0.75 ms × 2 on 2 CPUs) or more. Reaching the goal needs that wait gone: a core for the gateway worker alone (the detector process on 3+ cores, or the load and the rest of the process kept off the worker's core) — not a cheaper decision.`
+        ? `The ceiling itself is above 1 ms: no server can answer 5,000 req/s with p99 < 1 ms on this machine as it was. At this rate the listener needs ${fmt(serving * 100)} % of a core and the load generator ${fmt(gw5k.m.clientCpu * 100)} %; the tail is time a woken thread waits for a core held by another runnable thread (the load generator, the app's main thread and the engine's threads, other processes, or the host: see the steal column), about a scheduler slice (Linux: 0.75 ms × 2 on 2 CPUs) or more. Reaching the goal needs that wait gone: a core for the gateway worker alone (the detector process on 3+ cores, or the load and the rest of the process kept off the worker's core) — not a cheaper decision.`
         : gw5k.m.p99 < 1
           ? 'Both are under 1 ms: the goal is met.'
           : `The ceiling is under 1 ms and the listener is not: the difference is the decision's own cost and its pauses (compare the two rows' CPU per request, and their scavenges per 1,000 requests and mean pause: each pause holds every request in flight).`;
@@ -246,17 +242,19 @@ await runBench(async (ctx): Promise<BenchResult> => {
     notes,
     method: [
       `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
-      'Load: bench/lib/http-load-child.ts in its own process, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
+      'Load: bench/lib/http-load-child.ts, one process for the whole run, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
       `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Serving-thread CPU µs/req = CPU time of the thread that answered (the gateway worker, or the main thread for the API port; from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included (on the main thread also its share of ingest and the detector); loop busy = that thread's event-loop busy share of wall time; process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
       'Scavenges / 1k req: young-generation collections of the serving worker (gateway listener or ceiling; counted by a gc PerformanceObserver in that thread) per 1,000 requests over the measured part, and their mean pause: each pause holds every request in flight on that thread, so at a fixed rate their count and length set how many requests wait for the collector.',
-      'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in the same process running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.',
+      'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in a process of its own (so the app\'s thread priorities do not reach it) running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.',
       '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
       'Long-poll wake-up: 1,000 connections each parked on the gateway listener\'s GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse, then sent to the worker, which wakes the pollers); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
+      `Thread priority: gateway.background_nice ${backgroundNice} (the app\'s threads other than the gateway worker run that much lower; 0 = off; BENCH_BACKGROUND_NICE sets it). The HTTP load generator, the ingest load client, the ceiling\'s process and NGINX are all started before the app, so none inherits its lowered priority; nice values read from /proc once the app ran: ${Object.entries(priorities).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')}.`,
+      'Steal %: the hypervisor\'s steal time over the measured part of the cell (/proc/stat, `cpu` line, 8th value), in % of both CPUs\' time: time this VM had work to run and the host ran something else. On this VM tail latencies follow it.',
       `"ingest" rows: OTLP protobuf, 1000-span requests × 4 paced to ${fmt(INGEST_SPANS_PER_S)} spans/s (about half of the ingest benchmark's ceiling), detector loop on, for the whole suite.`,
     ],
     tables: [
       {
-        columns: ['what', 'where', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'serving-thread CPU µs/req (loop busy)', 'scavenges / 1k req (mean pause ms)', 'process CPU µs/req', 'load-gen CPU', 'goal'],
+        columns: ['what', 'where', 'load', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'statuses', 'serving-thread CPU µs/req (loop busy)', 'scavenges / 1k req (mean pause ms)', 'process CPU µs/req', 'load-gen CPU', 'steal %', 'goal'],
         rows: rows.map((r) => [
           r.what,
           r.port,
@@ -270,6 +268,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
           r.gc ? `${fmt(r.gc.per1k, 1)} (${fmt(r.gc.meanMs, 2)})` : '',
           r.serverUsPerReq ? fmt(r.serverUsPerReq) : '',
           r.m.clientCpu ? `${fmt(r.m.clientCpu * 100)} %` : '',
+          r.steal !== undefined ? fmt(r.steal, 1) : '',
           r.goal ?? '',
         ]),
       },

@@ -21,13 +21,13 @@ export interface BenchApp {
  * The real app as `npm start` builds it (every role, embedded ClickHouse), on 127.0.0.1 random ports.
  * One chdb data directory per process: cells of a benchmark share it and each get their own database.
  */
-export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean; memoryLimiter?: boolean } = {}): Promise<BenchApp> {
+export async function startBenchApp(dataDir: string, database: string, o: { yaml?: string; startLoop?: boolean; memoryLimiter?: boolean; gatewayPort?: number } = {}): Promise<BenchApp> {
   const yaml = o.yaml ?? process.env.BENCH_YAML;
   const loaded = loadConfig({
     source: 'bench.yaml',
     ...(yaml ? { fileText: yaml } : {}),
     env: {},
-    flags: { data: dataDir, otlpPort: 0, apiPort: 0, gatewayPort: 0, host: '127.0.0.1' },
+    flags: { data: dataDir, otlpPort: 0, apiPort: 0, gatewayPort: o.gatewayPort ?? 0, host: '127.0.0.1' },
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   // A benchmark process also holds its own data and measurements (and some run in-process ceilings first): its

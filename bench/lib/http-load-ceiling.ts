@@ -2,6 +2,8 @@
 // that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers, same
 // body), and does nothing else. The same load against it tells what this machine itself allows (load generator +
 // HTTP server + the kernel + the scheduler), so the gateway listener's figures can be read against it.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 
@@ -68,6 +70,65 @@ export async function startCeilingServer(limits = { requestTimeout: 30_000, head
       worker.postMessage('stop');
       await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_000).unref())]);
       await worker.terminate();
+    },
+  };
+}
+
+/** What the parent asks the ceiling's process (bench/lib/ceiling-process.ts), and what it answers. */
+export type CeilingRequest = 'stats' | 'stop';
+export type CeilingReply =
+  | { t: 'listening'; port: number; tid: number | undefined }
+  | { t: 'stats'; idle: number; active: number; scavenges: { count: number; pauseMs: number } }
+  | { t: 'stopped' };
+
+/** The ceiling server in its own process (bench/lib/ceiling-process.ts); its counters are read over IPC. */
+export interface CeilingProcess {
+  port: number;
+  pid: number;
+  /** The serving worker's OS thread id in that process (Linux). */
+  osThreadId: number | undefined;
+  /** The worker's event-loop counters (cumulative, like `eventLoopUtilization()`) and its scavenges so far. */
+  stats(): Promise<{ idle: number; active: number; scavenges: { count: number; pauseMs: number } }>;
+  close(): Promise<void>;
+}
+
+/** Forks the ceiling's process and resolves once it listens. Fork it before the app starts (see the process file). */
+export async function startCeilingProcess(): Promise<CeilingProcess> {
+  const child = fork(fileURLToPath(new URL('./ceiling-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = <T extends CeilingReply['t']>(t: T) =>
+    new Promise<Extract<CeilingReply, { t: T }>>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`ceiling process exited (${code})`));
+      const onMessage = (m: CeilingReply) => {
+        if (m.t !== t) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as Extract<CeilingReply, { t: T }>);
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  const { port, tid } = await next('listening');
+  let asking = Promise.resolve();
+  return {
+    port,
+    pid: child.pid ?? 0,
+    osThreadId: tid,
+    stats() {
+      // One question at a time, so each answer goes to its own caller.
+      const answer = asking.then(() => {
+        const r = next('stats');
+        child.send('stats' satisfies CeilingRequest);
+        return r;
+      });
+      asking = answer.then(() => undefined, () => undefined);
+      return answer;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      const stopped = next('stopped').catch(() => undefined);
+      child.send('stop' satisfies CeilingRequest);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 3_000).unref())]);
+      if (child.connected) child.disconnect();
     },
   };
 }

@@ -2,7 +2,8 @@
 // own process so its CPU never lands on the server's event loop. Like autocannon, with sub-millisecond latency
 // (autocannon's histogram rounds to whole milliseconds and leaves out 3xx, and the 304 path is what we measure).
 // Modes: closed loop (saturation), open loop at a fixed overall rate, and long-poll (one request per connection,
-// report when each answer arrived).
+// report when each answer arrived). One process serves the loads it is sent one after another (bench/lib/http-load.ts
+// forks it before the app starts, so it keeps the default priority).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 

@@ -26,6 +26,11 @@ export class LoadClient {
     });
   }
 
+  /** The load process's id (to check its priority). */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   private ask<T extends LoadReply['type']>(cmd: LoadCommand, type: T): Promise<Extract<LoadReply, { type: T }>> {
     if (this.waiting) return Promise.reject(new Error(`${this.name}: one command at a time`));
     return new Promise((resolve, reject) => {

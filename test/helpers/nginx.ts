@@ -43,7 +43,7 @@ export function renderNginxConf(p: NginxPorts, prefix: string): string {
 }
 
 /** Runs nginx in the foreground as a child process with its own prefix, pid file, logs and temp paths. */
-export async function startNginx(bin: string, p: NginxPorts, o: { extraServer?: string } = {}): Promise<{ url: string; stop: () => Promise<void>; log: () => string }> {
+export async function startNginx(bin: string, p: NginxPorts, o: { extraServer?: string } = {}): Promise<{ url: string; pid: number; stop: () => Promise<void>; log: () => string }> {
   const prefix = mkdtempSync(join(tmpdir(), 'tollkeeper-nginx-'));
   mkdirSync(join(prefix, 'tmp'), { recursive: true });
   mkdirSync(join(prefix, 'logs'), { recursive: true });
@@ -82,6 +82,8 @@ export async function startNginx(bin: string, p: NginxPorts, o: { extraServer?: 
   }
   return {
     url,
+    // The master process (its workers are its children and share its priority).
+    pid: child.pid ?? 0,
     log,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
