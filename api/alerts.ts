@@ -110,8 +110,26 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ notifier: Notifier }> = as
 
   app.post(
     '/api/alerts/deliveries/:id/redeliver',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Send one delivery again now (same id, fresh retry budget)', params: Id, response: { 202: Type.Object({ delivery: DeliveryView }), 404: ErrorBody } } },
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags,
+        summary: 'Send one delivery again now (same id, fresh retry budget)',
+        description: 'A delivery to a webhook subscriber that is disabled (it answered 410) is a 409 naming the subscriber: enable it first, or the delivery would only die again.',
+        params: Id,
+        response: { 202: Type.Object({ delivery: DeliveryView }), 404: ErrorBody, 409: ErrorBody },
+      },
+    },
     async (request, reply) => {
+      const known = await notifier.get(request.params.id);
+      if (!known) throw new TollkeeperError('not_found', 'no such delivery');
+      const sub = known.channel === 'email' ? undefined : notifier.subscribers().find((x) => x.id === known.target && x.disabled);
+      if (sub) {
+        throw new TollkeeperError(
+          'conflict',
+          `delivery ${known.id} goes to webhook subscriber ${sub.id}, which is disabled (${sub.disabled_reason ?? 'disabled'}): enable it first with POST /api/alerts/subscribers/${sub.id}/enable`,
+        );
+      }
       const d = await notifier.outbox.redeliver(request.params.id);
       if (!d) throw new TollkeeperError('not_found', 'no such delivery');
       return reply.code(202).send({ delivery: deliveryView(d) });
