@@ -21,7 +21,8 @@ export interface IdentityConfig {
 export const DEFAULT_IDENTITY: IdentityConfig['lists'] = {
   // LiteLLM's proxy stamps its virtual key (hashed), its team and the request's end user on its spans as metadata.*.
   api_key: ['tollkeeper.api_key.id', 'api_key.id', 'metadata.user_api_key_hash'],
-  user: ['user.id', 'enduser.id', 'metadata.user_api_key_end_user_id'],
+  // The OpenAI `user` parameter (the caller's end user) as OpenLLMetry (`llm.user`) and OpenLIT (`gen_ai.request.user`) record it.
+  user: ['user.id', 'enduser.id', 'metadata.user_api_key_end_user_id', 'llm.user', 'gen_ai.request.user'],
   tenant: ['tollkeeper.tenant.id', 'tenant.id', 'customer.id', 'metadata.user_api_key_team_id'],
   agent: ['gen_ai.agent.id', 'gen_ai.agent.name'],
   conversation: ['gen_ai.conversation.id', 'session.id'],
