@@ -19,11 +19,11 @@ export interface PolicyStatus {
   unpriced_requests: number;
 }
 
-/** Warning from the highest threshold below the hard limit (0.8 by default). */
+/** Warning from the highest threshold below the hard limit (0.8 for the default thresholds); a policy with no threshold below 1.0 asked for no warning. */
 function stateOf(policy: Policy, utilization: number): QuotaState {
   if (utilization >= 1) return 'exceeded';
   const below = policy.thresholds.filter((t) => t < 1);
-  return utilization >= (below.length ? Math.max(...below) : 0.8) ? 'warning' : 'ok';
+  return below.length > 0 && utilization >= Math.max(...below) ? 'warning' : 'ok';
 }
 
 function round(n: number): number {

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createUsageRepo } from '../../store/usage-repo.ts';
+import { api } from '../helpers/admin-api.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { usageEvent } from '../helpers/events.ts';
+
+// The state a quota status reports: `warning` from the highest configured threshold below 1.0, `exceeded` at 1.0.
+
+const YAML = `
+detector: { interval: 1h }
+policies:
+  - { name: hard-only, scope: api_key, period: { rolling: 1h }, limits: { requests: 100 }, thresholds: [1.0] }
+  - { name: late-warning, scope: api_key, period: { rolling: 1h }, limits: { requests: 100 }, thresholds: [0.5, 0.9, 1.0] }
+  - { name: default, scope: api_key, period: { rolling: 1h }, limits: { requests: 100 } }
+`;
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close({ cleanup: true });
+  t = undefined;
+});
+
+describe('quota status state', () => {
+  it('is warning only from the highest threshold below 1.0, and never warning without one', async () => {
+    t = await startApp({ yaml: YAML, startLoop: false });
+    const now = Date.now();
+    await createUsageRepo(t.app.store).insert([
+      usageEvent({ apiKey: 'k85', requests: 85, time: now - 120_000 }),
+      usageEvent({ apiKey: 'k95', requests: 95, time: now - 120_000 }),
+      usageEvent({ apiKey: 'k100', requests: 100, time: now - 120_000 }),
+    ]);
+    const states = async (id: string) => {
+      const s = await api(t!, 'GET', `/api/quotas/status?scope=api_key&id=${id}`);
+      return Object.fromEntries((s.body.policies as { policy: string; state: string }[]).map((p) => [p.policy, p.state]));
+    };
+    expect(await states('k85')).toEqual({ 'hard-only': 'ok', 'late-warning': 'ok', default: 'warning' });
+    expect(await states('k95')).toEqual({ 'hard-only': 'ok', 'late-warning': 'warning', default: 'warning' });
+    expect(await states('k100')).toEqual({ 'hard-only': 'exceeded', 'late-warning': 'exceeded', default: 'exceeded' });
+  });
+});
