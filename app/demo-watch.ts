@@ -7,6 +7,8 @@ export interface DemoTarget {
 
 export interface SeenIncident {
   id: string;
+  /** When the detector decided (its clock), epoch ms. */
+  detectedAt?: number;
   entity: string;
   pattern: string;
   severity: string;
@@ -57,10 +59,10 @@ export function createWatcher(t: DemoTarget) {
     },
     /** Incidents opened since the last call. */
     async newIncidents(): Promise<SeenIncident[]> {
-      const body = await getJson<{ incidents: { id: string; entity: { kind: string; id: string }; pattern: string; severity: string; action: string; explanation: string }[] }>(t, '/api/incidents?status=open', t.adminToken);
+      const body = await getJson<{ incidents: { id: string; entity: { kind: string; id: string }; pattern: string; severity: string; action: string; explanation: string; detected_at: string | null }[] }>(t, '/api/incidents?status=open', t.adminToken);
       const fresh = body.incidents.filter((i) => !seenIncidents.has(i.id));
       for (const i of fresh) seenIncidents.add(i.id);
-      return fresh.map((i) => ({ id: i.id, entity: `${i.entity.kind} ${i.entity.id}`, pattern: i.pattern, severity: i.severity, action: i.action, explanation: i.explanation }));
+      return fresh.map((i) => ({ id: i.id, entity: `${i.entity.kind} ${i.entity.id}`, pattern: i.pattern, severity: i.severity, action: i.action, explanation: i.explanation, ...(i.detected_at ? { detectedAt: Date.parse(i.detected_at) } : {}) }));
     },
     /** Spend per API key over the last `seconds`, biggest first (from the stored usage). */
     async spend(now: number, seconds: number): Promise<{ total: number; top: { id: string; cost: number }[] }> {
