@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTollkeeper, type Role, type Tollkeeper } from '../../app/build.ts';
 import { createLogger } from '../../app/logger.ts';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../core/config/load.ts';
 
 export interface TestApp {
@@ -27,7 +28,7 @@ export function tempDataDir(): string {
 }
 
 /** Starts the real app on 127.0.0.1 random ports against a fresh store (a new chdb directory or server database). */
-export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number; apiPort?: number; gatewayPort?: number } = {}): Promise<TestApp> {
+export async function startApp(opts: { yaml?: string; dataDir?: string; database?: string; role?: Role; startLoop?: boolean; now?: () => number; apiPort?: number; gatewayPort?: number; logger?: Logger } = {}): Promise<TestApp> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const database = opts.database ?? `tk_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const loaded = loadConfig({
@@ -44,7 +45,7 @@ export async function startApp(opts: { yaml?: string; dataDir?: string; database
   // lower them again from there (its worker inherits the lowered main thread): off unless the test sets it.
   if (!/background_nice/.test(opts.yaml ?? '')) loaded.config.gateway.background_nice = 0;
   const app = await buildTollkeeper(loaded.config, {
-    logger: createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent'),
+    logger: opts.logger ?? createLogger(process.env.TOLLKEEPER_TEST_LOG ?? 'silent'),
     ...(opts.role ? { role: opts.role } : {}),
     ...(serverUrl ? { database } : {}),
     ...(opts.startLoop !== undefined ? { startLoop: opts.startLoop } : {}),
