@@ -32,6 +32,7 @@ import { quotaRoutes } from './quotas.ts';
 import { revocationRoutes } from './revocations.ts';
 import { usageRoutes } from './usage.ts';
 import { replayRoutes, type ReplayOptions } from './replay.ts';
+import { securityHeadersPlugin } from './security-headers.ts';
 import { usageViewRoutes } from './usage-views.ts';
 import { webUiRoutes, type WebUiOptions } from './web-ui.ts';
 import type { UsageViewsRepo } from '../store/usage-views-repo.ts';
@@ -119,6 +120,7 @@ export const apiPlugin = fp(
       for (const method of [r.method].flat()) table.push({ method, url: r.url, get auth() { return r.config?.auth ?? 'admin'; }, get schema() { return r.schema; } });
     });
     await registerConventions(app, d.tokens);
+    await app.register(securityHeadersPlugin);
     await app.register(openapiPlugin);
     await app.register(healthRoutes, { ready: d.ready });
     await app.register(metricsRoutes, { registry: d.metrics });
