@@ -61,6 +61,15 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
     return { name, source: 'api', version: a.record.version, updated_at: new Date(a.record.changedAt).toISOString(), policy: policyToInput(a.policy) };
   }
 
+  // Changes run one at a time: each checks what exists and numbers its version from the one before, so two
+  // concurrent updates get versions n+1 and n+2 (not both n+1) and of two concurrent creates one is a conflict.
+  let queue: Promise<unknown> = Promise.resolve();
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
   async function write(name: string, body: unknown, deleted: boolean, actor: string): Promise<PolicyRecord> {
     const versions = history.get(name) ?? [];
     const record: PolicyRecord = { name, version: (versions.at(-1)?.version ?? 0) + 1, body, deleted, changedAt: deps.now(), actor };
@@ -81,14 +90,14 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
     get: (name: string) => view(name),
     history: (name: string) => (history.get(name) ?? []).map((r) => ({ version: r.version, deleted: r.deleted, changed_at: new Date(r.changedAt).toISOString(), actor: r.actor, policy: r.body })),
 
-    async create(body: unknown, actor: string): Promise<Outcome<PolicyView>> {
+    create: (body: unknown, actor: string): Promise<Outcome<PolicyView>> => serial(async () => {
       const v = parsePolicy(body);
       if (!v.ok) return v;
       if (fromConfig.has(v.value.name) || api.has(v.value.name)) return { ok: false, code: 'conflict', errors: [`policy ${v.value.name} exists`] };
       await write(v.value.name, body, false, actor);
       return { ok: true, value: view(v.value.name)! };
-    },
-    async update(name: string, body: unknown, actor: string): Promise<Outcome<PolicyView>> {
+    }),
+    update: (name: string, body: unknown, actor: string): Promise<Outcome<PolicyView>> => serial(async () => {
       if (fromConfig.has(name)) return { ok: false, code: 'conflict', errors: [`policy ${name} is defined in the config file; change it there`] };
       if (!api.has(name)) return { ok: false, code: 'not_found', errors: [`no policy ${name}`] };
       const withName = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...(body), name } : body;
@@ -99,13 +108,13 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
       if (!v.ok) return v;
       await write(name, withName, false, actor);
       return { ok: true, value: view(name)! };
-    },
-    async remove(name: string, actor: string): Promise<Outcome<{ name: string; version: number }>> {
+    }),
+    remove: (name: string, actor: string): Promise<Outcome<{ name: string; version: number }>> => serial(async () => {
       if (fromConfig.has(name)) return { ok: false, code: 'conflict', errors: [`policy ${name} is defined in the config file; remove it there`] };
       if (!api.has(name)) return { ok: false, code: 'not_found', errors: [`no policy ${name}`] };
       const r = await write(name, api.get(name)!.record.body, true, actor);
       return { ok: true, value: { name, version: r.version } };
-    },
+    }),
 
     limitsFor(policy: Policy, entity: string): Policy['limits'] {
       const o = overrides.get(overrideKey(policy.name, entity));
@@ -116,7 +125,7 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
         .filter((o) => o.policy === policy && !o.deleted)
         .map((o) => ({ entity: o.entity, limits: o.limits, version: o.version, updated_at: new Date(o.changedAt).toISOString() }));
     },
-    async setOverride(policy: string, entity: string, body: unknown, actor: string, remove = false): Promise<Outcome<{ policy: string; entity: string; limits: Record<string, number> | null; version: number }>> {
+    setOverride: (policy: string, entity: string, body: unknown, actor: string, remove = false): Promise<Outcome<{ policy: string; entity: string; limits: Record<string, number> | null; version: number }>> => serial(async () => {
       if (!view(policy)) return { ok: false, code: 'not_found', errors: [`no policy ${policy}`] };
       const prior = overrides.get(overrideKey(policy, entity));
       if (remove && (!prior || prior.deleted)) return { ok: false, code: 'not_found', errors: [`no override for ${entity} on ${policy}`] };
@@ -130,7 +139,7 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
       await deps.repo.appendOverride(record);
       overrides.set(overrideKey(policy, entity), record);
       return { ok: true, value: { policy, entity, limits: remove ? null : limits, version: record.version } };
-    },
+    }),
   };
 }
 export type PolicyService = ReturnType<typeof createPolicyService>;
