@@ -161,6 +161,15 @@ function valueAt(v: JsonObject, depth: number, budget: ValueBudget): AttrValue {
   }
 }
 
+/** A decimal integer string past int64: too large for any exporter to mean as one (kept as a double, as above). */
+function beyondInt64(x: string): boolean {
+  const digits = x.startsWith('-') ? x.length - 1 : x.length;
+  if (digits < 19 || !/^-?\d+$/.test(x)) return false;
+  if (digits > 19) return true;
+  const n = BigInt(x);
+  return n > 9223372036854775807n || n < -9223372036854775808n;
+}
+
 function anyValue(v: JsonObject, depth: number, budget: ValueBudget): AttrValue {
   let x = v.stringValue ?? v.string_value;
   if (x != null) return str(x, 'stringValue');
@@ -170,6 +179,8 @@ function anyValue(v: JsonObject, depth: number, budget: ValueBudget): AttrValue 
     // JSON's 1e400 parses to Infinity) is kept as a double: the mapper rejects it where it matters (a token count, as
     // that span's) instead of the whole export failing.
     if (typeof x === 'number' && !Number.isSafeInteger(x) && Math.abs(x) >= 2 ** 63) return x;
+    // The same integer beyond int64 as a decimal string (an exporter that writes every int64 as a string).
+    if (typeof x === 'string' && beyondInt64(x)) return Number(x);
     return intValue(x, 'intValue');
   }
   x = v.doubleValue ?? v.double_value;

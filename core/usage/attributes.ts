@@ -20,6 +20,13 @@ export function asString(v: AttrValue | undefined): string {
   return '';
 }
 
+/** An attribute value as a message shows it: numbers and bigints exactly, strings quoted, at most 80 characters. */
+export function showValue(v: AttrValue | undefined): string {
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  const text = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? String(v) : JSON.stringify(v ?? null, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x instanceof Uint8Array ? `${x.length} bytes` : x));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 /** A numeric attribute: numbers, bigints and numeric strings (some SDKs stringify). NaN when present but not numeric. */
 export function asNumber(v: AttrValue | undefined): number | undefined {
   if (v === undefined || v === null) return undefined;

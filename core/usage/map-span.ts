@@ -1,4 +1,4 @@
-import { asNumber, asString, firstNumber, lookup } from './attributes.ts';
+import { asNumber, asString, firstNumber, lookup, showValue } from './attributes.ts';
 import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, providerFromMetadata, type TokenField } from './families.ts';
 import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
@@ -94,7 +94,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       if (!found) continue;
       const v = found.value;
       if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
-        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${found.value}`, code: 'invalid_tokens' };
+        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${showValue(a[found.name])}`, code: 'invalid_tokens' };
       }
       tokens[field] = v;
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
