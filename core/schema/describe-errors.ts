@@ -101,7 +101,8 @@ function line(e: ValueError, root: string): string {
   }
   const expected = expectation(e);
   // Some explanations already quote the value (`invalid duration "soon": …`).
-  const got = e.value === undefined || expected.includes(show(e.value)) ? '' : ` (got ${show(e.value)})`;
+  // A message that already quotes the string it refused needs no "(got …)"; a number inside one (the 0 of "500ms") is no quote.
+  const got = e.value === undefined || (typeof e.value === 'string' && expected.includes(show(e.value))) ? '' : ` (got ${show(e.value)})`;
   return `${where}: ${expected}${got}`;
 }
 
@@ -171,7 +172,8 @@ function expectation(e: ValueError): string {
     case ValueErrorType.Literal:
       return `expected ${show(s.const)}`;
     case ValueErrorType.String:
-      return 'expected a string';
+      // A formatted string (a duration, a time zone) says which form it wants: `socket: 0` is not "a string" to a user.
+      return typeof s.format === 'string' && typeof s.description === 'string' ? `expected ${s.description}` : 'expected a string';
     case ValueErrorType.StringMinLength:
       return s.minLength === 1 ? 'expected a non-empty string' : `expected at least ${String(s.minLength)} characters`;
     case ValueErrorType.StringMaxLength:

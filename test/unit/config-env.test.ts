@@ -32,3 +32,13 @@ describe('TOLLKEEPER_* environment variables', () => {
     }
   });
 });
+
+describe('a duration written as a bare number', () => {
+  it('says which form a duration takes, with the path and the value', () => {
+    const r = loadConfig({ source: 'tk.yaml', fileText: 'server: { timeouts: { socket: 0 } }\ndetector: { interval: 2 }', env: {}, flags: {} });
+    expect(r.ok ? [] : r.errors).toEqual([
+      'tk.yaml: server.timeouts.socket: expected a duration such as 500ms, 5s, 15m, 24h, 7d or 1h30m (got 0)',
+      'tk.yaml: detector.interval: expected a duration such as 500ms, 5s, 15m, 24h, 7d or 1h30m (got 2)',
+    ]);
+  });
+});

@@ -33,6 +33,27 @@ function anchors(md: string): Set<string> {
   return new Set(heads.map((h) => h.replace(/^#+ /, '').trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')));
 }
 
+/** A config holding `value` at a documented key (`a.b`, `list[].x`: a one-item list), and the key's path in errors. */
+function placed(key: string, value: unknown): { config: Record<string, unknown>; at: string } {
+  const config: Record<string, unknown> = {};
+  let node = config;
+  const at: string[] = [];
+  const parts = key.split('.');
+  parts.forEach((part, i) => {
+    const list = part.endsWith('[]');
+    const name = list ? part.slice(0, -2) : part;
+    at.push(list ? `${name}[0]` : name);
+    const last = i === parts.length - 1;
+    if (last) node[name] = list ? [value] : value;
+    else {
+      const child: Record<string, unknown> = {};
+      node[name] = list ? [child] : child;
+      node = child;
+    }
+  });
+  return { config, at: at.join('.') };
+}
+
 describe('documentation', () => {
   const files = markdownFiles();
 
@@ -55,6 +76,27 @@ describe('documentation', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
+  it('every example of docs/configuration.md is accepted at its key when written as YAML', () => {
+    let checked = 0;
+    const refused: string[] = [];
+    for (const line of read('docs/configuration.md').split('\n')) {
+      const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
+      const key = /^`([a-z_.[\]]+)`$/.exec(cells[1] ?? '')?.[1];
+      const example = /^`([^`]+)`$/.exec(cells[5] ?? '')?.[1];
+      if (!key || example === undefined) continue; // prose examples ("one of three", a list of forms) are not values
+      const { config, at } = placed(key, parse(example) as unknown);
+      // token_env names a variable: set it, as a user would.
+      const env = key.endsWith('token_env') ? { [String(example)]: 'x'.repeat(32) } : {};
+      const r = loadConfig({ source: 'doc', fileText: JSON.stringify(config), env, flags: {} });
+      // Only problems at this key count: its siblings (a policy's other required keys) are not in the example.
+      const mine = r.ok ? [] : r.errors.filter((e) => e.startsWith(`doc: ${at}:`) || e.startsWith(`doc: ${at}.`));
+      refused.push(...mine.map((e) => `${key} = ${example}: ${e}`));
+      checked++;
+    }
+    expect(refused).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
   });
 
   it('every repo-relative Markdown link leads to a file, and every #anchor to a heading', () => {
