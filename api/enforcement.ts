@@ -87,7 +87,7 @@ export const enforcementRoutes: FastifyPluginAsyncTypebox<EnforcementOptions> = 
       if (lines > 1) throw new TollkeeperError('invalid_request', `headers.idempotency-key: send one Idempotency-Key (got ${lines})`);
       if (typeof idem === 'string' && idem.length > MAX_IDEMPOTENCY_KEY) throw new TollkeeperError('invalid_request', `headers.idempotency-key: at most ${MAX_IDEMPOTENCY_KEY} characters (got ${idem.length})`);
       if (typeof idem !== 'string' || idem.length === 0) return act(body);
-      const outcome = await deps.idempotency.run(idem, canonicalJson(body), () => act(body));
+      const outcome = await deps.idempotency.run(idem, canonicalJson(body), () => act(body), [JSON.stringify(body)]);
       if (outcome.kind === 'conflict') throw new TollkeeperError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
       if (outcome.kind === 'replayed') void reply.header('idempotent-replayed', 'true');
       return outcome.value;

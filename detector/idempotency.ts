@@ -11,9 +11,9 @@ export type Idempotent<T> = { kind: 'fresh'; value: T } | { kind: 'replayed'; va
 export function createIdempotency(o: { repo: IdempotencyRepo; scope: string; windowMs: number; now: () => number }) {
   const running = new Map<string, Promise<unknown>>();
 
-  async function once<T>(key: string, fingerprint: string, act: () => Promise<T>): Promise<Idempotent<T>> {
+  async function once<T>(key: string, fingerprint: string, act: () => Promise<T>, earlier: readonly string[]): Promise<Idempotent<T>> {
     const prior = await o.repo.get(o.scope, key, o.now());
-    if (prior) return prior.fingerprint === fingerprint ? { kind: 'replayed', value: JSON.parse(prior.response) as T } : { kind: 'conflict' };
+    if (prior) return prior.fingerprint === fingerprint || earlier.includes(prior.fingerprint) ? { kind: 'replayed', value: JSON.parse(prior.response) as T } : { kind: 'conflict' };
     const value = await act();
     const now = o.now();
     await o.repo.put(o.scope, key, { fingerprint, response: JSON.stringify(value) }, now, now + o.windowMs);
@@ -21,9 +21,10 @@ export function createIdempotency(o: { repo: IdempotencyRepo; scope: string; win
   }
 
   return {
-    async run<T>(key: string, fingerprint: string, act: () => Promise<T>): Promise<Idempotent<T>> {
+    /** `earlier`: fingerprints an older release stored for the same request (a retry across an upgrade still replays). */
+    async run<T>(key: string, fingerprint: string, act: () => Promise<T>, earlier: readonly string[] = []): Promise<Idempotent<T>> {
       while (running.has(key)) await running.get(key)!.catch(() => undefined);
-      const p = once(key, fingerprint, act);
+      const p = once(key, fingerprint, act, earlier);
       running.set(key, p);
       try {
         return await p;

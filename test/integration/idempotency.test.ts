@@ -1,6 +1,7 @@
 // Idempotency-Key on POST /v1/enforcement is kept in the store for its window (24 h): a revoke replayed after a
 // restart answers the first result and does not revoke again a key an operator restored meanwhile.
 import { afterEach, describe, expect, it } from 'vitest';
+import { createIdempotencyRepo } from '../../store/idempotency-repo.ts';
 import { startApp, tempDataDir, type TestApp } from '../helpers/app.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -78,5 +79,19 @@ describe('Idempotency-Key across restarts', () => {
     expect(reordered).toMatchObject({ status: 200, replayed: 'true', body: first.body });
     const other = await enforce(t, { action: 'throttle', kind: 'user', id: 'u-order', reason: 'r', limit: { requests_per_minute: 4, tokens_per_minute: 100 } }, 'order-key');
     expect(other).toMatchObject({ status: 422, body: { error: 'idempotency_key_reused' } });
+  });
+
+  it('replays a key stored by the previous release, whose fingerprint was the body as sent', async () => {
+    const t = await startApp({ startLoop: false });
+    cleanups.push(() => t.close({ cleanup: true }));
+    const body = { action: 'revoke', kind: 'api_key', id: 'k-upgrade', reason: 'leaked' };
+    // The answer the older release gave and stored; the key was restored since.
+    const answer = (await enforce(t, body)).body;
+    await enforce(t, { action: 'restore', kind: 'api_key', id: 'k-upgrade' });
+    const now = Date.now();
+    await createIdempotencyRepo(t.app.store).put('enforcement', 'before-upgrade', { fingerprint: JSON.stringify(body), response: JSON.stringify(answer) }, now, now + 3_600_000);
+    const retry = await enforce(t, body, 'before-upgrade');
+    expect(retry).toMatchObject({ status: 200, replayed: 'true', body: answer });
+    expect(await current(t, 'api_key', 'k-upgrade')).toBeNull();
   });
 });
