@@ -114,7 +114,11 @@ async function main(argv: string[]): Promise<void> {
 
   switch (command) {
     case 'check-config':
-      process.stdout.write(`${config.source}: ok (${config.policies.length} policies)\n`);
+      // What the configuration resolves to after flags, environment and file: where data goes, where it listens.
+      process.stdout.write(
+        `${config.source}: ok (${config.policies.length} policies)\n  store:   ${describeStore(config)}\n` +
+          `  listens: OTLP ${config.server.host}:${config.server.otlp_port}, API ${config.server.host}:${config.server.api_port}, gateway ${config.gateway.host ?? config.server.host}:${config.gateway.port}\n`,
+      );
       return;
     case 'migrate': {
       const applied = await migrateStore(config);

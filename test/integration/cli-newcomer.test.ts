@@ -1,6 +1,9 @@
 // The CLI as a newcomer meets it: help for every command, mistyped flags and commands, flags a command would
 // ignore, and a ClickHouse server that is not there — each a clear message and an exit code, never a stack trace.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 
@@ -76,6 +79,22 @@ describe('CLI help and mistakes', () => {
       expect(r.stderr).not.toContain('@clickhouse/client'); // the client's own multi-line log of the same failure
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+  });
+
+  it('check-config shows what flags, environment and file resolve to: flags beat the environment, which beats the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tk-prec-'));
+    const file = join(dir, 'tk.yaml');
+    writeFileSync(file, `store: { chdb: { path: ${dir}/from-file } }\nserver: { api_port: 1111 }\n`);
+    const [fromFile, fromEnv, fromFlag] = await Promise.all([
+      cli(['check-config', '--config', file]),
+      cli(['check-config', '--config', file], { TOLLKEEPER_DATA: `${dir}/from-env` }),
+      cli(['check-config', '--config', file, '--data', `${dir}/from-flag`, '--api-port', '2222'], { TOLLKEEPER_DATA: `${dir}/from-env` }),
+    ]);
+    expect(fromFile.stdout).toContain(`store:   embedded ClickHouse (chdb) in ${dir}/from-file/clickhouse`);
+    expect(fromFile.stdout).toContain('API 127.0.0.1:1111');
+    expect(fromEnv.stdout).toContain(`store:   embedded ClickHouse (chdb) in ${dir}/from-env/clickhouse`);
+    expect(fromFlag.stdout).toContain(`store:   embedded ClickHouse (chdb) in ${dir}/from-flag/clickhouse`);
+    expect(fromFlag.stdout).toContain('API 127.0.0.1:2222');
   });
 
   it('takes the server URL from TOLLKEEPER_CLICKHOUSE_URL, and --clickhouse-url over it', async () => {

@@ -25,7 +25,7 @@ describe('refusing to expose ingest without a token', () => {
     const file = join(dir, 'tk.yaml');
     writeFileSync(file, 'ingest: { insecure: true }\n');
     const r = await cli(['check-config', '--config', file, '--insecure-ingest']);
-    expect([r.code, r.stdout.trim()]).toEqual([0, `${file}: ok (0 policies)`]);
+    expect([r.code, r.stdout.split('\n')[0]]).toEqual([0, `${file}: ok (0 policies)`]);
   });
 
   it('what lets a collector start beyond loopback: a token, or the operator saying so', () => {
