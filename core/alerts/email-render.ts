@@ -1,6 +1,6 @@
 import type { MailItem, MailPlan } from './email-plan.ts';
-import { amount, escapeHtml, ofLimit } from './escape.ts';
-import { actionText, isEnforcement, oneLine, ratioText, restoreCall, singleSubject, summaryOf } from './summary.ts';
+import { amount, escapeHtml, markInvisible, ofLimit } from './escape.ts';
+import { actionText, isEnforcement, oneLine, ratioText, restoreCall, shownEvent, singleSubject, summaryOf } from './summary.ts';
 import type { AlertEvent, What } from './types.ts';
 
 export interface RenderContext {
@@ -41,7 +41,9 @@ function comparison(e: AlertEvent): Row | undefined {
   return { label: 'Observed vs expected', value: `${amount(e.data.metric, observed)} vs ${amount(e.data.metric, expected)}${ratio ? ` (${ratio} usual)` : ''}` };
 }
 
-function itemRows(item: MailItem, ctx: RenderContext): Row[] {
+/** `raw` is the item as stored: its restore call carries the exact id, the other rows show `shownEvent`s. */
+function itemRows(raw: MailItem, ctx: RenderContext): Row[] {
+  const item = shownItem(raw);
   const e = item.events[0]!;
   const rows: Row[] = [{ label: 'Entity', value: `${e.data.entity.kind} ${e.data.entity.id}` }];
   const tenant = item.events.find((x) => x.data.tenant)?.data.tenant;
@@ -54,13 +56,15 @@ function itemRows(item: MailItem, ctx: RenderContext): Row[] {
   if (inc) rows.push({ label: 'Incident', value: `${inc.data.incident_id!}${inc.data.pattern ? ` (${inc.data.pattern}${inc.data.severity ? `, ${inc.data.severity}` : ''})` : ''}` });
   rows.push({ label: 'Why', value: e.data.reason });
   rows.push({ label: 'Action taken', value: actionText(e) });
-  const enforced = item.events.find(isEnforcement);
+  const enforced = raw.events.find(isEnforcement);
   if (enforced) rows.push({ label: 'To restore', value: restoreCall(enforced, ctx.apiUrl), code: true });
   return rows;
 }
 
+const shownItem = (item: MailItem): MailItem => ({ ...item, events: item.events.map(shownEvent) });
+
 const itemLine = (item: MailItem): string => {
-  const e = item.events[0]!;
+  const e = shownEvent(item.events[0]!);
   return oneLine(`${item.what}: ${e.data.entity.kind} ${e.data.entity.id} — ${summaryOf(e)}${e.data.tenant ? ` (tenant ${e.data.tenant})` : ''}`);
 };
 
@@ -72,7 +76,7 @@ function counts(items: readonly MailItem[]): string {
 
 /** "[tollkeeper] Digest (500 events): 500 Revoked — api_key k-1, api_key k-2, api_key k-3 and 497 more" */
 export function digestSubject(items: readonly MailItem[]): string {
-  const names = items.slice(0, 3).map((i) => `${i.events[0]!.data.entity.kind} ${i.events[0]!.data.entity.id}`);
+  const names = items.slice(0, 3).map((i) => `${i.events[0]!.data.entity.kind} ${markInvisible(i.events[0]!.data.entity.id)}`);
   const more = items.length > 3 ? ` and ${items.length - 3} more` : '';
   return oneLine(`[tollkeeper] Digest (${items.length} events): ${counts(items)} — ${names.join(', ')}${more}`);
 }
@@ -92,7 +96,7 @@ function textBody(plan: MailPlan, ctx: RenderContext, subject: string): string {
   for (const r of rows) out.push(`${(r.label + ':').padEnd(width)}${oneLine(r.value)}`);
   if (first.events.length > 1) {
     out.push('', 'Events:');
-    for (const e of first.events) out.push(`- ${e.timestamp} ${e.type} — ${oneLine(e.data.reason)}`);
+    for (const e of first.events) out.push(`- ${e.timestamp} ${e.type} — ${oneLine(markInvisible(e.data.reason))}`);
   }
   if (ctx.chartCaption) out.push('', `Chart (HTML part): ${ctx.chartCaption}`);
   if (ctx.dashboardUrl) out.push('', `Dashboard: ${ctx.dashboardUrl}`);
@@ -125,7 +129,7 @@ function htmlBody(plan: MailPlan, ctx: RenderContext, subject: string): string {
 
 /** Subject, plain text and HTML of one planned mail; every user-controlled string is escaped in the HTML. */
 export function renderMail(plan: MailPlan, ctx: RenderContext): RenderedMail {
-  const subject = plan.items.length === 1 ? singleSubject(plan.items[0]!.events[0]!) : digestSubject(plan.items);
+  const subject = plan.items.length === 1 ? singleSubject(shownEvent(plan.items[0]!.events[0]!)) : digestSubject(plan.items);
   return { subject, text: textBody(plan, ctx, subject), html: htmlBody(plan, ctx, subject) };
 }
 

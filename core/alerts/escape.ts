@@ -6,6 +6,16 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+// Bidi controls reorder what follows them (an id "k-\u202Egnp.exe" shows as "k-exe.png" and flips the rest of a
+// subject line); zero-width characters make two different ids look alike. In text people read they are shown as
+// a visible code point, "[U+202E]"; the restore call keeps the exact id. ZWJ stays: emoji sequences need it.
+const INVISIBLE = /[\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g;
+
+/** `s` with each bidi control and zero-width character written as "[U+XXXX]". */
+export function markInvisible(s: string): string {
+  return s.replace(INVISIBLE, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
+
 /** Inside a Slack/Mattermost code block: `&`, `<`, `>` escaped (shown as typed), everything else exact. */
 export function escapeMrkdwnCode(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -1,5 +1,5 @@
 import { amount, escapeMrkdwn, escapeMrkdwnCode, ofLimit } from './escape.ts';
-import { actionText, isEnforcement, ratioText, restoreCall, summaryOf } from './summary.ts';
+import { actionText, isEnforcement, ratioText, restoreCall, shownEvent, summaryOf } from './summary.ts';
 import { WHAT, type AlertEvent } from './types.ts';
 
 export interface SlackMessage {
@@ -31,7 +31,8 @@ function usualLine(e: AlertEvent): string | undefined {
  * and, when the entity is blocked, the exact call that restores it. User-controlled strings are escaped, so an
  * id cannot ping `@channel` or forge a link.
  */
-export function slackMessage(e: AlertEvent, apiUrl: string): SlackMessage {
+export function slackMessage(raw: AlertEvent, apiUrl: string): SlackMessage {
+  const e = shownEvent(raw);
   const id = escapeMrkdwn(e.data.entity.id);
   // An id with a backtick cannot sit in inline code; shown as plain (escaped) text then.
   const who = `${e.data.entity.kind} ${id.includes('`') ? id : '`' + id + '`'}`;
@@ -44,7 +45,7 @@ export function slackMessage(e: AlertEvent, apiUrl: string): SlackMessage {
     `*Done:* ${escapeMrkdwn(actionText(e))}`,
   ].filter((l): l is string => l !== undefined);
   // Inside a code block Slack still wants `&`, `<`, `>` escaped (and shows them as typed).
-  const restore = isEnforcement(e) ? `*To restore:*\n\`\`\`${escapeMrkdwnCode(restoreCall(e, apiUrl))}\`\`\`` : undefined;
+  const restore = isEnforcement(e) ? `*To restore:*\n\`\`\`${escapeMrkdwnCode(restoreCall(raw, apiUrl))}\`\`\`` : undefined;
   const text = [headline, ...details, ...(restore ? [restore] : [])].join('\n');
   const blocks: object[] = [
     { type: 'section', text: { type: 'mrkdwn', text: headline } },

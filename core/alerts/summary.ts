@@ -1,3 +1,4 @@
+import { markInvisible } from './escape.ts';
 import { WHAT, type AlertEvent } from './types.ts';
 
 const MAX_SUMMARY = 140;
@@ -78,4 +79,19 @@ export function singleSubject(e: AlertEvent): string {
 /** Header values must not carry line breaks or control characters a hostile id could smuggle in. */
 export function oneLine(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ');
+}
+
+/** The event as people read it: ids, tenant, policy and reason with invisible characters made visible. */
+export function shownEvent(e: AlertEvent): AlertEvent {
+  const d = e.data;
+  return {
+    ...e,
+    data: {
+      ...d,
+      entity: { ...d.entity, id: markInvisible(d.entity.id) },
+      reason: markInvisible(d.reason),
+      ...(d.tenant !== undefined ? { tenant: markInvisible(d.tenant) } : {}),
+      ...(d.policy !== undefined ? { policy: markInvisible(d.policy) } : {}),
+    },
+  };
 }

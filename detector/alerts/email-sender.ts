@@ -3,6 +3,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { spendChartPng } from '../../core/alerts/chart.ts';
 import type { MailPlan } from '../../core/alerts/email-plan.ts';
 import { renderMail } from '../../core/alerts/email-render.ts';
+import { markInvisible } from '../../core/alerts/escape.ts';
 import type { Delivery } from '../../store/outbox-repo.ts';
 import type { AttemptOutcome } from './outbox.ts';
 
@@ -42,7 +43,7 @@ export function createEmailSender(o: EmailSenderOptions) {
       const highlightFrom = Number.isNaN(decided) ? undefined : Math.max(0, Math.floor((decided - 5 * 60_000 - from) / BUCKET_MS));
       const peak = Math.max(0, ...values);
       const total = values.reduce((a, b) => a + b, 0);
-      const caption = `Spend of ${first.data.entity.kind} ${first.data.entity.id} per 5 min over the last ${o.chartHours} h: total ${money(total)}, peak ${money(peak)} per 5 min (red: from 5 min before the alert)`;
+      const caption = `Spend of ${first.data.entity.kind} ${markInvisible(first.data.entity.id)} per 5 min over the last ${o.chartHours} h: total ${money(total)}, peak ${money(peak)} per 5 min (red: from 5 min before the alert)`;
       return { png: spendChartPng(values, highlightFrom !== undefined ? { highlightFrom } : {}), caption };
     } catch {
       // A mail without its chart beats no mail: the store may be the thing that is down.

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { wellFormedText } from '../../core/well-formed.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { startHookReceiver } from '../helpers/alert-receivers.ts';
+import { startHookReceiver, startSmtp } from '../helpers/alert-receivers.ts';
 import { enforce } from '../helpers/alerts-api.ts';
 import { HOSTILE } from '../helpers/hostile-ids.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -70,5 +70,33 @@ describe('hostile ids in alerts', () => {
     // A lone surrogate has no UTF-8 form: it arrives as U+FFFD, as it is stored (and as ingest stores it from spans).
     expect(got.map((d) => d.entity.id).sort()).toEqual(ids.map(wellFormedText).sort());
     expect(got.every((d) => d.reason === d.entity.id)).toBe(true);
+  });
+
+  it('bidi controls and zero-width characters in an id show as code points in mail and chat; the restore call stays exact', async () => {
+    const slack = await receiver(undefined);
+    const mail = await startSmtp();
+    cleanups.push(() => mail.stop());
+    t = await startApp({
+      startLoop: false,
+      yaml: `${yaml(`    - { url: "${slack.url}", format: slack }`)}  email: { smtp_url: "${mail.url}", from: tk@example.com, to: [ops@example.com] }
+`,
+    });
+    // Shown raw, "k-\u202Egnp.exe — …" reads as "k-exe.png" and flips the rest of the subject.
+    await enforce(t, 'revoke', 'api_key', HOSTILE.rtl, `leaked ${HOSTILE.zeroWidth}`);
+    await waitFor(() => slack.hooks.length === 1 && mail.mails.length === 1, { what: 'the Slack message and the mail' });
+    const m = mail.mails[0]!.parsed;
+    const chat = (slack.hooks[0]!.json as { text: string }).text;
+    const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200B\u200C\u2060\uFEFF]/;
+    expect(m.subject).toContain('api_key k-[U+202E]gnp.exe');
+    expect(m.subject).not.toMatch(INVISIBLE);
+    expect(String(m.html)).toContain('k-[U+202E]gnp.exe');
+    expect(m.text).toContain('leaked k[U+200B]-\u200Dzw[U+FEFF]');
+    const restoreLine = (m.text ?? '').split('\n').find((l) => l.includes('curl'))!;
+    expect(restoreLine).toContain(JSON.stringify(HOSTILE.rtl));
+    expect((m.text ?? '').replace(restoreLine, '')).not.toMatch(INVISIBLE);
+    const prose = chat.slice(0, chat.indexOf('```'));
+    expect(prose).toContain('k-[U+202E]gnp.exe');
+    expect(prose.replaceAll('@\u200B', '@')).not.toMatch(INVISIBLE);
+    expect(chat.slice(chat.indexOf('```'))).toContain(JSON.stringify(HOSTILE.rtl));
   });
 });
