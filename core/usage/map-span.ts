@@ -116,7 +116,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   const cost = firstNumber(a, COST_ATTRS);
   if (cost) {
     if (!Number.isFinite(cost.value) || cost.value < 0 || cost.value > MAX_COST_USD) {
-      return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${cost.value}`, code: 'invalid_cost' };
+      return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${showValue(a[cost.name])}`, code: 'invalid_cost' };
     }
     const currency = asString(a['gen_ai.usage.cost.currency']).toUpperCase();
     const unknown = cost.value === 0 && profile.zeroCostIsUnknown;

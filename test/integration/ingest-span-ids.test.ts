@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { exportJson, type TestSpan } from '../helpers/otlp-bodies.ts';
 
 // The event id is trace id + span id, so a span without valid ids (absent or all zero, both invalid in OTLP) or
 // a span id used twice in one request for different content would make one call silently replace another. Those
@@ -14,24 +15,14 @@ afterAll(async () => {
   await t.close({ cleanup: true });
 });
 
-const now = BigInt(Date.now()) * 1_000_000n;
-const span = (key: string, input: number, ids: { traceId?: string; spanId?: string }) => ({
-  ...ids,
-  name: 'chat',
-  startTimeUnixNano: String(now - 1_000_000n),
-  endTimeUnixNano: String(now),
-  attributes: [
-    { key: 'gen_ai.operation.name', value: { stringValue: 'chat' } },
-    { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
-    { key: 'gen_ai.provider.name', value: { stringValue: 'openai' } },
-    { key: 'gen_ai.usage.input_tokens', value: { intValue: input } },
-    { key: 'tollkeeper.api_key.id', value: { stringValue: key } },
-  ],
+const span = (key: string, input: number, ids: { traceId?: string; spanId?: string }): TestSpan => ({
+  traceId: ids.traceId ?? '',
+  spanId: ids.spanId ?? '',
+  attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': input, 'tollkeeper.api_key.id': key },
 });
-const request = (spans: object[]) => JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'span-ids' } }] }, scopeSpans: [{ spans }] }] });
 
-async function send(spans: object[]): Promise<{ rejected: number; message: string }> {
-  const res = await fetch(`${t.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request(spans) });
+async function send(spans: TestSpan[]): Promise<{ rejected: number; message: string }> {
+  const res = await fetch(`${t.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: exportJson(spans, { 'service.name': 'span-ids' }) });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { partialSuccess?: { rejectedSpans?: string; errorMessage?: string } };
   return { rejected: Number(body.partialSuccess?.rejectedSpans ?? 0), message: body.partialSuccess?.errorMessage ?? '' };

@@ -60,4 +60,13 @@ describe('token counts that cannot be used reject only their span', () => {
       expect(await waitFor(async () => ((await inputOf(key)) === 12 ? 12 : undefined), { timeoutMs: 20_000, what: `usage of ${key}` })).toBe(12);
     });
   });
+
+  it('a cost that is no amount shows the value as sent', async () => {
+    const key = 'k-values-cost';
+    const bad = span(key, '{"intValue":"3"}').replace('"attributes":[', '"attributes":[{"key":"gen_ai.usage.cost","value":{"stringValue":"free"}},');
+    const answer = await send(request([bad, span(key, '{"intValue":"12"}')]));
+    expect(answer.rejected).toBe(1);
+    expect(answer.message).toMatch(/gen_ai\.usage\.cost must be a finite amount >= 0, got "free"$/);
+    expect(await waitFor(async () => ((await inputOf(key)) === 12 ? 12 : undefined), { timeoutMs: 20_000, what: `usage of ${key}` })).toBe(12);
+  });
 });
