@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 import { startHookReceiver } from '../helpers/alert-receivers.ts';
 import { api, deliveries, enforce } from '../helpers/alerts-api.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -8,23 +9,18 @@ import { waitFor } from '../helpers/wait.ts';
 
 const SECRET = 'whsec_' + Buffer.from('a test secret of 32 bytes.......').toString('base64');
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 
 describe('POST /api/alerts/deliveries/:id/redeliver', () => {
   it('refuses a delivery to a disabled subscriber with a 409 naming it, and sends it once the subscriber is enabled', async () => {
     const r = await startHookReceiver(SECRET);
-    cleanups.push(() => r.stop());
+    slot.cleanups.push(() => r.stop());
     r.setBehaviour((_req, res) => {
       res.writeHead(410).end('gone');
       return true;
     });
-    t = await startApp({
+    t = slot.app = await startApp({
       startLoop: false,
       yaml: `detector: { interval: 1h }\nalerts:\n  delivery: { max_attempts: 30, backoff: 50ms, max_backoff: 300ms }\n  webhooks:\n    - { name: old, url: "${r.url}", secret: "${SECRET}" }\n`,
     });

@@ -1,18 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 
 // Operators (and scripts) change policies at the same time: every change gets its own version, nothing is lost.
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-});
 
 describe('concurrent policy changes', () => {
   it('numbers concurrent updates 2..n+1, lets one of concurrent creates win, and versions overrides one by one', async () => {
-    t = await startApp({ startLoop: false });
+    t = slot.app = await startApp({ startLoop: false });
     const app = t;
     expect((await api(app, 'POST', '/api/policies', { name: 'conc', scope: 'tenant', limits: { requests: 1 } })).status).toBe(201);
     const updates = await Promise.all(Array.from({ length: 8 }, (_, i) => api(app, 'PUT', '/api/policies/conc', { scope: 'tenant', limits: { requests: i + 2 } })));

@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load.ts';
 import { createPolicyRepo } from '../../store/policy-repo.ts';
 import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 import { cli } from '../helpers/cli.ts';
 
 // What a user can get wrong about quotas, answered clearly: an unknown status scope, a rolling window shorter than
@@ -16,15 +17,12 @@ policies:
   - { name: by-plan, scope: plan, period: { rolling: 1h }, limits: { requests: 10 } }
 `;
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-});
 
 describe('quota status scope', () => {
   it('answers an entity kind and a policy attribute scope, and a 400 naming the scopes for anything else', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const kind = await api(t, 'GET', '/api/quotas/status?scope=api_key&id=nobody');
     expect(kind.status).toBe(200);
     expect(kind.body.policies.map((p: { policy: string }) => p.policy)).toEqual(['daily']);
@@ -49,7 +47,7 @@ describe('quota status scope', () => {
 
 describe('rolling window length', () => {
   it('refuses windows under a minute or of part minutes, naming the path and value (API, replay and config)', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const base = { scope: 'api_key', limits: { requests: 5 } };
     for (const rolling of ['1ms', '500ms', '30s', '59s', '1m30s']) {
       const r = await api(t, 'POST', '/api/policies', { ...base, name: `r-${rolling}`, period: { rolling } });
@@ -69,14 +67,14 @@ describe('rolling window length', () => {
   });
 
   it('keeps a stored policy written before the minimum, its window rounded up to whole minutes', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const repo = createPolicyRepo(t.app.store);
     const old = (name: string, rolling: string) => ({ name, version: 1, deleted: false, changedAt: Date.now(), actor: 'admin', body: { name, scope: 'api_key', period: { rolling }, limits: { requests: 5 } } });
     await repo.appendPolicy(old('legacy-ms', '1ms'));
     await repo.appendPolicy(old('legacy-90s', '90s'));
     const { dataDir, database } = t;
     await t.close();
-    t = await startApp({ yaml: YAML, dataDir, database, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, dataDir, database, startLoop: false });
     expect((await api(t, 'GET', '/api/policies/legacy-ms')).body.policy.period).toEqual({ rolling: '1m' });
     expect((await api(t, 'GET', '/api/policies/legacy-90s')).body.policy.period).toEqual({ rolling: '2m' });
   });
@@ -84,7 +82,7 @@ describe('rolling window length', () => {
 
 describe('replay into the future', () => {
   it('API: a future `to` is replayed up to now and said so; a future `from` is a 400', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const before = Date.now();
     const from = new Date(before - 3 * 3_600_000).toISOString();
     const r = await api(t, 'POST', '/api/replay', { from, to: '2099-01-01T00:00:00Z' });
@@ -101,7 +99,7 @@ describe('replay into the future', () => {
   });
 
   it('CLI: a future --to is replayed up to now and the output says so; a future --from exits 2', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const { dataDir } = t;
     await t.close();
     const from = new Date(Date.now() - 2 * 3_600_000).toISOString();
@@ -111,7 +109,7 @@ describe('replay into the future', () => {
     const bad = await cli(['replay', '--data', dataDir, '--from', '2099-01-01', '--to', '2099-01-02']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('is not in the past');
-    t = undefined;
+    t = slot.app = undefined;
     rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 });

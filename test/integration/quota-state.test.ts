@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUsageRepo } from '../../store/usage-repo.ts';
 import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 import { usageEvent } from '../helpers/events.ts';
 
 // The state a quota status reports: `warning` from the highest configured threshold below 1.0, `exceeded` at 1.0.
@@ -14,15 +15,12 @@ policies:
   - { name: default, scope: api_key, period: { rolling: 1h }, limits: { requests: 100 } }
 `;
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-});
 
 describe('quota status state', () => {
   it('is warning only from the highest threshold below 1.0, and never warning without one', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     const now = Date.now();
     await createUsageRepo(t.app.store).insert([
       usageEvent({ apiKey: 'k85', requests: 85, time: now - 120_000 }),

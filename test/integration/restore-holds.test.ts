@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUsageRepo } from '../../store/usage-repo.ts';
 import { api } from '../helpers/admin-api.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 import { usageEvent } from '../helpers/events.ts';
 
 // A manual restore of a quota revocation holds for the rest of the period, also across a restart, until a worse
@@ -13,15 +14,12 @@ policies:
   - { name: daily-cost, scope: api_key, period: { calendar: day }, limits: { cost_usd: 10 }, thresholds: [0.5, 1.0, 1.5], action: revoke }
 `;
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-});
 
 describe('manual restore of a quota revocation', () => {
   it('holds through later ticks and a restart, and a higher threshold revokes again; history names who did what', async () => {
-    t = await startApp({ yaml: YAML, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, startLoop: false });
     await createUsageRepo(t.app.store).insert([usageEvent({ apiKey: 'k1', costUsd: 11 })]);
     await t.app.loop!.tickNow();
     expect(t.app.enforcement!.get('api_key', 'k1')).toMatchObject({ action: 'revoke', source: 'quota' });
@@ -32,7 +30,7 @@ describe('manual restore of a quota revocation', () => {
     expect(t.app.enforcement!.get('api_key', 'k1')).toBeUndefined();
     const { dataDir, database } = t;
     await t.close();
-    t = await startApp({ yaml: YAML, dataDir, database, startLoop: false });
+    t = slot.app = await startApp({ yaml: YAML, dataDir, database, startLoop: false });
     await t.app.loop!.tickNow();
     expect(t.app.enforcement!.get('api_key', 'k1')).toBeUndefined();
     await createUsageRepo(t.app.store).insert([usageEvent({ apiKey: 'k1', costUsd: 4 })]);

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { appPerTest } from '../helpers/app-per-test.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // The revocation list's conditional requests as gateways and HTTP caches send them, on both listeners.
 
+const slot = appPerTest();
 let t: TestApp | undefined;
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-});
 
 async function revoke(app: TestApp, id: string): Promise<number> {
   const res = await fetch(`${app.apiUrl}/v1/enforcement`, {
@@ -22,7 +20,7 @@ async function revoke(app: TestApp, id: string): Promise<number> {
 
 describe('GET /v1/revocations conditional requests', () => {
   it('answers If-None-Match per HTTP: a list of tags, weak tags and * all match the current version', async () => {
-    t = await startApp({ startLoop: false });
+    t = slot.app = await startApp({ startLoop: false });
     await revoke(t, 'k1');
     const v = await revoke(t, 'k2');
     for (const base of [t.apiUrl, t.gatewayUrl]) {
@@ -61,7 +59,7 @@ describe('GET /v1/revocations conditional requests', () => {
   });
 
   it('a list of tags with the current version long-polls until the version moves', async () => {
-    t = await startApp({ startLoop: false });
+    t = slot.app = await startApp({ startLoop: false });
     const v = await revoke(t, 'k1');
     const app = t;
     const pending = fetch(`${app.apiUrl}/v1/revocations?wait=30`, { headers: { authorization: `Bearer ${app.gatewayToken}`, 'if-none-match': `"${v - 1}", W/"${v}"` } });
@@ -74,7 +72,7 @@ describe('GET /v1/revocations conditional requests', () => {
   });
 
   it('answers every parked long-poll on the API port when the server shuts down, none is cut off', async () => {
-    t = await startApp({ startLoop: false });
+    t = slot.app = await startApp({ startLoop: false });
     const v = await revoke(t, 'k1');
     const app = t;
     const polls = Array.from({ length: 30 }, () =>
@@ -85,7 +83,7 @@ describe('GET /v1/revocations conditional requests', () => {
     );
     await waitFor(() => app.app.gatewayMirror!.waiting === 30, { what: '30 pollers parked' });
     await app.close({ cleanup: true });
-    t = undefined;
+    t = slot.app = undefined;
     // Answered by the closing server with the unchanged delta, not a reset, long before their 60 s wait.
     for (const a of await Promise.all(polls)) {
       expect(a.status, a.body).toBe(200);
