@@ -68,7 +68,12 @@ export function decideTrace(events: readonly Unpriced[], upOf: (e: Unpriced) => 
       if (g) {
         groupOf.set(n, g);
         below.set(n, [g]);
-      } else below.set(n, front);
+        return;
+      }
+      below.set(n, front);
+      // An aggregate over several calls adds nothing. As a unit of its own, what it stored before its calls arrived
+      // (in an earlier request) becomes the credit they draw on, as for a container's, instead of being counted again.
+      decision.units.push({ members: [n], value: null });
       return;
     }
     below.set(n, front);

@@ -132,6 +132,26 @@ describe('one call, by evidence', () => {
     expect(counters.callLateEvidence).toBe(1);
   });
 
+  it('an inference span over several calls (an aggregate) stored before them becomes their credit, not a second count', async () => {
+    const tr = 'a'.repeat(32);
+    const chat = { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai' };
+    const agg = span({ ...chat, 'gen_ai.usage.input_tokens': 300, 'gen_ai.usage.output_tokens': 30 }, { traceId: tr, spanId: sid(1), scopeName: 'framework', startTimeUnixNano: ns(T0), endTimeUnixNano: ns(T0 + 1000) });
+    const c1 = span({ ...chat, 'gen_ai.usage.input_tokens': 100, 'gen_ai.usage.output_tokens': 10 }, { traceId: tr, spanId: sid(2), parentSpanId: sid(1), scopeName: 'sdk', startTimeUnixNano: ns(T0 + 10), endTimeUnixNano: ns(T0 + 400) });
+    const c2 = span({ ...chat, 'gen_ai.usage.input_tokens': 200, 'gen_ai.usage.output_tokens': 20 }, { traceId: tr, spanId: sid(3), parentSpanId: sid(1), scopeName: 'sdk', startTimeUnixNano: ns(T0 + 500), endTimeUnixNano: ns(T0 + 900) });
+    const baseline = totals((await meter([[agg, c1, c2]])).written);
+    expect(baseline.svc!.slice(0, 4)).toEqual([2, 0, 300, 30]);
+    const after = await meter([[agg], [c1, c2]]);
+    expect(totals(after.written)).toEqual(baseline);
+    expect(after.counters.callLateEvidence).toBe(1);
+    // A part that arrives between the aggregate and the evidence that it is one is counted in full (a known limit,
+    // docs/concepts/one-call.md), the rest draws on the aggregate: never more than the aggregate plus that part.
+    for (const order of [[[agg], [c1], [c2]], [[c1], [agg], [c2]]]) {
+      const { written, counters } = await meter(order);
+      expect(totals(written).svc!.slice(0, 4)).toEqual([2, 0, 400, 40]);
+      expect(counters.callLateEvidence).toBe(1);
+    }
+  });
+
   it.each(fixtures.map((f) => [f.name] as const))('%s: the same totals in any order and split into requests', async (name) => {
     await orderIndependent(fixtureSpans(name), 15, WRAPPER_DIFFERS.has(name));
   });
