@@ -2,10 +2,10 @@
 // not ping anyone, link anywhere or gain lines because of them; a Standard Webhooks body must stay valid JSON that
 // carries the id exactly, and
 // an id no store can hold (a lone surrogate) must not hold up the alerts and revocations after it.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wellFormedText } from '../../core/well-formed.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { startHookReceiver, startSmtp } from '../helpers/alert-receivers.ts';
+import { useAlertApps } from '../helpers/alert-apps.ts';
 import { enforce } from '../helpers/alerts-api.ts';
 import { HOSTILE } from '../helpers/hostile-ids.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -19,19 +19,9 @@ alerts:
 ${hooks}
 `;
 
-let t: TestApp | undefined;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await t?.close({ cleanup: true });
-  t = undefined;
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function receiver(secret: string | undefined) {
-  const r = await startHookReceiver(secret);
-  cleanups.push(() => r.stop());
-  return r;
-}
+const apps = useAlertApps();
+const receiver = (secret: string | undefined) => apps.hookReceiver(secret);
+let t: TestApp;
 
 /** Mentions Slack or Mattermost would act on in mrkdwn/Markdown text. */
 const MENTION = /<!|<@|(^|[^\w\u200B])@(channel|here|all|everyone|[a-z])/i;
@@ -41,7 +31,7 @@ const MASKED_LINK = /<https?:|\]\(/i;
 describe('hostile ids in alerts', () => {
   it('a Slack / Mattermost message pings nobody, masks no link and gains no line', async () => {
     const slack = await receiver(undefined);
-    t = await startApp({ startLoop: false, yaml: yaml(`    - { url: "${slack.url}", format: slack }`) });
+    t = apps.use(await startApp({ startLoop: false, yaml: yaml(`    - { url: "${slack.url}", format: slack }`) }));
     const id = `${HOSTILE.mention}\n*Why:* forged line`;
     await enforce(t, 'revoke', 'api_key', id, `${HOSTILE.link}\n*Done:* nothing, @channel`);
     await waitFor(() => slack.hooks.length === 1, { what: 'the Slack message' });
@@ -61,7 +51,7 @@ describe('hostile ids in alerts', () => {
 
   it('a signed webhook body is valid JSON carrying each id exactly', async () => {
     const hook = await receiver(SECRET);
-    t = await startApp({ startLoop: false, yaml: yaml(`    - { url: "${hook.url}", secret: "${SECRET}" }`) });
+    t = apps.use(await startApp({ startLoop: false, yaml: yaml(`    - { url: "${hook.url}", secret: "${SECRET}" }`) }));
     const ids = Object.values(HOSTILE);
     for (const id of ids) await enforce(t, 'revoke', 'api_key', id, id);
     await waitFor(() => hook.hooks.length === ids.length, { what: `${ids.length} webhooks` });
@@ -74,13 +64,12 @@ describe('hostile ids in alerts', () => {
 
   it('bidi controls and zero-width characters in an id show as code points in mail and chat; the restore call stays exact', async () => {
     const slack = await receiver(undefined);
-    const mail = await startSmtp();
-    cleanups.push(() => mail.stop());
-    t = await startApp({
+    const mail = await apps.smtp();
+    t = apps.use(await startApp({
       startLoop: false,
       yaml: `${yaml(`    - { url: "${slack.url}", format: slack }`)}  email: { smtp_url: "${mail.url}", from: tk@example.com, to: [ops@example.com] }
 `,
-    });
+    }));
     // Shown raw, "k-\u202Egnp.exe — …" reads as "k-exe.png" and flips the rest of the subject.
     await enforce(t, 'revoke', 'api_key', HOSTILE.rtl, `leaked ${HOSTILE.zeroWidth}`);
     await waitFor(() => slack.hooks.length === 1 && mail.mails.length === 1, { what: 'the Slack message and the mail' });
