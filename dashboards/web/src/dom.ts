@@ -1,4 +1,6 @@
-// A tiny element builder: data always goes in as text nodes or attributes, never as HTML.
+// A tiny element builder: data always goes in as text nodes or attributes, never as HTML; text shows bidi
+// controls and zero-width characters as visible code points (format.ts).
+import { shownText } from './format.ts';
 
 type Child = Node | string | number | null | undefined | false | readonly Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -9,7 +11,7 @@ function append(el: Element, c: Child): void {
     for (const x of c as readonly Child[]) append(el, x);
     return;
   }
-  el.append(typeof c === 'object' ? (c as Node) : String(c));
+  el.append(typeof c === 'object' ? (c as Node) : shownText(String(c)));
 }
 
 /** `h('a', { href: '#/x', class: 'y', onclick: fn }, 'text', child)`. */

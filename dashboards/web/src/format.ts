@@ -52,3 +52,13 @@ export const DIMENSION_LABELS: Record<string, string> = {
   tool_calls: 'Tool calls',
   compute_hours: 'Compute hours',
 };
+
+// Bidi controls reorder what follows them (an id "k-\u202Egnp.exe" reads "k-exe.png" and flips the rest of an
+// incident's sentence); zero-width characters make two ids look alike. Text on the page shows them as a visible
+// code point. ZWJ stays: emoji sequences need it.
+const INVISIBLE = /[\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g;
+
+/** Text as the page shows it: each bidi control and zero-width character written as "[U+XXXX]". */
+export function shownText(s: string): string {
+  return s.replace(INVISIBLE, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}
