@@ -38,7 +38,7 @@ export async function wireDetector(w: Wiring): Promise<void> {
   // What gateways are answered from reaches them through the feed: the API port's mirror and the gateway worker's.
   const feed = createGatewayFeed({ list: enforcement, currentAt: () => Math.max(enforcement.loadedAt, loop.stats.lastOkAt), now });
   w.links.gatewayUsage = feed;
-  const remaining = createQuotaRemaining({ overrides: (p) => w.policies.listOverrides(p), onCommit: (s) => feed.remaining(s) });
+  const remaining = createQuotaRemaining({ overrides: (name) => w.policies.effectiveOverrides(name), onCommit: (s) => feed.remaining(s) });
   const admissionUsage = createAdmissionUsage();
   const anomalyRepo = createAnomalyRepo(store);
   const { jobs, anomaly } = createDetectorJobs({

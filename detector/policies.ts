@@ -116,9 +116,15 @@ export function createPolicyService(deps: { repo: PolicyRepo; configPolicies: re
       return { ok: true, value: { name, version: r.version } };
     }),
 
+    /** An entity's limits: its override's dimensions over the policy's, so a bigger budget on one keeps the others. */
     limitsFor(policy: Policy, entity: string): Policy['limits'] {
       const o = overrides.get(overrideKey(policy.name, entity));
-      return o && !o.deleted ? o.limits : policy.limits;
+      return o && !o.deleted ? { ...policy.limits, ...o.limits } : policy.limits;
+    },
+    /** Each override of a policy with the limits that apply (its dimensions over the policy's). */
+    effectiveOverrides(policy: string): { entity: string; limits: Policy['limits'] }[] {
+      const p = active.find((x) => x.name === policy);
+      return [...overrides.values()].filter((o) => o.policy === policy && !o.deleted).map((o) => ({ entity: o.entity, limits: p ? { ...p.limits, ...o.limits } : o.limits }));
     },
     listOverrides(policy: string): { entity: string; limits: Record<string, number>; version: number; updated_at: string }[] {
       return [...overrides.values()]

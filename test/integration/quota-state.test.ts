@@ -35,4 +35,22 @@ describe('quota status state', () => {
     expect(await states('k95')).toEqual({ 'hard-only': 'ok', 'late-warning': 'warning', default: 'warning' });
     expect(await states('k100')).toEqual({ 'hard-only': 'exceeded', 'late-warning': 'exceeded', default: 'exceeded' });
   });
+
+  it('an override raises the dimensions it names and keeps the policy\'s other limits', async () => {
+    t = slot.app = await startApp({
+      startLoop: false,
+      yaml: 'detector: { interval: 1h }\npolicies:\n  - { name: capped, scope: api_key, period: { calendar: day }, limits: { cost_usd: 10, requests: 5 }, action: revoke }\n',
+    });
+    expect((await api(t, 'PUT', '/api/policies/capped/overrides/vip', { limits: { cost_usd: 100 } })).status).toBe(200);
+    const fresh = await api(t, 'GET', '/api/quotas/status?scope=api_key&id=vip');
+    expect(fresh.body.policies[0].dimensions).toEqual({ cost_usd: { used: 0, limit: 100, utilization: 0, remaining: 100 }, requests: { used: 0, limit: 5, utilization: 0, remaining: 5 } });
+    await createUsageRepo(t.app.store).insert([usageEvent({ apiKey: 'vip', costUsd: 20, requests: 6, time: Date.now() - 60_000 })]);
+    await t.app.loop!.tickNow();
+    // $20 is within the bigger budget, but the 6 requests pass the request cap the override did not name.
+    expect(t.app.enforcement!.get('api_key', 'vip')).toMatchObject({ action: 'revoke', source: 'quota', ref: 'capped' });
+    const status = await api(t, 'GET', '/api/quotas/status?scope=api_key&id=vip');
+    expect(status.body.policies[0]).toMatchObject({ state: 'exceeded', dimensions: { cost_usd: { limit: 100 }, requests: { used: 6, limit: 5 } } });
+    // What the operator set is listed as set.
+    expect((await api(t, 'GET', '/api/policies/capped/overrides')).body.overrides).toMatchObject([{ entity: 'vip', limits: { cost_usd: 100 } }]);
+  });
 });
