@@ -10,8 +10,6 @@ import { StoreError, type ClickHouse } from '../store/port.ts';
 import { REPRICE_SETTLE_MS, repriceRange, type RepriceReport } from '../store/reprice.ts';
 import { createUsageRepo } from '../store/usage-repo.ts';
 
-export { didYouMean } from '../core/schema/did-you-mean.ts';
-
 // The one-off commands of the CLI (migrate, reprice, replay, spool replay-dead), composed here so bin/ only parses flags and prints.
 
 /** A failure to show the user as one line, with the exit code to leave with (2: bad input, 1: cannot run). */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, type Flags, type LoadResult } from '../core/config/load.ts';
 
 export type { Config, Flags } from '../core/config/load.ts';
+export { didYouMean } from '../core/schema/did-you-mean.ts';
 
 /** Finds and reads the config file (flag, then TOLLKEEPER_CONFIG, then ./tollkeeper.yaml when present) and validates it. */
 export function readConfig(flags: Flags, env: Record<string, string | undefined> = process.env): LoadResult {

@@ -1,12 +1,12 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
-import { buildTollkeeper, type Role } from '../app/build.ts';
-import { commandError, describeStore, didYouMean, migrateStore, parseRange, replayDeadLetters, repriceStored } from '../app/commands.ts';
-import { readConfig, type Config, type Flags } from '../app/config-file.ts';
-import { runDemo } from '../app/demo.ts';
-import { createLogger } from '../app/logger.ts';
-import { formatReplay, replayEnd, replayStored } from '../app/replay.ts';
+import type { Role } from '../app/build.ts';
+import { didYouMean, readConfig, type Config, type Flags } from '../app/config-file.ts';
 import { COMMAND_NAMES, commandUsage, FLAG_NAMES, flagsNotTaken, USAGE } from './usage.ts';
+
+// The rest of the app (fastify, the ClickHouse client, the OpenTelemetry SDK of the demo) is loaded by the command
+// that needs it, so --help, a mistyped flag and check-config answer at once.
+const commands = () => import('../app/commands.ts');
 
 function fail(message: string, code: number): never {
   process.stderr.write(`tollkeeper: ${message}\n`);
@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
     const env = process.env;
     const adminToken = values['admin-token'] ?? env.TOLLKEEPER_ADMIN_TOKEN;
     const gatewayToken = values['gateway-token'] ?? env.TOLLKEEPER_GATEWAY_TOKEN;
+    const { runDemo } = await import('../app/demo.ts');
     process.exitCode = await runDemo({
       out: (line) => process.stdout.write(line + '\n'),
       fast: values.fast ?? false,
@@ -112,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
   const config = loaded.config;
   for (const w of loaded.warnings ?? []) process.stderr.write(`tollkeeper: warning: ${w}\n`);
 
+  const { describeStore, migrateStore, parseRange, replayDeadLetters, repriceStored } = await commands();
   switch (command) {
     case 'check-config':
       // What the configuration resolves to after flags, environment and file: where data goes, where it listens.
@@ -127,6 +129,8 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'replay': {
       const range = parseRange('replay', values.from, values.to);
+      const { formatReplay, replayEnd, replayStored } = await import('../app/replay.ts');
+      const { createLogger } = await import('../app/logger.ts');
       const now = Date.now();
       const end = replayEnd(range.from, range.to, now);
       if (!end.ok) fail(`replay: --from ${values.from}: ${end.error}`, 2);
@@ -187,6 +191,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function serve(role: Role, config: Config): Promise<void> {
+  const [{ buildTollkeeper }, { createLogger }, { describeStore }] = await Promise.all([import('../app/build.ts'), import('../app/logger.ts'), commands()]);
   const logger = createLogger();
   const app = await buildTollkeeper(config, { role, logger });
   let urls;
@@ -231,9 +236,9 @@ async function serve(role: Role, config: Config): Promise<void> {
   process.on('SIGHUP', () => stop('SIGHUP'));
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
+main(process.argv.slice(2)).catch(async (err: unknown) => {
   // Failures the user can act on are one line; anything else is a bug and shows its stack.
-  const known = commandError(err);
+  const known = (await commands()).commandError(err);
   if (known) fail(known.message, known.exitCode);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
 });
