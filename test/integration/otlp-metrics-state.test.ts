@@ -32,12 +32,12 @@ async function expectUsage(apiKey: string, want: { input: number; requests: numb
 
 const START = BigInt(Date.now() - 600_000) * 1_000_000n;
 
-/** One cumulative input point per export; `extra` attributes as raw JSON, `sum` as a raw JSON literal. */
-function cumulative(service: string, points: { sum: string; count: number; atMs: number }[], attrs: string): string {
+/** Cumulative input points; `attrs` (or a point's own) as raw JSON, `sum` as a raw JSON literal. */
+function cumulative(service: string, points: { sum: string; count: number; atMs: number; attrs?: string; start?: bigint }[], attrs: string): string {
   const dataPoints = points.map((p) =>
     `{"attributes":[{"key":"gen_ai.token.type","value":{"stringValue":"input"}},{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o-mini"}},` +
-    `{"key":"gen_ai.provider.name","value":{"stringValue":"openai"}}${attrs}],` +
-    `"startTimeUnixNano":"${START}","timeUnixNano":"${BigInt(p.atMs) * 1_000_000n}","count":"${p.count}","sum":${p.sum}}`).join(',');
+    `{"key":"gen_ai.provider.name","value":{"stringValue":"openai"}}${p.attrs ?? attrs}],` +
+    `"startTimeUnixNano":"${p.start ?? START}","timeUnixNano":"${BigInt(p.atMs) * 1_000_000n}","count":"${p.count}","sum":${p.sum}}`).join(',');
   return `{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"${service}"}}]},` +
     `"scopeMetrics":[{"scope":{"name":"manual"},"metrics":[{"name":"gen_ai.client.token.usage","histogram":{"aggregationTemporality":2,"dataPoints":[${dataPoints}]}}]}]}]}`;
 }
@@ -82,5 +82,22 @@ describe('cumulative series state moves only with accepted points', () => {
     // A retry of the same export adds nothing.
     expect((await send(body)).rejected).toBe(1);
     await expectUsage('k-state-one', { input: 60, requests: 4 });
+  });
+
+  it('two series interleaved in one export, one reset (new start time), a late point after a newer one', async () => {
+    const now = Date.now();
+    const a = keyAttr('k-state-ia');
+    const b = keyAttr('k-state-ib');
+    expect((await send(cumulative('state-interleave', [
+      { sum: '10', count: 1, atMs: now - 5000, attrs: a }, { sum: '100', count: 1, atMs: now - 5000, attrs: b },
+      { sum: '25', count: 2, atMs: now - 4000, attrs: a }, { sum: '150', count: 2, atMs: now - 4000, attrs: b },
+    ], ''))).rejected).toBe(0);
+    const restart = BigInt(now - 3500) * 1_000_000n;
+    expect((await send(cumulative('state-interleave', [
+      { sum: '40', count: 3, atMs: now - 2000, attrs: a }, { sum: '7', count: 1, atMs: now - 2000, attrs: b, start: restart },
+      { sum: '30', count: 3, atMs: now - 3000, attrs: a },
+    ], ''))).rejected).toBe(0);
+    await expectUsage('k-state-ia', { input: 40, requests: 3 });
+    await expectUsage('k-state-ib', { input: 157, requests: 3 });
   });
 });
