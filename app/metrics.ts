@@ -33,6 +33,22 @@ const liveGauge = (...a: Parameters<typeof live> extends [unknown, ...infer R] ?
 const one = (value: number): [Labels, number][] => [[{}, value]];
 const byLabel = (label: string, values: Record<string, number>): [Labels, number][] => Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);
 
+/** Most label values of one family that come from senders' text (model names); the rest are summed. */
+export const MAX_SENDER_LABELS = 100;
+export const OTHER_LABEL = '(other)';
+
+/**
+ * Like `byLabel` for values a sender chooses: the first `MAX_SENDER_LABELS` seen keep their own series, every later
+ * one adds to `(other)`. A sender inventing a model name per span would otherwise add a series per name to every
+ * scrape. The first ones seen stay the same, so each series only grows, as a counter must.
+ */
+const byCappedLabel = (label: string, values: Record<string, number>): [Labels, number][] => {
+  const entries = Object.entries(values);
+  if (entries.length <= MAX_SENDER_LABELS) return byLabel(label, values);
+  const rest = entries.slice(MAX_SENDER_LABELS).reduce((sum, [, v]) => sum + v, 0);
+  return [...entries.slice(0, MAX_SENDER_LABELS).map(([k, v]): [Labels, number] => [{ [label]: k }, v]), [{ [label]: OTHER_LABEL }, rest]];
+};
+
 /**
  * The Prometheus registry of one process. Each role registers what it has (a collector: ingest, spool and
  * writer; a detector: ticks, findings, outbox, revocation list, gateway answers), so a split deployment's
@@ -70,7 +86,7 @@ export function createMetrics() {
       liveCounter(registry, 'ingest_events_accepted_total', 'Usage events handed to the writer (acknowledged once stored or spooled)', [], () => one(n.eventsAccepted));
       liveCounter(registry, 'ingest_events_stored_total', 'Usage events newly written to ClickHouse (duplicates excluded)', [], () => one(c.writer.stats().stored));
       liveCounter(registry, 'ingest_events_duplicate_total', 'Usage events dropped because their id was already stored (retries)', [], () => one(c.writer.stats().duplicates));
-      liveCounter(registry, 'ingest_unpriced_events_total', 'Usage events no price applied to, by model', ['model'], () => byLabel('model', n.unpricedByModel));
+      liveCounter(registry, 'ingest_unpriced_events_total', 'Usage events no price applied to, by model', ['model'], () => byCappedLabel('model', n.unpricedByModel));
       liveCounter(registry, 'ingest_call_collisions_total', 'Spans hinting at one call whose evidence disagreed (both counted)', [], () => one(n.callCollisions));
       liveCounter(registry, 'spool_batches_spooled_total', 'Batches written to the on-disk spool because the store failed', [], () => one(c.writer.stats().spooledBatches));
       liveGauge(registry, 'spool_batches', 'Batches waiting in the on-disk spool for the store', [], () => one(c.writer.stats().spoolFiles));
