@@ -43,6 +43,20 @@ export function httpStatusOf(err: unknown): number {
 }
 
 /**
+ * TypeBox's conversion reads `"1.5"` and `"1e2"` as the integer 1 and `"0x10"` as 16: a query or path integer that
+ * is not written in plain decimal digits keeps its text, so the check refuses it naming the value.
+ */
+function keepNonDecimalIntegers(schema: TSchema, raw: unknown, converted: unknown): unknown {
+  const props = (schema as { properties?: Record<string, { type?: unknown }> }).properties;
+  if (!props || typeof raw !== 'object' || raw === null || typeof converted !== 'object' || converted === null) return converted;
+  const out = { ...(converted as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (props[k]?.type === 'integer' && typeof v === 'string' && !/^\s*-?\d+\s*$/.test(v)) out[k] = v;
+  }
+  return out;
+}
+
+/**
  * Request validation by TypeBox (the library the config uses too), with the same messages: each problem names
  * its path (`body.limits.cost_usd`), the expectation and the value. Query strings and params are converted to
  * the schema's types first (`?limit=5` is a number).
@@ -51,7 +65,8 @@ export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
   const check = TypeCompiler.Compile(schema);
   const part = httpPart === 'querystring' ? 'query' : (httpPart ?? 'request');
   return (value: unknown) => {
-    const converted = httpPart === 'body' ? value : Value.Convert(schema, value);
+    // Convert may change the object it is given: the raw strings are copied first.
+    const converted = httpPart === 'body' ? value : keepNonDecimalIntegers(schema, typeof value === 'object' && value !== null ? { ...value } : value, Value.Convert(schema, value));
     if (check.Check(converted)) return { value: converted };
     const lines = describeErrors(schema, converted, part);
     return { error: new TollkeeperError('invalid_request', lines[0] ?? `${part}: invalid`, lines) };

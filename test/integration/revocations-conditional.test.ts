@@ -50,7 +50,8 @@ describe('GET /v1/revocations conditional requests', () => {
       expect(star.status).toBe(304);
       const ahead = (await (await get(undefined, `?since=${v + 100}`)).json()) as { full: boolean; entries: unknown[] };
       expect(ahead).toMatchObject({ full: true, entries: [{ id: 'k1' }, { id: 'k2' }] });
-      for (const q of ['?since=-1', '?since=abc', '?wait=61', '?wait=abc', '?wait=1e400', '?wait=-1']) {
+      // `1e2` once read as version 1 and `1.5` as 1 (a wrong delta); they are refused like any other non-integer.
+      for (const q of ['?since=-1', '?since=abc', '?since=1.5', '?since=1e2', '?since=0x10', '?wait=61', '?wait=abc', '?wait=1e400', '?wait=-1']) {
         const res = await get(undefined, q);
         expect(res.status, `${base}${q}`).toBe(400);
         expect(((await res.json()) as { message: string }).message).toMatch(/^query\.(since|wait): /);
