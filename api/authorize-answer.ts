@@ -6,6 +6,7 @@ import type { Admission, AdmissionAnswer } from '../detector/reservations-servic
 import { ESTIMATE_HEADER, parseEstimateHeader } from './admission.ts';
 import { bearerOf, GATEWAY_TOKEN_HEADER } from './auth.ts';
 import { ambiguousIdentityHeader } from './identity-headers.ts';
+import { SECURITY_HEADERS } from './security-header-values.ts';
 
 /** Request headers that carry the request's entities (lower case). `secret` is looked up by its keyed hash as an api_key. */
 export interface GatewayHeaders {
@@ -60,6 +61,8 @@ function one(v: string | string[] | undefined): string | undefined {
 /** An answer with its flat header list made once (`head`), for answers that are sent again and again. */
 export function prebuilt(status: number, headers: Record<string, string>, body: string): AuthorizeAnswer {
   const head: string[] = [];
+  // The gateway listener sends this list as is: the API port's security headers are in it (fastify adds them there).
+  for (const k in SECURITY_HEADERS) head.push(k, SECURITY_HEADERS[k]!);
   for (const k in headers) head.push(k, headers[k]!);
   head.push('content-length', String(Buffer.byteLength(body)));
   return { status, headers: Object.freeze(headers), body, head: Object.freeze(head) };

@@ -5,6 +5,7 @@ import { JSON_TYPE, type AuthorizeAnswer } from './authorize-answer.ts';
 import { answerClientError } from './client-error.ts';
 import { tokenRoles } from './gateway-token.ts';
 import type { RevocationAnswer, RevocationQuery } from './revocations-answer.ts';
+import { SECURITY_HEADERS } from './security-header-values.ts';
 
 export interface GatewayHttpOptions {
   tokens: Tokens;
@@ -64,12 +65,12 @@ async function checkQuery(search: string | undefined): Promise<Checked> {
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | undefined, head: boolean): void {
   if (body === undefined) {
-    res.writeHead(status, headers);
+    res.writeHead(status, { ...SECURITY_HEADERS, ...headers });
     res.end();
     return;
   }
   // One writeHead with every header (no setHeader per header: each of those validates and stores a copy).
-  res.writeHead(status, { ...headers, 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) });
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.length) });
   if (head) res.end();
   else res.end(body);
 }
