@@ -23,16 +23,18 @@ function workerCode(): Promise<string> {
 }
 
 /**
- * The worker's young generation, in MiB (two 2 MiB semi-spaces). Every request allocates ~8 KiB (node:http's own
- * objects ~7 KiB), so the worker scavenges often whatever the size; what the size sets is how long each scavenge
- * pauses every request in flight. Almost nothing survives a scavenge here (~4 KiB: the requests in flight and the
- * idle connections' keep-alive timers), yet the pause still grows with the size collected (V8 splits a larger young
- * generation over more parallel tasks, which wait for cores the load also wants). Measured at 5,000 req/s: with a
- * 32 MiB semi-space a scavenge every ~560 ms paused ~5 ms (p50), so about 1 % of requests waited milliseconds, which
- * is the p99; with this one, one every ~40 ms pausing a few tenths of a millisecond. Raising it to 24 or 64 MiB
- * (loaded machine, bench/lib/gateway-probe.ts) made the median pause 0.4 → 0.7 → 1.6 ms: fewer, longer pauses.
+ * The worker's young generation, in MiB: semi-spaces under 1 MiB. Every request allocates ~8 KiB (node:http's own
+ * objects ~7 KiB), so the worker scavenges often whatever the size, and almost nothing survives a scavenge (~5 KiB:
+ * the requests in flight and the idle connections' keep-alive timers). What the size sets is how each scavenge
+ * runs: V8 splits it over one task per MiB of semi-space (plus one), run on the process's shared GC threads, and the
+ * worker waits for all of them. On a busy machine one of those threads may wait for a core (the load, the engine,
+ * ingest), and every request in flight waits with it. Under 1 MiB the scavenge is one task on the worker's own
+ * thread. Measured at 5,000 req/s (bench/lib/gateway-probe.ts, 3 runs each, quiet): 6 MiB (2 MiB semi-spaces, three
+ * tasks) paused 0.42–0.53 ms on average with p99 2.6–7.2 ms; 2 MiB paused 0.27–0.44 ms with p99 1.35–7.8 ms, twice as
+ * often. On a loaded machine (load 5) the difference was larger: mean pause 2.3–2.6 ms, longest 134–179 ms, against
+ * 0.7–1.3 ms and 19–25 ms. Larger young generations (24–64 MiB) made each pause longer still.
  */
-const YOUNG_GENERATION_MB = 6;
+const YOUNG_GENERATION_MB = 2;
 
 /** The process's `--max-semi-space-size`, which V8 applies to every isolate, over a worker's own `resourceLimits`. */
 function semiSpaceFlag(): string | undefined {
