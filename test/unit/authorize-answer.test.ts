@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthorizeAnswerer, JSON_TYPE, type AuthorizeAnswer } from '../../api/authorize-answer.ts';
+import { SECURITY_HEADERS } from '../../api/security-header-values.ts';
 import { createForwardAuth } from '../../detector/forward-auth.ts';
 import { createGatewayMirror } from '../../detector/gateway-mirror.ts';
 import type { RemainingSnapshot } from '../../detector/quota-remaining.ts';
@@ -24,8 +25,9 @@ const keyPolicy = (used: number): RemainingSnapshot => [
 ];
 
 /** The head list is the headers plus content-length, in the same order. */
+/** The flat list the gateway listener sends: the security headers both ports send, then the answer's own. */
 function headOf(a: AuthorizeAnswer): string[] {
-  return [...Object.entries(a.headers).flat(), 'content-length', String(Buffer.byteLength(a.body))];
+  return [...Object.entries(SECURITY_HEADERS).flat(), ...Object.entries(a.headers).flat(), 'content-length', String(Buffer.byteLength(a.body))];
 }
 
 describe('forward-auth answers made once', () => {
