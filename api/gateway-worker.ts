@@ -120,8 +120,14 @@ port.on('message', (m: FeedMessage | WorkerCommand) => {
   }
   if (m.t !== 'stop') return mirror.apply(m);
   flushCounts();
-  server.close(() => report({ t: 'stopped' }));
-  server.closeAllConnections();
+  // Parked long polls are answered first (the unchanged delta, or 304): gateways see an answer, not a reset. Their
+  // answers are built in promise callbacks, which run before the next turn; then the listener closes and cuts what
+  // is left.
+  mirror.releaseWaiters();
+  setImmediate(() => {
+    server.close(() => report({ t: 'stopped' }));
+    server.closeAllConnections();
+  });
 });
 server.once('error', (err: NodeJS.ErrnoException) => report({ t: 'failed', message: err.message, code: err.code }));
 server.listen(d.port, d.host, () => {

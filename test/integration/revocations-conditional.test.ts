@@ -72,17 +72,20 @@ describe('GET /v1/revocations conditional requests', () => {
     await res.arrayBuffer();
   });
 
-  it('answers every parked long-poll on the API port when the server shuts down, none is cut off', async () => {
+  it.each([
+    ['API port', (a: TestApp) => a.apiUrl, (a: TestApp) => a.app.gatewayMirror!.waiting],
+    ['gateway listener', (a: TestApp) => a.gatewayUrl, (a: TestApp) => a.app.gateway!.waiting],
+  ] as const)('answers every parked long-poll on the %s when the server shuts down, none is cut off', async (_where, urlOf, waiting) => {
     t = slot.app = await startApp({ startLoop: false });
     const v = await revoke(t, 'k1');
     const app = t;
     const polls = Array.from({ length: 30 }, () =>
-      fetch(`${app.apiUrl}/v1/revocations?since=${v}&wait=60`, { headers: { authorization: `Bearer ${app.gatewayToken}` } }).then(
+      fetch(`${urlOf(app)}/v1/revocations?since=${v}&wait=60`, { headers: { authorization: `Bearer ${app.gatewayToken}` } }).then(
         async (r) => ({ status: r.status, body: await r.text() }),
         (err: Error) => ({ status: 0, body: `${err.message} ${String((err.cause as { code?: string } | undefined)?.code ?? err.cause)}` }),
       ),
     );
-    await waitFor(() => app.app.gatewayMirror!.waiting === 30, { what: '30 pollers parked' });
+    await waitFor(() => waiting(app) === 30, { what: '30 pollers parked' });
     await app.close({ cleanup: true });
     t = slot.app = undefined;
     // Answered by the closing server with the unchanged delta, not a reset, long before their 60 s wait.
