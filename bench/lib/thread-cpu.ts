@@ -18,11 +18,19 @@ export function mainThreadCpuMs(): number | undefined {
  */
 export function threadCpuMs(tid: number | undefined, pid: number | 'self' = 'self'): number | undefined {
   if (tid === undefined) return undefined;
+  const fields = statFields(pid, tid);
+  // utime and stime are fields 14 and 15.
+  return fields && (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/**
+ * The fields of /proc/<pid>/task/<tid>/stat from field 3 on (after the command name, which may hold spaces, inside
+ * parentheses), or undefined when unreadable.
+ */
+function statFields(pid: number | 'self', tid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, inside parentheses): utime and stime are 14th and 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
@@ -30,13 +38,9 @@ export function threadCpuMs(tid: number | undefined, pid: number | 'self' = 'sel
 
 /** The nice value of a process (its main thread) or one of its threads (Linux), or undefined when unreadable. */
 export function niceOf(pid: number, tid: number = pid): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // Field 19 (nice); fields after the command name start at field 3.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  } catch {
-    return undefined;
-  }
+  const fields = statFields(pid, tid);
+  // The nice value is field 19.
+  return fields && Number(fields[16]);
 }
 
 /**
