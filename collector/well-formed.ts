@@ -1,14 +1,8 @@
 import type { UsageEvent } from '../core/usage/types.ts';
+import { isWellFormedText as isWellFormed, wellFormedText as fixText } from '../core/well-formed.ts';
 
 // ClickHouse refuses a JSON row holding a lone UTF-16 surrogate, which OTLP/JSON can carry ("\ud800"); replace it
 // as any UTF-8 encoder would, so one odd string cannot stall the batch it travels in.
-// String.prototype.isWellFormed / toWellFormed (ES2024, in Node 20) are native and much cheaper than a regex scan.
-interface WellFormedString {
-  isWellFormed(): boolean;
-  toWellFormed(): string;
-}
-const isWellFormed = (s: string) => (s as unknown as WellFormedString).isWellFormed();
-const fixText = (s: string) => (isWellFormed(s) ? s : (s as unknown as WellFormedString).toWellFormed());
 
 /** The event with lone surrogates replaced by U+FFFD in every string (the same object when there are none). */
 export function wellFormed(e: UsageEvent): UsageEvent {
