@@ -1,4 +1,3 @@
-import { wellFormedText } from '../well-formed.ts';
 import type { Decision } from './decide.ts';
 
 /**
@@ -7,7 +6,8 @@ import type { Decision } from './decide.ts';
  */
 export const headerSafe = (s: string): string => {
   // A lone surrogate has no UTF-8 form (encodeURIComponent would throw): U+FFFD instead.
-  const encoded = wellFormedText(s).replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
+  const wellFormed = s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const encoded = wellFormed.replace(/[^\x20-\x24\x26-\x7e]+/gu, (run) => encodeURIComponent(run));
   // Never cut inside an escape.
   return encoded.length <= 512 ? encoded : encoded.slice(0, 512).replace(/%[0-9A-F]?$/, '');
 };
