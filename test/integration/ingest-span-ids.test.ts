@@ -15,7 +15,11 @@ afterAll(async () => {
   await t.close({ cleanup: true });
 });
 
+// One end time for every span: a repeat must be identical, which spans stamped "now" one by one are not once the
+// clock ticks between them.
+const END_MS = Date.now();
 const span = (key: string, input: number, ids: { traceId?: string; spanId?: string }): TestSpan => ({
+  endMs: END_MS,
   traceId: ids.traceId ?? '',
   spanId: ids.spanId ?? '',
   attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': input, 'tollkeeper.api_key.id': key },
