@@ -1,11 +1,13 @@
-import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { FeedMessage } from '../detector/gateway-mirror.ts';
 import { JSON_TYPE, type AuthorizeAnswer, type AuthorizeAnswerer } from './authorize-answer.ts';
-import type { GatewayWorkerData, WorkerCommand, WorkerCounts, WorkerReport } from './gateway-messages.ts';
-import { spawnGatewayWorker, type WorkerThread } from './gateway-thread.ts';
+import type { GatewayChild, GatewayIsolation } from './gateway-child.ts';
+import type { GatewayWorkerData, WorkerCounts, WorkerReport, WorkerStats } from './gateway-messages.ts';
+import { spawnGatewayWorker, type RunningWorker } from './gateway-spawn.ts';
 
-export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'> {
+export interface GatewayListenerOptions extends GatewayWorkerData {
+  /** A process of its own (the default) or a thread of this one. */
+  isolation: GatewayIsolation;
   /** Subscribes the worker to the detector's gateway feed; returns the unsubscribing function. */
   subscribe: (send: (m: FeedMessage) => void) => () => void;
   /** The API port's forward-auth answer, for the requests the worker cannot decide alone (admission estimates). */
@@ -14,8 +16,8 @@ export interface GatewayListenerOptions extends Omit<GatewayWorkerData, 'stats'>
   onCounts?: ((c: WorkerCounts) => void) | undefined;
   /** A worker that ended unexpectedly is being replaced (for /metrics). */
   onRestart?: (() => void) | undefined;
-  /** Told each worker's OS thread id once it listens, the first and every replacement (thread priorities). */
-  onWorkerListening?: ((tid: number | undefined) => void) | undefined;
+  /** Told each worker's OS process and serving thread once it listens, the first and every replacement (priorities). */
+  onWorkerListening?: ((w: { pid: number; tid: number | undefined }) => void) | undefined;
   logger: Logger;
 }
 
@@ -25,14 +27,14 @@ export interface GatewayListener {
   /** Long-polls parked on the gateway listener right now. */
   readonly waiting: number;
   /**
-   * The worker's young-generation collections (scavenges) so far and their total pause, in ms (benchmarks read the
-   * difference over a run: how often the collector stopped the worker's requests, and for how long).
+   * The worker's counters so far: its young-generation collections (scavenges) and their total pause, and its event
+   * loop's idle and active time (benchmarks read the difference over a run). Rejects when no worker runs.
    */
-  readonly scavenges: { count: number; pauseMs: number };
-  /** The worker's thread id in the OS (Linux), for reading its CPU time; undefined elsewhere. */
+  stats(): Promise<WorkerStats>;
+  /** The OS process the worker runs in (this one's when it is a thread). */
+  readonly pid: number | undefined;
+  /** The OS id of the worker's serving thread (Linux), for its CPU time and priority; undefined elsewhere. */
   readonly osThreadId: number | undefined;
-  /** The worker's event-loop utilization, like `performance.eventLoopUtilization()` (pass an earlier value for a delta). */
-  eventLoopUtilization: Worker['performance']['eventLoopUtilization'];
   /** Workers started to replace one that ended unexpectedly. */
   readonly restarts: number;
   /** Ends the worker thread as a crash would (fault drills and tests): the listener replaces it. */
@@ -45,19 +47,20 @@ const RESTART_BACKOFF_MS = [100, 10_000] as const;
 const STABLE_MS = 60_000;
 
 /**
- * The gateway listener: `/v1/authorize` and `/v1/revocations` served by a worker thread (api/gateway-worker.ts) on
- * their own port, off the main event loop that ingest, the detector and the API share. Resolves once it listens;
+ * The gateway listener: `/v1/authorize` and `/v1/revocations` served by a worker (api/gateway-worker.ts: a process
+ * of its own, or a thread) on their own port, off the main event loop that ingest, the detector and the API share. Resolves once it listens;
  * rejects with the reason when it cannot (e.g. the port is taken). A worker that ends unexpectedly afterwards
  * (an uncaught error, out of memory) is logged, counted and replaced on the same port with a fresh copy of the
  * state, after a backoff; gateways meanwhile get connection refusals, which their fail mode handles.
  */
 export async function startGatewayListener(o: GatewayListenerOptions): Promise<GatewayListener> {
-  const { subscribe, authorize, onCounts, onRestart, onWorkerListening, logger, ...data } = o;
-  // Long-polls parked in the worker, readable here without a round trip; shared by every worker in turn.
-  // [0] long-polls waiting, [1] scavenges, [2] their total pause in µs (wrapping after ~35 min of pauses).
-  const stats = new SharedArrayBuffer(12);
-  const waiting = new Int32Array(stats);
-  let current: WorkerThread | undefined;
+  const { isolation, subscribe, authorize, onCounts, onRestart, onWorkerListening, logger, ...data } = o;
+  // Long-polls parked in the worker, as it last told.
+  let waiting = 0;
+  // Answers to stats() on their way back, by question id.
+  const asked = new Map<number, (s: WorkerStats) => void>();
+  let nextAsk = 0;
+  let current: RunningWorker | undefined;
   /** The current worker is running (false between a crash and its replacement). */
   let live = false;
   let unsubscribe = (): void => undefined;
@@ -67,9 +70,14 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
   let backoffMs: number = RESTART_BACKOFF_MS[0];
   let restartTimer: NodeJS.Timeout | undefined;
 
-  const onReport = (m: WorkerReport, worker: Worker) => {
+  const onReport = (m: WorkerReport, child: GatewayChild) => {
     if (m.t === 'error') logger.error({ err: m.message }, 'unexpected error while answering a gateway request');
     else if (m.t === 'counts') onCounts?.(m);
+    else if (m.t === 'waiting') waiting = m.n;
+    else if (m.t === 'stats') {
+      asked.get(m.id)?.(m);
+      asked.delete(m.id);
+    }
     else if (m.t === 'authorize') {
       let answer: AuthorizeAnswer;
       try {
@@ -78,25 +86,25 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
         logger.error({ err }, 'unexpected error while answering a gateway request');
         answer = { status: 500, headers: { 'content-type': JSON_TYPE }, body: '{"error":"internal","message":"internal error; see the server log"}' };
       }
-      worker.postMessage({ t: 'answer', id: m.id, answer } satisfies WorkerCommand);
+      child.send({ t: 'answer', id: m.id, answer });
     } else if (m.t === 'stopped') stopped?.();
   };
 
-  async function start(port: number): Promise<WorkerThread> {
-    const w = await spawnGatewayWorker({ ...data, port, stats }, onReport, (worker) => {
+  async function start(port: number): Promise<RunningWorker> {
+    const w = await spawnGatewayWorker(isolation, { ...data, port }, onReport, (child) => {
       unsubscribe();
-      unsubscribe = subscribe((m) => worker.postMessage(m));
+      unsubscribe = subscribe((m) => child.send(m));
     }).catch((err: unknown) => {
       unsubscribe();
       throw err;
     });
     const startedAt = Date.now();
-    w.worker.on('error', (err) => logger.error({ err }, 'gateway worker failed'));
-    w.worker.once('exit', (code) => {
+    w.child.onError((err) => logger.error({ err }, 'gateway worker failed'));
+    w.child.onExit((code) => {
       if (closing || current !== w) return;
       live = false;
       // Its long-polls went with it.
-      Atomics.store(waiting, 0, 0);
+      waiting = 0;
       unsubscribe();
       if (Date.now() - startedAt >= STABLE_MS) backoffMs = RESTART_BACKOFF_MS[0];
       restarts++;
@@ -115,11 +123,11 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
       if (closing) return;
       start(port).then(
         (w) => {
-          if (closing) return void w.worker.terminate();
+          if (closing) return void w.child.kill();
           current = w;
           live = true;
           logger.warn({ port: w.port, restarts }, 'gateway worker restarted');
-          onWorkerListening?.(w.tid);
+          onWorkerListening?.(w);
         },
         (err: unknown) => {
           logger.error({ err, restartInMs: backoffMs }, 'gateway worker could not be restarted; trying again');
@@ -132,27 +140,42 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
 
   current = await start(o.port);
   live = true;
-  onWorkerListening?.(current.tid);
+  onWorkerListening?.(current);
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
   const port = current.port;
   return {
     url: `http://${host}:${port}`,
     port,
     get waiting() {
-      return Atomics.load(waiting, 0);
+      return waiting;
     },
-    get scavenges() {
-      return { count: Atomics.load(waiting, 1), pauseMs: Atomics.load(waiting, 2) / 1000 };
+    stats() {
+      const w = current;
+      if (!w || !live) return Promise.reject(new Error('no gateway worker is running'));
+      const id = nextAsk++;
+      return new Promise<WorkerStats>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          asked.delete(id);
+          reject(new Error('the gateway worker did not answer within 5 s'));
+        }, 5_000);
+        asked.set(id, (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        w.child.send({ t: 'stats', id });
+      });
+    },
+    get pid() {
+      return current?.pid;
     },
     get osThreadId() {
       return current?.tid;
     },
-    eventLoopUtilization: (...a) => current!.worker.performance.eventLoopUtilization(...a),
     get restarts() {
       return restarts;
     },
     async killWorker() {
-      await current?.worker.terminate();
+      await current?.child.kill();
     },
     async close() {
       closing = true;
@@ -161,9 +184,9 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
       const w = current;
       if (!w || !live) return;
       const done = new Promise<void>((resolve) => (stopped = resolve));
-      w.worker.postMessage({ t: 'stop' } satisfies WorkerCommand);
+      w.child.send({ t: 'stop' });
       await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
-      await w.worker.terminate();
+      await w.child.kill();
     },
   };
 }

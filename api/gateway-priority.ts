@@ -8,8 +8,8 @@ export interface ThreadPriorityOs {
   platform: NodeJS.Platform;
   /** The main thread's OS id (Linux: the process id). */
   mainThread: number;
-  /** The OS thread ids of this process (Linux: /proc/self/task). */
-  threads(): number[];
+  /** The OS thread ids of this process (Linux: /proc/self/task), or of process `pid`. */
+  threads(pid?: number): number[];
   /** A thread's nice value. */
   nice(tid: number): number;
   setNice(tid: number, nice: number): void;
@@ -20,10 +20,16 @@ export interface ThreadPriorityOs {
 export const osThreadPriority: ThreadPriorityOs = {
   platform: process.platform,
   mainThread: process.pid,
-  threads: () => readdirSync('/proc/self/task').map(Number).filter(Number.isInteger),
+  threads: (pid) => readdirSync(`/proc/${pid ?? 'self'}/task`).map(Number).filter(Number.isInteger),
   nice: (tid) => getPriority(tid),
   setNice: (tid, nice) => setPriority(tid, nice),
 };
+
+/** The gateway worker's OS process (this one's when it is a thread) and serving thread (undefined when unknown). */
+export interface GatewayWorkerIds {
+  pid: number;
+  tid: number | undefined;
+}
 
 /** Where the gateway worker and the process's other threads (read from the main thread) run now. */
 export interface PriorityOutcome {
@@ -48,12 +54,14 @@ function errnoCode(err: unknown): string | undefined {
 }
 
 /**
- * Keeps the gateway listener's thread ahead of the rest of the process for the CPU: at each worker start every
- * other thread (main thread included, so the threads it creates later inherit it) gets the worker's nice plus
- * `offset`. A replacement worker, created by the lowered main thread, is set back to the first worker's nice; an OS
- * that refuses (no CAP_SYS_NICE) gets one warning and the gateway keeps running, at background priority.
+ * Keeps the gateway listener ahead of the rest of the app for the CPU: at each worker start every thread of this
+ * process but the worker's (main thread included, so the threads it creates later inherit it) gets the worker's nice
+ * plus `offset`. A worker in a process of its own was started before that, at the app's nice, and keeps it. A
+ * replacement worker, created by the lowered main thread, is set back to the first worker's nice (every thread of its
+ * process, when it has one); an OS that refuses (no CAP_SYS_NICE) gets one warning and the gateway keeps running, at
+ * background priority.
  */
-export function createGatewayPriority(o: GatewayPriorityOptions): { workerStarted(tid: number | undefined): void } {
+export function createGatewayPriority(o: GatewayPriorityOptions): { workerStarted(w: GatewayWorkerIds): void } {
   const os = o.os ?? osThreadPriority;
   const log = o.logger;
   let gatewayNice: number | undefined;
@@ -82,9 +90,17 @@ export function createGatewayPriority(o: GatewayPriorityOptions): { workerStarte
     return { lowered, failed, error };
   }
 
-  function restore(tid: number, nice: number): void {
+  /** Sets the worker's threads (all of its process's, when it runs in one of its own) back to `nice`. */
+  function restore(w: GatewayWorkerIds & { tid: number }, nice: number): void {
+    const tid = w.tid;
     try {
-      if (os.nice(tid) > nice) os.setNice(tid, nice);
+      for (const t of w.pid === os.mainThread ? [tid] : os.threads(w.pid)) {
+        try {
+          if (os.nice(t) > nice) os.setNice(t, nice);
+        } catch (err) {
+          if (errnoCode(err) !== 'ESRCH' || t === tid) throw err;
+        }
+      }
     } catch (err) {
       if (refusedRestore) return;
       refusedRestore = true;
@@ -99,7 +115,8 @@ export function createGatewayPriority(o: GatewayPriorityOptions): { workerStarte
   }
 
   return {
-    workerStarted(tid) {
+    workerStarted(w) {
+      const tid = w.tid;
       if (os.platform !== 'linux' || tid === undefined) {
         if (!noted && o.offset > 0) {
           log.info({ platform: os.platform }, os.platform !== 'linux'
@@ -113,14 +130,16 @@ export function createGatewayPriority(o: GatewayPriorityOptions): { workerStarte
         const first = gatewayNice === undefined;
         gatewayNice ??= os.nice(tid);
         if (o.offset > 0) {
-          if (!first) restore(tid, gatewayNice);
+          if (!first) restore({ pid: w.pid, tid }, gatewayNice);
           const target = backgroundNice(gatewayNice, o.offset);
           const r = lowerOthers(tid, target);
           if (r.failed > 0) log.warn({ err: r.error, failed: r.failed, nice: target }, `could not lower the priority of ${r.failed} thread(s); they compete with the gateway listener`);
           if (first) {
             log.info(
               { gatewayThread: tid, gatewayNice, backgroundNice: target, threads: r.lowered },
-              `gateway listener's thread runs at nice ${gatewayNice}; the process's other threads at nice ${target} (gateway.background_nice: ${o.offset})`,
+              w.pid === os.mainThread
+                ? `gateway listener's thread runs at nice ${gatewayNice}; the process's other threads at nice ${target} (gateway.background_nice: ${o.offset})`
+                : `gateway listener's process runs at nice ${gatewayNice}; this process's threads at nice ${target} (gateway.background_nice: ${o.offset})`,
             );
           }
         }

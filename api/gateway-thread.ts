@@ -1,29 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
-import type { GatewayWorkerData, WorkerReport } from './gateway-messages.ts';
-
-// The worker's code: its module graph bundled by esbuild once per process, in memory (like the web UI's script),
-// so a worker starts (and restarts) in milliseconds without a TypeScript loader of its own.
-let bundled: Promise<string> | undefined;
-function workerCode(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./gateway-worker.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    // A function around it: the worker runs it as a script, whose top-level names would otherwise be globals
-    // (a bundled `Function` would replace the global one).
-    format: 'iife',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-  }).then((r) => r.outputFiles[0]!.text);
-  return bundled;
-}
+import type { GatewayChild } from './gateway-child.ts';
 
 /**
- * The worker's young generation, in MiB: semi-spaces under 1 MiB. Every request allocates ~8 KiB (node:http's own
+ * A gateway worker thread's young generation, in MiB: semi-spaces under 1 MiB. Every request allocates ~8 KiB (node:http's own
  * objects ~7 KiB), so the worker scavenges often whatever the size, and almost nothing survives a scavenge (~5 KiB:
  * the requests in flight and the idle connections' keep-alive timers). What the size sets is how each scavenge
  * runs: V8 splits it over one task per MiB of semi-space (plus one), run on the process's shared GC threads, and the
@@ -46,14 +26,14 @@ function semiSpaceFlag(): string | undefined {
 }
 
 /** A worker with its young generation capped: the process-wide flag (`npm start` sets one for ingest) is lifted while its heap is set up. */
-function newWorker(code: string, data: GatewayWorkerData): Worker {
+function newWorker(code: string): Worker {
   const semi = semiSpaceFlag();
-  if (semi === undefined) return new Worker(code, { eval: true, workerData: data, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+  if (semi === undefined) return new Worker(code, { eval: true, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   // 0 = unset: the new isolate takes its resourceLimits. Its heap is configured before it comes online.
   setFlagsFromString('--max-semi-space-size=0');
   let worker: Worker;
   try {
-    worker = new Worker(code, { eval: true, workerData: data, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    worker = new Worker(code, { eval: true, name: 'tollkeeper-gateway', resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
   } catch (err) {
     setFlagsFromString(`--max-semi-space-size=${semi}`);
     throw err;
@@ -69,45 +49,18 @@ function newWorker(code: string, data: GatewayWorkerData): Worker {
   return worker;
 }
 
-export interface WorkerThread {
-  worker: Worker;
-  port: number;
-  /** The worker's thread id in the OS (Linux), for reading its CPU time. */
-  tid: number | undefined;
-}
-
-/**
- * Starts one gateway worker and resolves once its server listens; rejects (and ends the worker) when it cannot.
- * `onReport` gets every message after that; `beforeListening` runs once the worker exists (to feed it: messages
- * queue in the worker until its server runs, so none is missed).
- */
-export async function spawnGatewayWorker(
-  data: GatewayWorkerData,
-  onReport: (m: WorkerReport, worker: Worker) => void,
-  beforeListening: (worker: Worker) => void,
-): Promise<WorkerThread> {
-  const worker = newWorker(await workerCode(), data);
-  return new Promise<WorkerThread>((resolve, reject) => {
-    let listening = false;
-    const fail = (message: string, code?: string) => {
-      void worker.terminate();
-      // With the errno's code, so the CLI says which port to change (EADDRINUSE).
-      reject(Object.assign(new Error(`gateway listener: cannot listen on ${data.host}:${data.port}: ${message}`), code ? { code } : {}));
-    };
-    worker.on('message', (m: WorkerReport) => {
-      if (listening) return onReport(m, worker);
-      if (m.t === 'listening') {
-        listening = true;
-        resolve({ worker, port: m.port, tid: m.tid });
-      } else if (m.t === 'failed') fail(m.message, m.code);
-      else onReport(m, worker);
-    });
-    worker.once('error', (err) => {
-      if (!listening) fail(err.message);
-    });
-    worker.once('exit', (code) => {
-      if (!listening) fail(`the worker exited (code ${code}) before listening`);
-    });
-    beforeListening(worker);
-  });
+/** Starts the worker's code in a worker thread of this process (`gateway.listener: thread`). */
+export function newGatewayThread(code: string): GatewayChild {
+  const worker = newWorker(code);
+  let exited = false;
+  worker.once('exit', () => (exited = true));
+  return {
+    send: (m) => worker.postMessage(m),
+    onMessage: (f) => void worker.on('message', f),
+    onExit: (f) => void worker.once('exit', f),
+    onError: (f) => void worker.on('error', f),
+    kill: async () => {
+      if (!exited) await worker.terminate();
+    },
+  };
 }

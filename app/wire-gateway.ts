@@ -6,17 +6,19 @@ import { httpLimits } from './http-limits.ts';
 import type { Wiring } from './wiring.ts';
 
 /**
- * The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, answered by a worker thread from
- * its copy of the feed. Returns how to start it (on listen), or nothing when it is off.
+ * The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, answered by a worker (a process
+ * of its own, or a thread) from its copy of the feed. Returns how to start it (on listen), or nothing when it is off.
  */
 export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: AuthorizeOptions): (() => Promise<string>) | undefined {
   const { config, app } = w;
-  if (config.gateway.listener !== 'worker') return undefined;
+  const { listener } = config.gateway;
+  if (listener === 'off') return undefined;
   return async () => {
     const logger = w.logger.child({ component: 'gateway' });
     // The other threads yield the CPU to the gateway worker, so ingest and the engine do not delay its answers.
     const priority = createGatewayPriority({ offset: config.gateway.background_nice, logger, onOutcome: (p) => app.metrics.gatewayPriority(p) });
     const gateway = await startGatewayListener({
+      isolation: listener === 'thread' ? 'thread' : 'process',
       host: config.gateway.host ?? config.server.host,
       port: config.gateway.port,
       // The metrics token too, so the worker refuses it as the API port does (403) rather than not knowing it (401).
@@ -32,7 +34,7 @@ export function gatewayStarter(w: Wiring, feed: GatewayFeed, authorize: Authoriz
       authorize: createAuthorizeAnswerer(authorize),
       onCounts: (c) => app.metrics.gatewayCounted(c),
       onRestart: () => app.metrics.gatewayRestarted(),
-      onWorkerListening: (tid) => priority.workerStarted(tid),
+      onWorkerListening: (w) => priority.workerStarted(w),
       logger,
     });
     app.gateway = gateway;

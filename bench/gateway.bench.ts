@@ -8,7 +8,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { seedRevocations } from './lib/gateway-seed.ts';
 import { startBenchApp, type BenchApp } from './lib/app.ts';
-import { busyShare, ceilingSampler, localSampler, startLoadRig, type ThreadSample } from './lib/gateway-rig.ts';
+import { busyShare, ceilingSampler, gatewaySampler, localSampler, startLoadRig, type ThreadSample } from './lib/gateway-rig.ts';
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
 import { fmt } from './lib/stats.ts';
@@ -70,7 +70,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const { loader, ceiling } = rig;
   // Where each thread runs: the load processes at the priority they started with, the app's per background_nice.
   const backgroundNice = b.app.config.gateway.background_nice;
-  const priorities = { ...rig.nices(), 'app: gateway worker': niceOf(process.pid, gateway.osThreadId ?? 0), 'app: main thread': niceOf(process.pid) };
+  const priorities = { ...rig.nices(), 'app: gateway worker': niceOf(gateway.pid ?? process.pid, gateway.osThreadId ?? 0), 'app: main thread': niceOf(process.pid) };
   for (const [who, n] of Object.entries(rig.nices())) if (n !== baseNice) problems.push(`${who} runs at nice ${n}, not ${baseNice} like the benchmark: the load is not at the priority it started with`);
   progress(`gateway.background_nice ${backgroundNice}; nice values: ${Object.entries(priorities).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 
@@ -78,7 +78,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
   const threadOf = (port: number): { name: string; sample: () => Promise<ThreadSample> } => {
     if (port === apiPort) return { name: 'API port (fastify, main thread)', sample: localSampler(process.pid, () => performance.eventLoopUtilization()) };
     if (port === ceiling.port) return { name: CEILING, sample: ceilingSampler(ceiling) };
-    return { name: port === gwPort ? 'gateway listener (worker)' : 'NGINX → gateway listener', sample: localSampler(gateway.osThreadId, () => gateway.eventLoopUtilization(), () => gateway.scavenges) };
+    return { name: port === gwPort ? 'gateway listener (worker)' : 'NGINX → gateway listener', sample: gatewaySampler(gateway) };
   };
 
   const cell = async (what: string, load: string, spec: Omit<HttpLoadSpec, 'durationMs' | 'warmupMs' | 'port'>, goal?: string, port = gwPort) => {

@@ -2,7 +2,7 @@
 // 10,000-entry list and one api_key policy, and the bare node:http ceiling beside it, each under the same open-loop
 // load. Prints, per target: rate, p50/p99, the serving thread's CPU µs per request and, for the worker, its
 // scavenges (count, mean pause, bytes allocated and surviving per scavenge) from V8's own GC trace.
-//   node --import tsx bench/lib/gateway-probe.ts [rate=5000] [seconds=6] [conns=64] [gateway|ceiling]
+//   node --import tsx bench/lib/gateway-probe.ts [rate=5000] [seconds=6] [conns=64] [gateway|ceiling] [process|thread]
 // (not a benchmark of record: BENCHMARKS.md comes from `npm run bench -- --only gateway`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,8 @@ import { scavengeStats } from './gc-trace.ts';
 const [rate = 5000, seconds = 6, conns = 64] = process.argv.slice(2, 5).map(Number);
 // A fourth argument names the one target to load (`gateway` or `ceiling`).
 const only = process.argv[5];
+// A fifth, where the gateway worker runs (default: a process of its own, as the app runs it).
+const isolation = process.argv[6] === 'thread' ? 'thread' : 'process';
 
 if (!process.execArgv.includes('--trace-gc-nvp')) {
   // Run again with V8's GC trace on (every isolate of the process prints to stdout), and summarize it per target.
@@ -36,6 +38,7 @@ for (let i = 0; i < 10_000; i++) {
 const snapshot = [{ scope: 'api_key', matched: false, endsAt: null, used: new Map(), limits: { cost_usd: 1e9, requests: 1e12 }, overrides: new Map() }];
 const token = 'tkg_probe-gateway-token-0123456789';
 const gateway = await startGatewayListener({
+  isolation,
   host: '127.0.0.1',
   port: 0,
   tokens: { admin: 'tka_probe-admin-token-0123456789', gateway: token },
@@ -60,12 +63,12 @@ const ceiling = await startCeilingServer();
 const requests = Array.from({ length: 64 }, (_, i) => rawGet('/v1/authorize', { 'x-tollkeeper-gateway-token': token, 'x-tollkeeper-api-key': `live-${i}`, 'x-tollkeeper-tenant': `t-${i % 8}` }));
 
 // Requests each target answered in all (warm-up included), for bytes allocated per request from the GC trace.
-for (const [name, port, tid] of [['ceiling', ceiling.port, ceiling.osThreadId], ['gateway', gateway.port, gateway.osThreadId]] as const) {
+for (const [name, port, tid, pid] of [['ceiling', ceiling.port, ceiling.osThreadId, process.pid], ['gateway', gateway.port, gateway.osThreadId, gateway.pid ?? process.pid]] as const) {
   if (only !== undefined && only !== name) continue;
   const w = await httpLoad({ mode: 'closed', port, connections: 16, durationMs: 1_000, requests });
-  const cpu0 = threadCpuMs(tid);
+  const cpu0 = threadCpuMs(tid, pid);
   const r = await httpLoad({ mode: 'rate', rate, port, connections: conns, durationMs: seconds * 1000, requests });
-  const cpu = ((threadCpuMs(tid)! - cpu0!) * 1000) / r.requests;
+  const cpu = ((threadCpuMs(tid, pid)! - cpu0!) * 1000) / r.requests;
   const m = measured(r);
   process.stdout.write(`probe ${name}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, max ${m.max.toFixed(1)} ms, ${m.statuses}, thread CPU ${cpu.toFixed(1)} µs/req; ${w.requests + r.requests} requests in all\n`);
 }

@@ -9,6 +9,7 @@ import { findNginx, startNginx } from '../../test/helpers/nginx.ts';
 import { startHttpLoader, type HttpLoader } from './http-load.ts';
 import { startCeilingProcess, type CeilingProcess } from './http-load-ceiling.ts';
 import { LoadClient } from './load.ts';
+import type { GatewayListener } from '../../api/gateway-listener.ts';
 import { machineCpuTicks, niceOf, threadCpuMs } from './thread-cpu.ts';
 
 export interface LoadRig {
@@ -70,11 +71,19 @@ export interface ThreadSample {
   machine: ReturnType<typeof machineCpuTicks>;
 }
 
-/** Samples a thread of this process: its CPU from /proc, its event loop, its scavenges (workers only). */
-export function localSampler(tid: number | undefined, elu: () => EventLoopUtilization, gc?: () => { count: number; pauseMs: number }): () => Promise<ThreadSample> {
+/** Samples a thread of this process: its CPU from /proc and its event loop. */
+export function localSampler(tid: number | undefined, elu: () => EventLoopUtilization): () => Promise<ThreadSample> {
   return () => {
     const e = elu();
-    return Promise.resolve({ cpuMs: threadCpuMs(tid), elu: { idle: e.idle, active: e.active }, gc: gc?.(), machine: machineCpuTicks() });
+    return Promise.resolve({ cpuMs: threadCpuMs(tid), elu: { idle: e.idle, active: e.active }, gc: undefined, machine: machineCpuTicks() });
+  };
+}
+
+/** Samples the gateway worker (in its process, or a thread of this one): its serving thread's CPU, event loop and scavenges. */
+export function gatewaySampler(g: Pick<GatewayListener, 'stats' | 'pid' | 'osThreadId'>): () => Promise<ThreadSample> {
+  return async () => {
+    const s = await g.stats();
+    return { cpuMs: threadCpuMs(g.osThreadId, g.pid), elu: { idle: s.idle, active: s.active }, gc: { count: s.scavenges, pauseMs: s.scavengePauseMs }, machine: machineCpuTicks() };
   };
 }
 

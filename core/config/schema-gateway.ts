@@ -22,8 +22,12 @@ export const gatewaySection = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    /** The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, served off the main thread. */
-    listener: Type.Union([Type.Literal('worker'), Type.Literal('off')], { default: 'worker' }),
+    /**
+     * The gateway listener: `/v1/authorize` and `/v1/revocations` on their own port, served off the main thread by a
+     * worker in a process of its own (`process`) or in a thread of this one (`thread`). `worker`, its earlier name,
+     * means `process`.
+     */
+    listener: Type.Union([Type.Literal('process'), Type.Literal('thread'), Type.Literal('worker'), Type.Literal('off')], { default: 'process' }),
     port: withDefault(Port, 4320),
     /** Default: `server.host`. */
     host: Type.Optional(Type.String({ minLength: 1 })),
