@@ -46,7 +46,7 @@ export interface Tollkeeper {
   admission?: Admission;
   /** The API port's copy of the gateway-facing state (long-polls there wait on it). */
   gatewayMirror?: GatewayMirror;
-  /** The gateway listener (a worker thread), once listening. */
+  /** The gateway listener (a worker process, or thread), once listening. */
   gateway?: GatewayListener;
   loop?: ReturnType<typeof createTickLoop>;
   anomaly?: ReturnType<typeof createAnomalyJob>;

@@ -70,7 +70,7 @@ interface CommandHelp {
 }
 
 const COMMANDS: Record<string, CommandHelp> = {
-  start: { usage: 'start [flags]', about: 'Runs collector, detector, API and gateway listener in one process, on embedded ClickHouse unless --clickhouse-url is given. Ctrl-C, SIGTERM or SIGHUP stop it gracefully.', flags: SERVE },
+  start: { usage: 'start [flags]', about: 'Runs collector, detector, API and gateway listener in one process (with the gateway listener worker in a child process), on embedded ClickHouse unless --clickhouse-url is given. Ctrl-C, SIGTERM or SIGHUP stop it gracefully.', flags: SERVE },
   collector: { usage: 'collector [flags]', about: 'Runs only the OTLP collector (stateless: run N of them against one ClickHouse server).', flags: SERVE },
   detector: { usage: 'detector [flags]', about: 'Runs only the detector with the API, enforcement, alerts and the gateway listener (one active instance).', flags: SERVE },
   migrate: { usage: 'migrate [flags]', about: 'Applies the database migrations and exits.', flags: STORE },
