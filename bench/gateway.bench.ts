@@ -1,7 +1,7 @@
 // bench-timeout: 15m
 // Gateways: the revocation list's 304 path and full list (10k entries), long-poll wake-up with 1,000 waiting
 // pollers, and forward-auth /v1/authorize direct and behind a real NGINX, on the gateway listener (a worker
-// thread, its own port) and, for comparison, on the API port (fastify on the main thread); each idle and while
+// process, its own port; BENCH_GATEWAY_LISTENER=thread measures a worker thread instead) and, for comparison, on the API port (fastify on the main thread); each idle and while
 // ingest runs at about half its capacity. Load comes from bench/lib/http-load-child.ts (raw keep-alive sockets,
 // own process); it, the ingest client, the ceiling and NGINX start before the app (bench/lib/gateway-rig.ts).
 import { loadavg } from 'node:os';
@@ -12,7 +12,7 @@ import { busyShare, ceilingSampler, gatewaySampler, localSampler, startLoadRig, 
 import { progress, runBench, type BenchResult } from './lib/harness.ts';
 import { measured, rawGet, type HttpLoadSpec, type Measured } from './lib/http-load.ts';
 import { fmt } from './lib/stats.ts';
-import { niceOf, stealPercent } from './lib/thread-cpu.ts';
+import { niceOf, processCpuMs, stealPercent } from './lib/thread-cpu.ts';
 
 const ENTRIES = 10_000;
 const CEILING = 'bare node:http worker (ceiling)';
@@ -51,10 +51,13 @@ await runBench(async (ctx): Promise<BenchResult> => {
   // Every load process is started before the app, at this process's priority (the app then lowers its own threads).
   const baseNice = niceOf(process.pid);
   const rig = await startLoadRig();
-  // BENCH_BACKGROUND_NICE=<0-19> runs the app with that gateway.background_nice (default: the product's default).
+  // BENCH_BACKGROUND_NICE=<0-19> runs the app with that gateway.background_nice, BENCH_GATEWAY_LISTENER=thread with
+  // the gateway worker in a thread (default: the product's defaults).
   const nice = process.env.BENCH_BACKGROUND_NICE;
+  const listener = process.env.BENCH_GATEWAY_LISTENER;
+  const gatewaySection = [nice ? `background_nice: ${Number(nice)}` : '', listener ? `listener: ${listener}` : ''].filter(Boolean).join(', ');
   const yaml =
-    `anomaly: { enabled: false }\nauth: { gateway_token: ${rig.gatewayToken} }\n${nice ? `gateway: { background_nice: ${Number(nice)} }\n` : ''}` +
+    `anomaly: { enabled: false }\nauth: { gateway_token: ${rig.gatewayToken} }\n${gatewaySection ? `gateway: { ${gatewaySection} }\n` : ''}` +
     `policies: [{ name: paid-monthly, scope: api_key, period: { calendar: month }, limits: { cost_usd: 1000000000, requests: 1000000000000 }, action: revoke }]\n`;
   const b: BenchApp = await startBenchApp(ctx.tmpDir, database, { yaml, gatewayPort: rig.gatewayPort });
   const enforcement = b.app.enforcement!;
@@ -85,6 +88,9 @@ await runBench(async (ctx): Promise<BenchResult> => {
     const th = threadOf(port);
     if (!wanted(`${what} · ${th.name} · ${load}`)) return;
     const cpu0 = process.cpuUsage();
+    // The gateway worker's process, when it has one of its own: its CPU counts as the app's.
+    const workerPid = gateway.pid !== process.pid ? gateway.pid : undefined;
+    const workerCpu0 = workerPid === undefined ? undefined : processCpuMs(workerPid);
     let s0 = await th.sample();
     // The serving thread's CPU, event-loop busy share and scavenges, and the machine's steal time, are read over the
     // measured part only (after the warm-up).
@@ -98,10 +104,12 @@ await runBench(async (ctx): Promise<BenchResult> => {
     const n = gc0 && gc1 ? gc1.count - gc0.count : 0;
     const gc = gc0 && gc1 && r.requests ? { per1k: (n * 1000) / r.requests, meanMs: n ? (gc1.pauseMs - gc0.pauseMs) / n : 0 } : undefined;
     const cpu = process.cpuUsage(cpu0);
+    const workerCpuMs = workerPid === undefined || workerCpu0 === undefined ? 0 : (processCpuMs(workerPid) ?? workerCpu0) - workerCpu0;
     const m = measured(r);
     const threadUsPerReq = r.requests && t0 !== undefined && t1 !== undefined ? ((t1 - t0) * 1000) / r.requests : 0;
-    // Process CPU (all threads: both listeners, the app, the detector loop, ClickHouse's) over warm-up + measured time, per request.
-    const serverUsPerReq = ((cpu.user + cpu.system) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
+    // The app's CPU (all threads of its process and of the gateway worker's: both listeners, the detector loop,
+    // ClickHouse's) over warm-up + measured time, per request.
+    const serverUsPerReq = ((cpu.user + cpu.system + workerCpuMs * 1000) / (r.requests * (1 + warmupMs / r.elapsedMs))) | 0;
     rows.push({ what, port: th.name, load, m, serverUsPerReq, threadUsPerReq, elu: elu.utilization, steal, ...(gc ? { gc } : {}), ...(goal ? { goal } : {}) });
     if (m.errors) problems.push(`${what} (${th.name}, ${load}): ${m.errors} errors (${r.firstError})`);
     const expected = what.includes('304') ? '304' : '200';
@@ -213,7 +221,7 @@ await runBench(async (ctx): Promise<BenchResult> => {
     if (!sat || !sat.threadUsPerReq) continue;
     const top = 1e6 / sat.threadUsPerReq;
     notes.push(
-      `${what} on the gateway listener: ${fmt(sat.threadUsPerReq)} µs of the worker thread's CPU per request, kernel socket work included (its event loop counted itself busy ${fmt(sat.elu * 100)} % of wall time, which includes time it was runnable but waiting for a CPU), ` +
+      `${what} on the gateway listener: ${fmt(sat.threadUsPerReq)} µs of the worker's serving thread's CPU per request, kernel socket work included (its event loop counted itself busy ${fmt(sat.elu * 100)} % of wall time, which includes time it was runnable but waiting for a CPU), ` +
         `so the worker tops out at ~${fmt(top)} req/s with a core to itself. 20,000 req/s needs ≤ 50 µs per request on that core; on this 2-core machine the load generator (measured ${fmt(sat.m.clientCpu * 100)} % of a core) and the main thread share the other. ` +
         (top >= 20_000 ? 'The code is within the goal; the measured rate is what the shared machine left.' : 'Out of reach on this machine as measured.'),
     );
@@ -243,9 +251,9 @@ await runBench(async (ctx): Promise<BenchResult> => {
     method: [
       `The real app (\`npm start\` build, embedded ClickHouse) with ${fmt(ENTRIES)} revocation-list entries (10 % throttles) loaded from the store, one api_key policy (so /v1/authorize computes remaining budget).`,
       'Load: bench/lib/http-load-child.ts, one process for the whole run, raw keep-alive sockets on 127.0.0.1, one request in flight per connection (no pipelining), like autocannon but with sub-millisecond latency and 304s counted. "saturated" = closed loop; "N req/s" = open loop at that overall rate (latency from send; "late" = requests that found no free connection).',
-      `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Serving-thread CPU µs/req = CPU time of the thread that answered (the gateway worker, or the main thread for the API port; from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included (on the main thread also its share of ingest and the detector); loop busy = that thread's event-loop busy share of wall time; process CPU µs/req = the app process's CPU on all threads (ClickHouse's too) ÷ requests.`,
+      `${fmt(durationMs / 1000)} s measured per cell after ${fmt(warmupMs / 1000)} s of warm-up. Serving-thread CPU µs/req = CPU time of the thread that answered (the gateway worker, or the main thread for the API port; from /proc, so time spent waiting for a CPU on the loaded machine is not counted) ÷ requests answered: the hot path's own cost, kernel socket work included (on the main thread also its share of ingest and the detector); loop busy = that thread's event-loop busy share of wall time; process CPU µs/req = the app's CPU on all threads (ClickHouse's too, and the gateway worker process's) ÷ requests.`,
       'Scavenges / 1k req: young-generation collections of the serving worker (gateway listener or ceiling; counted by a gc PerformanceObserver in that thread) per 1,000 requests over the measured part, and their mean pause: each pause holds every request in flight on that thread, so at a fixed rate their count and length set how many requests wait for the collector.',
-      'Where: "gateway listener" = the worker thread on `gateway.port` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in a process of its own (so the app\'s thread priorities do not reach it) running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.',
+      `Where: "gateway listener" = the ${gateway.pid !== process.pid ? 'worker process (`gateway.listener: process`, the default)' : 'worker thread (`gateway.listener: thread`)'} on \`gateway.port\` (plain node:http); "API port" = the same routes through fastify on the main thread, which also runs ingest and the detector; "bare node:http worker (ceiling)" = a worker thread in a process of its own (so the app's thread priorities do not reach it) running nothing but a node:http server that answers every request with a fixed 200 shaped like an allowed /v1/authorize answer (same headers and body, no token check, no decision): the same load against it is what load generator, HTTP stack and scheduler allow on this machine.`,
       '/v1/authorize: 64 distinct keys and 8 tenants, none listed (the full decision path: token check, 2 lookups, remaining budget headers, JSON body). Behind NGINX: docs/gateways/nginx.conf (1 worker, keep-alive to tollkeeper), with NGINX answering as its own upstream.',
       'Long-poll wake-up: 1,000 connections each parked on the gateway listener\'s GET /v1/revocations?since=v&wait=30; then one revocation through the enforcement service (in process; it is written to ClickHouse, then sent to the worker, which wakes the pollers); latency = each answer\'s arrival (epoch clock in the load process) − the moment of the change call.',
       `Thread priority: gateway.background_nice ${backgroundNice} (the app\'s threads other than the gateway worker run that much lower; 0 = off; BENCH_BACKGROUND_NICE sets it). The HTTP load generator, the ingest load client, the ceiling\'s process and NGINX are all started before the app, so none inherits its lowered priority; nice values read from /proc once the app ran: ${Object.entries(priorities).map(([k, v]) => `${k} ${v ?? '?'}`).join(', ')}.`,

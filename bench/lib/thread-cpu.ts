@@ -23,13 +23,19 @@ export function threadCpuMs(tid: number | undefined, pid: number | 'self' = 'sel
   return fields && (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** CPU time (ms) of a whole process, all its threads (Linux; undefined when unreadable). */
+export function processCpuMs(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields && (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
 /**
- * The fields of /proc/<pid>/task/<tid>/stat from field 3 on (after the command name, which may hold spaces, inside
+ * The fields of /proc/<pid>/task/<tid>/stat (or /proc/<pid>/stat: the whole process) from field 3 on (after the command name, which may hold spaces, inside
  * parentheses), or undefined when unreadable.
  */
-function statFields(pid: number | 'self', tid: number): string[] | undefined {
+function statFields(pid: number | 'self', tid?: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
