@@ -15,8 +15,8 @@ export interface RunningWorker {
 
 /**
  * Starts one gateway worker and resolves once its server listens; rejects (and ends the worker) when it cannot.
- * `onReport` gets every message after that; `beforeListening` runs once the worker exists (to feed it: messages
- * queue until its server runs, so none is missed).
+ * `onReport` gets every message after that; `beforeListening` runs once the worker exists, before it starts (to
+ * feed it: what it is sent first is applied before its server listens, and nothing after is missed).
  */
 export async function spawnGatewayWorker(
   isolation: GatewayIsolation,
@@ -50,7 +50,9 @@ export async function spawnGatewayWorker(
     child.onExit((code) => {
       if (!listening) fail(`the worker exited (code ${code}) before listening`);
     });
-    child.send({ t: 'init', data });
+    // The feed's first messages (the whole list, the quota evaluation, how current it is) go before `init`: the worker
+    // holds them until it starts, applies them, then listens, so its first answer is from the whole state.
     beforeListening(child);
+    child.send({ t: 'init', data });
   });
 }

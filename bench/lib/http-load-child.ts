@@ -40,13 +40,18 @@ interface Conn {
   socket: net.Socket;
   busy: boolean;
   sentAt: number;
-  buf: Buffer;
+  /** What arrived of the response being read: chunks kept apart until it is complete (one copy per response, not one per chunk). */
+  chunks: Buffer[];
+  /** Their total length. */
+  received: number;
+  /** The whole response's length once its head is read (0 until then). */
+  need: number;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 const CLOSE = /\r\nconnection:\s*close\b/i;
 
-/** Length of one complete response at the start of buf, or 0 when incomplete. Content-Length framing only. */
+/** Length of the response whose head is at the start of buf, or 0 while its head is incomplete. Content-Length framing only. */
 function responseLength(buf: Buffer): number {
   const end = buf.indexOf(HEADER_END);
   if (end < 0) return 0;
@@ -59,7 +64,7 @@ function responseLength(buf: Buffer): number {
     if (!m) throw new Error(`response without Content-Length (status ${status}): ${head.slice(0, 200)}`);
     len = Number(m[1]);
   }
-  return buf.length >= end + 4 + len ? end + 4 + len : 0;
+  return end + 4 + len;
 }
 
 async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
@@ -81,9 +86,11 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
   const open = (c: Conn | undefined): Promise<Conn> =>
     new Promise<Conn>((resolve, reject) => {
       const socket = net.connect({ port: spec.port, host: '127.0.0.1' }, () => resolve(conn));
-      const conn: Conn = c ?? { socket, busy: false, sentAt: 0, buf: Buffer.alloc(0) };
+      const conn: Conn = c ?? { socket, busy: false, sentAt: 0, chunks: [], received: 0, need: 0 };
       conn.socket = socket;
-      conn.buf = Buffer.alloc(0);
+      conn.chunks = [];
+      conn.received = 0;
+      conn.need = 0;
       let closing = false;
       socket.setNoDelay(true);
       socket.on('error', (err) => {
@@ -92,22 +99,33 @@ async function run(spec: HttpLoadSpec): Promise<HttpLoadResult> {
         reject(err);
       });
       socket.on('data', (chunk: Buffer) => {
-        conn.buf = conn.buf.length ? Buffer.concat([conn.buf, chunk]) : chunk;
-        let n: number;
-        try {
-          n = responseLength(conn.buf);
-        } catch (err) {
-          errors++;
-          firstError ||= (err as Error).message;
-          socket.destroy();
-          return;
+        conn.chunks.push(chunk);
+        conn.received += chunk.length;
+        if (conn.need === 0) {
+          // The head usually comes whole in the first chunk; until it does, the chunks so far are joined to look for it.
+          if (conn.chunks.length > 1) conn.chunks = [Buffer.concat(conn.chunks, conn.received)];
+          try {
+            conn.need = responseLength(conn.chunks[0]!);
+          } catch (err) {
+            errors++;
+            firstError ||= (err as Error).message;
+            socket.destroy();
+            return;
+          }
+          if (conn.need === 0) return;
         }
-        if (n === 0) return;
+        if (conn.received < conn.need) return;
         const now = performance.now();
-        const status = conn.buf.toString('latin1', 9, 12);
-        closing = CLOSE.test(conn.buf.toString('latin1', 0, conn.buf.indexOf(HEADER_END)));
+        const buf = conn.chunks.length > 1 ? Buffer.concat(conn.chunks, conn.received) : conn.chunks[0]!;
+        const n = conn.need;
+        const status = buf.toString('latin1', 9, 12);
+        closing = CLOSE.test(buf.toString('latin1', 0, buf.indexOf(HEADER_END)));
         bytes += n;
-        conn.buf = conn.buf.subarray(n);
+        // One request in flight per connection: anything after this response is the start of the next one's.
+        const rest = buf.subarray(n);
+        conn.chunks = rest.length ? [rest] : [];
+        conn.received = rest.length;
+        conn.need = 0;
         conn.busy = false;
         if (measuring) {
           statuses[status] = (statuses[status] ?? 0) + 1;
