@@ -20,8 +20,7 @@ function childEnv(): NodeJS.ProcessEnv {
 
 /** Starts the worker's code in a process of its own (node reading the script from stdin), talking over IPC. */
 export function newGatewayProcess(code: string): GatewayChild {
-  const flags = process.env.GW_EXPERIMENT_FLAGS?.split(' ').filter(Boolean) ?? GATEWAY_PROCESS_FLAGS;
-  const child = spawn(process.execPath, [...flags, '--title=tollkeeper-gateway', '-'], {
+  const child = spawn(process.execPath, [...GATEWAY_PROCESS_FLAGS, '--title=tollkeeper-gateway', '-'], {
     stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
     env: childEnv(),
