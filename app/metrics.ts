@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BatchWriter } from '../collector/batch-writer.ts';
 import type { BodyBudget } from '../collector/body-budget.ts';
+import { MAX_SENDER_LABELS, OTHER_LABEL } from '../collector/capped-counts.ts';
 import type { MemoryLimiter } from '../collector/memory-limiter.ts';
 import type { IngestCounters } from '../collector/ingest.ts';
 import type { MetricsCounters } from '../collector/metrics-ingest.ts';
@@ -33,9 +34,8 @@ const liveGauge = (...a: Parameters<typeof live> extends [unknown, ...infer R] ?
 const one = (value: number): [Labels, number][] => [[{}, value]];
 const byLabel = (label: string, values: Record<string, number>): [Labels, number][] => Object.entries(values).map(([k, v]) => [{ [label]: k }, v]);
 
-/** Most label values of one family that come from senders' text (model names); the rest are summed. */
-export const MAX_SENDER_LABELS = 100;
-export const OTHER_LABEL = '(other)';
+// Most label values of one family that come from senders' text (model names): the collector holds as many.
+export { MAX_SENDER_LABELS, OTHER_LABEL };
 
 /**
  * Like `byLabel` for values a sender chooses: the first `MAX_SENDER_LABELS` seen keep their own series, every later

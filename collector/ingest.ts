@@ -10,6 +10,7 @@ import type { BatchWriter } from './batch-writer.ts';
 import type { WriteOutcome } from './write-outcome.ts';
 import { overlongIdentity } from './identity-limit.ts';
 import { eventIdProblem } from './event-ids.ts';
+import { MAX_LABELS, MAX_SENDER_LABELS, OTHER_LABEL, bump, labelText } from './capped-counts.ts';
 import type { RejectedSpans } from './otlp/decode-common.ts';
 
 export interface IngestResult {
@@ -33,13 +34,14 @@ export interface IngestCounters {
   callCollisions: number;
   /** Calls whose stored usage later spans showed to be too high (an aggregate that arrived before its parts): kept. */
   callLateEvidence: number;
-  /** Spans whose usage-prefixed attributes gave no known count, per attribute name. */
+  /** Spans whose usage-prefixed attributes gave no known count, per attribute name (the first 1000, then `(other)`). */
   unrecognizedUsage: Record<string, number>;
   /** Events that took ids from an ancestor span. */
   identityInherited: number;
   /** Inference calls whose instrumentation recorded no token counts (stored as unpriced requests), by family. */
   callsWithoutCounts: Record<string, number>;
   eventsAccepted: number;
+  /** Unpriced events per `provider/model`: the first 100 names, later ones under `(other)`. */
   unpricedByModel: Record<string, number>;
   /** Spans received per ingest token name (requests without a token, while ingest needs none, are not counted here). */
   spansByToken: Record<string, number>;
@@ -96,15 +98,7 @@ function priced(e: Unpriced, costUsd: number, costSource: CostSource, priceVersi
   };
 }
 
-/** Labels kept per counter: a client inventing attribute names cannot grow the counters (or the stats table) without bound. */
-const MAX_LABELS = 1000;
-
-export function bump(counts: Record<string, number>, label: string, by = 1): void {
-  const seen = counts[label];
-  if (seen !== undefined) counts[label] = seen + by;
-  else if (Object.keys(counts).length < MAX_LABELS) counts[label] = by;
-  else counts['(other)'] = (counts['(other)'] ?? 0) + by;
-}
+export { bump } from './capped-counts.ts';
 
 /** Every counter of a collector at zero (as it starts). */
 export function emptyCounters(): IngestCounters {
@@ -147,9 +141,17 @@ export function createIngest(deps: IngestDeps) {
 
   function noteUnrecognized(e: Unpriced): void {
     for (const name of e.meta.unrecognized ?? []) {
-      if ((counters.unrecognizedUsage[name] ?? 0) === 0) deps.logger.warn({ attribute: name, family: e.family }, 'usage attribute with no known meaning: the span is stored without its counts');
-      bump(counters.unrecognizedUsage, name);
+      const counted = bump(counters.unrecognizedUsage, name);
+      if (counted === 'new') deps.logger.warn({ attribute: name, family: e.family }, 'usage attribute with no known meaning: the span is stored without its counts');
+      else if (counted === 'first_overflow') deps.logger.warn({ names: MAX_LABELS }, `more than ${MAX_LABELS} usage attribute names with no known meaning: later names are counted under "${OTHER_LABEL}" and no longer logged one by one`);
     }
+  }
+
+  /** Counts an unpriced event under its model; the first names are logged once each, the rest only counted. */
+  function noteUnpriced(e: Unpriced): void {
+    const counted = bump(counters.unpricedByModel, labelText(`${e.provider || '?'}/${e.model || '?'}`), 1, MAX_SENDER_LABELS);
+    if (counted === 'new') deps.logger.warn({ provider: labelText(e.provider), model: labelText(e.model) }, 'cannot price model: its events are stored as unpriced (set pricing.overrides or pricing.fallback)');
+    else if (counted === 'first_overflow') deps.logger.warn({ models: MAX_SENDER_LABELS }, `more than ${MAX_SENDER_LABELS} unpriced model names: later names are counted under "${OTHER_LABEL}" and no longer logged one by one (GET /api/usage/unpriced lists them all)`);
   }
 
   const priceInput = (e: Unpriced): PriceInput => ({
@@ -186,12 +188,7 @@ export function createIngest(deps: IngestDeps) {
     const usage = e.inputTokens + e.outputTokens;
     // Tool and compute spans without tokens have nothing to price: that is not "unpriced usage".
     const costSource = p.costSource === 'unpriced' && usage === 0 ? 'span' : p.costSource;
-    if (costSource === 'unpriced') {
-      const model = `${e.provider || '?'}/${e.model || '?'}`;
-      const seen = counters.unpricedByModel[model] ?? 0;
-      if (seen === 0) deps.logger.warn({ provider: e.provider, model: e.model }, 'cannot price model: its events are stored as unpriced (set pricing.overrides or pricing.fallback)');
-      counters.unpricedByModel[model] = seen + 1;
-    }
+    if (costSource === 'unpriced') noteUnpriced(e);
     return priced(e, p.costUsd, costSource, p.priceVersion);
   }
 
