@@ -1,8 +1,7 @@
-import protobuf from 'protobufjs';
 import type { AttrValue, Attributes, DecodedSpan } from '../../core/usage/types.ts';
 import type { DecodeResult } from './decode-common.ts';
 import { BoundError, Rejections, ValueBudget, checkDepth, fail, failure, int64, setAttr, uint64, within, OTLP_LIMITS } from './decode-common.ts';
-import { FIXED64, LEN, VARINT, ended, fields, sub, type Reader } from './wire.ts';
+import { FIXED64, LEN, Reader, VARINT, ended, fields, sub } from './wire.ts';
 
 /**
  * Decode an OTLP/HTTP `application/x-protobuf` ExportTraceServiceRequest; never throws.
@@ -11,7 +10,8 @@ import { FIXED64, LEN, VARINT, ended, fields, sub, type Reader } from './wire.ts
  * as in opentelemetry-proto (see proto.ts). It skips what metering never reads (events, links, trace state,
  * scope attributes) and does not build protobufjs's message objects first: on the ingest hot path those
  * intermediate objects cost as much again as the walk (BENCHMARKS.md "Where the time goes"). Unknown fields, and
- * known fields sent with another wire type, are skipped as proto3 parsers skip unknown fields.
+ * known fields sent with another wire type, are skipped as proto3 parsers skip unknown fields; a body that breaks
+ * the wire format (wire.ts) is refused whole.
  */
 export function decodeProtobuf(body: Uint8Array): DecodeResult {
   // A real request starts with field 1 (0x0a) or is empty; '{' would be field 15 as a group.
@@ -19,10 +19,8 @@ export function decodeProtobuf(body: Uint8Array): DecodeResult {
     return { ok: false, error: 'invalid protobuf: body looks like JSON (send it as application/json)' };
   }
   try {
-    // A Buffer view (no copy) makes protobufjs use its faster Buffer reader.
-    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const rejections = new Rejections();
-    return rejections.result(walkRequest(protobuf.Reader.create(buf), rejections));
+    return rejections.result(walkRequest(Reader.of(body), rejections));
   } catch (err) {
     return failure(err, 'invalid protobuf');
   }
@@ -152,7 +150,7 @@ function span(r: Reader, end: number, budget: ValueBudget): DecodedSpan {
   let attrs = 0;
   // Inline loop, no per-field callback: this runs once per span and per attribute.
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     const wire = tag & 7;
     const num = tag >>> 3;
     if (wire === LEN && num === 9) keyValue(r, s.attributes, attrs++, budget);
@@ -167,7 +165,7 @@ function span(r: Reader, end: number, budget: ValueBudget): DecodedSpan {
       if (num === 7) s.startTimeUnixNano = t;
       else s.endTimeUnixNano = t;
     } else if (wire === LEN && num === 15) s.statusCode = statusCode(r, sub(r));
-    else r.skipType(wire);
+    else r.skipField(tag);
   }
   ended(r, end);
   return s;
@@ -176,9 +174,9 @@ function span(r: Reader, end: number, budget: ValueBudget): DecodedSpan {
 function statusCode(r: Reader, end: number): number {
   let code = 0;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     if (tag === ((3 << 3) | VARINT)) code = r.int32();
-    else r.skipType(tag & 7);
+    else r.skipField(tag);
   }
   ended(r, end);
   return code;
@@ -207,10 +205,10 @@ function pair(r: Reader, end: number, target: Attributes, depth: number, budget:
   let key = '';
   let value: AttrValue = null;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     if (tag === ((1 << 3) | LEN)) key = r.string();
     else if (tag === ((2 << 3) | LEN)) value = anyValue(r, sub(r), depth, budget);
-    else r.skipType(tag & 7);
+    else r.skipField(tag);
   }
   ended(r, end);
   setAttr(target, key, value);
@@ -220,7 +218,7 @@ function pair(r: Reader, end: number, target: Attributes, depth: number, budget:
 function anyValue(r: Reader, end: number, depth: number, budget: ValueBudget): AttrValue {
   let value: AttrValue = null;
   while (r.pos < end) {
-    const tag = r.uint32();
+    const tag = r.tag();
     switch (tag) {
       case (1 << 3) | LEN:
         value = r.string();
@@ -228,11 +226,10 @@ function anyValue(r: Reader, end: number, depth: number, budget: ValueBudget): A
       case (2 << 3) | VARINT:
         value = r.bool();
         break;
-      case (3 << 3) | VARINT: {
-        const n = r.int64() as unknown as number | { low: number; high: number };
-        value = typeof n === 'number' ? n : int64(n.low, n.high);
+      case (3 << 3) | VARINT:
+        // Arguments are evaluated in order: the low half is read before `high` is (signed, as int64 wants it).
+        value = int64(r.varint64(), r.high | 0);
         break;
-      }
       case (4 << 3) | FIXED64:
         value = r.double();
         break;
@@ -247,7 +244,7 @@ function anyValue(r: Reader, end: number, depth: number, budget: ValueBudget): A
         value = new Uint8Array(r.bytes());
         break;
       default:
-        r.skipType(tag & 7);
+        r.skipField(tag);
     }
   }
   ended(r, end);

@@ -1,4 +1,5 @@
 import protobuf from 'protobufjs';
+import { decodeMessage } from './decode-message.ts';
 import { COMMON, RESOURCE } from './proto.ts';
 
 // OTLP metrics and logs export messages, transcribed from opentelemetry-proto (metrics/v1/metrics.proto,
@@ -77,8 +78,8 @@ export const ExportLogsServiceResponse = root.lookupType('opentelemetry.proto.co
 
 /**
  * A protobuf request as the plain object OTLP/JSON would carry (camelCase names, int64 as decimal strings, bytes as
- * base64, enums as numbers), so one walker reads both encodings. Throws on a malformed body.
+ * base64, enums as numbers), so one walker reads both encodings. Throws on a body that breaks the wire format.
  */
 export function protobufAsJson(type: protobuf.Type, body: Uint8Array): unknown {
-  return type.toObject(type.decode(body), { longs: String, enums: Number, bytes: String, defaults: false });
+  return decodeMessage(type, body);
 }

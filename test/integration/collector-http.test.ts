@@ -1,7 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcStatus } from '../../collector/otlp/proto.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
+import { len, tag } from '../helpers/wire-bytes.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let t: TestApp;
@@ -43,6 +45,24 @@ describe('OTLP/HTTP error handling', () => {
     const pb = await post(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]), { 'content-type': 'application/x-protobuf' });
     expect(pb.status).toBe(400);
     expect(pb.headers.get('content-type')).toContain('application/x-protobuf');
+  });
+
+  it('answers 400 naming the fault for protobuf that breaks the wire format, on traces, metrics and logs', async () => {
+    const fieldZero = Buffer.from([...len(1, len(2, len(2, [0x00, 0x01])))]);
+    const elevenByteVarint = Buffer.from([...len(1, len(2, len(2, [...tag(20, 0), ...Array<number>(10).fill(0xff), 0x01])))]);
+    const deepGroups = Buffer.from(Array.from({ length: 100_000 }, () => tag(20, 3)).flat());
+    const cases: [string, Buffer, RegExp][] = [
+      ['traces', fieldZero, /^invalid protobuf: field number 0 at byte \d+/],
+      ['metrics', elevenByteVarint, /^invalid protobuf metrics request: varint at byte \d+ is longer than 10 bytes/],
+      ['traces', deepGroups, /^invalid protobuf: groups nested deeper than 100 levels/],
+      ['metrics', deepGroups, /^invalid protobuf metrics request: groups nested deeper than 100 levels/],
+      ['logs', fieldZero, /^invalid protobuf logs request/],
+    ];
+    for (const [signal, body, message] of cases) {
+      const res = await fetch(`${t.otlpUrl}/v1/${signal}`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      expect(res.status, signal).toBe(400);
+      expect(RpcStatus.toObject(RpcStatus.decode(Buffer.from(await res.arrayBuffer()))).message, signal).toMatch(message);
+    }
   });
 
   it('answers 415 for unknown content types and encodings', async () => {
