@@ -37,7 +37,9 @@ export function bump(counts: Record<string, number>, label: string, by = 1, cap 
   return other === undefined ? 'first_overflow' : 'overflow';
 }
 
-/** `text` cut to the longest label held. */
+/** `text` cut to the longest label held (never between the two halves of a surrogate pair). */
 export function labelText(text: string): string {
-  return text.length > MAX_LABEL_LENGTH ? text.slice(0, MAX_LABEL_LENGTH) : text;
+  if (text.length <= MAX_LABEL_LENGTH) return text;
+  const last = text.charCodeAt(MAX_LABEL_LENGTH - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_LABEL_LENGTH - 1 : MAX_LABEL_LENGTH);
 }

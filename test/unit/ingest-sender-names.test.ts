@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_LABELS, MAX_LABEL_LENGTH, MAX_SENDER_LABELS, OTHER_LABEL } from '../../collector/capped-counts.ts';
 import { createIngest } from '../../collector/ingest.ts';
 import { createPricer } from '../../core/pricing/pricer.ts';
+import { isWellFormedText } from '../../core/well-formed.ts';
 import type { DecodedSpan, UsageEvent } from '../../core/usage/types.ts';
 import { TEST_MAPPING, span } from '../helpers/spans.ts';
 
@@ -69,6 +70,16 @@ describe('counters labelled by sender text', () => {
     await send(ingest, [chat({ 'gen_ai.request.model': long, 'gen_ai.usage.input_tokens': 10 })]);
     expect(Object.keys(ingest.counters.unpricedByModel)).toEqual([`made-up/${long}`.slice(0, MAX_LABEL_LENGTH)]);
     expect(logged[0]!.model).toBe(long.slice(0, MAX_LABEL_LENGTH));
+  });
+
+  it('never cuts a long model name between the halves of an emoji', async () => {
+    const { ingest } = rig();
+    // 'made-up/' is 8 characters: the 256th falls on the first half of an emoji.
+    const model = `${'z'.repeat(MAX_LABEL_LENGTH - 9)}😀${'z'.repeat(10)}`;
+    await send(ingest, [chat({ 'gen_ai.request.model': model, 'gen_ai.usage.input_tokens': 10 })]);
+    const [label] = Object.keys(ingest.counters.unpricedByModel);
+    expect(label).toBe(`made-up/${'z'.repeat(MAX_LABEL_LENGTH - 9)}`);
+    expect(isWellFormedText(label!)).toBe(true);
   });
 
   it('holds at most 1000 unknown usage attribute names and logs as many', async () => {
