@@ -1,5 +1,5 @@
 // Protobuf bodies written byte by byte, to send what no encoder would: field 0, overlong varints, stray groups,
-// lengths past the end, nesting a million levels deep.
+// lengths past the end, nesting 100,000 levels deep.
 
 /** A varint of `n` (a negative number as its 64-bit two's complement, 10 bytes). */
 export function varint(n: number | bigint): number[] {
