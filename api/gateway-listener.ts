@@ -45,6 +45,8 @@ export interface GatewayListener {
 /** Backoff between restarts: doubling from the first to the last, back to the first once a worker lived a minute. */
 const RESTART_BACKOFF_MS = [100, 10_000] as const;
 const STABLE_MS = 60_000;
+/** How long a stopping worker may take to answer its parked long polls and close. */
+const STOP_WITHIN_MS = 5_000;
 
 /**
  * The gateway listener: `/v1/authorize` and `/v1/revocations` served by a worker (api/gateway-worker.ts: a process
@@ -183,9 +185,16 @@ export async function startGatewayListener(o: GatewayListenerOptions): Promise<G
       unsubscribe();
       const w = current;
       if (!w || !live) return;
-      const done = new Promise<void>((resolve) => (stopped = resolve));
-      w.child.send({ t: 'stop' });
-      await Promise.race([done, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      // It answers its parked long polls, closes its server and says so; one that ends first (killed, or signalled
+      // on its own) or takes too long is said in the log, since gateways saw their connections cut.
+      const how = await new Promise<'stopped' | 'ended' | 'slow'>((resolve) => {
+        stopped = () => resolve('stopped');
+        w.child.onExit(() => resolve('ended'));
+        setTimeout(() => resolve('slow'), STOP_WITHIN_MS).unref();
+        w.child.send({ t: 'stop' });
+      });
+      if (how === 'ended') logger.warn('gateway worker ended before it stopped: connections parked on it were cut');
+      if (how === 'slow') logger.warn({ withinMs: STOP_WITHIN_MS }, 'gateway worker did not stop in time: ending it');
       await w.child.kill();
     },
   };

@@ -28,6 +28,9 @@ if (!parentPort) {
   // A process: it ends with its parent (the IPC channel closes when the parent exits, even by SIGKILL), and an
   // uncaught error is told to the parent's log before it exits, as a thread's 'error' event would be.
   process.on('disconnect', () => process.exit(0));
+  // Ctrl-C in a terminal (and a supervisor stopping a whole process group) signals every process of the group: the
+  // main process stops this one in order (parked long polls answered first), so the signal itself is not for it.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
   process.on('uncaughtException', (err) => {
     process.send?.({ t: 'error', message: err.stack ?? err.message } satisfies WorkerReport, () => process.exit(1));
     setTimeout(() => process.exit(1), 1_000).unref();
