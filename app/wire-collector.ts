@@ -112,6 +112,7 @@ export async function wireCollector(w: Wiring): Promise<void> {
       return refused;
     },
     onAnswer: (status) => metrics.otlpAnswered(status),
+    answerWithinMs: config.ingest.answer_within,
   });
   Object.assign(app, { otlp, ingest, writer, bodyBudget, stats, metricsIngest, memoryLimiter });
   if (w.role === 'collector') {

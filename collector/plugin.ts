@@ -4,6 +4,7 @@ import { httpStatusOf } from '../api/errors.ts';
 import type { Refusal } from './write-outcome.ts';
 import type { Ingest, IngestResult } from './ingest.ts';
 import { decodeJson, decodeProtobuf, encodeExportResponse, encodeStatus, rpcCodeForHttpStatus, type OtlpFormat } from './otlp/index.ts';
+import { storeTooSlow, within } from './answer-deadline.ts';
 import { answerWhileStreaming, DEFAULT_DRAIN, type DrainBounds } from './answer-early.ts';
 import { BodyBudget, defaultBudgetBytes, type BodyShare } from './body-budget.ts';
 import { BUSY, readBody, type RawBody } from './read-body.ts';
@@ -36,6 +37,11 @@ export interface CollectorPluginOptions {
   drain?: DrainBounds;
   /** Told the status of every answer of POST /v1/traces, also the early ones written to the socket (metrics). */
   onAnswer?: (status: number) => void;
+  /**
+   * Longest wait for the store once a body is decoded (`ingest.answer_within`); past it the request is answered 503
+   * with Retry-After while its write goes on (answer-deadline.ts). Default: no bound.
+   */
+  answerWithinMs?: number;
   /** Token usage metrics ingest for POST /v1/metrics (absent: the route answers 404). */
   metrics?: Pick<MetricsIngest, 'ingest' | 'noteSpans'>;
 }
@@ -96,6 +102,8 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
   const budget = opts.bodyBudget ?? new BodyBudget(opts.maxInflightBytes ?? defaultBudgetBytes(opts.bodyLimit));
   const busy = { status: 429, reason: BUSY.message, retryAfterSeconds: BUSY.retryAfterSeconds } as const;
   const turns = new Turns();
+  const answerWithin = opts.answerWithinMs ?? Number.POSITIVE_INFINITY;
+  const slow = storeTooSlow(answerWithin);
   // Every request gets its share before its body is read, and keeps it until its answer is sent: while its spans wait
   // for the store it holds their encoded rows instead of the body (about as large). Given back earlier when reading
   // refuses the body, and at the latest when the response closes (a client gone).
@@ -180,7 +188,8 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
       turns.release();
     }
     if (!started.ok) return sendStatus(reply, 400, started.error, format);
-    const result = await started.pending;
+    const result = await within(started.pending, answerWithin, null);
+    if (result === null) return sendStatus(reply, slow.status, slow.reason, format, slow.retryAfterSeconds);
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeExportResponse(result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: result.firstError } : null, format);
     opts.onAnswer?.(200);
@@ -198,12 +207,13 @@ export async function collectorPlugin(app: FastifyInstance, opts: CollectorPlugi
     if (!decoded.ok) return sendStatus(reply, 400, decoded.error, format);
     let result;
     try {
-      result = await opts.metrics.ingest(decoded.points, decoded.otherPoints, request.ingestToken, decoded.rejected);
+      result = await within(opts.metrics.ingest(decoded.points, decoded.otherPoints, request.ingestToken, decoded.rejected), answerWithin, null);
     } catch (err) {
       // Reading a cumulative series' last point failed: nothing was counted, the exporter retries.
       request.log.warn({ err }, 'cannot read metric series state');
       return sendStatus(reply, 503, 'store unavailable: cannot read the state of cumulative metric series; retry later', format, 5);
     }
+    if (result === null) return sendStatus(reply, slow.status, slow.reason, format, slow.retryAfterSeconds);
     if (!result.outcome.ok) return sendStatus(reply, result.outcome.status, result.outcome.reason, format, result.outcome.retryAfterSeconds);
     const body = encodeMetricsResponse(result.rejected, result.firstError, format);
     return reply.code(200).type(body.contentType).send(body.body);

@@ -21,6 +21,8 @@ export function configProblems(value: unknown): string[] {
   if (socket !== undefined && socket !== 0 && socket <= 60_000) problems.push('server.timeouts: socket must be 0 (off) or more than 60s, the longest revocation long-poll');
   // An answer written after the socket was closed is never read.
   if (replay !== undefined && (replay < 1000 || (socket !== undefined && socket !== 0 && replay >= socket))) problems.push('server.timeouts: replay must be at least 1s and, when socket is on, less than socket');
+  const answer = ms(mapping(mapping(value)?.ingest)?.answer_within);
+  if (answer !== undefined && (answer < 1000 || (socket !== undefined && socket !== 0 && answer >= socket))) problems.push('ingest.answer_within: must be at least 1s and, when server.timeouts.socket is on, less than it');
   const tokens = mapping(mapping(value)?.ingest)?.tokens;
   if (Array.isArray(tokens)) {
     const seen = new Set<unknown>();

@@ -51,6 +51,11 @@ export const ingestSection = Type.Object(
     memory_limit_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 950 }),
     /** Head room below `memory_limit_mib` for what admitted requests still allocate. */
     memory_spike_mib: Type.Number({ minimum: 0, maximum: 1_048_576, default: 100 }),
+    /**
+     * Longest a request waits for the store once its body is decoded: past it the answer is 503 with Retry-After
+     * while the write goes on (a retried event counts once). The OTel exporters give up after 10 s by default.
+     */
+    answer_within: withDefault(DurationMs, '10s'),
     compute_operations: Type.Array(Type.String(), { default: [] }),
     /** Tokens services send usage with, each optionally limited to the tenants, keys and services it reports for. */
     tokens: Type.Array(IngestTokenT, { default: [] }),

@@ -22,6 +22,8 @@ export interface CollectorOptions {
   maxQueuedBytes?: number;
   bodyLimit?: number;
   maxInflightBytes?: number;
+  /** `ingest.answer_within`: longest wait for the store before a 503 (default: none). */
+  answerWithinMs?: number;
   /** Puts faults between the writer and the real spool (e.g. a disk that answers ENOSPC). */
   wrapSpool?: (spool: Spool) => Spool;
 }
@@ -68,6 +70,7 @@ export async function startCollector(o: CollectorOptions): Promise<TestCollector
     bodyLimit,
     bodyBudget,
     refusal: () => writer.refusal(),
+    ...(o.answerWithinMs !== undefined ? { answerWithinMs: o.answerWithinMs } : {}),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -85,6 +85,27 @@ describe('store down and spool full', () => {
   });
 });
 
+describe('store slower than the answer deadline', () => {
+  it('answers 503 with Retry-After instead of waiting, finishes the write, and the retry counts each event once', async () => {
+    const c = await collector({ answerWithinMs: 1000 });
+    const key = freshKey('slow');
+    let release!: () => void;
+    c.faults.hold = new Promise<void>((resolve) => (release = resolve));
+    const spans = spansFor(key, 5);
+    const r = await post(c.url, spans);
+    expect(r.status).toBe(503);
+    expect(r.retryAfter).toBe('5');
+    expect(JSON.parse(r.body.toString())).toMatchObject({ code: 14, message: expect.stringMatching(/did not take the usage within 1s/) as unknown });
+    expect(c.writer.stats().queued).toBe(5); // the write goes on
+    c.faults.hold = undefined;
+    release();
+    // The exporter retries the same spans: stored once, whichever of the two writes lands them.
+    expect((await post(c.url, spans)).status).toBe(200);
+    await waitFor(() => c.writer.stats().queued === 0, { what: 'the queue to empty' });
+    await expectStoredExactly(key, spans);
+  });
+});
+
 describe('queue full', () => {
   it('answers 429 with Retry-After while the store is slow, and stores what it took once the store catches up', async () => {
     const c = await collector({ maxQueued: 20 });

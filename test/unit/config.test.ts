@@ -28,6 +28,11 @@ describe('config', () => {
     expect(late.ok ? [] : late.errors.join('\n')).toMatch(/server\.timeouts: replay must be at least 1s and, when socket is on, less than socket/);
     const off = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { socket: 0s, replay: 10m } }', env: {}, flags: {} });
     expect(off.ok && off.config.server.timeouts.replay).toBe(600_000);
+    // An ingest answer past the socket timeout would never be read either.
+    const slow = loadConfig({ source: 't.yaml', fileText: 'server: { timeouts: { socket: 90s } }\ningest: { answer_within: 2m }', env: {}, flags: {} });
+    expect(slow.ok ? [] : slow.errors.join('\n')).toMatch(/ingest\.answer_within: must be at least 1s and, when server\.timeouts\.socket is on, less than it/);
+    const fine = loadConfig({ source: 't.yaml', fileText: 'ingest: { answer_within: 20s }', env: {}, flags: {} });
+    expect(fine.ok && fine.config.ingest.answer_within).toBe(20_000);
   });
 
   it('parses policies, periods, durations and actions', () => {
