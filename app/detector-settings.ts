@@ -24,7 +24,7 @@ export function detectorSettings(config: Config): DetectorSettings {
   return {
     shadow: config.detector.shadow,
     anomaly: a.enabled
-      ? { config: anomalyConfig(config), actions: a.actions, ttlMs: a.ttl, quietMs: a.quiet_period, fresh: a.fresh.enabled ? { bucketMs: a.fresh.bucket, windowMs: a.fresh.window } : null }
+      ? { config: anomalyConfig(config), actions: a.actions, ttlMs: a.ttl, quietMs: a.quiet_period, maxEntitiesPerKind: a.max_entities, fresh: a.fresh.enabled ? { bucketMs: a.fresh.bucket, windowMs: a.fresh.window } : null }
       : null,
   };
 }

@@ -27,8 +27,8 @@ export function createAnomalyJob(o: AnomalyJobOptions) {
   const nextVersion = (now: number) => (version = Math.max(version + 1, now * 1000));
 
   return {
-    /** Baselines held and entities waiting for theirs (cold start progress). */
-    stats: () => ({ ...detection.stats(), openIncidents: open?.length ?? 0 }),
+    /** Baselines held, entities waiting for theirs (cold start progress), series held (`held`) and fresh counters held. */
+    stats: () => ({ ...detection.stats(), fresh: o.freshFeed?.stats().entities ?? 0, openIncidents: open?.length ?? 0 }),
     /** Events the batch writer just stored (in-process fresh path); ignored unless the fresh feed is pushed to. */
     fresh: (events: Parameters<NonNullable<AnomalyJobOptions['freshFeed']>['push']>[0], now: number) => o.freshFeed?.push(events, now),
     /** Backfilled history for these entities: rebuild their baselines on the next tick. */

@@ -18,6 +18,7 @@ import {
 import type { EntityKind } from '../core/usage/types.ts';
 import type { AnomalyRepo } from '../store/anomaly-repo.ts';
 import type { FreshFeed } from './fresh-feed.ts';
+import { DEFAULT_MAX_ENTITIES } from '../core/config/schema-detection.ts';
 import { createObservationWindow } from './observation-window.ts';
 
 const HOUR = 3_600_000;
@@ -26,6 +27,9 @@ export const OBSERVATION_MINUTES = 360;
 /** Entities with activity this recently are scored. */
 const ACTIVE_MINUTES = 30;
 const HISTORY_HOURS = 28 * 24;
+const spendOf = (o: EntityObservation): number => o.series.cost_usd.reduce((a, v) => a + v, 0);
+/** The kind of an `entityKey`. */
+const kindOf = (key: string): string => key.slice(0, key.indexOf('\u0000'));
 
 export interface DetectionOptions {
   repo: Pick<AnomalyRepo, 'observations' | 'observationsOf' | 'minutesSince' | 'histories' | 'withHistory'>;
@@ -37,6 +41,8 @@ export interface DetectionOptions {
   baselineBudgetMs?: number;
   /** Sub-minute counters for the sequential tests (the fresh path); without them only closed and current minutes count. */
   fresh?: Pick<FreshFeed, 'input'>;
+  /** Entities of one kind held in memory at most (series, baselines); the coldest go first (default DEFAULT_MAX_ENTITIES). */
+  maxEntitiesPerKind?: number;
 }
 
 /**
@@ -45,7 +51,7 @@ export interface DetectionOptions {
  * beyond reads: the detector job stores and acts on the result, replay only prints it.
  */
 export function createDetection(opts: DetectionOptions) {
-  const o = { baselineBudgetMs: 500, ...opts };
+  const o = { baselineBudgetMs: 500, maxEntitiesPerKind: DEFAULT_MAX_ENTITIES, ...opts };
   let state: DetectorState = emptyDetectorState();
   const baselines = new Map<string, Baseline>();
   const lastSeen = new Map<string, number>();
@@ -59,13 +65,18 @@ export function createDetection(opts: DetectionOptions) {
   // A tenant spike is judged against its keys, so keys are observed whenever tenants are.
   const observedKinds: EntityKind[] = o.config.scopes.includes('tenant') && !o.config.scopes.includes('api_key') ? [...o.config.scopes, 'api_key'] : o.config.scopes;
   // The series stay in memory between steps: a step reads only the last few minutes from the store.
-  const window = createObservationWindow({ repo: o.repo, kinds: observedKinds, minutes: OBSERVATION_MINUTES, activeMinutes: ACTIVE_MINUTES });
+  const window = createObservationWindow({ repo: o.repo, kinds: observedKinds, minutes: OBSERVATION_MINUTES, activeMinutes: ACTIVE_MINUTES, maxPerKind: o.maxEntitiesPerKind });
 
   async function refreshBaselines(obs: readonly EntityObservation[], now: number): Promise<void> {
     const hour = Math.floor(now / HOUR);
     const stale = new Map<EntityKind, string[]>();
-    for (const ob of obs) {
+    // Those that spend most first: when the budget below runs out (a cold start, a flood of new ids), the entities
+    // that matter are judged against their own history from this step on.
+    const bySpend = obs.map((ob) => ({ ob, spend: spendOf(ob) })).sort((a, b) => b.spend - a.spend);
+    for (const { ob } of bySpend) {
       const key = entityKey(ob.kind, ob.id);
+      // Re-inserted, so the map runs from least to most recently seen.
+      lastSeen.delete(key);
       lastSeen.set(key, now);
       const b = baselines.get(key);
       if (b && Math.floor(b.builtAt / HOUR) === hour) continue;
@@ -88,9 +99,15 @@ export function createDetection(opts: DetectionOptions) {
       const missing = ids.slice(i).filter((id) => !baselines.has(entityKey(kind, id)));
       if (missing.length > 0) for (const id of await o.repo.withHistory(kind, missing, now, HISTORY_HOURS, now - 6 * HOUR)) deferred.add(entityKey(kind, id));
     }
+    const perKind = new Map<string, number>();
+    for (const key of lastSeen.keys()) perKind.set(kindOf(key), (perKind.get(kindOf(key)) ?? 0) + 1);
     for (const [key, seen] of lastSeen) {
-      if (now - seen > 24 * HOUR) {
+      const kind = kindOf(key);
+      const n = perKind.get(kind)!;
+      // A day unseen, or the least recently seen of a kind over the cap (entities come and go under a flood of ids).
+      if (now - seen > 24 * HOUR || n > o.maxEntitiesPerKind) {
         lastSeen.delete(key);
+        perKind.set(kind, n - 1);
         if (baselines.delete(key)) baselinesChanged++;
       }
     }
@@ -106,7 +123,7 @@ export function createDetection(opts: DetectionOptions) {
       if (!p) {
         const cached = windowPeers.get(kind);
         if (!cached || now - cached.at > 5 * 60_000) {
-          const all = await o.repo.observations([kind], now, OBSERVATION_MINUTES, OBSERVATION_MINUTES);
+          const all = await o.repo.observations([kind], now, OBSERVATION_MINUTES, OBSERVATION_MINUTES, o.maxEntitiesPerKind);
           windowPeers.set(kind, { at: now, peer: peerBaselineFromObservations(kind, all) ?? peerBaselineFromObservations(kind, obs) });
         }
         p = windowPeers.get(kind)!.peer;
@@ -118,7 +135,7 @@ export function createDetection(opts: DetectionOptions) {
 
   return {
     /** Baselines held and entities waiting for theirs (cold start progress). */
-    stats: () => ({ baselines: baselines.size, deferred: deferred.size }),
+    stats: () => ({ baselines: baselines.size, deferred: deferred.size, held: window.size }),
     /** The cached baseline of one entity, if built. */
     baseline: (kind: EntityKind, id: string): Baseline | undefined => baselines.get(entityKey(kind, id)),
     /**
@@ -130,7 +147,8 @@ export function createDetection(opts: DetectionOptions) {
       for (const e of entities) if (baselines.delete(entityKey(e.kind, e.id))) baselinesChanged++;
     },
     async step(open: readonly Incident[], now: number): Promise<ReconcileResult & { findings: number; findingLabels: string[]; entitiesScored: number }> {
-      const obs = await window.read(now);
+      // An entity with an open incident stays held whatever the cap: its incident must see it calm down.
+      const obs = await window.read(now, open.map((inc) => ({ kind: inc.kind, id: inc.entityId })));
       const fresh = o.fresh ? await o.fresh.input(now) : undefined;
       await refreshBaselines(obs, now);
       const judged = deferred.size > 0 ? obs.filter((ob) => !deferred.has(entityKey(ob.kind, ob.id))) : obs;

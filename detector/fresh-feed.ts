@@ -1,4 +1,4 @@
-import { addFresh, createFreshCounters, mergeFresh, pruneFresh, type FreshEvent, type FreshInput } from '../core/anomaly/index.ts';
+import { addFresh, capFresh, createFreshCounters, mergeFresh, pruneFresh, type FreshEvent, type FreshInput } from '../core/anomaly/index.ts';
 import type { EntityKind } from '../core/usage/types.ts';
 import type { FreshRepo } from '../store/fresh-repo.ts';
 
@@ -21,6 +21,8 @@ export interface FreshFeedOptions {
   wallClock?: () => number;
   /** poll: rows stored this recently may still be committing; they are read on the next tick (default 2 s). */
   settleMs?: number;
+  /** Entities of one kind counted at most; past it those that spent least are dropped (default: no bound). */
+  maxPerKind?: number;
 }
 
 /** The detector's per-entity sliding counters over the last minutes, and how they are kept current. */
@@ -61,6 +63,7 @@ export function createFreshFeed(o: FreshFeedOptions) {
         watermark = before;
       }
       pruneFresh(counters, now);
+      if (o.maxPerKind !== undefined) capFresh(counters, o.maxPerKind);
       return { series: counters.series, from: now - o.windowMs };
     },
     stats: () => ({ entities: counters.series.size }),

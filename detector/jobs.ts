@@ -14,7 +14,7 @@ import { createQuotaJob, type FiringsLog, type QuotaJobDeps } from './quota-job.
 export interface DetectorSettings {
   shadow: boolean;
   /** null when detection is off. */
-  anomaly: (Omit<AnomalyActOptions, 'shadow'> & { config: AnomalyConfig; quietMs: number; fresh?: { bucketMs: number; windowMs: number } | null }) | null;
+  anomaly: (Omit<AnomalyActOptions, 'shadow'> & { config: AnomalyConfig; quietMs: number; maxEntitiesPerKind?: number; fresh?: { bucketMs: number; windowMs: number } | null }) | null;
 }
 
 export interface DetectorJobsDeps {
@@ -52,7 +52,7 @@ export function createDetectorJobs(deps: DetectorJobsDeps): { jobs: Job[]; anoma
   if (settings.anomaly) {
     const { fresh: freshSettings, ...anomalySettings } = settings.anomaly;
     const kinds = [...new Set([...anomalySettings.config.scopes, 'api_key' as const])];
-    const freshFeed = freshSettings && deps.fresh ? createFreshFeed({ ...freshSettings, mode: deps.fresh.mode, repo: deps.fresh.repo, kinds }) : undefined;
+    const freshFeed = freshSettings && deps.fresh ? createFreshFeed({ ...freshSettings, mode: deps.fresh.mode, repo: deps.fresh.repo, kinds, ...(anomalySettings.maxEntitiesPerKind !== undefined ? { maxPerKind: anomalySettings.maxEntitiesPerKind } : {}) }) : undefined;
     anomaly = createAnomalyJob({
       ...anomalySettings,
       ...(freshFeed ? { freshFeed } : {}),

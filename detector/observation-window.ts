@@ -1,6 +1,7 @@
 import { entityKey, METRICS, type EntityObservation, type Metric } from '../core/anomaly/index.ts';
 import type { EntityKind } from '../core/usage/types.ts';
 import type { AnomalyRepo, MinutePoints } from '../store/anomaly-repo.ts';
+import { admitted, overCap, rankPoints, rankSeries, type Ranked } from './entity-cap.ts';
 
 const MINUTE = 60_000;
 
@@ -15,6 +16,8 @@ export interface ObservationWindowOptions {
   tailMinutes?: number;
   /** Every held entity's whole window is re-read within this long, a slice per read: later rows still count (default 5 min). */
   refreshMs?: number;
+  /** Entities of one kind held at most (default: no bound); the coldest go first (entity-cap.ts). */
+  maxPerKind?: number;
 }
 
 interface Held {
@@ -41,6 +44,9 @@ export function createObservationWindow(o: ObservationWindowOptions) {
   let lastRead = 0;
   let lastDeep = 0;
   let rotation: string[] = [];
+  const max = o.maxPerKind ?? Number.POSITIVE_INFINITY;
+  /** Per kind that is full: the coldest entity held, which a newcomer must beat to be read in. */
+  let bars = new Map<EntityKind, Ranked>();
 
   function hold(ob: EntityObservation): void {
     let last = -1;
@@ -123,17 +129,41 @@ export function createObservationWindow(o: ObservationWindowOptions) {
     return out;
   }
 
+  /** The entities not held that are read in (entity-cap.ts: `admitted`). */
+  function admit(unknown: readonly MinutePoints[], from: number, keep: ReadonlySet<string>): MinutePoints[] {
+    if (!Number.isFinite(max)) return [...unknown];
+    const heldOf = new Map<EntityKind, number>();
+    for (const h of held.values()) heldOf.set(h.obs.kind, (heldOf.get(h.obs.kind) ?? 0) + 1);
+    return admitted(unknown.map((r) => ({ item: r, rank: rankPoints(r, from) })), heldOf, max, bars, keep);
+  }
+
+  /** Drops the coldest entities of every kind over the cap; notes each full kind's bar for the next read. */
+  function trim(keep: ReadonlySet<string>): void {
+    if (!Number.isFinite(max)) return;
+    const ranked: Ranked[] = [];
+    for (const [key, h] of held) ranked.push(rankSeries(key, h.obs, h.lastRow));
+    const { drop, bar } = overCap(ranked, max, keep);
+    for (const key of drop) held.delete(key);
+    bars = bar;
+  }
+
   return {
-    /** Series of every entity with usage in the last `activeMinutes`, as of `now`. */
-    async read(now: number): Promise<EntityObservation[]> {
+    /**
+     * Series of every entity with usage in the last `activeMinutes`, as of `now`. `keep` (entities with an open
+     * incident) are held whatever the cap.
+     */
+    async read(now: number, keep: readonly { kind: EntityKind; id: string }[] = []): Promise<EntityObservation[]> {
+      const kept = new Set(keep.map((e) => entityKey(e.kind, e.id)));
       const current = Math.floor(now / MINUTE) * MINUTE;
       const newStart = current - (o.minutes - 1) * MINUTE;
       if (start === undefined || newStart < start || newStart - start >= o.minutes * MINUTE) {
         held.clear();
         stale.clear();
         rotation = [];
-        for (const ob of await o.repo.observations(o.kinds, now, o.minutes, o.activeMinutes)) hold(ob);
+        for (const ob of await o.repo.observations(o.kinds, now, o.minutes, o.activeMinutes, Number.isFinite(max) ? max : undefined)) hold(ob);
         lastDeep = now;
+        await reload(keep.filter((e) => !held.has(entityKey(e.kind, e.id))), now);
+        trim(kept);
       } else {
         if (newStart > start) slide((newStart - start) / MINUTE, newStart);
         start = newStart;
@@ -143,7 +173,7 @@ export function createObservationWindow(o: ObservationWindowOptions) {
         const reach = deep ? o.activeMinutes : tail - 1;
         const from = Math.max(newStart, Math.min(lastCurrent, current - reach * MINUTE));
         if (deep) lastDeep = now;
-        const unknown = merge(await o.repo.minutesSince(o.kinds, from, now), from);
+        const unknown = admit(merge(await o.repo.minutesSince(o.kinds, from, now), from), from, kept);
         const again = new Map<string, { kind: EntityKind; id: string }>();
         for (const r of unknown) again.set(entityKey(r.kind, r.id), r);
         for (const key of stale) {
@@ -152,7 +182,9 @@ export function createObservationWindow(o: ObservationWindowOptions) {
         }
         stale.clear();
         for (const e of refreshSlice(now)) again.set(entityKey(e.kind, e.id), e);
+        for (const e of keep) if (!held.has(entityKey(e.kind, e.id))) again.set(entityKey(e.kind, e.id), e);
         await reload(again.values(), now);
+        trim(kept);
       }
       start = newStart;
       lastCurrent = current;

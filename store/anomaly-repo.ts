@@ -44,7 +44,9 @@ export function createAnomalyRepo(ch: ClickHouse) {
    * Sparse per-minute totals of every (kind, entity) matching `where` in [start, current]: only minutes with usage,
    * indexed from `start`.
    */
-  async function minuteRows(where: string, params: Record<string, unknown>, start: number, current: number, tag: string): Promise<MinutePoints[]> {
+  async function minuteRows(where: string, params: Record<string, unknown>, start: number, current: number, tag: string, limitPerKind?: number): Promise<MinutePoints[]> {
+    // Bounded: the entities of each kind that spent most (then called most) in the span.
+    const limit = limitPerKind === undefined ? '' : 'ORDER BY sum(cost) DESC, sum(requests) + sum(tools) DESC LIMIT {limit:UInt64} BY kind';
     const rows = await ch.query<{ kind: EntityKind; entity: string; tenant: string; points: Point[] }>(
       `SELECT kind, entity, argMax(tenant, minute) AS tenant,
               groupArray((toInt32(intDiv(toUnixTimestamp(minute) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
@@ -55,8 +57,8 @@ export function createAnomalyRepo(ch: ClickHouse) {
          WHERE minute >= {from:DateTime} AND minute <= {current:DateTime} AND ${where}
          GROUP BY kind, entity, minute
        )
-       GROUP BY kind, entity`,
-      { ...params, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000 },
+       GROUP BY kind, entity ${limit}`,
+      { ...params, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000, ...(limitPerKind === undefined ? {} : { limit: limitPerKind }) },
       { tag },
     );
     return rows.map((r) => ({ kind: r.kind, id: r.entity, tenant: r.kind === 'tenant' ? '' : r.tenant, points: r.points.map((p) => p.map(Number) as Point) }));
@@ -73,9 +75,9 @@ export function createAnomalyRepo(ch: ClickHouse) {
   return {
     /**
      * Per-minute series over the last `minutes` (ending with the current minute) of every entity of these kinds
-     * that was active in the last `activeMinutes`.
+     * that was active in the last `activeMinutes`; with `limitPerKind`, only that many a kind, those that spent most.
      */
-    async observations(kinds: readonly EntityKind[], now: number, minutes: number, activeMinutes: number): Promise<EntityObservation[]> {
+    async observations(kinds: readonly EntityKind[], now: number, minutes: number, activeMinutes: number, limitPerKind?: number): Promise<EntityObservation[]> {
       const current = Math.floor(now / MINUTE) * MINUTE;
       const start = current - (minutes - 1) * MINUTE;
       const rows = await minuteRows(
@@ -85,6 +87,7 @@ export function createAnomalyRepo(ch: ClickHouse) {
         start,
         current,
         'anomaly.observations',
+        limitPerKind,
       );
       return toObservations(rows, start, minutes);
     },

@@ -97,6 +97,18 @@ function unitOf(history: EntityHistory, metric: Metric): number {
   return ratios.length === 0 ? 0 : median(ratios);
 }
 
+const NO_DAY_SLOTS: readonly null[] = Object.freeze(new Array<null>(24).fill(null));
+const NO_WEEK_SLOTS: readonly null[] = Object.freeze(new Array<null>(168).fill(null));
+
+/**
+ * Slots without enough samples, as one shared frozen array: a new entity (most of a flood of fresh ids) has none,
+ * and 192 nulls per metric were a third of what the detector held per entity.
+ */
+function shared(slots: (SlotStat | null)[]): (SlotStat | null)[] {
+  if (slots.some((s) => s !== null)) return slots;
+  return (slots.length === 24 ? NO_DAY_SLOTS : NO_WEEK_SLOTS) as (SlotStat | null)[];
+}
+
 function metricBaseline(history: EntityHistory, metric: Metric, now: number, active: boolean[], o: Required<BaselineOptions>): MetricBaseline {
   const hourly = history.hourly[metric];
   const trendPerDay = dailyTrend(hourly, o.trendClamp);
@@ -124,7 +136,7 @@ function metricBaseline(history: EntityHistory, metric: Metric, now: number, act
     const ref = weekSlots[w] ?? daySlots[w % 24] ?? typical;
     if (ref.mean > 0) for (const v of byWeek[w]!) residuals.push(v / ref.mean - 1);
   }
-  return { typical, hourOfDay: daySlots, hourOfWeek: weekSlots, relSpread: robustStat(residuals).spread, trendPerDay, unit: unitOf(history, metric) };
+  return { typical, hourOfDay: shared(daySlots), hourOfWeek: shared(weekSlots), relSpread: robustStat(residuals).spread, trendPerDay, unit: unitOf(history, metric) };
 }
 
 /** Robust per-metric baseline of an entity's per-minute rate from its hourly history; pure, JSON-serializable. */

@@ -132,3 +132,27 @@ export function pruneFresh(c: FreshCounters, now: number): void {
     if (s.buckets.length === 0) c.series.delete(key);
   }
 }
+
+/**
+ * Keeps at most `max` entities of each kind, dropping those that spent least over the window (then called least,
+ * then were seen longest ago): a flood of one-call ids never pushes out an entity that spends more than each of them.
+ */
+export function capFresh(c: FreshCounters, max: number): void {
+  const byKind = new Map<EntityKind, { key: string; cost: number; calls: number; last: number }[]>();
+  for (const [key, s] of c.series) {
+    let cost = 0;
+    let calls = 0;
+    for (const b of s.buckets) {
+      cost += b.cost_usd;
+      calls += b.requests + b.tool_calls;
+    }
+    const list = byKind.get(s.kind) ?? [];
+    list.push({ key, cost, calls, last: s.buckets.at(-1)?.start ?? 0 });
+    byKind.set(s.kind, list);
+  }
+  for (const list of byKind.values()) {
+    if (list.length <= max) continue;
+    list.sort((a, b) => a.cost - b.cost || a.calls - b.calls || a.last - b.last);
+    for (let i = 0; i < list.length - max; i++) c.series.delete(list[i]!.key);
+  }
+}

@@ -6,7 +6,7 @@ export type { PeerOptions } from './peers.ts';
 export { DEFAULT_CRITICAL_SPEND, DEFAULT_FLOORS, DEFAULT_SCOPES, DEFAULT_THRESHOLDS, DEFAULT_TUNING, resolveAnomalyConfig } from './config.ts';
 export type { AnomalyConfigInput } from './config.ts';
 export { detect, emptyDetectorState } from './detect.ts';
-export { addFresh, createFreshCounters, mergeFresh, pruneFresh } from './fresh-counters.ts';
+export { addFresh, capFresh, createFreshCounters, mergeFresh, pruneFresh } from './fresh-counters.ts';
 export type { FreshBucket, FreshCounters, FreshEvent, FreshSeries } from './fresh-counters.ts';
 export type { FreshInput } from './fresh-findings.ts';
 export { llrScore, sequentialTest } from './sequential.ts';

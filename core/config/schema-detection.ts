@@ -7,6 +7,9 @@ import { DurationMs, EntityKindT, NonNegative, Positive, strict, withDefault } f
 
 /* What the detector watches for: its tick, the quota policies, and anomaly detection. */
 
+/** Default `anomaly.max_entities`: under a flood of distinct ids, memory stays about this many entities a kind. */
+export const DEFAULT_MAX_ENTITIES = 20_000;
+
 /** `alert`, `revoke` or `{ throttle: {…} }` in the file; the parsed action in the config. */
 const ActionT = Type.Transform(Action)
   .Decode((a): PolicyAction => {
@@ -60,6 +63,8 @@ export const anomalySection = Type.Object(
     ttl: Type.Optional(DurationMs),
     /** Back to normal for this long resolves an incident. */
     quiet_period: withDefault(DurationMs, '2m'),
+    /** Entities of one kind detection holds in memory at once; past it the coldest (least spend) are dropped. */
+    max_entities: Type.Integer({ minimum: 1, maximum: 10_000_000, default: DEFAULT_MAX_ENTITIES }),
     /** Sequential tests on usage seconds after it is stored (sub-minute buckets over a sliding window). */
     fresh: Type.Object(
       { enabled: Type.Boolean({ default: true }), bucket: withDefault(DurationMs, '10s'), window: withDefault(DurationMs, '30m') },

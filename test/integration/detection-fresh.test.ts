@@ -5,12 +5,11 @@ import { createAnomalyRepo } from '../../store/anomaly-repo.ts';
 import { createUsageRepo } from '../../store/usage-repo.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { usageEvent } from '../helpers/events.ts';
-import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
+import { attackSpans, keyHistory as history } from '../helpers/key-attack.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
 // The detector ticks only when told (interval 1h): each tick below is one the test asks for.
 const YAML = `
 detector: { interval: 1h }
@@ -24,21 +23,6 @@ afterEach(async () => {
   for (const a of apps.reverse()) await a.close({ cleanup: true });
   apps = [];
 });
-
-/** A week of ordinary usage for k-1: 60 calls an hour at $0.01 ($0.60/h), ending the hour before `now`. */
-function history(now: number) {
-  const end = Math.floor(now / HOUR) * HOUR;
-  return Array.from({ length: 7 * 24 }, (_, h) => usageEvent({ apiKey: 'k-1', tenant: 'acme', requests: 60, costUsd: 0.6, inputTokens: 60_000, time: end - (h + 1) * HOUR + 30 * MIN }));
-}
-
-/** 8 calls at 10× the usual cost, ending between 3 s and 17 s into the minute `minute`. */
-function attackSpans(minute: number): string {
-  return exportJson(
-    Array.from({ length: 8 }, (_, i) =>
-      Object.assign(chatSpan({ 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.cost': 0.1, 'tollkeeper.api_key.id': 'k-1', 'tenant.id': 'acme' }), { endMs: minute + 3 * SEC + i * 2 * SEC }),
-    ),
-  );
-}
 
 describe('the fresh path: usage is judged seconds after it is stored, not when its minute closes', () => {
   it('a burst stored 3–17 s into a minute is a critical incident at the tick 20 s in; a restart rebuilds the counters from the store', async () => {
