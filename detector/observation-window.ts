@@ -129,17 +129,25 @@ export function createObservationWindow(o: ObservationWindowOptions) {
     return out;
   }
 
+  function heldPerKind(): Map<EntityKind, number> {
+    const n = new Map<EntityKind, number>();
+    for (const h of held.values()) n.set(h.obs.kind, (n.get(h.obs.kind) ?? 0) + 1);
+    return n;
+  }
+
   /** The entities not held that are read in (entity-cap.ts: `admitted`). */
   function admit(unknown: readonly MinutePoints[], from: number, keep: ReadonlySet<string>): MinutePoints[] {
     if (!Number.isFinite(max)) return [...unknown];
-    const heldOf = new Map<EntityKind, number>();
-    for (const h of held.values()) heldOf.set(h.obs.kind, (heldOf.get(h.obs.kind) ?? 0) + 1);
-    return admitted(unknown.map((r) => ({ item: r, rank: rankPoints(r, from) })), heldOf, max, bars, keep);
+    return admitted(unknown.map((r) => ({ item: r, rank: rankPoints(r, from) })), heldPerKind(), max, bars, keep);
   }
 
   /** Drops the coldest entities of every kind over the cap; notes each full kind's bar for the next read. */
   function trim(keep: ReadonlySet<string>): void {
-    if (!Number.isFinite(max)) return;
+    // Ranking reads every held series: only when some kind is full.
+    if (![...heldPerKind().values()].some((n) => n >= max)) {
+      bars = new Map();
+      return;
+    }
     const ranked: Ranked[] = [];
     for (const [key, h] of held) ranked.push(rankSeries(key, h.obs, h.lastRow));
     const { drop, bar } = overCap(ranked, max, keep);

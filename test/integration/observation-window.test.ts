@@ -81,4 +81,20 @@ describe('the observation window', () => {
     await tick(-3 * 60 * MIN, [], 'back in time');
     expect(reads.full).toBe(2);
   });
+
+  it('holds at most maxPerKind entities a kind: the top spenders of a full read, a newcomer only when it outspends the coldest, always one kept (an open incident)', async () => {
+    const repo = createAnomalyRepo(ctx.ts.store);
+    const w = createObservationWindow({ repo, kinds: ['api_key'], minutes: MINUTES, activeMinutes: ACTIVE, maxPerKind: 3 });
+    const spend = (apiKey: string, costUsd: number, time: number) => usageEvent({ apiKey, tenant: 'cap', time, costUsd, requests: 1, inputTokens: 100 });
+    const ids = (obs: readonly EntityObservation[]) => obs.map((o) => o.id).sort();
+    const t = T0 + 2 * 60 * MIN;
+    await ctx.ts.repo.insert(['a', 'b', 'c', 'd', 'e'].map((k, i) => spend(`cap-${k}`, i + 1, t - 2 * MIN)));
+    expect(ids(await w.read(t))).toEqual(['cap-c', 'cap-d', 'cap-e']);
+    // Newcomers as cheap as the coldest held stay out; one that spends more gets in and the coldest goes.
+    await ctx.ts.repo.insert([spend('cap-f', 3, t + 10_000), spend('cap-g', 9, t + 10_000)]);
+    expect(ids(await w.read(t + 20_000))).toEqual(['cap-d', 'cap-e', 'cap-g']);
+    // An entity kept (an open incident) is held whatever it spent; it counts toward the cap, so the coldest other goes.
+    expect(ids(await w.read(t + 30_000, [{ kind: 'api_key', id: 'cap-a' }]))).toEqual(['cap-a', 'cap-e', 'cap-g']);
+    expect(w.size).toBe(3);
+  });
 });
