@@ -90,7 +90,8 @@ export function gatewayPrioritySuite(isolation: GatewayIsolation): void {
       expect(await priorityGauge(t)).toEqual({ gateway: base, background });
 
       // A thread the lowered main thread creates now starts at the background priority.
-      const w = new Worker("require('node:worker_threads').parentPort.postMessage(require('node:fs').readlinkSync('/proc/thread-self').split('/').at(-1))", { eval: true });
+      // It stays alive (listening on its port) until terminated, so its thread is still there to be read.
+      const w = new Worker("const { parentPort } = require('node:worker_threads'); parentPort.on('message', () => undefined); parentPort.postMessage(require('node:fs').readlinkSync('/proc/thread-self').split('/').at(-1))", { eval: true });
       const tid = Number(await new Promise((resolve) => w.once('message', resolve)));
       expect(niceOf(tid)).toBe(background);
       await w.terminate();
