@@ -18,7 +18,7 @@ const SUMS = `
   q_input_tokens + q_output_tokens AS q_tokens, sum(cost_usd) AS q_cost_usd, sum(requests) AS q_requests,
   sum(tool_calls) AS q_tool_calls, sum(compute_seconds) / 3600 AS q_compute_hours, sum(unpriced) AS q_unpriced_requests`;
 
-type Row = Record<`q_${(typeof DIMENSIONS)[number]}` | 'q_unpriced_requests', number> & { entity: string };
+type Row = Record<`q_${(typeof DIMENSIONS)[number]}` | 'q_unpriced_requests', number> & { entity: string; q_tenant: string };
 
 function toUsage(r: Row): Usage {
   return Object.fromEntries(DIMENSIONS.map((d) => [d, Number(r[`q_${d}`])])) as Usage;
@@ -35,7 +35,7 @@ export function createQuotaRepo(ch: ClickHouse) {
    * weeks, months, billing cycles in whole-hour zones), else the per-minute one. Match selectors and attribute
    * scopes read raw events. Both rollups sum the same events, so the choice changes the cost, not the figures.
    */
-  function source(policy: Policy, window: PeriodWindow, params: Record<string, unknown>): { from: string; entity: string; where: string[] } {
+  function source(policy: Policy, window: PeriodWindow, params: Record<string, unknown>): { from: string; entity: string; where: string[]; time: string } {
     const isKind = (ENTITY_KINDS as readonly string[]).includes(policy.scope);
     if (isKind && Object.keys(policy.match).length === 0) {
       params.kind = policy.scope;
@@ -44,12 +44,14 @@ export function createQuotaRepo(ch: ClickHouse) {
           from: `(SELECT *, unpriced_requests AS unpriced FROM ${hour})`,
           entity: 'entity',
           where: ['kind = {kind:String}', 'hour >= {lo:DateTime64(3)}', 'hour < {hi:DateTime64(3)}'],
+          time: 'hour',
         };
       }
       return {
         from: `(SELECT *, unpriced_requests AS unpriced FROM ${minute})`,
         entity: 'entity',
         where: ['kind = {kind:String}', 'minute >= toStartOfMinute({lo:DateTime64(3)})', 'minute < {hi:DateTime64(3)}'],
+        time: 'minute',
       };
     }
     const where = ['time >= {lo:DateTime64(3)}', 'time < {hi:DateTime64(3)}'];
@@ -74,7 +76,7 @@ export function createQuotaRepo(ch: ClickHouse) {
       entity = 'attributes[{scopeAttr:String}]';
     }
     where.push(`${entity} != ''`);
-    return { from: `(SELECT *, if(cost_source = 'unpriced', requests, 0) AS unpriced FROM ${events})`, entity, where };
+    return { from: `(SELECT *, if(cost_source = 'unpriced', requests, 0) AS unpriced FROM ${events})`, entity, where, time: 'time' };
   }
 
   return {
@@ -86,11 +88,12 @@ export function createQuotaRepo(ch: ClickHouse) {
         s.where.push(`${s.entity} = {entity:String}`);
       }
       const rows = await ch.query<Row>(
-        `SELECT ${s.entity} AS entity, ${SUMS} FROM ${s.from} WHERE ${s.where.join(' AND ')} GROUP BY entity`,
+        // The tenant the entity last used (alerts name it, and email routes per tenant match on it).
+        `SELECT ${s.entity} AS entity, ${SUMS}, argMaxIf(tenant, ${s.time}, tenant != '') AS q_tenant FROM ${s.from} WHERE ${s.where.join(' AND ')} GROUP BY entity`,
         params,
         { tag: `quota.usage ${policy.name}` },
       );
-      return rows.map((r) => ({ entity: r.entity, usage: toUsage(r), unpricedRequests: Number(r.q_unpriced_requests) }));
+      return rows.map((r) => ({ entity: r.entity, usage: toUsage(r), unpricedRequests: Number(r.q_unpriced_requests), ...(r.q_tenant ? { tenant: r.q_tenant } : {}) }));
     },
   };
 }

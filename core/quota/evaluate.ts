@@ -4,6 +4,8 @@ import type { Dimension, Policy, Usage } from './policy.ts';
 export interface EntityUsage {
   entity: string;
   usage: Usage;
+  /** The tenant the entity's usage carries (the latest one), when it has one. */
+  tenant?: string;
 }
 
 /** A threshold an entity reached in this period that has not fired before. */

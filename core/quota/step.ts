@@ -67,11 +67,14 @@ export function quotaStep(state: QuotaState, input: readonly PolicyUsage[], now:
     const limitsFor = (entity: string) => state.limitsFor(policy, entity);
     const fired = (entity: string, threshold: number) => state.fired.has(firingKey({ policy: policy.name, scope: policy.scope, entity, periodKey, threshold }));
     const enforce = enforceOf(policy.action);
+    // An entity's tenant travels with its alerts (a tenant-scoped policy's entity is the tenant itself).
+    const tenants = new Map(policy.scope === 'tenant' ? [] : usages.flatMap((u) => (u.tenant ? [[u.entity, u.tenant] as const] : [])));
     for (const c of evaluatePolicy({ policy, limitsFor, window, periodKey, usages, fired })) {
       out.crossings.push(c);
       out.firings.push({ policy: c.policy, scope: c.scope, entity: c.entity, periodKey: c.periodKey, threshold: c.threshold, firedAt: now });
       const reason = describeCrossing(c);
-      const base = { entity: { kind: c.scope, id: c.entity }, source: 'quota' as const, policy: c.policy, dimension: c.dimension, observed: c.used, expected: c.limit, reason };
+      const tenant = tenants.get(c.entity);
+      const base = { entity: { kind: c.scope, id: c.entity }, ...(tenant !== undefined ? { tenant } : {}), source: 'quota' as const, policy: c.policy, dimension: c.dimension, observed: c.used, expected: c.limit, reason };
       out.events.push({ type: c.hard ? 'quota.exceeded' : 'quota.threshold', timestamp: at, data: { ...base, threshold: c.threshold, action: c.hard ? policy.action.type : 'alert' } });
       if (!c.hard || !enforce || o.shadow) continue;
       // Rolling windows have no end: the cause is lifted when usage falls back under the limit.
