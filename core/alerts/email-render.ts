@@ -1,6 +1,6 @@
 import type { MailItem, MailPlan } from './email-plan.ts';
 import { amount, escapeHtml, markInvisible, ofLimit } from './escape.ts';
-import { actionText, isEnforcement, oneLine, ratioText, restoreCall, shownEvent, singleSubject, summaryOf } from './summary.ts';
+import { actionText, entityPageUrl, isEnforcement, oneLine, ratioText, restoreCall, shownEvent, singleSubject, summaryOf } from './summary.ts';
 import type { AlertEvent, What } from './types.ts';
 
 export interface RenderContext {
@@ -28,6 +28,8 @@ interface Row {
   value: string;
   /** Shown as code (the restore call). */
   code?: boolean;
+  /** Shown as a link to itself. */
+  link?: boolean;
 }
 
 function comparison(e: AlertEvent): Row | undefined {
@@ -56,10 +58,13 @@ function itemRows(raw: MailItem, ctx: RenderContext): Row[] {
   if (inc) rows.push({ label: 'Incident', value: `${inc.data.incident_id!}${inc.data.pattern ? ` (${inc.data.pattern}${inc.data.severity ? `, ${inc.data.severity}` : ''})` : ''}` });
   rows.push({ label: 'Why', value: e.data.reason });
   rows.push({ label: 'Action taken', value: actionText(e) });
+  rows.push({ label: 'Entity page', value: pageOf(raw, ctx), link: true });
   const enforced = raw.events.find(isEnforcement);
   if (enforced) rows.push({ label: 'To restore', value: restoreCall(enforced, ctx.apiUrl), code: true });
   return rows;
 }
+
+const pageOf = (item: MailItem, ctx: RenderContext): string => entityPageUrl(ctx.apiUrl, item.events[0]!.data.entity.kind, item.events[0]!.data.entity.id);
 
 const shownItem = (item: MailItem): MailItem => ({ ...item, events: item.events.map(shownEvent) });
 
@@ -103,10 +108,15 @@ function textBody(plan: MailPlan, ctx: RenderContext, subject: string): string {
   return out.join('\n') + '\n';
 }
 
+function cellHtml(r: Row): string {
+  if (r.code) return `<code style="font:12px monospace;background:#f4f4f4;padding:2px 4px;word-break:break-all">${escapeHtml(r.value)}</code>`;
+  return r.link ? `<a href="${escapeHtml(r.value)}" style="word-break:break-all">${escapeHtml(r.value)}</a>` : escapeHtml(r.value);
+}
+
 function htmlTable(rows: readonly Row[]): string {
   const cell = 'padding:4px 12px 4px 0;vertical-align:top;text-align:left';
   return `<table role="presentation" style="border-collapse:collapse;font:14px sans-serif">${rows
-    .map((r) => `<tr><th style="${cell};color:#555;font-weight:normal;white-space:nowrap">${escapeHtml(r.label)}</th><td style="${cell}">${r.code ? `<code style="font:12px monospace;background:#f4f4f4;padding:2px 4px;word-break:break-all">${escapeHtml(r.value)}</code>` : escapeHtml(r.value)}</td></tr>`)
+    .map((r) => `<tr><th style="${cell};color:#555;font-weight:normal;white-space:nowrap">${escapeHtml(r.label)}</th><td style="${cell}">${cellHtml(r)}</td></tr>`)
     .join('')}</table>`;
 }
 
@@ -114,7 +124,7 @@ function htmlBody(plan: MailPlan, ctx: RenderContext, subject: string): string {
   const parts: string[] = [`<h2 style="font:bold 16px sans-serif">${escapeHtml(subject.replace(/^\[tollkeeper\] /, ''))}</h2>`];
   if (plan.items.length > 1) {
     const listed = plan.items.slice(0, DIGEST_LIST_MAX);
-    parts.push(`<ul style="font:14px sans-serif">${listed.map((i) => `<li>${escapeHtml(itemLine(i))}</li>`).join('')}</ul>`);
+    parts.push(`<ul style="font:14px sans-serif">${listed.map((i) => `<li><a href="${escapeHtml(pageOf(i, ctx))}">${escapeHtml(itemLine(i))}</a></li>`).join('')}</ul>`);
     if (plan.items.length > listed.length) parts.push(`<p style="font:14px sans-serif">… and ${plan.items.length - listed.length} more.</p>`);
     parts.push('<p style="font:14px sans-serif">First of them in detail:</p>');
   }

@@ -71,6 +71,11 @@ export function restoreCall(e: AlertEvent, apiUrl: string): string {
   return `curl -X POST ${shellQuote(apiUrl.replace(/\/+$/, '') + '/v1/enforcement')} -H "authorization: Bearer $TOLLKEEPER_ADMIN_TOKEN" -H 'content-type: application/json' -d ${shellQuote(body)}`;
 }
 
+/** The entity's page in the built-in web UI, served on the API port (its data asks for the admin token). */
+export function entityPageUrl(apiUrl: string, kind: string, id: string): string {
+  return `${apiUrl.replace(/\/+$/, '')}/#/entity/${encodeURIComponent(kind)}/${encodeURIComponent(id)}`;
+}
+
 /** "[tollkeeper] Revoked: api_key k-42 — $38.10 in 5 min, 95× usual" */
 export function singleSubject(e: AlertEvent): string {
   return oneLine(`[tollkeeper] ${WHAT[e.type]}: ${e.data.entity.kind} ${e.data.entity.id} — ${summaryOf(e)}`);

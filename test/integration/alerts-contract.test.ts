@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { enforce } from '../helpers/alerts-api.ts';
 import { useAlertApps } from '../helpers/alert-apps.ts';
 import { startApp } from '../helpers/app.ts';
 import { createTracer } from '../helpers/otel.ts';
@@ -45,5 +46,20 @@ policies:
     const mail = await waitFor(() => smtp.mails.find((m) => m.parsed.subject?.startsWith('[tollkeeper] Revoked: api_key k-acme')), { what: 'the revocation mail' });
     expect(mail.rcpt.sort()).toEqual(['acme-admins@example.com', 'ops@example.com']);
     expect(mail.parsed.text).toMatch(/^Tenant: +acme$/m);
+  });
+
+  it("link the entity's page in the web UI on the API port, in the text and the HTML part", async () => {
+    const smtp = await apps.smtp();
+    const t = apps.use(await startApp({ startLoop: false, yaml: `alerts: { email: { smtp_url: "${smtp.url}", to: [ops@example.com] } }` }));
+    await enforce(t, 'revoke', 'api_key', 'k/42 ü&x');
+    const mail = (await waitFor(() => smtp.mails[0], { what: 'the mail' })).parsed;
+    const link = /^Entity page: +(\S+)$/m.exec(mail.text ?? '')?.[1];
+    expect(link).toBe(`${t.apiUrl}/#/entity/api_key/${encodeURIComponent('k/42 ü&x')}`);
+    expect(String(mail.html)).toContain(`<a href="${link!}"`);
+    // The page behind it is the web UI, served on the API port without a token (its data needs the admin token).
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('/ui/app.js');
   });
 });
