@@ -18,12 +18,29 @@ const ICON: Record<AlertEvent['type'], string> = {
   'key.restored': ':white_check_mark:',
 };
 
+/** Slack refuses a whole message whose section text is over 3000 characters (`invalid_blocks`). */
+const SECTION_MAX = 3000;
+
+/**
+ * Escaped text cut to `max` characters with '…', never inside an entity (`&lt;`) or a surrogate pair. Escaping
+ * grows a field up to eightfold (`<` → `&lt;`, a bidi control → `[U+202E]`), so each field has its own budget and
+ * the fields of one block stay under Slack's limit together.
+ */
+export function clipEscaped(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = s.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '');
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return cut + '…';
+}
+
+const field = (s: string, max: number): string => clipEscaped(escapeMrkdwn(s), max);
+
 function usualLine(e: AlertEvent): string | undefined {
   const { observed, expected } = e.data;
   if (observed === undefined || expected === undefined) return undefined;
-  if (e.data.source === 'quota') return `*Used:* ${escapeMrkdwn(ofLimit(e.data.dimension, observed, expected))} (limit)`;
+  if (e.data.source === 'quota') return `*Used:* ${field(ofLimit(e.data.dimension, observed, expected), 200)} (limit)`;
   const r = ratioText(observed, expected);
-  return `*Observed:* ${escapeMrkdwn(amount(e.data.metric, observed))} vs usual ${escapeMrkdwn(amount(e.data.metric, expected))}${r ? ` (${r})` : ''}`;
+  return `*Observed:* ${field(amount(e.data.metric, observed), 100)} vs usual ${field(amount(e.data.metric, expected), 100)}${r ? ` (${r})` : ''}`;
 }
 
 /**
@@ -33,25 +50,25 @@ function usualLine(e: AlertEvent): string | undefined {
  */
 export function slackMessage(raw: AlertEvent, apiUrl: string): SlackMessage {
   const e = shownEvent(raw);
-  const id = escapeMrkdwn(e.data.entity.id);
+  const id = field(e.data.entity.id, 600);
   // An id with a backtick cannot sit in inline code; shown as plain (escaped) text then.
   const who = `${e.data.entity.kind} ${id.includes('`') ? id : '`' + id + '`'}`;
-  const headline = `${ICON[e.type]} *${WHAT[e.type]}:* ${who}${e.data.tenant ? ` (tenant ${escapeMrkdwn(e.data.tenant)})` : ''} — ${escapeMrkdwn(summaryOf(e))}`;
+  const headline = `${ICON[e.type]} *${WHAT[e.type]}:* ${who}${e.data.tenant ? ` (tenant ${field(e.data.tenant, 300)})` : ''} — ${field(summaryOf(e), 600)}`;
   const details = [
     usualLine(e),
-    e.data.policy ? `*Policy:* ${escapeMrkdwn(e.data.policy)}` : undefined,
-    e.data.incident_id ? `*Incident:* ${escapeMrkdwn(e.data.incident_id)}${e.data.pattern ? ` (${escapeMrkdwn(e.data.pattern)}${e.data.severity ? `, ${escapeMrkdwn(e.data.severity)}` : ''})` : ''}` : undefined,
-    `*Why:* ${escapeMrkdwn(e.data.reason)}`,
-    `*Done:* ${escapeMrkdwn(actionText(e))}`,
+    e.data.policy ? `*Policy:* ${field(e.data.policy, 300)}` : undefined,
+    e.data.incident_id ? `*Incident:* ${field(e.data.incident_id, 200)}${e.data.pattern ? ` (${field(e.data.pattern, 100)}${e.data.severity ? `, ${field(e.data.severity, 50)}` : ''})` : ''}` : undefined,
+    `*Why:* ${field(e.data.reason, 1200)}`,
+    `*Done:* ${field(actionText(e), 700)}`,
   ].filter((l): l is string => l !== undefined);
   // Inside a code block Slack still wants `&`, `<`, `>` escaped (and shows them as typed).
   const restore = isEnforcement(e) ? `*To restore:*\n\`\`\`${escapeMrkdwnCode(restoreCall(raw, apiUrl))}\`\`\`` : undefined;
   const text = [headline, ...details, ...(restore ? [restore] : [])].join('\n');
   const blocks: object[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: headline } },
-    { type: 'section', text: { type: 'mrkdwn', text: details.join('\n') } },
+    { type: 'section', text: { type: 'mrkdwn', text: clipEscaped(headline, SECTION_MAX) } },
+    { type: 'section', text: { type: 'mrkdwn', text: clipEscaped(details.join('\n'), SECTION_MAX) } },
     ...(restore ? [{ type: 'section', text: { type: 'mrkdwn', text: restore } }] : []),
-    { type: 'context', elements: [{ type: 'mrkdwn', text: `tollkeeper · ${escapeMrkdwn(e.type)} · ${escapeMrkdwn(e.timestamp)}` }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: `tollkeeper · ${field(e.type, 50)} · ${field(e.timestamp, 50)}` }] },
   ];
   return { text, blocks };
 }

@@ -14,7 +14,7 @@ export interface ReceivedHook {
   receivedAt: number;
 }
 
-export type HookBehaviour = (req: IncomingMessage, res: ServerResponse) => boolean;
+export type HookBehaviour = (req: IncomingMessage, res: ServerResponse, body: string) => boolean;
 
 /**
  * A webhook receiver on 127.0.0.1 that verifies Standard Webhooks signatures. `behave` may answer first (to
@@ -33,11 +33,11 @@ export async function startHookReceiver(secret: string | undefined, port = 0) {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (behave?.(req, res)) {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (behave?.(req, res, body)) {
           if (!res.writableEnded) hanging.add(res);
           return;
         }
-        const body = Buffer.concat(chunks).toString('utf8');
         const headers = { 'webhook-id': String(req.headers['webhook-id'] ?? ''), 'webhook-timestamp': String(req.headers['webhook-timestamp'] ?? ''), 'webhook-signature': String(req.headers['webhook-signature'] ?? '') };
         let verified = wh === undefined;
         if (wh) {
@@ -123,4 +123,21 @@ export async function startSmtp(port = 0) {
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
+}
+
+/** Slack's Block Kit limits that make it refuse a whole message (400 `invalid_blocks`); [] when it would accept it. */
+export function slackRefusals(body: string): string[] {
+  const msg = JSON.parse(body) as { text?: unknown; blocks?: { type: string; text?: { text: string }; elements?: { text: string }[] }[] };
+  const out: string[] = [];
+  if (typeof msg.text !== 'string' || msg.text.length === 0) out.push('no text');
+  const blocks = msg.blocks ?? [];
+  if (blocks.length > 50) out.push(`${blocks.length} blocks (at most 50)`);
+  for (const [i, b] of blocks.entries()) {
+    for (const t of [b.text?.text, ...(b.elements ?? []).map((e) => e.text)]) {
+      if (t === undefined) continue;
+      if (t.length === 0 || t.length > 3000) out.push(`blocks[${i}] (${b.type}): text of ${t.length} characters (1 to 3000)`);
+    }
+    if ((b.elements ?? []).length > 10) out.push(`blocks[${i}]: more than 10 elements`);
+  }
+  return out;
 }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { wellFormedText } from '../../core/well-formed.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { useAlertApps } from '../helpers/alert-apps.ts';
-import { enforce } from '../helpers/alerts-api.ts';
+import { slackRefusals } from '../helpers/alert-receivers.ts';
+import { deliveries, enforce } from '../helpers/alerts-api.ts';
 import { HOSTILE } from '../helpers/hostile-ids.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -87,5 +88,26 @@ describe('hostile ids in alerts', () => {
     expect(prose).toContain('k-[U+202E]gnp.exe');
     expect(prose.replaceAll('@\u200B', '@')).not.toMatch(INVISIBLE);
     expect(chat.slice(chat.indexOf('```'))).toContain(JSON.stringify(HOSTILE.rtl));
+  });
+
+  it('a Slack message stays within Block Kit limits however long the escaped id and reason grow', async () => {
+    const slack = await receiver(undefined);
+    // As Slack does: a section text over 3000 characters refuses the whole message.
+    slack.setBehaviour((_req, res, body) => {
+      const refused = slackRefusals(body);
+      if (refused.length === 0) return false;
+      res.writeHead(400).end(`invalid_blocks: ${refused.join('; ')}`);
+      return true;
+    });
+    t = apps.use(await startApp({ startLoop: false, yaml: yaml(`    - { url: "${slack.url}", format: slack }`) }));
+    // Each '<' is four characters once escaped, each bidi control eight once made visible.
+    const id = '<'.repeat(200) + '\u202E'.repeat(56);
+    await enforce(t, 'revoke', 'api_key', id, '<&>'.repeat(300) + '\u202E'.repeat(100));
+    await waitFor(async () => slack.hooks.length === 1 || (await deliveries(t, 'channel=slack'))[0]?.last_error, { what: 'the Slack message or its refusal' });
+    expect((await deliveries(t, 'channel=slack'))[0]?.last_error ?? null).toBeNull();
+    const msg = slack.hooks[0]!.json as { text: string };
+    expect(msg.text).toMatch(/^\*Why:\* (&lt;&amp;&gt;)+.*…$/m);
+    // The restore call is never cut: it carries the exact id.
+    expect(msg.text).toContain(JSON.stringify(id).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
   });
 });

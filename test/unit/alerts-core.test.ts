@@ -5,7 +5,7 @@ import { retryDelay, withRetryAfter } from '../../core/alerts/backoff.ts';
 import { spendChartPng } from '../../core/alerts/chart.ts';
 import { groupByEntity, planEmails, type EmailRules } from '../../core/alerts/email-plan.ts';
 import { renderMail } from '../../core/alerts/email-render.ts';
-import { slackMessage } from '../../core/alerts/slack.ts';
+import { clipEscaped, slackMessage } from '../../core/alerts/slack.ts';
 import { restoreCall, singleSubject } from '../../core/alerts/summary.ts';
 import type { AlertEvent } from '../../core/alerts/types.ts';
 
@@ -135,4 +135,13 @@ describe('spend chart', () => {
     expect(at(590, 150)).toEqual([214, 69, 65]); // the alert bar reaches the bottom right
     expect(at(10, 20)).not.toEqual([120, 144, 200]); // a small bar leaves the top left empty
   });
+
+  it('clips escaped chat text at its budget, never inside an entity or a surrogate pair', () => {
+    expect(clipEscaped('short', 10)).toBe('short');
+    expect(clipEscaped('&lt;&lt;&lt;', 7)).toBe('&lt;…');
+    expect(clipEscaped('ab&amp;cd', 5)).toBe('ab…');
+    expect(clipEscaped('ab💸cd', 4)).toBe('ab…');
+    expect(clipEscaped('x'.repeat(5000), 3000)).toHaveLength(3000);
+  });
 });
+
