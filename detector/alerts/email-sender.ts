@@ -27,6 +27,31 @@ function money(v: number): string {
   return `$${v >= 100 ? v.toFixed(0) : v.toFixed(2)}`;
 }
 
+/** The stored mail: the plan, and the recipients refused for good by an earlier attempt (named when it is delivered). */
+type StoredMail = MailPlan & { refused?: string[] };
+
+interface Refusal {
+  recipient?: string;
+  responseCode?: number;
+  response?: string;
+}
+
+const refusalText = (r: Refusal): string => `${r.recipient ?? '?'} (${(r.response ?? String(r.responseCode ?? '')).replace(/\s+/g, ' ').trim()})`;
+
+/**
+ * Some recipients refused, the others accepted (nodemailer then resolves): the mail went out, but not to them. A
+ * recipient deferred with a 4xx is retried alone (same Message-ID); one refused with a 5xx is named in `last_error`.
+ */
+function partly(plan: StoredMail, accepted: readonly string[], rejected: readonly Refusal[]): AttemptOutcome {
+  const deferred = rejected.filter((r) => !(typeof r.responseCode === 'number' && r.responseCode >= 500) && r.recipient);
+  const refused = [...(plan.refused ?? []), ...rejected.filter((r) => !deferred.includes(r)).map(refusalText)];
+  const said = [refused.length ? `not accepted for ${refused.join(', ')}` : '', deferred.length ? `deferred for ${deferred.map(refusalText).join(', ')}` : '', accepted.length ? `delivered to ${accepted.join(', ')}` : ''];
+  const text = said.filter(Boolean).join('; ');
+  if (deferred.length === 0) return { ok: true, note: text };
+  const to = deferred.map((r) => r.recipient!);
+  return { ok: false, retriable: true, error: text, rest: { payload: JSON.stringify({ ...plan, to, refused } satisfies StoredMail) } };
+}
+
 /** nodemailer over SMTP: one mail per delivery, with the spend chart of its first entity inline. */
 export function createEmailSender(o: EmailSenderOptions) {
   const options: SMTPTransport.Options = { url: o.smtpUrl, connectionTimeout: o.timeoutMs, greetingTimeout: o.timeoutMs, socketTimeout: o.timeoutMs };
@@ -53,11 +78,11 @@ export function createEmailSender(o: EmailSenderOptions) {
 
   return {
     async send(d: Delivery): Promise<AttemptOutcome> {
-      const plan = JSON.parse(d.payload) as MailPlan;
+      const plan = JSON.parse(d.payload) as StoredMail;
       const c = await chart(plan);
       const mail = renderMail(plan, { apiUrl: o.apiUrl(), ...(o.dashboardUrl ? { dashboardUrl: o.dashboardUrl } : {}), ...(c ? { chartCid: CID, chartCaption: c.caption } : {}) });
       try {
-        await transport.sendMail({
+        const info = await transport.sendMail({
           from: o.from,
           to: plan.to,
           subject: mail.subject,
@@ -68,7 +93,9 @@ export function createEmailSender(o: EmailSenderOptions) {
           headers: { 'X-Tollkeeper-Delivery': d.id },
           ...(c ? { attachments: [{ filename: 'spend.png', content: c.png, contentType: 'image/png', cid: CID, contentDisposition: 'inline' as const }] } : {}),
         });
-        return { ok: true };
+        const rejected = (info.rejectedErrors ?? []) as Refusal[];
+        if (rejected.length > 0) return partly(plan, info.accepted.map(String), rejected);
+        return plan.refused?.length ? { ok: true, note: `not accepted for ${plan.refused.join(', ')}` } : { ok: true };
       } catch (err) {
         const e = err as { message?: string; responseCode?: number; code?: string };
         // A recipient the server refuses for good (5xx on the envelope) will not improve with retries.

@@ -4,8 +4,17 @@ import type { Delivery, DeliveryChannel, OutboxRepo } from '../../store/outbox-r
 
 /** How one attempt went. Retry is decided by classification, never by reading error text. */
 export type AttemptOutcome =
-  | { ok: true }
-  | { ok: false; error: string; retriable: boolean; retryAfterMs?: number; /** the receiver is gone for good (410) */ gone?: boolean };
+  | { ok: true; /** delivered, with something the operator should see (kept as `last_error`) */ note?: string }
+  | {
+      ok: false;
+      error: string;
+      retriable: boolean;
+      retryAfterMs?: number;
+      /** the receiver is gone for good (410) */
+      gone?: boolean;
+      /** what is left to send, when part of it went out (a mail some recipients accepted); `target` stays as planned */
+      rest?: { payload: string };
+    };
 
 export type Sender = (d: Delivery) => Promise<AttemptOutcome>;
 
@@ -135,13 +144,14 @@ export function createOutbox(o: OutboxOptions) {
     const attempts = d.attempts + 1;
     let updated: Delivery;
     if (outcome.ok) {
-      updated = { ...d, status: 'delivered', attempts, lastError: '', updatedAt: now, deliveredAt: now };
+      updated = { ...d, status: 'delivered', attempts, lastError: outcome.note ?? '', updatedAt: now, deliveredAt: now };
+      if (outcome.note) o.logger.warn({ delivery: d.id, channel: d.channel, target: d.target, note: outcome.note }, 'alert delivered in part');
     } else if (!outcome.retriable || attempts >= o.retry.maxAttempts) {
-      updated = { ...d, status: 'dead', attempts, lastError: outcome.error, updatedAt: now };
+      updated = { ...d, ...outcome.rest, status: 'dead', attempts, lastError: outcome.error, updatedAt: now };
       o.logger.warn({ delivery: d.id, channel: d.channel, target: d.target, attempts, error: outcome.error }, 'alert delivery dead');
     } else {
       const delay = withRetryAfter(retryDelay(attempts, o.retry, random()), outcome.retryAfterMs, o.retry);
-      updated = { ...d, status: 'failed', attempts, lastError: outcome.error, updatedAt: now, nextAttemptAt: now + delay };
+      updated = { ...d, ...outcome.rest, status: 'failed', attempts, lastError: outcome.error, updatedAt: now, nextAttemptAt: now + delay };
       o.logger.info({ delivery: d.id, channel: d.channel, attempts, retryInMs: delay, error: outcome.error }, 'alert delivery failed; will retry');
     }
     if (outcome.ok) delivered[d.channel]++;

@@ -17,6 +17,10 @@ export function useAlertApps() {
       slot.cleanups.push(() => r.stop());
       return r;
     },
+    /** Runs after this test (a server the test started itself). */
+    cleanup(fn: () => Promise<void>): void {
+      slot.cleanups.push(fn);
+    },
     async smtp() {
       const s = await startSmtp();
       slot.cleanups.push(() => s.stop());

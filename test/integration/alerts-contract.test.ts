@@ -1,5 +1,8 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { describe, expect, it } from 'vitest';
-import { enforce } from '../helpers/alerts-api.ts';
+import { deliveries, enforce } from '../helpers/alerts-api.ts';
 import { useAlertApps } from '../helpers/alert-apps.ts';
 import { startApp } from '../helpers/app.ts';
 import { createTracer } from '../helpers/otel.ts';
@@ -16,7 +19,7 @@ interface Hook {
   data: Record<string, any>;
 }
 
-describe('alerts from real quota decisions', () => {
+describe('alerts as an operator receives them', () => {
   it('name the tenant of the entity, so webhooks show it and tenant email routes reach its admins', async () => {
     const hooks = await apps.hookReceiver(SECRET);
     const smtp = await apps.smtp();
@@ -62,4 +65,41 @@ policies:
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await page.text()).toContain('/ui/app.js');
   });
+
+  it('never counts a mail as delivered to a recipient the SMTP server refused: retries a deferred one, names a refused one', async () => {
+    const got: { rcpt: string[]; subject: string }[] = [];
+    let deferrals = 0;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onRcptTo(addr, _session, cb) {
+        const refuse = (code: number, text: string) => cb(Object.assign(new Error(text), { responseCode: code }));
+        if (addr.address === 'gone@example.com') return refuse(550, 'no such mailbox');
+        if (addr.address === 'full@example.com' && deferrals++ < 2) return refuse(452, 'mailbox full, try later');
+        cb();
+      },
+      onData(stream, session, cb) {
+        simpleParser(stream)
+          .then((p) => got.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), subject: p.subject ?? '' }))
+          .then(() => cb(), cb);
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    apps.cleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.server.address() as AddressInfo).port;
+    const t = apps.use(
+      await startApp({
+        startLoop: false,
+        yaml: `alerts: { delivery: { max_attempts: 10, backoff: 50ms, max_backoff: 200ms }, email: { smtp_url: "smtp://127.0.0.1:${port}", to: [ops@example.com, gone@example.com, full@example.com] } }`,
+      }),
+    );
+    await enforce(t, 'revoke', 'api_key', 'k-mail');
+    const done = await waitFor(async () => (await deliveries(t, 'channel=email&status=delivered'))[0], { what: 'the delivered mail' });
+    expect(got.map((m) => m.rcpt)).toEqual([['ops@example.com'], ['full@example.com']]);
+    expect(got.every((m) => m.subject === got[0]!.subject)).toBe(true);
+    expect(done).toMatchObject({ attempts: 3, target: 'full@example.com, gone@example.com, ops@example.com' });
+    expect(done.last_error).toMatch(/^not accepted for gone@example\.com \(550 no such mailbox\)/);
+  });
 });
+
