@@ -42,13 +42,21 @@ export function summaryOf(e: AlertEvent): string {
   return clip(rest);
 }
 
+/** "3 requests per minute and 1000 tokens per minute" for a throttle's limit; undefined without one. */
+function rateText(limit: unknown): string | undefined {
+  if (typeof limit !== 'object' || limit === null) return undefined;
+  const l = limit as { requests_per_minute?: unknown; tokens_per_minute?: unknown };
+  const parts = [typeof l.requests_per_minute === 'number' ? `${l.requests_per_minute} requests per minute` : '', typeof l.tokens_per_minute === 'number' ? `${l.tokens_per_minute} tokens per minute` : ''].filter(Boolean);
+  return parts.length ? parts.join(' and ') : undefined;
+}
+
 /** What was done, in words a person acts on. */
 export function actionText(e: AlertEvent): string {
   switch (e.type) {
     case 'key.revoked':
       return `Revoked: every request carrying ${e.data.entity.kind} ${e.data.entity.id} is refused by gateways`;
     case 'key.throttled':
-      return `Throttled to ${typeof e.data.limit === 'object' && e.data.limit !== null ? JSON.stringify(e.data.limit) : 'its configured rate'}`;
+      return `Throttled to ${rateText(e.data.limit) ?? 'its configured rate'}`;
     case 'key.restored':
       return 'Restored: no longer on the revocation list';
     case 'anomaly.resolved':

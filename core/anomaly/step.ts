@@ -1,4 +1,4 @@
-import { buildCause, describeAction, enforceOf, type AddCause } from '../enforcement/cause.ts';
+import { buildCause, describeAction, enforcedData, enforceOf, type AddCause } from '../enforcement/cause.ts';
 import type { BusEvent } from '../events.ts';
 import type { PolicyAction } from '../quota/policy.ts';
 import type { ReconcileResult } from './incidents.ts';
@@ -51,7 +51,7 @@ export function anomalyStep(acted: ReadonlyMap<string, Severity>, changes: Pick<
     if (!enforce || o.shadow) continue;
     const cause = buildCause({ enforce, reason: inc.explanation, source: 'anomaly', ref: inc.id, at: now, ...(o.ttlMs ? { expiresAt: now + o.ttlMs } : {}) });
     out.add.push({ kind: inc.kind, id: inc.entityId, cause, actor: `incident:${inc.id}` });
-    enforced.push({ type: enforce.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { ...data, reason: inc.explanation, action: enforce.action } });
+    enforced.push({ type: enforce.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { ...data, reason: inc.explanation, ...enforcedData(enforce) } });
   }
   for (const inc of changes.resolved) {
     next.delete(inc.id);

@@ -17,6 +17,11 @@ export function enforceOf(a: PolicyAction): Enforce | undefined {
   };
 }
 
+/** `action` (and a throttle's `limit`) for the event that announces an enforcement: receivers see the rate. */
+export function enforcedData(e: Enforce): { action: EnforcementAction; limit?: ThrottleLimit } {
+  return { action: e.action, ...(e.action === 'throttle' && e.limit ? { limit: e.limit } : {}) };
+}
+
 /** The action as incidents and replay show it: `revoke`, `alert`, `throttle(10 rpm, 5000 tpm)`. */
 export function describeAction(a: PolicyAction): string {
   if (a.type !== 'throttle') return a.type;

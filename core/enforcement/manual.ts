@@ -1,5 +1,5 @@
 import type { BusEvent } from '../events.ts';
-import { buildCause, type AddCause, type LiftCauses } from './cause.ts';
+import { buildCause, enforcedData, type AddCause, type LiftCauses } from './cause.ts';
 import type { ThrottleLimit } from './types.ts';
 
 /** An operator's (or another system's) request through POST /v1/enforcement, validated. */
@@ -29,6 +29,6 @@ export function manualStep(req: ManualRequest, listed: boolean, now: number): { 
   return {
     add: [{ kind: req.kind, id: req.id, cause, actor: 'api' }],
     lift: [],
-    events: [{ type: req.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { entity, source: 'manual', action: req.action, reason } }],
+    events: [{ type: req.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { entity, source: 'manual', ...enforcedData(enforce), reason } }],
   };
 }

@@ -1,4 +1,4 @@
-import { buildCause, enforceOf, type AddCause, type LiftCauses } from '../enforcement/cause.ts';
+import { buildCause, enforcedData, enforceOf, type AddCause, type LiftCauses } from '../enforcement/cause.ts';
 import type { Entry } from '../enforcement/types.ts';
 import type { BusEvent } from '../events.ts';
 import { evaluatePolicy, type Crossing, type EntityUsage, type Limits } from './evaluate.ts';
@@ -81,7 +81,7 @@ export function quotaStep(state: QuotaState, input: readonly PolicyUsage[], now:
       const expiresAt = policy.period.kind !== 'rolling' ? c.window.end : undefined;
       const cause = buildCause({ enforce, reason, source: 'quota', ref: policy.name, at: now, ...(expiresAt !== undefined ? { expiresAt } : {}) });
       out.add.push({ kind: c.scope, id: c.entity, cause, actor: `policy:${policy.name}` });
-      out.events.push({ type: enforce.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { ...base, action: enforce.action } });
+      out.events.push({ type: enforce.action === 'revoke' ? 'key.revoked' : 'key.throttled', timestamp: at, data: { ...base, ...enforcedData(enforce) } });
     }
     if (policy.period.kind !== 'rolling' || !enforce) continue;
     const over = new Set(usages.filter((u) => overLimit(u, limitsFor(u.entity))).map((u) => u.entity));

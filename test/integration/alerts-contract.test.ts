@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { describe, expect, it } from 'vitest';
-import { deliveries, enforce } from '../helpers/alerts-api.ts';
+import { api, deliveries, enforce } from '../helpers/alerts-api.ts';
 import { useAlertApps } from '../helpers/alert-apps.ts';
 import { startApp } from '../helpers/app.ts';
 import { createTracer } from '../helpers/otel.ts';
@@ -100,6 +100,35 @@ policies:
     expect(got.every((m) => m.subject === got[0]!.subject)).toBe(true);
     expect(done).toMatchObject({ attempts: 3, target: 'full@example.com, gone@example.com, ops@example.com' });
     expect(done.last_error).toMatch(/^not accepted for gone@example\.com \(550 no such mailbox\)/);
+  });
+
+  it('say the rate a throttle allows, in the webhook and in the mail, whoever throttled', async () => {
+    const hooks = await apps.hookReceiver(SECRET);
+    const smtp = await apps.smtp();
+    const t = apps.use(
+      await startApp({
+        yaml: `
+detector: { interval: 200ms }
+alerts:
+  webhooks: [{ url: "${hooks.url}", secret: "${SECRET}", events: [key.throttled] }]
+  email: { smtp_url: "${smtp.url}", to: [ops@example.com] }
+policies:
+  - { name: slow-down, scope: api_key, period: { calendar: day, timezone: UTC }, limits: { requests: 2 }, thresholds: [1.0], action: { throttle: { requests_per_minute: 3 } } }
+`,
+      }),
+    );
+    const sdk = createTracer(t.otlpUrl, 'json');
+    for (let i = 0; i < 3; i++) sdk.chat({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5, 'tollkeeper.api_key.id': 'k-fast' });
+    await sdk.flush();
+    await sdk.shutdown();
+    expect((await api(t, 'POST', '/v1/enforcement', { action: 'throttle', kind: 'user', id: 'u-7', reason: 'scraping', limit: { tokens_per_minute: 1000 } })).status).toBe(200);
+
+    await waitFor(() => hooks.hooks.length === 2 && smtp.mails.length === 2, { what: 'two throttle webhooks and mails' });
+    const limits = Object.fromEntries(hooks.hooks.map((h) => [(h.json as Hook).data.entity.id, (h.json as Hook).data.limit]));
+    expect(limits).toEqual({ 'k-fast': { requests_per_minute: 3 }, 'u-7': { tokens_per_minute: 1000 } });
+    const action = (id: string) => smtp.mails.find((m) => m.parsed.subject?.includes(id))?.parsed.text?.match(/^Action taken: +(.+)$/m)?.[1];
+    expect(action('k-fast')).toBe('Throttled to 3 requests per minute');
+    expect(action('u-7')).toBe('Throttled to 1000 tokens per minute');
   });
 });
 
