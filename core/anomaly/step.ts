@@ -55,7 +55,7 @@ export function anomalyStep(acted: ReadonlyMap<string, Severity>, changes: Pick<
   }
   for (const inc of changes.resolved) {
     next.delete(inc.id);
-    out.events.push({ type: 'anomaly.resolved', timestamp: at, data: { entity: { kind: inc.kind, id: inc.entityId }, source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, reason: `${inc.pattern} on ${inc.kind} ${inc.entityId} is back to normal` } });
+    out.events.push({ type: 'anomaly.resolved', timestamp: at, data: { entity: { kind: inc.kind, id: inc.entityId }, ...(inc.tenant ? { tenant: inc.tenant } : {}), source: 'anomaly', incident_id: inc.id, pattern: inc.pattern, severity: inc.severity, reason: `${inc.pattern} on ${inc.kind} ${inc.entityId} is back to normal` } });
     out.incidents.push({ ...inc, action: describeAction(o.actions[inc.severity]), shadow: o.shadow });
   }
   // Enforcement events follow the incident events: the incident is stored before its action shows on the list.
