@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { RevocationList } from '../core/enforcement/revocation-list.ts';
 import type { AddCause, LiftCauses } from '../core/enforcement/cause.ts';
+import type { LeftList } from '../core/enforcement/restored.ts';
 import type { Cause, Change, Entry } from '../core/enforcement/types.ts';
 import type { EnforcementRepo, LoggedChange } from '../store/enforcement-repo.ts';
 
@@ -49,23 +50,26 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
   const logged = (c: Change, ctx: ChangeContext, at: number): LoggedChange => ({ ...c, at, ...ctx });
 
   /** Carries out a decision's causes: adds, then lifts (each step decides one or the other per entity); one write. */
-  async function apply(d: { add: readonly AddCause[]; lift: readonly LiftCauses[] }): Promise<{ lifted: LiftCauses[] }> {
+  async function apply(d: { add: readonly AddCause[]; lift: readonly LiftCauses[] }): Promise<{ lifted: LiftCauses[]; left: LeftList[] }> {
     const at = deps.now();
     const changes: LoggedChange[] = [];
     const lifted: LiftCauses[] = [];
+    const left: LeftList[] = [];
     for (const a of d.add) {
       const c = list.addCause(a.kind, a.id, a.cause);
       if (c) changes.push(logged(c, { actor: a.actor, reason: a.cause.reason, source: a.cause.source }, at));
     }
     for (const l of d.lift) {
       const only = l.only;
+      const before = list.get(l.kind, l.id);
       const c = list.removeCauses(l.kind, l.id, only ? (x) => x.source === only.source && x.ref === only.ref : () => true);
       if (!c) continue;
+      if (c.op === 'remove' && before) left.push({ entry: before, reason: l.reason });
       changes.push(logged(c, { actor: l.actor, reason: l.reason, source: l.source }, at));
       lifted.push(l);
     }
     await persist(changes);
-    return { lifted };
+    return { lifted, left };
   }
 
   return {
@@ -93,11 +97,17 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
       if (change) await persist([logged(change, ctx, deps.now())]);
       return change !== null;
     },
-    async expire(): Promise<void> {
+    /** Drops the causes whose time is up; answers the entities that left the list with it. */
+    async expire(): Promise<LeftList[]> {
       const at = deps.now();
+      const before = new Map(list.list().map((e) => [`${e.kind}\u0000${e.id}`, e]));
       const changes = list.expire(new Date(at).toISOString());
       if (changes.length > 0) await persist(changes.map((c) => logged(c, { actor: 'tollkeeper', reason: 'expired', source: 'expiry' }, at)));
       else if (unsaved.length > 0) await flushUnsaved();
+      return changes.flatMap((c) => {
+        const entry = c.op === 'remove' ? before.get(`${c.kind}\u0000${c.id}`) : undefined;
+        return entry ? [{ entry, reason: 'expired' }] : [];
+      });
     },
     /** When the list was loaded from the store (the detector's ticks keep it current from then on). */
     loadedAt,

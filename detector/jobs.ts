@@ -1,5 +1,6 @@
 import type { AnomalyConfig } from '../core/anomaly/index.ts';
 import type { AnomalyActOptions } from '../core/anomaly/step.ts';
+import { restoredEvents } from '../core/enforcement/restored.ts';
 import { periodAt } from '../core/quota/period.ts';
 import type { Policy } from '../core/quota/policy.ts';
 import type { QuotaRepo } from '../store/quota-repo.ts';
@@ -66,6 +67,11 @@ export function createDetectorJobs(deps: DetectorJobsDeps): { jobs: Job[]; anoma
     });
     jobs.push({ name: 'anomaly', run: (n) => anomaly!.run(n) });
   }
-  jobs.push({ name: 'expiry', run: () => enforcement.expire() });
+  jobs.push({
+    name: 'expiry',
+    run: async (n) => {
+      void bus.publish(restoredEvents(await enforcement.expire(), n));
+    },
+  });
   return { jobs, anomaly };
 }

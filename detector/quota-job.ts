@@ -1,4 +1,5 @@
 import { periodAt, periodKey } from '../core/quota/period.ts';
+import { restoredEvents } from '../core/enforcement/restored.ts';
 import type { Policy } from '../core/quota/policy.ts';
 import { firingKey, quotaStep, type Firing, type PolicyUsage } from '../core/quota/step.ts';
 import type { Crossing } from '../core/quota/evaluate.ts';
@@ -51,8 +52,8 @@ export function createQuotaJob(deps: QuotaJobDeps) {
       // Firings count as fired only once stored: a failed write leaves them to fire on the next tick, not never.
       await deps.firings.record(d.firings);
       for (const f of d.firings) fired.add(firingKey(f));
-      await deps.enforcement.apply(d);
-      void deps.bus.publish(d.events);
+      const { left } = await deps.enforcement.apply(d);
+      void deps.bus.publish([...d.events, ...restoredEvents(left, now)]);
       return { crossings: d.crossings };
     },
   };

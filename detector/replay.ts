@@ -89,8 +89,9 @@ export async function replay(o: {
       },
       async expire() {
         const before = log.changes.length;
-        await enforcement.expire();
+        const left = await enforcement.expire();
         for (const c of log.changes.slice(before)) rows.push({ at: clock, source: 'enforcement', what: 'expiry', entity: `${c.kind} ${c.id}`, level: 'expired', action: c.op === 'remove' ? 'restore' : (c.entry?.action ?? '-'), detail: c.reason });
+        return left;
       },
     },
     bus: createBus([(e) => events.push(...e)]),

@@ -130,5 +130,25 @@ policies:
     expect(action('k-fast')).toBe('Throttled to 3 requests per minute');
     expect(action('u-7')).toBe('Throttled to 1000 tokens per minute');
   });
+
+  it('announce key.restored when an entry leaves the list by itself (its ttl passed), not only on a manual restore', async () => {
+    const hooks = await apps.hookReceiver(SECRET);
+    const t = apps.use(
+      await startApp({
+        yaml: `
+detector: { interval: 200ms }
+alerts: { webhooks: [{ url: "${hooks.url}", secret: "${SECRET}", events: [key.revoked, key.restored] }] }
+`,
+      }),
+    );
+    const revoked = await api(t, 'POST', '/v1/enforcement', { action: 'revoke', kind: 'api_key', id: 'k-ttl', reason: 'cooling off', ttl: '1s' });
+    expect(revoked.status).toBe(200);
+    const restored = await waitFor(() => hooks.hooks.find((h) => (h.json as Hook).type === 'key.restored'), { what: 'the key.restored webhook' });
+    expect(restored.verified).toBe(true);
+    expect((restored.json as Hook).data).toMatchObject({ entity: { kind: 'api_key', id: 'k-ttl' }, source: 'manual', action: 'restore', reason: 'expired: cooling off' });
+    const list = await api(t, 'GET', '/v1/revocations');
+    expect(list.body.entries).toEqual([]);
+    expect(hooks.hooks.map((h) => (h.json as Hook).type)).toEqual(['key.revoked', 'key.restored']);
+  });
 });
 
