@@ -36,6 +36,11 @@ export function configProblems(value: unknown): string[] {
       seen.add(token.name);
     });
   }
+  const email = mapping(mapping(mapping(value)?.alerts)?.email);
+  const listed = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
+  if (email?.smtp_url !== undefined && !listed(email.to) && !listed(email.routes)) {
+    problems.push('alerts.email.to: email is on (alerts.email.smtp_url or TOLLKEEPER_SMTP_URL) but has no recipient: list addresses in alerts.email.to or in alerts.email.routes');
+  }
   const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
   if (Array.isArray(webhooks)) {
     webhooks.forEach((w, i) => {

@@ -40,4 +40,13 @@ describe('alerts configuration', () => {
     const d = load('detector: { interval: 2s }');
     expect(d.ok && alertSettings(d.config, () => 'http://a')).toMatchObject({ webhooks: [], retry: { maxAttempts: 10, initialMs: 1000, maxMs: 300_000 } });
   });
+
+  it('refuses email that is on but has nobody to write to (every mail would be dropped unseen)', () => {
+    const r = load('detector: { interval: 2s }', { TOLLKEEPER_SMTP_URL: 'smtp://mail:1025' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toContain('t.yaml: alerts.email.to: email is on (alerts.email.smtp_url or TOLLKEEPER_SMTP_URL) but has no recipient: list addresses in alerts.email.to or in alerts.email.routes');
+    expect(load('alerts: { email: { routes: [{ severity: critical, to: [pager@x] }] } }', { TOLLKEEPER_SMTP_URL: 'smtp://mail:1025' }).ok).toBe(true);
+    expect(load('alerts: { email: { to: [] } }').ok).toBe(true);
+  });
 });
+
