@@ -1,3 +1,4 @@
+import { Webhook } from 'standardwebhooks';
 import { parseDuration } from '../quota/duration.ts';
 
 const mapping = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
@@ -46,7 +47,21 @@ export function configProblems(value: unknown): string[] {
     webhooks.forEach((w, i) => {
       const hook = mapping(w);
       if (hook && hook.format !== 'slack' && hook.secret === undefined) problems.push(`alerts.webhooks[${i}].secret: a standard webhook needs a secret (whsec_… or any string of 8+ characters)`);
+      const bad = hook && typeof hook.secret === 'string' ? whsecProblem(hook.secret) : undefined;
+      if (bad) problems.push(`alerts.webhooks[${i}].secret: a secret starting with whsec_ is base64 after the prefix (${bad}); any other string is used as raw key bytes`);
     });
   }
   return problems;
+}
+
+/** Why Standard Webhooks cannot sign with this whsec_ secret (every delivery would fail), or undefined. */
+function whsecProblem(secret: string): string | undefined {
+  if (!secret.startsWith('whsec_')) return undefined;
+  try {
+    new Webhook(secret).sign('msg_check', new Date(0), '');
+    return undefined;
+  } catch (err) {
+    // The library's message names the problem, never the secret.
+    return err instanceof Error ? err.message : 'not base64';
+  }
 }

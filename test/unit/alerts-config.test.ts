@@ -48,5 +48,16 @@ describe('alerts configuration', () => {
     expect(load('alerts: { email: { routes: [{ severity: critical, to: [pager@x] }] } }', { TOLLKEEPER_SMTP_URL: 'smtp://mail:1025' }).ok).toBe(true);
     expect(load('alerts: { email: { to: [] } }').ok).toBe(true);
   });
+
+  it('refuses a whsec_ secret that is not base64, naming the webhook but not the secret', () => {
+    const r = load(`alerts:
+  webhooks:
+    - { url: "http://127.0.0.1:1/a", secret: "whsec_!!notbase64!!" }
+    - { url: "http://127.0.0.1:1/b", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }
+    - { url: "http://127.0.0.1:1/c", secret: "any raw secret!!" }`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual(['t.yaml: alerts.webhooks[0].secret: a secret starting with whsec_ is base64 after the prefix (Base64Coder: incorrect characters for decoding); any other string is used as raw key bytes']);
+  });
 });
 
