@@ -12,7 +12,8 @@ export function alertSettings(config: Config, apiUrl: () => string): AlertSettin
   const a = config.alerts;
   const e = a.email;
   return {
-    apiUrl: () => a.public_url ?? apiUrl(),
+    // Messages link where people reach the API (a proxy's URL), not the address it listens on (0.0.0.0 in containers).
+    apiUrl: () => a.public_url ?? config.server.public_url ?? apiUrl(),
     retry: { maxAttempts: a.delivery.max_attempts, initialMs: a.delivery.backoff, maxMs: a.delivery.max_backoff },
     webhooks: a.webhooks.map((w) => ({
       id: subscriberId(w.url, w.name),

@@ -59,5 +59,16 @@ describe('alerts configuration', () => {
     if (r.ok) return;
     expect(r.errors).toEqual(['t.yaml: alerts.webhooks[0].secret: a secret starting with whsec_ is base64 after the prefix (Base64Coder: incorrect characters for decoding); any other string is used as raw key bytes']);
   });
+
+  it('builds links in messages on the URL people reach the API at: alerts.public_url, else server.public_url, else the listener', () => {
+    const base = (yaml: string) => {
+      const r = load(yaml);
+      if (!r.ok) throw new Error(r.errors.join('\n'));
+      return alertSettings(r.config, () => 'http://127.0.0.1:8080').apiUrl();
+    };
+    expect(base('server: { public_url: "https://tk.example.com" }')).toBe('https://tk.example.com');
+    expect(base('server: { public_url: "https://tk.example.com" }\nalerts: { public_url: "https://alerts.example.com" }')).toBe('https://alerts.example.com');
+    expect(base('detector: { interval: 2s }')).toBe('http://127.0.0.1:8080');
+  });
 });
 
