@@ -62,6 +62,7 @@ export function actionText(e: AlertEvent): string {
     case 'anomaly.resolved':
       return 'Nothing: the incident is closed';
     default:
+      if (e.data.action?.startsWith('shadow:')) return `Nothing (shadow mode): ${e.data.source === 'quota' ? 'the policy' : 'the anomaly settings'} would ${e.data.action.slice('shadow:'.length)}`;
       return e.data.action === undefined || e.data.action === 'alert' ? 'Alert only (no enforcement)' : `Policy action: ${e.data.action}`;
   }
 }

@@ -75,7 +75,7 @@ export function quotaStep(state: QuotaState, input: readonly PolicyUsage[], now:
       const reason = describeCrossing(c);
       const tenant = tenants.get(c.entity);
       const base = { entity: { kind: c.scope, id: c.entity }, ...(tenant !== undefined ? { tenant } : {}), source: 'quota' as const, policy: c.policy, dimension: c.dimension, observed: c.used, expected: c.limit, reason };
-      out.events.push({ type: c.hard ? 'quota.exceeded' : 'quota.threshold', timestamp: at, data: { ...base, threshold: c.threshold, action: c.hard ? policy.action.type : 'alert' } });
+      out.events.push({ type: c.hard ? 'quota.exceeded' : 'quota.threshold', timestamp: at, data: { ...base, threshold: c.threshold, action: !c.hard ? 'alert' : enforce && o.shadow ? `shadow:${policy.action.type}` : policy.action.type } });
       if (!c.hard || !enforce || o.shadow) continue;
       // Rolling windows have no end: the cause is lifted when usage falls back under the limit.
       const expiresAt = policy.period.kind !== 'rolling' ? c.window.end : undefined;

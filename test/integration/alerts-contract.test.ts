@@ -150,5 +150,32 @@ alerts: { webhooks: [{ url: "${hooks.url}", secret: "${SECRET}", events: [key.re
     expect(list.body.entries).toEqual([]);
     expect(hooks.hooks.map((h) => (h.json as Hook).type)).toEqual(['key.revoked', 'key.restored']);
   });
+
+  it('say in shadow mode that a quota action was not taken', async () => {
+    const hooks = await apps.hookReceiver(SECRET);
+    const smtp = await apps.smtp();
+    const t = apps.use(
+      await startApp({
+        yaml: `
+detector: { interval: 200ms, shadow: true }
+alerts:
+  webhooks: [{ url: "${hooks.url}", secret: "${SECRET}" }]
+  email: { smtp_url: "${smtp.url}", to: [ops@example.com] }
+policies:
+  - { name: trial, scope: api_key, period: { calendar: day, timezone: UTC }, limits: { requests: 1 }, thresholds: [1.0], action: revoke }
+`,
+      }),
+    );
+    const sdk = createTracer(t.otlpUrl, 'protobuf');
+    for (let i = 0; i < 2; i++) sdk.chat({ 'gen_ai.request.model': 'gpt-4o', 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 5, 'tollkeeper.api_key.id': 'k-shadow' });
+    await sdk.flush();
+    await sdk.shutdown();
+    const exceeded = await waitFor(() => hooks.hooks.find((h) => (h.json as Hook).type === 'quota.exceeded'), { what: 'the quota.exceeded webhook' });
+    expect((exceeded.json as Hook).data.action).toBe('shadow:revoke');
+    const mail = await waitFor(() => smtp.mails[0], { what: 'the mail' });
+    expect(mail.parsed.text).toMatch(/^Action taken: +Nothing \(shadow mode\): the policy would revoke$/m);
+    expect((await api(t, 'GET', '/v1/revocations')).body.entries).toEqual([]);
+    expect(hooks.hooks.map((h) => (h.json as Hook).type)).toEqual(['quota.exceeded']);
+  });
 });
 
