@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { AlertEventT, DurationMs, Name, strict, Url, withDefault } from './schema-parts.ts';
 
+/** An events filter: at least one type (an empty list would send nothing; leave it out for every event). */
+const Events = Type.Array(AlertEventT, { minItems: 1, errorMessage: 'expected at least one event type; leave events out for every event' });
+
 /* Where alerts go: email (routes, cooldown, charts), webhooks, and how deliveries are retried. */
 
 const EmailRoute = Type.Object(
@@ -10,7 +13,7 @@ const EmailRoute = Type.Object(
     tenant: Type.Optional(Type.String()),
     kind: Type.Optional(Type.String()),
     severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
-    events: Type.Optional(Type.Array(AlertEventT)),
+    events: Type.Optional(Events),
   },
   strict,
 );
@@ -35,7 +38,7 @@ const Webhook = Type.Object(
     name: Type.Optional(Name),
     url: Url,
     secret: Type.Optional(Type.String({ minLength: 8 })),
-    events: Type.Optional(Type.Array(AlertEventT)),
+    events: Type.Optional(Events),
     format: Type.Union([Type.Literal('standard'), Type.Literal('slack')], { default: 'standard' }),
     timeout: withDefault(DurationMs, '10s'),
   },

@@ -70,5 +70,15 @@ describe('alerts configuration', () => {
     expect(base('server: { public_url: "https://tk.example.com" }\nalerts: { public_url: "https://alerts.example.com" }')).toBe('https://alerts.example.com');
     expect(base('detector: { interval: 2s }')).toBe('http://127.0.0.1:8080');
   });
+
+  it('refuses an empty events list, which would silently send nothing (leave it out for every event)', () => {
+    const r = load(`alerts:
+  webhooks: [{ url: "http://127.0.0.1:1/a", secret: "a raw secret", events: [] }]
+  email: { smtp_url: "smtp://mail:25", to: [ops@x], routes: [{ to: [acme@x], events: [] }] }`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors.some((e) => e.startsWith('t.yaml: alerts.webhooks[0].events:'))).toBe(true);
+    expect(r.errors.some((e) => e.startsWith('t.yaml: alerts.email.routes[0].events:'))).toBe(true);
+  });
 });
 
