@@ -44,8 +44,15 @@ export function configProblems(value: unknown): string[] {
   }
   const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
   if (Array.isArray(webhooks)) {
+    // Deliveries, secrets and the 410 switch are kept per subscriber id: the name, else a digest of the URL.
+    const ids = new Map<string, number>();
     webhooks.forEach((w, i) => {
       const hook = mapping(w);
+      const id = typeof hook?.name === 'string' ? `name:${hook.name}` : typeof hook?.url === 'string' ? `url:${hook.url}` : undefined;
+      const first = id === undefined ? undefined : ids.get(id);
+      if (first !== undefined && id!.startsWith('name:')) problems.push(`alerts.webhooks[${i}].name: ${JSON.stringify(hook!.name)} is the name of alerts.webhooks[${first}]; give each webhook its own`);
+      else if (first !== undefined) problems.push(`alerts.webhooks[${i}].url: the same URL as alerts.webhooks[${first}]; give one of them a name`);
+      else if (id !== undefined) ids.set(id, i);
       if (hook && hook.format !== 'slack' && hook.secret === undefined) problems.push(`alerts.webhooks[${i}].secret: a standard webhook needs a secret (whsec_… or any string of 8+ characters)`);
       const bad = hook && typeof hook.secret === 'string' ? whsecProblem(hook.secret) : undefined;
       if (bad) problems.push(`alerts.webhooks[${i}].secret: a secret starting with whsec_ is base64 after the prefix (${bad}); any other string is used as raw key bytes`);

@@ -80,5 +80,20 @@ describe('alerts configuration', () => {
     expect(r.errors.some((e) => e.startsWith('t.yaml: alerts.webhooks[0].events:'))).toBe(true);
     expect(r.errors.some((e) => e.startsWith('t.yaml: alerts.email.routes[0].events:'))).toBe(true);
   });
+
+  it('refuses two webhooks known by the same id (one would silently take the deliveries and secret of the other)', () => {
+    const r = load(`alerts:
+  webhooks:
+    - { name: billing, url: "http://127.0.0.1:1/a", secret: "first secret" }
+    - { name: billing, url: "http://127.0.0.1:1/b", secret: "second secret" }
+    - { url: "http://127.0.0.1:1/c", secret: "third secret" }
+    - { url: "http://127.0.0.1:1/c", secret: "fourth secret", format: standard }`);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual([
+      't.yaml: alerts.webhooks[1].name: "billing" is the name of alerts.webhooks[0]; give each webhook its own',
+      't.yaml: alerts.webhooks[3].url: the same URL as alerts.webhooks[2]; give one of them a name',
+    ]);
+  });
 });
 
