@@ -189,7 +189,8 @@ describe('admission across a restart', () => {
       const rest = allowedOf(await admitMany(t, key, 10, { ttl: 600 }));
       expect(rest).toHaveLength(4);
       await t.close();
-      t = await startApp({ yaml: YAML, dataDir });
+      // The same database after the restart (a ClickHouse server holds many; chdb has one per data directory).
+      t = await startApp({ yaml: YAML, dataDir, database: t.database });
       // Held after the restart: nothing passes until one is released.
       const after = await waitFor(
         async () => {

@@ -27,8 +27,10 @@ describe('Idempotency-Key across restarts', () => {
   it('a replayed revoke after a restart answers the first result and does not re-revoke a restored key', async () => {
     let clock = Date.now();
     const dataDir = tempDataDir();
+    // The same database after the restart too (a ClickHouse server holds many; chdb has one per data directory).
+    const database = `tk_test_${process.pid}_idem_${Math.random().toString(36).slice(2, 10)}`;
     const boot = async () => {
-      const t = await startApp({ dataDir, startLoop: false, now: () => clock });
+      const t = await startApp({ dataDir, database, startLoop: false, now: () => clock });
       return t;
     };
     let t = await boot();
