@@ -1,5 +1,5 @@
-// The real `tollkeeper start` as a child process (optionally as PID 1 of a new pid namespace), for tests that
-// kill it, restart it on the same data directory and look at what survived.
+// The real `tollkeeper start` (or `collector` / `detector`) as a child process (optionally as PID 1 of a new pid
+// namespace), for tests that kill it, restart it on the same data directory and look at what survived.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -10,7 +10,9 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 export interface AppProcess {
   proc: ChildProcess;
+  /** '' for a detector (no OTLP listener). */
   otlpUrl: string;
+  /** '' for a collector (no API). */
   apiUrl: string;
   adminToken: string;
   gatewayToken: string;
@@ -27,6 +29,10 @@ export interface AppProcess {
 
 export interface AppProcessOptions {
   dataDir: string;
+  /** The command: `start` (every role, the default), `collector` or `detector`. */
+  role?: 'start' | 'collector' | 'detector';
+  /** More arguments, e.g. `['--clickhouse-url', url]`. */
+  args?: string[];
   /** Config file text; written beside the data directory. */
   yaml?: string;
   /** Runs node as PID 1 of a new pid namespace (`unshare --fork --pid --mount-proc`), as in a container. */
@@ -55,7 +61,10 @@ function appEnv(): NodeJS.ProcessEnv {
 
 /** Spawns the app and waits for its start-up lines; rejects with its output when it exits first. */
 export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), 'start', '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0'];
+  const role = o.role ?? 'start';
+  const args = ['--import', 'tsx', join(ROOT, 'bin/tollkeeper.ts'), role, '--data', o.dataDir, '--otlp-port', '0', '--api-port', '0', '--gateway-port', '0', ...(o.args ?? [])];
+  // The line the start-up block prints last for this role (the block is one write, but a pipe may split it).
+  const up = role === 'collector' ? /ingest auth:.*\n/ : /revocation list:\s+\S+/;
   if (o.yaml !== undefined) {
     const file = `${o.dataDir}.yaml`;
     writeFileSync(file, o.yaml);
@@ -76,7 +85,7 @@ export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess>
   );
 
   try {
-    await waitFor(() => exitedState !== undefined || /revocation list:\s+\S+/.test(out), { timeoutMs: o.startTimeoutMs ?? 60_000, what: 'tollkeeper to start', intervalMs: 25 });
+    await waitFor(() => exitedState !== undefined || up.test(out), { timeoutMs: o.startTimeoutMs ?? 60_000, what: 'tollkeeper to start', intervalMs: 25 });
   } catch (err) {
     // Slow (CPU time keeps growing: a loaded machine) or stuck (it does not): say which.
     const cpu = cpuSeconds(proc.pid!);
@@ -85,8 +94,8 @@ export async function startAppProcess(o: AppProcessOptions): Promise<AppProcess>
     throw new Error(`tollkeeper did not start on ${o.dataDir} (${cpu} s of CPU used; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}): ${(err as Error).message}\n${out}`);
   }
   if (exitedState) throw new AppExitedError(exitedState.code, out);
-  const otlpUrl = /OTLP\/HTTP traces:\s+(\S+)\/v1\/traces/.exec(out)![1]!;
-  const apiUrl = /API:\s+(\S+)\/api\//.exec(out)![1]!;
+  const otlpUrl = /OTLP\/HTTP traces:\s+(\S+)\/v1\/traces/.exec(out)?.[1] ?? '';
+  const apiUrl = /API:\s+(\S+)\/api\//.exec(out)?.[1] ?? '';
   const tokens = JSON.parse(readFileSync(join(o.dataDir, 'tokens.json'), 'utf8')) as { admin_token: string; gateway_token: string };
 
   const nodePid = (): number => {
