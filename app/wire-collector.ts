@@ -98,7 +98,8 @@ export async function wireCollector(w: Wiring): Promise<void> {
       if (r.outcome.ok) w.links.onIngested();
       return r;
     }) };
-  const metricsIngest = createMetricsIngest({ ingest: nudging, series: createMetricSeriesRepo(store), logger: logger.child({ component: 'metrics-ingest' }), now });
+  // On a server, other collectors may share the series: their state is read from the store on every export.
+  const metricsIngest = createMetricsIngest({ ingest: nudging, series: createMetricSeriesRepo(store), logger: logger.child({ component: 'metrics-ingest' }), now, sharedSeries: !w.useChdb });
   metrics.watchMetricsIngest(metricsIngest.counters);
   await otlp.register(collectorPlugin, {
     ingest: nudging,

@@ -31,6 +31,11 @@ export interface MetricsIngestDeps {
   series: MetricSeriesRepo;
   logger: Logger;
   now: () => number;
+  /**
+   * Other processes may advance the same series (collectors behind a load balancer on one ClickHouse server): the
+   * state is read from the store for every cumulative point, and the newer of it and this process's own is used.
+   */
+  sharedSeries?: boolean;
 }
 
 const stable = (a: Attributes): string => JSON.stringify(Object.keys(a).sort().map((k) => [k, a[k]]), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
@@ -84,8 +89,14 @@ export function createMetricsIngest(deps: MetricsIngestDeps) {
         return true;
       });
       const keys = live.map(seriesKey);
-      const missing = [...new Set(keys.filter((k, i) => live[i]!.temporality === TEMPORALITY.cumulative && !cache.has(k)))];
-      if (missing.length > 0) for (const [k, s] of await deps.series.load(missing)) cache.set(k, s);
+      const wanted = [...new Set(keys.filter((k, i) => live[i]!.temporality === TEMPORALITY.cumulative && (deps.sharedSeries === true || !cache.has(k))))];
+      if (wanted.length > 0) {
+        for (const [k, s] of await deps.series.load(wanted)) {
+          // This process may be ahead of the store (its last save failed), or behind it (another collector counted).
+          const own = cache.get(k);
+          if (!own || s.timeNano > own.timeNano) cache.set(k, s);
+        }
+      }
 
       const spans: DecodedSpan[] = [];
       // Span id → its point, to name a point the span ingest rejects as the data point it is.

@@ -3,7 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../store/clickhouse.ts';
@@ -68,6 +71,19 @@ function exportTo(otlpUrl: string, spans: ReadableSpan[]): Promise<void> {
   );
 }
 
+/** A metric reader collected by hand, so one sender's successive exports can go to different collectors. */
+class HandReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+function exportMetricsTo(otlpUrl: string, metrics: ResourceMetrics): Promise<void> {
+  const exporter = new OTLPMetricExporter({ url: `${otlpUrl}/v1/metrics` });
+  return new Promise((resolve, reject) =>
+    exporter.export(metrics, (r) => (r.error ? reject(r.error) : resolve())),
+  );
+}
+
 beforeAll(async () => {
   shim = await startClickHouseHttp({ path: join(root, 'clickhouse') });
   // All three at once, as an orchestrator starts them: each runs the migrations on start.
@@ -92,6 +108,25 @@ describe('collectors and a detector as separate processes on a ClickHouse server
     expect(await eventTotals(store, 'k-once')).toMatchObject({ rows: 3, distinctIds: 3 });
     expect(await rollupTotals(store, 'k-once')).toMatchObject({ events: 3, requests: 3 });
     expect(await waitFor(async () => ((await usedBy('u-once')).requests === 3 ? usedBy('u-once') : undefined), { what: 'u-once in the quota status' })).toMatchObject({ requests: 3 });
+  });
+
+  it('counts a cumulative token metric once when its exports alternate between the collectors', async () => {
+    const reader = new HandReader({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+    const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'metrics-behind-lb' }), readers: [reader] });
+    const histogram = provider.getMeter('split-test').createHistogram('gen_ai.client.token.usage', { unit: '{token}' });
+    const call = (input: number, output: number) => {
+      const attrs = { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'tollkeeper.api_key.id': 'k-metrics' };
+      histogram.record(input, { ...attrs, 'gen_ai.token.type': 'input' });
+      histogram.record(output, { ...attrs, 'gen_ai.token.type': 'output' });
+    };
+    // A load balancer sends successive exports of the one series to A, B, then A again.
+    for (const [i, [input, output]] of [[100, 10], [50, 5], [25, 5]].entries()) {
+      call(input!, output!);
+      await exportMetricsTo(collectors[i % 2]!.otlpUrl, (await reader.collect()).resourceMetrics);
+    }
+    await provider.shutdown();
+    expect(await eventTotals(store, 'k-metrics')).toMatchObject({ inputTokens: 175 });
+    expect(await rollupTotals(store, 'k-metrics')).toMatchObject({ inputTokens: 175, requests: 3 });
   });
 
   it('puts a user over its quota on the detector revocation list, and an attacking key in an incident', async () => {
