@@ -16,7 +16,7 @@ import { repairRollupsAfterCrash } from './crash-repair.ts';
 import { connectionCap, connectionLimits } from './http-limits.ts';
 import { loadIngestTokens } from './ingest-tokens.ts';
 import { createMetrics } from './metrics.ts';
-import { ensureTokens } from './tokens.ts';
+import { assertSharedHashKey, ensureTokens } from './tokens.ts';
 import type { BuildOptions, Tollkeeper } from './tollkeeper.ts';
 import { wireCollector } from './wire-collector.ts';
 import { wireDetector } from './wire-detector.ts';
@@ -49,6 +49,7 @@ export async function buildTollkeeper(config: Config, o: BuildOptions): Promise<
   try {
     // The HMAC key of secret identity values is configured under identity (every process of a split deployment
     // must share it); the tokens under auth.
+    assertSharedHashKey({ role, server: !useChdb, secretAttributes: config.identity.secret_attributes, hashKey: config.identity.hash_key, dataDir: config.dataDir });
     const t = ensureTokens(config.dataDir, { ...config.auth, ...(config.identity.hash_key ? { hash_key: config.identity.hash_key } : {}) });
     const store = config.store.clickhouse
       ? await openClickHouse({ kind: 'server', url: config.store.clickhouse.url, database: o.database ?? config.store.clickhouse.database, username: config.store.clickhouse.username, password: config.store.clickhouse.password })

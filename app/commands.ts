@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { replayDead, type ReplayReport } from '../collector/replay-dead.ts';
 import type { Config } from '../core/config/load.ts';
 import { InsecureIngestError } from './ingest-guard.ts';
+import { UnsharedHashKeyError } from './tokens.ts';
 import { createPricer } from '../core/pricing/pricer.ts';
 import { openClickHouse, printableUrl } from '../store/clickhouse.ts';
 import { DataDirInUseError, lockDataDir } from '../store/data-lock.ts';
@@ -30,7 +31,7 @@ const STORE_ACCESS_CODES = new Set([81, 192, 193, 194, 291, 497, 516]);
 export function commandError(err: unknown): CommandError | undefined {
   if (err instanceof CommandError) return err;
   if (err instanceof DataDirInUseError) return new CommandError(err.message, 1);
-  if (err instanceof InsecureIngestError) return new CommandError(err.message, 2);
+  if (err instanceof InsecureIngestError || err instanceof UnsharedHashKeyError) return new CommandError(err.message, 2);
   const e = err as NodeJS.ErrnoException;
   // A store that cannot be reached or refuses our credentials is the user's to fix; a statement it refuses is a bug.
   if (err instanceof StoreError && (err.kind === 'unavailable' || (err.code !== undefined && STORE_ACCESS_CODES.has(err.code)))) {

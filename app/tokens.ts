@@ -47,3 +47,26 @@ export function ensureTokens(dataDir: string, configured: Partial<TokenFile>): {
     generated,
   };
 }
+
+/**
+ * A collector or detector on a ClickHouse server, with secret attributes and no configured hash key, would hash
+ * secrets with the key generated into its own data directory: every other process has another, so one secret
+ * would be a different id in each collector and unknown to the detector's forward-auth (exit code 2).
+ */
+export class UnsharedHashKeyError extends Error {
+  constructor(role: string, secretAttributes: readonly string[], tokensPath: string) {
+    super(
+      `refusing to start: identity.secret_attributes (${secretAttributes.join(', ')}) are stored as keyed hashes, and this ${role} ` +
+        'would hash them with a key generated for its own data directory, unlike the other collectors and the detector on the ' +
+        'same ClickHouse server: one secret would become a different id in each process. Fix: set identity.hash_key ' +
+        `(at least 16 characters) to one value in the configuration of every process; to keep the ids already stored, use the hash_key of ${tokensPath}.`,
+    );
+    this.name = 'UnsharedHashKeyError';
+  }
+}
+
+/** Refuses a split role (collector, detector) on a server that hashes secret attributes without a shared key. */
+export function assertSharedHashKey(o: { role: string; server: boolean; secretAttributes: readonly string[]; hashKey: string | undefined; dataDir: string }): void {
+  if (o.role === 'all' || !o.server || o.secretAttributes.length === 0 || o.hashKey !== undefined) return;
+  throw new UnsharedHashKeyError(o.role, o.secretAttributes, join(o.dataDir, 'tokens.json'));
+}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../store/clickhouse.ts';
 import { createUsageRepo } from '../../store/usage-repo.ts';
 import type { ClickHouse } from '../../store/port.ts';
-import { startAppProcess, type AppProcess } from '../helpers/app-process.ts';
+import { AppExitedError, startAppProcess, type AppProcess } from '../helpers/app-process.ts';
 import { startClickHouseHttp, type ClickHouseHttp } from '../helpers/clickhouse-http.ts';
 import { usageEvent } from '../helpers/events.ts';
 import { createTracer } from '../helpers/otel.ts';
@@ -162,6 +162,24 @@ describe('collectors and a detector as separate processes on a ClickHouse server
     const again = await api('/v1/revocations');
     expect(again.version).toBe(list.version);
     expect(again.entries.map((e: any) => `${e.kind}:${e.id}`).sort()).toEqual(list.entries.map((e: any) => `${e.kind}:${e.id}`).sort());
+  });
+
+  it('refuses a collector or detector that would hash secret attributes with a key of its own', async () => {
+    const yaml = `${YAML}identity: { secret_attributes: [api_key.secret] }\n`;
+    const attempts = (['collector', 'detector'] as const).map((role) =>
+      startAppProcess({ role, dataDir: join(root, `${role}-own-key`), yaml, args: ['--clickhouse-url', shim.url] }).then(
+        async (p) => {
+          await p.stop();
+          return undefined;
+        },
+        (e: unknown) => e,
+      ),
+    );
+    for (const err of await Promise.all(attempts)) {
+      expect(err).toBeInstanceOf(AppExitedError);
+      expect((err as AppExitedError).code).toBe(2);
+      expect((err as AppExitedError).output).toMatch(/identity\.hash_key/);
+    }
   });
 
   it('acknowledges from the spool while the store is down and counts the spans once it is back', async () => {
