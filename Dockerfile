@@ -2,7 +2,11 @@
 FROM node:20.20.2-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# `npm install`, not `npm ci`: the lock file holds chdb's engine for linux-x64 only (the registry it was made from
+# carries no other platform), and `npm ci` refuses a lock missing an optional dependency ("Missing:
+# @chdb/lib-darwin-arm64 from lock file"). `npm install` installs the locked versions and fetches the engine of
+# another platform (arm64) if the registry has it; the server roles never load the engine.
+RUN npm install --omit=dev --no-audit --no-fund
 COPY . .
 ENV TOLLKEEPER_DATA=/data
 EXPOSE 4318 8080 4320

@@ -1,7 +1,7 @@
 // docker-compose.yml, the Dockerfile and the Grafana provisioning checked against the code and each other, beyond
 // compose.test.ts (shape, ports, mounts, start order): the flags and variables are ones the CLI takes, every role
 // reads one config file, the store URL and the datasource reach the ClickHouse service as configured, the pinned
-// server is not older than the engine the tests use.
+// server is not older than the engine the tests use, and the image builds from the lock file as it is.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -125,5 +125,15 @@ describe('Grafana provisioning', () => {
       });
       expect([...refs], f).toEqual([JSON.stringify({ type: ds.type, uid: ds.uid })]);
     }
+  });
+});
+describe('Dockerfile', () => {
+  it('installs with a command the lock file satisfies', () => {
+    // `npm ci` refuses a lock that lacks an optional dependency of a locked package (chdb's other platforms are
+    // not in it); `npm install` installs from the lock and skips them, as .ci/run does.
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { optionalDependencies?: Record<string, string> }> };
+    const missing = Object.values(lock.packages).flatMap((p) => Object.keys(p.optionalDependencies ?? {})).filter((d) => !lock.packages[`node_modules/${d}`]);
+    const install = /^RUN (npm \w+)/m.exec(read('Dockerfile'))?.[1];
+    expect(install === 'npm ci' ? missing : []).toEqual([]);
   });
 });
