@@ -47,6 +47,10 @@ export async function openClickHouse(target: StoreTarget): Promise<ClickHouse> {
       password,
       request_timeout: 30_000,
       compression: { request: false, response: true },
+      // Query parameters go in the URL, which a server caps at 1 MiB (http_max_uri_size): the detector's reads over
+      // thousands of entities with ids of up to 256 characters pass that. Past 4 KiB the client sends them as a
+      // multipart form in the body instead (query() only; no command or insert of ours carries large parameters).
+      use_multipart_params_auto: true,
       // Every failed request reaches our code as a thrown, classified error and is logged there (pino, one line);
       // the client's own multi-line console log of the same failure would only bury it.
       log: { level: ClickHouseLogLevel.OFF },

@@ -73,10 +73,15 @@ async function runOne(session: Session, req: EngineRequest): Promise<EngineOutco
   const start = process.hrtime.bigint();
   try {
     if (req.database !== undefined) await session.queryAsync(`USE \`${req.database}\``);
-    if (names.length > 0) await session.queryAsync(`SET ${names.map((n) => `${n} = ${literal(req.settings[n]!)}`).join(', ')}`);
-    // Placeholders read `param_*` settings: the request's values, byte for byte as the server gets them.
+    // Placeholders read `param_*` settings: the request's values, byte for byte as the server gets them. A server
+    // parses them by their type, not as SQL, so max_query_size does not apply to them; it does to this SET.
     const params = Object.entries(req.params);
-    if (params.length > 0) await session.queryAsync(`SET ${params.map(([n, v]) => `param_${n} = ${literal(v)}`).join(', ')}`);
+    if (params.length > 0) {
+      await session.queryAsync('SET max_query_size = 1073741824');
+      await session.queryAsync(`SET ${params.map(([n, v]) => `param_${n} = ${literal(v)}`).join(', ')}`);
+      await session.queryAsync('SET max_query_size = DEFAULT');
+    }
+    if (names.length > 0) await session.queryAsync(`SET ${names.map((n) => `${n} = ${literal(req.settings[n]!)}`).join(', ')}`);
     const insert = req.data && req.data.length > 0 ? INSERT.exec(req.sql) : null;
     if (insert && req.data && RAW_FORMATS.has(insert[6]!)) {
       const table = insert[4] ? `${insert[2]}.${insert[4]}` : insert[2]!;

@@ -25,6 +25,8 @@ export interface ClickHouseHttp {
   close(): Promise<void>;
 }
 
+/** A server's `http_max_uri_size` (1 MiB by default). */
+const MAX_URI = 1024 * 1024;
 // Parameters of the HTTP layer itself, not engine settings (a server reads them and does not pass them on).
 const HTTP_PARAMS = new Set(['query', 'database', 'query_id', 'default_format', 'user', 'password', 'quota_key', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'enable_http_compression', 'http_zlib_compression_level', 'send_progress_in_http_headers', 'http_headers_progress_interval_ms', 'http_response_buffer_size', 'http_native_compression_disable_checksumming_on_decompress']);
 const READ_ONLY = /^\s*(SELECT|WITH|SHOW|DESC|DESCRIBE|EXISTS|EXPLAIN)\b/i;
@@ -73,6 +75,12 @@ export async function startClickHouseHttp(o: { path?: string; port?: number; hos
     } catch (err) {
       return fail(res, { code: 354, name: 'CANNOT_DECOMPRESS', message: `Cannot decompress the request body: ${(err as Error).message}` });
     }
+    // The client's multipart form (large query parameters): its fields count as URL parameters, `query` included.
+    const boundary = /^multipart\/form-data;.*boundary=([^;]+)/i.exec(String(req.headers['content-type'] ?? ''))?.[1];
+    if (boundary) {
+      for (const [k, v] of formFields(body.toString('utf8'), boundary)) q.set(k, v);
+      body = Buffer.alloc(0);
+    }
     if (q.has('session_id')) return fail(res, { code: 48, name: 'NOT_IMPLEMENTED', message: 'the tollkeeper test shim holds no HTTP sessions' });
     const inUrl = q.get('query');
     const sql = inUrl ?? body.toString('utf8');
@@ -105,7 +113,10 @@ export async function startClickHouseHttp(o: { path?: string; port?: number; hos
 
   const listen = (port: number): Promise<number> =>
     new Promise((resolve, reject) => {
-      server = createServer((req, res) => {
+      // Node's header limit (16 KiB) would refuse URLs a server takes: allow the server's URI limit and some headers.
+      server = createServer({ maxHeaderSize: MAX_URI + 64 * 1024 }, (req, res) => {
+        // A server refuses a longer request line before any handler: 400, no body, connection closed.
+        if ((req.url ?? '').length > MAX_URI) return void res.writeHead(400, { Connection: 'close' }).end();
         handle(req, res).catch((err: unknown) => fail(res, { code: 1001, name: 'STD_EXCEPTION', message: String(err) }));
       });
       server.keepAliveTimeout = 10_000;
@@ -150,6 +161,18 @@ function authenticate(req: IncomingMessage, q: URLSearchParams, password: string
   const name = typeof user === 'string' && user !== '' ? user : 'default';
   if (name === 'default' && (typeof key === 'string' ? key : '') === password) return undefined;
   return { code: 516, name: 'AUTHENTICATION_FAILED', message: `${name}: Authentication failed: password is incorrect, or there is no user with such name` };
+}
+
+/** The fields of a multipart/form-data body (no file parts: the client sends only named text fields). */
+function formFields(body: string, boundary: string): [string, string][] {
+  const fields: [string, string][] = [];
+  for (const part of body.split(`--${boundary.replace(/^"|"$/g, '')}`)) {
+    const head = part.indexOf('\r\n\r\n');
+    const name = /name="([^"]+)"/.exec(part.slice(0, head))?.[1];
+    if (head < 0 || !name) continue;
+    fields.push([name, part.slice(head + 4).replace(/\r\n$/, '')]);
+  }
+  return fields;
 }
 
 function decode(body: Buffer, encoding: string | undefined): Buffer {
