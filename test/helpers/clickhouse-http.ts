@@ -2,7 +2,7 @@
 // the real engine (chdb, ClickHouse 26.7) behind the subset of the HTTP protocol that @clickhouse/client speaks.
 // Not a substitute for a run against a real server (test/README.md says what differs).
 //
-//   node --import tsx test/helpers/clickhouse-http.ts [--data <dir>] [--port 8123] [--host 127.0.0.1] [--password <p>]
+//   node --import tsx test/helpers/clickhouse-http.ts [--data <dir>] [--port 8123] [--host 127.0.0.1] [--user default] [--password <p>]
 //   TOLLKEEPER_TEST_CLICKHOUSE_URL=<printed url> npx vitest run test/integration/store.test.ts
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -42,8 +42,8 @@ const STATUS: [number, RegExp][] = [
   [408, /^TIMEOUT_EXCEEDED$/],
 ];
 
-/** Starts the shim on `host:port` (0: a free port) over the chdb data directory `path` (user `default`). */
-export async function startClickHouseHttp(o: { path?: string; port?: number; host?: string; password?: string } = {}): Promise<ClickHouseHttp> {
+/** Starts the shim on `host:port` (0: a free port) over the chdb data directory `path`, for one user (`default`). */
+export async function startClickHouseHttp(o: { path?: string; port?: number; host?: string; user?: string; password?: string } = {}): Promise<ClickHouseHttp> {
   const engine = createEngine(o.path ?? mkdtempSync(join(tmpdir(), 'tk-ch-http-')));
   const host = o.host ?? '127.0.0.1';
   const sockets = new Set<Socket>();
@@ -67,7 +67,7 @@ export async function startClickHouseHttp(o: { path?: string; port?: number; hos
       fail(res, { code: 1000, name: 'POCO_EXCEPTION', message: `There is no handle ${url.pathname} for ${req.method}` });
       return;
     }
-    const denied = authenticate(req, q, o.password ?? '');
+    const denied = authenticate(req, q, o.user ?? 'default', o.password ?? '');
     if (denied) return fail(res, denied);
     let body: Buffer;
     try {
@@ -147,8 +147,8 @@ export async function startClickHouseHttp(o: { path?: string; port?: number; hos
   };
 }
 
-/** User `default` with the configured password, by basic auth, X-ClickHouse-User/Key or user/password parameters. */
-function authenticate(req: IncomingMessage, q: URLSearchParams, password: string): EngineError | undefined {
+/** The one user with its password, by basic auth, X-ClickHouse-User/Key or user/password parameters. */
+function authenticate(req: IncomingMessage, q: URLSearchParams, known: string, password: string): EngineError | undefined {
   let user = q.get('user') ?? req.headers['x-clickhouse-user'];
   let key = q.get('password') ?? req.headers['x-clickhouse-key'];
   const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
@@ -159,7 +159,7 @@ function authenticate(req: IncomingMessage, q: URLSearchParams, password: string
     key = colon < 0 ? '' : decoded.slice(colon + 1);
   }
   const name = typeof user === 'string' && user !== '' ? user : 'default';
-  if (name === 'default' && (typeof key === 'string' ? key : '') === password) return undefined;
+  if (name === known && (typeof key === 'string' ? key : '') === password) return undefined;
   return { code: 516, name: 'AUTHENTICATION_FAILED', message: `${name}: Authentication failed: password is incorrect, or there is no user with such name` };
 }
 
@@ -201,8 +201,9 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
   const data = arg('data');
   const port = arg('port');
   const host = arg('host');
+  const user = arg('user');
   const password = arg('password');
-  const shim = await startClickHouseHttp({ ...(data ? { path: data } : {}), port: port ? Number(port) : 8123, ...(host ? { host } : {}), ...(password ? { password } : {}) });
+  const shim = await startClickHouseHttp({ ...(data ? { path: data } : {}), port: port ? Number(port) : 8123, ...(host ? { host } : {}), ...(user ? { user } : {}), ...(password ? { password } : {}) });
   process.stdout.write(`ClickHouse HTTP shim (chdb) listening on ${shim.url}\n`);
   const quit = (): void => void shim.close().then(() => process.exit(0));
   process.on('SIGINT', quit);
