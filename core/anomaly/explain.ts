@@ -63,7 +63,9 @@ export function explain(e: ExplainInput): string {
   const head = `${e.kind} ${e.id} ${VERB[e.metric]} ${formatAmount(e.metric, e.observed)} in ${formatDuration(e.minutes)}`;
   const usual =
     e.basis === 'own' ? 'its usual is' : e.basis === 'peers' ? `it has little history; a busy ${e.kind}'s usual is` : 'it has no history; the alert floor is';
-  const tail = `${usual} ${formatAmount(e.metric, e.expected)} ± ${formatSpread(e.metric, e.spread)}`;
+  // No history, no peers and no floor of this metric: there is no number to compare with.
+  const tail =
+    e.basis === 'cold' && e.expected <= 0 ? `it has no history and no ${e.kind} with history to compare with` : `${usual} ${formatAmount(e.metric, e.expected)} ± ${formatSpread(e.metric, e.spread)}`;
   const ratio = e.expected > 0 ? `${(e.observed / e.expected).toFixed(1)}×` : 'far above normal';
   switch (e.pattern) {
     case 'burst':

@@ -44,6 +44,8 @@ export function expectationAt(b: Baseline | undefined, peer: PeerBaseline | unde
   } else if (sparse) {
     const floor = floorFor(cfg.floors, metric) ?? 0;
     if (floor > best.mean) best = { mean: floor, level: floor, scheduled: 0, basis: 'cold' };
+    // A baseline without a single active hour is no history: say so, not "its usual is 0".
+    else if (best.mean === 0) best = { ...best, basis: 'cold' };
   }
   return best;
 }

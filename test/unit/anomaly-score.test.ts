@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
+import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
+import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
 import { explain, formatAmount, formatDuration } from '../../core/anomaly/explain.ts';
+import { METRICS, type Metric } from '../../core/anomaly/types.ts';
 import { meanCv, ratioOf, robustScore, severityFor } from '../../core/anomaly/score.ts';
 import type { ScoreInput } from '../../core/anomaly/score.ts';
 
@@ -82,6 +85,24 @@ describe('explanations', () => {
       /made 240 tool calls in 12 min at a steady 20\.0\/min \(CV 0\.05\)/,
     );
     expect(explain({ pattern: 'slow_drip', kind: 'api_key', id: 'k', metric: 'cost_usd', observed: 54, expected: 18, spread: 2.7, minutes: 190, basis: 'own' })).toContain('3 h 10 min, a persistent 3.0× excess');
+  });
+  it('a new key on an install with no other history is not said to usually make 0 requests', () => {
+    // The detector builds every observed entity a baseline, however little history it has: the first key of a new
+    // install gets one with no active hour and has no peers. Live, its leak read "its usual is 0 requests ± 0".
+    const now = Date.UTC(2026, 2, 31, 14, 30, 40);
+    const cur = Math.floor(now / 60_000) * 60_000;
+    const hourly = Object.fromEntries(METRICS.map((m) => [m, new Array<number>(24).fill(0)])) as Record<Metric, number[]>;
+    const hourStart = Math.floor(now / 3_600_000) * 3_600_000 - 24 * 3_600_000;
+    const baselines = new Map([[entityKey('api_key', 'k-leak'), buildBaseline({ kind: 'api_key', id: 'k-leak', hourStart, hourly }, now)]]);
+    const series = Object.fromEntries(METRICS.map((m) => [m, new Array<number>(360).fill(0)])) as Record<Metric, number[]>;
+    for (let j = 357; j < 360; j++) Object.assign(series, { requests: series.requests.with(j, 60), cost_usd: series.cost_usd.with(j, 0.74), tokens: series.tokens.with(j, 180_000) });
+    const observations = [{ kind: 'api_key' as const, id: 'k-leak', tenant: 't', minuteStart: cur - 359 * 60_000, series }];
+    const { findings } = detect(emptyDetectorState(), { now, observations, baselines, peers: new Map(), config: resolveAnomalyConfig({}) });
+    expect(findings.length).toBeGreaterThan(0);
+    for (const f of findings) {
+      expect(f.explanation).not.toMatch(/its usual is (0 |\$0\.00 )/);
+      expect(f.explanation).toMatch(/no history/);
+    }
   });
   it('formats amounts and durations', () => {
     expect(formatAmount('tokens', 1_234_567)).toBe('1.2M tokens');
