@@ -11,7 +11,7 @@ import { createQuotaRemaining } from '../detector/quota-remaining.ts';
 import { createAdmissionUsage } from '../detector/reservations-usage.ts';
 import type { AdmissionRequest } from '../detector/reservations-service.ts';
 import { createTickStats } from '../detector/tick-stats.ts';
-import { createAnomalyRepo } from '../store/anomaly-repo.ts';
+import { createAnomalyRepo, LIVE_AHEAD_MS } from '../store/anomaly-repo.ts';
 import { createEnforcementRepo } from '../store/enforcement-repo.ts';
 import { createFiringsRepo } from '../store/firings-repo.ts';
 import { createFreshRepo } from '../store/fresh-repo.ts';
@@ -40,7 +40,7 @@ export async function wireDetector(w: Wiring): Promise<void> {
   w.links.gatewayUsage = feed;
   const remaining = createQuotaRemaining({ overrides: (name) => w.policies.effectiveOverrides(name), onCommit: (s) => feed.remaining(s) });
   const admissionUsage = createAdmissionUsage();
-  const anomalyRepo = createAnomalyRepo(store);
+  const anomalyRepo = createAnomalyRepo(store, { aheadMs: LIVE_AHEAD_MS });
   const { jobs, anomaly } = createDetectorJobs({
     settings: detectorSettings(config),
     policies: w.policies,

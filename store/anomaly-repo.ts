@@ -6,6 +6,14 @@ import { chTime } from './time.ts';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/**
+ * The collector accepts spans stamped up to 5 minutes ahead (a host whose clock runs fast). The live detector reads
+ * such minutes too (`aheadMs`) and counts them in the current one, as the fresh path counts them now: a leaked key on
+ * that host is judged on its first calls, not once the clock has caught up with them. Each read overwrites the
+ * minutes it covers, so a minute counted early moves back to its own place once it has come. Replay reads none:
+ * for a tick in the past, later minutes are simply later usage.
+ */
+export const LIVE_AHEAD_MS = 5 * MINUTE;
 
 /** [minute index, cost_usd, tokens, requests, tool_calls] */
 export type Point = [number, number, number, number, number];
@@ -36,7 +44,8 @@ function fill(series: Record<Metric, number[]>, points: readonly Point[]): void 
 export type { IncidentFilter, IncidentRow } from './incident-rows.ts';
 
 /** Reads for detection (aggregation stays in ClickHouse; Node gets small per-entity series) and incident storage. */
-export function createAnomalyRepo(ch: ClickHouse) {
+export function createAnomalyRepo(ch: ClickHouse, opts: { aheadMs?: number } = {}) {
+  const aheadMs = Math.max(0, opts.aheadMs ?? 0);
   const minute = ch.table('usage_minute');
   const incidents = ch.table('incidents');
 
@@ -48,17 +57,17 @@ export function createAnomalyRepo(ch: ClickHouse) {
     // Bounded: the entities of each kind that spent most (then called most) in the span.
     const limit = limitPerKind === undefined ? '' : 'ORDER BY sum(cost) DESC, sum(requests) + sum(tools) DESC LIMIT {limit:UInt64} BY kind';
     const rows = await ch.query<{ kind: EntityKind; entity: string; tenant: string; points: Point[] }>(
-      `SELECT kind, entity, argMax(tenant, minute) AS tenant,
-              groupArray((toInt32(intDiv(toUnixTimestamp(minute) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
+      `SELECT kind, entity, argMax(tenant, m) AS tenant,
+              groupArray((toInt32(intDiv(toUnixTimestamp(m) - {start:Int64}, 60)), cost, tokens, requests, tools)) AS points
        FROM (
-         SELECT kind, entity, minute, any(tenant) AS tenant, sum(cost_usd) AS cost, sum(input_tokens) + sum(output_tokens) AS tokens,
-                toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
+         SELECT kind, entity, least(minute, toDateTime({current:UInt32}, 'UTC')) AS m, any(tenant) AS tenant, sum(cost_usd) AS cost,
+                sum(input_tokens) + sum(output_tokens) AS tokens, toFloat64(sum(requests)) AS requests, toFloat64(sum(tool_calls)) AS tools
          FROM ${minute}
-         WHERE minute >= {from:DateTime} AND minute <= {current:DateTime} AND ${where}
-         GROUP BY kind, entity, minute
+         WHERE minute >= {from:DateTime} AND minute <= {ahead:DateTime} AND ${where}
+         GROUP BY kind, entity, m
        )
        GROUP BY kind, entity ${limit}`,
-      { ...params, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000, ...(limitPerKind === undefined ? {} : { limit: limitPerKind }) },
+      { ...params, start: start / 1000, from: Math.floor(start / 1000), current: current / 1000, ahead: (current + aheadMs) / 1000, ...(limitPerKind === undefined ? {} : { limit: limitPerKind }) },
       { tag },
     );
     return rows.map((r) => ({ kind: r.kind, id: r.entity, tenant: r.kind === 'tenant' ? '' : r.tenant, points: r.points.map((p) => p.map(Number) as Point) }));
@@ -82,7 +91,7 @@ export function createAnomalyRepo(ch: ClickHouse) {
       const start = current - (minutes - 1) * MINUTE;
       const rows = await minuteRows(
         `kind IN {kinds:Array(String)}
-         AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime} AND minute <= {current:DateTime})`,
+         AND (kind, entity) IN (SELECT kind, entity FROM ${minute} WHERE kind IN {kinds:Array(String)} AND minute >= {active:DateTime} AND minute <= {ahead:DateTime})`,
         { kinds, active: Math.floor((current - activeMinutes * MINUTE) / 1000) },
         start,
         current,

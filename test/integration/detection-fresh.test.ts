@@ -6,6 +6,7 @@ import { createUsageRepo } from '../../store/usage-repo.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { usageEvent } from '../helpers/events.ts';
 import { attackSpans, keyHistory as history } from '../helpers/key-attack.ts';
+import { chatSpan, exportJson } from '../helpers/otlp-bodies.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SEC = 1000;
@@ -75,5 +76,26 @@ describe('the fresh path: usage is judged seconds after it is stored, not when i
       return (await createAnomalyRepo(d.app.store).listIncidents({ limit: 10 }))[0];
     }, { timeoutMs: 30_000, intervalMs: 500, what: 'an incident from polled usage' });
     expect(inc).toMatchObject({ entityId: 'k-1', pattern: 'burst', severity: 'critical' });
+  }, 120_000);
+
+  it('a new key whose host clock runs two minutes ahead is judged on its first calls, not once the clock catches up', async () => {
+    // The collector accepts spans stamped up to 5 minutes ahead (a host with a fast clock). Their usage counts now:
+    // live, such a leaked key at 1 call/s went unflagged for 98 s because its minutes had not come yet.
+    const minute = Math.floor(Date.now() / MIN) * MIN - 5 * MIN;
+    let now = minute + 2 * SEC;
+    const a = await startApp({ yaml: YAML, startLoop: false, now: () => now });
+    apps.push(a);
+    await createUsageRepo(a.app.store).insert(history(now));
+    await a.app.loop!.tickNow();
+    const ahead = Array.from({ length: 12 }, (_, i) =>
+      Object.assign(chatSpan({ 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 25_000, 'gen_ai.usage.output_tokens': 600, 'tollkeeper.api_key.id': 'k-ahead', 'tenant.id': 'acme' }), { endMs: minute + 2 * MIN + 3 * SEC + i * SEC }),
+    );
+    const res = await fetch(`${a.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: exportJson(ahead) });
+    expect(await res.json()).toEqual({});
+    now = minute + 16 * SEC;
+    await a.app.loop!.tickNow();
+    const incidents = await createAnomalyRepo(a.app.store).listIncidents({ limit: 10 });
+    expect(incidents.map((i) => ({ id: i.entityId, severity: i.severity }))).toEqual([{ id: 'k-ahead', severity: 'critical' }]);
+    expect(incidents[0]!.spendUsd).toBeGreaterThan(0.5);
   }, 120_000);
 });
