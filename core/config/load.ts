@@ -3,7 +3,7 @@ import { Value, TransformDecodeError } from '@sinclair/typebox/value';
 import { withDefaults } from '../schema/defaults.ts';
 import { describeErrors, joinPath, PathError, pathText } from '../schema/describe-errors.ts';
 import { unknownEnvWarnings } from './env-names.ts';
-import { configProblems, configSchema, type ParsedConfig } from './schema.ts';
+import { configProblems, configSchema, configWarnings, type ParsedConfig } from './schema.ts';
 
 /** Settings given on the command line (docs/configuration.md); they beat env, which beats the file. */
 export interface Flags {
@@ -25,7 +25,7 @@ export type Config = ParsedConfig & {
   dataDir: string;
 };
 
-/** `warnings`: what is accepted but likely a mistake (a TOLLKEEPER_* variable that is not read), for stderr. */
+/** `warnings`: what is accepted but likely a mistake (email with no recipient, a TOLLKEEPER_* variable that is not read), for stderr. */
 export type LoadResult = { ok: true; config: Config; warnings?: string[] } | { ok: false; errors: string[] };
 
 /** Builds the one validated config from file text, environment and flags. Pure: the caller reads the file. */
@@ -48,7 +48,7 @@ export function loadConfig(input: { fileText?: string; source: string; env: Reco
   if (!parsed.ok || envErrors.length > 0) return { ok: false, errors: [...envErrors, ...(parsed.ok ? [] : parsed.errors)].map((e) => `${input.source}: ${e}`) };
   const config = parsed.config;
   const dataDir = input.flags.data ?? input.env.TOLLKEEPER_DATA ?? config.store.chdb?.path ?? './data';
-  const warnings = unknownEnvWarnings(input.env);
+  const warnings = [...configWarnings(merged).map((w) => `${input.source}: ${w}`), ...unknownEnvWarnings(input.env)];
   return { ok: true, config: { ...config, source: input.source, dataDir }, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 

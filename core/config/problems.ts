@@ -37,11 +37,6 @@ export function configProblems(value: unknown): string[] {
       seen.add(token.name);
     });
   }
-  const email = mapping(mapping(mapping(value)?.alerts)?.email);
-  const listed = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
-  if (email?.smtp_url !== undefined && !listed(email.to) && !listed(email.routes)) {
-    problems.push('alerts.email.to: email is on (alerts.email.smtp_url or TOLLKEEPER_SMTP_URL) but has no recipient: list addresses in alerts.email.to or in alerts.email.routes');
-  }
   const webhooks = mapping(mapping(value)?.alerts)?.webhooks;
   if (Array.isArray(webhooks)) {
     // Deliveries, secrets and the 410 switch are kept per subscriber id: the name, else a digest of the URL.
@@ -71,4 +66,19 @@ function whsecProblem(secret: string): string | undefined {
     // The library's message names the problem, never the secret.
     return err instanceof Error ? err.message : 'not base64';
   }
+}
+
+/**
+ * What is accepted but almost surely a mistake, said at start (stderr) and by check-config. Email with nobody to write
+ * to is not refused: an SMTP server set for the whole fleet (TOLLKEEPER_SMTP_URL) must not stop a detector whose
+ * file has no recipients yet, but every mail would be dropped, so it is said.
+ */
+export function configWarnings(value: unknown): string[] {
+  const warnings: string[] = [];
+  const email = mapping(mapping(mapping(value)?.alerts)?.email);
+  const listed = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
+  if (email?.smtp_url !== undefined && !listed(email.to) && !listed(email.routes)) {
+    warnings.push('alerts.email.to: email is on (alerts.email.smtp_url or TOLLKEEPER_SMTP_URL) but has no recipient, so no mail is sent: list addresses in alerts.email.to or in alerts.email.routes');
+  }
+  return warnings;
 }

@@ -6,7 +6,7 @@ import { anomalySection, detectorSection, policiesSection } from './schema-detec
 import { admissionSection, gatewaySection } from './schema-gateway.ts';
 import { alertsSection } from './schema-alerts.ts';
 
-export { configProblems } from './problems.ts';
+export { configProblems, configWarnings } from './problems.ts';
 
 /*
  * The configuration file, as one TypeBox schema: shapes, defaults (filled in before the check), and the
