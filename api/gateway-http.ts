@@ -14,6 +14,8 @@ export interface GatewayHttpOptions {
   revocations: (q: RevocationQuery, ifNoneMatch: string | undefined, onClose: (hangUp: () => void) => () => void) => Promise<RevocationAnswer>;
   /** Told the status of every `/v1/revocations` answer (for counting). */
   polled?: ((status: number) => void) | undefined;
+  /** Whether the listener's decisions are current (`/readyz`): the list within `gateway.max_staleness`. */
+  ready: () => { ok: true } | { ok: false; reason: string };
   /** An unexpected error while answering (answered 500 without details). */
   onError: (err: unknown) => void;
   limits: GatewayHttpLimits;
@@ -109,7 +111,7 @@ const METRICS_ONLY = new TollkeeperError('forbidden', 'the metrics token cannot 
 
 /**
  * The gateway listener's HTTP server: `/v1/authorize` (and `/v1/authorize/<anything>`), `GET /v1/revocations` and
- * `GET /healthz` on a plain `node:http` server, no framework. It answers exactly what the API port's routes answer
+ * `GET /healthz` and `GET /readyz` on a plain `node:http` server, no framework. It answers exactly what the API port's routes answer
  * (the same answer functions build the status, headers and bytes; the same schema checks the query; the same
  * token rules: gateway or admin token, `Authorization: Bearer` or `x-tollkeeper-gateway-token`).
  */
@@ -161,6 +163,11 @@ export function createGatewayServer(o: GatewayHttpOptions): Server {
       return revocations(req, res, q < 0 ? undefined : url.slice(q + 1), head);
     }
     if (path === '/healthz' && (method === 'GET' || head)) return send(res, 200, { 'content-type': JSON_TYPE }, '{"status":"ok"}', head);
+    if (path === '/readyz' && (method === 'GET' || head)) {
+      const r = o.ready();
+      if (r.ok) return send(res, 200, { 'content-type': JSON_TYPE }, '{"status":"ready"}', head);
+      return send(res, 503, { 'content-type': JSON_TYPE }, JSON.stringify({ status: 'not ready', reason: r.reason }), head);
+    }
     const message = `no route ${method} ${path}`;
     return sendError(res, new TollkeeperError('not_found', message), 404, head);
   }

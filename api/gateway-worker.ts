@@ -137,6 +137,12 @@ function start(d: GatewayWorkerData): void {
       const c = (counts ??= { authorize: {}, polls: {} }).polls;
       c[status] = (c[status] ?? 0) + 1;
     },
+    ready: () => {
+      const ms = Math.max(0, Date.now() - mirror.currentAt());
+      if (ms <= d.maxStalenessMs) return { ok: true };
+      const seconds = Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'ever';
+      return { ok: false, reason: `revocation list not confirmed current for ${seconds} (gateway.max_staleness ${(d.maxStalenessMs / 1000).toFixed(1)} s)` };
+    },
     onError: (err) => report({ t: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     limits: d.limits,
   });

@@ -90,6 +90,13 @@ describe('gateway listener answers what the API port answers', () => {
     expect(t.gatewayUrl).not.toBe(t.apiUrl);
   });
 
+  it('answers /healthz and /readyz without a token while its list is current', async () => {
+    const health = await fetch(`${t.gatewayUrl}/healthz`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+    const ready = await fetch(`${t.gatewayUrl}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+  });
+
   const authorizeCases: Case[] = [
     ['no token', 401, () => ['/v1/authorize', {}]],
     ['an unknown token', 401, () => ['/v1/authorize', { headers: { authorization: 'Bearer nope-nope-nope' } }]],
@@ -230,6 +237,10 @@ describe('gateway listener when the list is stale', () => {
       }, { what: `a stale answer (${status}) from both` });
       expect(gateway).toEqual(api);
       if (status !== 200) expect(JSON.parse(api.body)).toMatchObject({ decision: 'deny', entity: null, source: 'staleness' });
+      // Whatever the fail mode, the listener says it is not ready, so a load balancer or probe can see it.
+      const ready = await fetch(`${t.gatewayUrl}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not ready', reason: expect.stringMatching(/^revocation list not confirmed current for \d+\.\d s \(gateway\.max_staleness 0\.3 s\)$/) });
     } finally {
       await t.close({ cleanup: true });
     }
