@@ -1,7 +1,7 @@
 import type { Attributes } from './types.ts';
 
 /** Instrumentation families whose attribute names and count meanings differ (docs/concepts/one-call.md). */
-export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit';
+export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit' | 'langfuse';
 
 /** How one instrumentation (family + language, told apart by scope name) states its numbers. */
 export interface Profile {
@@ -24,6 +24,8 @@ export const PROFILES = {
   traceloopJsAnthropic: profile('traceloop', ['anthropic']),
   // OpenLIT JS and Python both pass Anthropic's raw input_tokens, and write cost 0 for models they cannot price.
   openlit: profile('openlit', ['anthropic'], true),
+  // Langfuse's usage JSON is normalized where it is read (langfuse.ts): its shapes say themselves what they include.
+  langfuse: profile('langfuse'),
 } as const satisfies Record<string, Profile>;
 
 /** Scope-name prefixes (lower case), most specific first. The scope beats attributes: Traceloop stamps its attributes on foreign spans. */
@@ -36,6 +38,8 @@ const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
   ['openlit.', PROFILES.openlit],
   ['@arizeai/openinference', PROFILES.openinference],
   ['openinference', PROFILES.openinference],
+  // The tracer of Langfuse's Python (v3+) and JS (v4+) SDKs.
+  ['langfuse-sdk', PROFILES.langfuse],
 ];
 
 const PYTHON_INSTRUMENTATION = 'opentelemetry.instrumentation.';
@@ -132,14 +136,14 @@ export const TOKEN_ATTRS = {
 export type TokenField = keyof typeof TOKEN_ATTRS;
 
 /** Response model before request model, in every family. */
-export const MODEL_ATTRS = ['gen_ai.response.model', 'ai.response.model', 'llm.response.model_name', 'llm.model_name', 'gen_ai.request.model', 'llm.request.model_name', 'ai.model.id'];
+export const MODEL_ATTRS = ['gen_ai.response.model', 'ai.response.model', 'llm.response.model_name', 'llm.model_name', 'gen_ai.request.model', 'llm.request.model_name', 'ai.model.id', 'langfuse.observation.model.name'];
 /** `llm.provider` (the host, e.g. azure) before `llm.system` (the API shape). */
 export const PROVIDER_ATTRS = ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system', 'ai.model.provider'];
 // `gen_ai.cost.total_cost`: LiteLLM's price of the call, from the gateway's own (possibly negotiated) model prices.
 export const COST_ATTRS = ['gen_ai.usage.cost', 'gen_ai.usage.cost.amount', 'llm.usage.cost', 'llm.cost.total', 'gen_ai.cost.total_cost'];
 
 /** Where families put user-supplied metadata; identity lookups search under each prefix too. */
-export const METADATA_PREFIXES = ['ai.telemetry.metadata.', 'traceloop.association.properties.', 'metadata.', 'langfuse.trace.metadata.', 'mastra.metadata.'];
+export const METADATA_PREFIXES = ['ai.telemetry.metadata.', 'traceloop.association.properties.', 'metadata.', 'langfuse.trace.metadata.', 'langfuse.observation.metadata.', 'mastra.metadata.'];
 
 /**
  * The provider named inside OpenInference's `metadata` JSON string (`ls_provider`, LangChain's run metadata): the only

@@ -1,6 +1,7 @@
 import { asNumber, asString, firstNumber, lookup, showValue } from './attributes.ts';
 import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, providerFromMetadata, type TokenField } from './families.ts';
 import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
+import { LANGFUSE_COST, LANGFUSE_USAGE, langfuseCost, langfuseCounts, langfuseProvider } from './langfuse.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
 import type { Attributes, DecodedSpan, UsageEvent } from './types.ts';
 
@@ -48,7 +49,8 @@ const MAX_COST_USD = 100_000;
 
 /** Attribute names under which families report usage; a span with any of them is metered. */
 // Written out rather than a loop over a list: it runs for every attribute of every span.
-const isUsageKey = (key: string) => key.startsWith('gen_ai.usage.') || key.startsWith('llm.token_count.') || key.startsWith('ai.usage.') || key.startsWith('llm.usage.');
+const isUsageKey = (key: string) =>
+  key.startsWith('gen_ai.usage.') || key.startsWith('llm.token_count.') || key.startsWith('ai.usage.') || key.startsWith('llm.usage.') || key === LANGFUSE_USAGE || key === LANGFUSE_COST;
 
 /** The usage-prefixed names of a span from which no count or cost was read: counted per name so the vocabulary can grow. */
 function unrecognizedUsage(a: Attributes): string[] | undefined {
@@ -73,6 +75,17 @@ function scanKeys(a: Attributes, ids: ReadonlyMap<string, unknown>): { metered: 
   return { metered, identity };
 }
 
+const isTokenCount = (v: number) => Number.isFinite(v) && v >= 0 && Number.isInteger(v) && v <= MAX_TOKENS;
+const badTokens = (spanId: string, name: string, shown: string): MapResult => ({
+  kind: 'rejected',
+  reason: `span ${spanId}: ${name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${shown}`,
+  code: 'invalid_tokens',
+});
+function langfuseCostOf(a: Attributes): { name: string; value: number } | undefined {
+  const value = a[LANGFUSE_COST] === undefined ? undefined : langfuseCost(a);
+  return value === undefined ? undefined : { name: LANGFUSE_COST, value };
+}
+
 /** Maps one decoded span to a usage event (docs/concepts/one-call.md), or says why it is not one. Pure. */
 export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): MapResult {
   const a = span.attributes;
@@ -92,17 +105,26 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     for (const field of TOKEN_FIELDS) {
       const found = firstNumber(a, TOKEN_ATTRS[field]);
       if (!found) continue;
-      const v = found.value;
-      if (!Number.isFinite(v) || v < 0 || !Number.isInteger(v) || v > MAX_TOKENS) {
-        return { kind: 'rejected', reason: `span ${span.spanId}: ${found.name} must be a whole number of tokens between 0 and ${MAX_TOKENS}, got ${showValue(a[found.name])}`, code: 'invalid_tokens' };
-      }
-      tokens[field] = v;
+      if (!isTokenCount(found.value)) return badTokens(span.spanId, found.name, showValue(a[found.name]));
+      tokens[field] = found.value;
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
+    }
+    // Langfuse's SDKs write no count attributes, only a JSON object of them (read when nothing else gave a count).
+    const lf = tokenFields === 0 && tokens.total === 0 && a[LANGFUSE_USAGE] !== undefined ? langfuseCounts(a) : undefined;
+    if (lf) {
+      for (const field of TOKEN_FIELDS) {
+        const v = lf[field];
+        if (v === undefined) continue;
+        if (!isTokenCount(v)) return badTokens(span.spanId, `${LANGFUSE_USAGE} (${field})`, showValue(v));
+        tokens[field] = v;
+        if (field !== 'total') tokenFields |= TOKEN_BITS[field];
+      }
     }
   }
   const profile = detectProfile(a, span.scopeName, span.scopeVersion);
   const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
-  const provider = normalizeProvider(asString(lookup(a, span.resource, PROVIDER_ATTRS)) || providerFromMetadata(a));
+  const named = asString(lookup(a, span.resource, PROVIDER_ATTRS)) || providerFromMetadata(a);
+  const provider = normalizeProvider(named || (profile.family === 'langfuse' ? langfuseProvider(a, span.name) : ''));
   if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) {
     tokens.input = tokens.total;
     tokenFields |= TOKEN_BITS.input;
@@ -113,7 +135,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   if (cache > 0 && (tokens.input < cache || inputExcludesCache(profile, provider))) tokens.input += cache;
 
   let spanCost: number | null = null;
-  const cost = firstNumber(a, COST_ATTRS);
+  const cost = firstNumber(a, COST_ATTRS) ?? langfuseCostOf(a);
   if (cost) {
     if (!Number.isFinite(cost.value) || cost.value < 0 || cost.value > MAX_COST_USD) {
       return { kind: 'rejected', reason: `span ${span.spanId}: ${cost.name} must be a finite amount >= 0, got ${showValue(a[cost.name])}`, code: 'invalid_cost' };

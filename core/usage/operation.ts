@@ -24,6 +24,8 @@ const CONTAINER_OPS = new Set(['invoke_agent', 'create_agent', 'workflow', 'task
 /** Vercel AI SDK spans that sum their steps' usage (also when Traceloop renamed them like a step). */
 const VERCEL_AGGREGATES = new Set(['ai.generateText', 'ai.streamText', 'ai.generateObject', 'ai.streamObject', 'ai.embed', 'ai.embedMany']);
 const OPENINFERENCE_CALLS = new Set(['LLM', 'EMBEDDING']);
+/** Langfuse observation types that are model calls; `tool` is a tool run, the others (span, agent, chain, event, …) contain. */
+const LANGFUSE_CALLS = new Set(['generation', 'embedding']);
 /** First words of semconv span names (`chat gpt-4o`) that name a call, trusted only on spans with token counts. */
 const CALL_NAME_WORDS = new Set(['chat', 'text_completion', 'embeddings', 'generate_content']);
 
@@ -34,14 +36,16 @@ export function operationOf(attrs: Attributes): string {
     asString(attrs['ai.operationId']) ||
     asString(attrs['openinference.span.kind']).toUpperCase() ||
     asString(attrs['llm.request.type']) ||
-    asString(attrs['traceloop.span.kind'])
+    asString(attrs['traceloop.span.kind']) ||
+    asString(attrs['langfuse.observation.type'])
   );
 }
 
 /**
  * The role of a span, from the most specific marker down: Vercel `ai.operationId` (it tells an aggregate from its
  * steps even after Traceloop renamed both `chat <model>`), `gen_ai.operation.name`, OpenInference span kind,
- * Traceloop span kind, and last the semconv span name, only for a span that carries token counts.
+ * Traceloop span kind, Langfuse observation type, and last the semconv span name, only for a span that carries
+ * token counts.
  */
 export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean): SpanRole {
   const vercel = asString(attrs['ai.operationId']);
@@ -61,6 +65,8 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
   if (tl === 'tool') return 'tool';
   if (tl === 'workflow' || tl === 'task' || tl === 'agent') return 'container';
   if (INFERENCE_OPS.has(asString(attrs['llm.request.type']))) return 'inference';
+  const lf = asString(attrs['langfuse.observation.type']);
+  if (lf) return LANGFUSE_CALLS.has(lf) ? 'inference' : lf === 'tool' ? 'tool' : 'container';
   if (op || vercel) return vercel.startsWith('ai.') ? 'container' : 'other';
   if (hasTokens) {
     const space = spanName.indexOf(' ');
