@@ -24,6 +24,8 @@ const CONTAINER_OPS = new Set(['invoke_agent', 'create_agent', 'workflow', 'task
 /** Vercel AI SDK spans that sum their steps' usage (also when Traceloop renamed them like a step). */
 const VERCEL_AGGREGATES = new Set(['ai.generateText', 'ai.streamText', 'ai.generateObject', 'ai.streamObject', 'ai.embed', 'ai.embedMany']);
 const OPENINFERENCE_CALLS = new Set(['LLM', 'EMBEDDING']);
+/** Bedrock Runtime API methods that are model calls (the SDK span's `rpc.method`). */
+const BEDROCK_CALLS = new Set(['InvokeModel', 'InvokeModelWithResponseStream', 'Converse', 'ConverseStream']);
 /** Langfuse observation types that are model calls; `tool` is a tool run, the others (span, agent, chain, event, …) contain. */
 const LANGFUSE_CALLS = new Set(['generation', 'embedding']);
 /** First words of semconv span names (`chat gpt-4o`) that name a call, trusted only on spans with token counts. */
@@ -65,6 +67,8 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
   if (tl === 'tool') return 'tool';
   if (tl === 'workflow' || tl === 'task' || tl === 'agent') return 'container';
   if (INFERENCE_OPS.has(asString(attrs['llm.request.type']))) return 'inference';
+  // OTel's JS AWS SDK instrumentation sets no operation on Bedrock InvokeModel spans (`BedrockRuntime.InvokeModel`).
+  if (BEDROCK_CALLS.has(asString(attrs['rpc.method'])) && asString(attrs['rpc.service']) === 'BedrockRuntime') return 'inference';
   const lf = asString(attrs['langfuse.observation.type']);
   if (lf) return LANGFUSE_CALLS.has(lf) ? 'inference' : lf === 'tool' ? 'tool' : 'container';
   if (op || vercel) return vercel.startsWith('ai.') ? 'container' : 'other';

@@ -72,6 +72,17 @@ describe('mapSpan: agent frameworks and gateways', () => {
     expect(broken.provider).toBe('');
   });
 
+  it('counts a Bedrock InvokeModel span of the AWS SDK instrumentation as a request, with or without counts', () => {
+    const sdk = { 'rpc.system': 'aws-api', 'rpc.service': 'BedrockRuntime', 'gen_ai.system': 'aws.bedrock', 'gen_ai.request.model': 'anthropic.claude-3-5-haiku-20241022-v1:0' };
+    const o = { name: 'BedrockRuntime.InvokeModel', scopeName: '@opentelemetry/instrumentation-aws-sdk' };
+    const invoke = event(mapSpan(span({ ...sdk, 'rpc.method': 'InvokeModel', 'gen_ai.usage.input_tokens': 126, 'gen_ai.usage.output_tokens': 1061 }, o), config, NOW));
+    expect([invoke.role, invoke.requests, invoke.provider, invoke.inputTokens]).toEqual(['inference', 1, 'aws.bedrock', 126]);
+    // a stream whose model family the instrumentation cannot read: still a request (stored unpriced)
+    expect(counted(mapSpan(span({ ...sdk, 'rpc.method': 'InvokeModelWithResponseStream' }, { ...o, name: 'BedrockRuntime.InvokeModelWithResponseStream' }), config, NOW))).toEqual([1, 0]);
+    // other AWS calls are not
+    expect(counted(mapSpan(span({ 'rpc.system': 'aws-api', 'rpc.service': 'BedrockRuntime', 'rpc.method': 'ListAsyncInvokes' }, o), config, NOW))).toEqual([0, 0]);
+  });
+
   it("finds identity under Mastra's mastra.metadata.* attributes", () => {
     const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
     expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);

@@ -63,6 +63,7 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
     const families = new Set(fixtures.map((f) => f.name.split('/')[0]));
     expect([...families].sort()).toEqual([
       'anthropic-sdk',
+      'aws-bedrock',
       'langchain-openinference',
       'langchain-traceloop',
       'langfuse',
