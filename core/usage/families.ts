@@ -22,6 +22,8 @@ export const PROFILES = {
   // Traceloop Python (opentelemetry.instrumentation.anthropic 0.62) reports Anthropic input with cache; JS 0.27 passes the raw count.
   traceloop: profile('traceloop'),
   traceloopJsAnthropic: profile('traceloop', ['anthropic']),
+  // Traceloop Python's Bedrock instrumentation passes Bedrock's own input count, which leaves the cache out.
+  traceloopBedrock: profile('traceloop', ['aws.bedrock']),
   // OpenLIT JS and Python both pass Anthropic's raw input_tokens, and write cost 0 for models they cannot price.
   openlit: profile('openlit', ['anthropic'], true),
   // Langfuse's usage JSON is normalized where it is read (langfuse.ts): its shapes say themselves what they include.
@@ -33,6 +35,7 @@ const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
   ['com.anthropic.sdk', PROFILES.anthropicSdk],
   ['@traceloop/instrumentation-anthropic', PROFILES.traceloopJsAnthropic],
   ['@traceloop/', PROFILES.traceloop],
+  ['opentelemetry.instrumentation.bedrock', PROFILES.traceloopBedrock],
   ['traceloop.', PROFILES.traceloop],
   ['@openlit/', PROFILES.openlit],
   ['openlit.', PROFILES.openlit],

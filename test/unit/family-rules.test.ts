@@ -83,6 +83,15 @@ describe('mapSpan: agent frameworks and gateways', () => {
     expect(counted(mapSpan(span({ 'rpc.system': 'aws-api', 'rpc.service': 'BedrockRuntime', 'rpc.method': 'ListAsyncInvokes' }, o), config, NOW))).toEqual([0, 0]);
   });
 
+  it("adds the cache back to OpenLLMetry's Python Bedrock input (Bedrock's count leaves it out), even when the input is the larger", () => {
+    const attrs = { 'gen_ai.provider.name': 'aws.bedrock', 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 4129, 'gen_ai.usage.output_tokens': 70, 'gen_ai.usage.cache_read.input_tokens': 1895, 'gen_ai.usage.cache_creation.input_tokens': 245 };
+    const traceloop = event(mapSpan(span(attrs, { scopeName: 'opentelemetry.instrumentation.bedrock', scopeVersion: '0.62.1' }), config, NOW));
+    expect([traceloop.inputTokens, traceloop.cacheReadTokens, traceloop.cacheWriteTokens]).toEqual([6269, 1895, 245]);
+    // the same names from a semconv instrumentation mean input with cache
+    const contrib = event(mapSpan(span(attrs, { scopeName: 'opentelemetry.instrumentation.botocore', scopeVersion: '0.66b0' }), config, NOW));
+    expect(contrib.inputTokens).toBe(4129);
+  });
+
   it("finds identity under Mastra's mastra.metadata.* attributes", () => {
     const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
     expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);
