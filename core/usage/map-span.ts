@@ -1,7 +1,8 @@
 import { asNumber, asString, firstNumber, lookup, showValue } from './attributes.ts';
 import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, providerFromMetadata, type TokenField } from './families.ts';
 import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
-import { LANGFUSE_COST, LANGFUSE_USAGE, langfuseCost, langfuseCounts, langfuseProvider } from './langfuse.ts';
+import { jsonCounts } from './json-counts.ts';
+import { LANGFUSE_COST, LANGFUSE_USAGE, langfuseCost, langfuseProvider } from './langfuse.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
 import type { Attributes, DecodedSpan, UsageEvent } from './types.ts';
 
@@ -109,16 +110,15 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       tokens[field] = found.value;
       if (field !== 'total') tokenFields |= TOKEN_BITS[field];
     }
-    // Langfuse's SDKs write no count attributes, only a JSON object of them (read when nothing else gave a count).
-    const lf = tokenFields === 0 && tokens.total === 0 && a[LANGFUSE_USAGE] !== undefined ? langfuseCounts(a) : undefined;
-    if (lf) {
-      for (const field of TOKEN_FIELDS) {
-        const v = lf[field];
-        if (v === undefined) continue;
-        if (!isTokenCount(v)) return badTokens(span.spanId, `${LANGFUSE_USAGE} (${field})`, showValue(v));
-        tokens[field] = v;
-        if (field !== 'total') tokenFields |= TOKEN_BITS[field];
-      }
+  }
+  const json = jsonCounts(a, span.name, tokens, tokenFields !== 0 || tokens.total > 0);
+  if (json) {
+    for (const field of TOKEN_FIELDS) {
+      const v = json.counts[field];
+      if (v === undefined) continue;
+      if (!isTokenCount(v)) return badTokens(span.spanId, `${json.source} (${field})`, showValue(v));
+      tokens[field] = v;
+      if (field !== 'total') tokenFields |= TOKEN_BITS[field];
     }
   }
   const profile = detectProfile(a, span.scopeName, span.scopeVersion);

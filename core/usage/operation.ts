@@ -1,4 +1,5 @@
 import { asString } from './attributes.ts';
+import { isAdkCall } from './google-adk.ts';
 import type { Attributes } from './types.ts';
 
 /** What a span describes, after reading each family's way of saying it (docs/concepts/one-call.md). */
@@ -67,6 +68,7 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
   if (tl === 'tool') return 'tool';
   if (tl === 'workflow' || tl === 'task' || tl === 'agent') return 'container';
   if (INFERENCE_OPS.has(asString(attrs['llm.request.type']))) return 'inference';
+  if (isAdkCall(attrs, spanName)) return 'inference';
   // OTel's JS AWS SDK instrumentation sets no operation on Bedrock InvokeModel spans (`BedrockRuntime.InvokeModel`).
   if (BEDROCK_CALLS.has(asString(attrs['rpc.method'])) && asString(attrs['rpc.service']) === 'BedrockRuntime') return 'inference';
   const lf = asString(attrs['langfuse.observation.type']);
