@@ -1,5 +1,5 @@
 import { asString } from './attributes.ts';
-import { isAdkCall } from './google-adk.ts';
+import { ADK_MERGED_TOOLS, isAdkCall } from './google-adk.ts';
 import type { Attributes } from './types.ts';
 
 /** What a span describes, after reading each family's way of saying it (docs/concepts/one-call.md). */
@@ -58,7 +58,7 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
     if (vercel.endsWith('.doGenerate') || vercel.endsWith('.doStream') || vercel.endsWith('.doEmbed')) return 'inference';
   }
   const op = asString(attrs['gen_ai.operation.name']);
-  if (op === 'execute_tool') return 'tool';
+  if (op === 'execute_tool') return attrs['gen_ai.tool.name'] === ADK_MERGED_TOOLS ? 'container' : 'tool';
   if (INFERENCE_OPS.has(op)) return 'inference';
   if (CONTAINER_OPS.has(op)) return 'container';
   const oi = asString(attrs['openinference.span.kind']).toUpperCase();

@@ -41,4 +41,9 @@ describe('Google ADK call_llm spans', () => {
       expect([e.inputTokens, e.outputTokens, e.reasoningTokens]).toEqual([10, 5, 0]);
     }
   });
+
+  it("ADK's execute_tool (merged) span after parallel calls is not a tool execution; the tools' own spans are", () => {
+    const tool = (name: string) => mapSpan(span({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': name }, { name: `execute_tool ${name}`, scopeName: 'gcp.vertex.agent' }), config, NOW);
+    expect([counted(tool('get_weather')), counted(tool('(merged tools)'))]).toEqual([[0, 1], [0, 0]]);
+  });
 });
