@@ -122,6 +122,8 @@ export const TOKEN_ATTRS = {
     'gen_ai.usage.cache_creation.input_tokens',
     'gen_ai.usage.cache_write.input_tokens',
     'gen_ai.usage.cache_creation_input_tokens',
+    // Strands Agents' name for it.
+    'gen_ai.usage.cache_write_input_tokens',
     'llm.token_count.prompt_details.cache_write',
     'ai.usage.inputTokenDetails.cacheWriteTokens',
   ],

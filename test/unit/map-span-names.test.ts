@@ -34,6 +34,7 @@ describe('token counts: every promised name', () => {
     ['llm.token_count.prompt_details.cache_read', 'cacheReadTokens', 'OpenInference'],
     ['gen_ai.usage.cache_creation.input_tokens', 'cacheWriteTokens', 'semconv'],
     ['gen_ai.usage.cache_write.input_tokens', 'cacheWriteTokens', 'semconv (legacy)'],
+    ['gen_ai.usage.cache_write_input_tokens', 'cacheWriteTokens', 'Strands Agents'],
     ['gen_ai.usage.reasoning.output_tokens', 'reasoningTokens', 'semconv'],
     ['gen_ai.usage.reasoning_tokens', 'reasoningTokens', 'semconv (legacy)'],
     ['llm.token_count.completion_details.reasoning', 'reasoningTokens', 'OpenInference'],
