@@ -1,7 +1,8 @@
+import { STRANDS } from './strands.ts';
 import type { Attributes } from './types.ts';
 
 /** Instrumentation families whose attribute names and count meanings differ (docs/concepts/one-call.md). */
-export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit' | 'langfuse';
+export type Family = 'semconv' | 'anthropic-sdk' | 'openinference' | 'vercel' | 'traceloop' | 'openlit' | 'langfuse' | 'strands';
 
 /** How one instrumentation (family + language, told apart by scope name) states its numbers. */
 export interface Profile {
@@ -28,6 +29,8 @@ export const PROFILES = {
   openlit: profile('openlit', ['anthropic'], true),
   // Langfuse's usage JSON is normalized where it is read (langfuse.ts): its shapes say themselves what they include.
   langfuse: profile('langfuse'),
+  // Strands passes its model provider's counts: Bedrock's (its default) leave the cache out.
+  strands: profile('strands', ['aws.bedrock']),
 } as const satisfies Record<string, Profile>;
 
 /** Scope-name prefixes (lower case), most specific first. The scope beats attributes: Traceloop stamps its attributes on foreign spans. */
@@ -43,6 +46,7 @@ const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
   ['openinference', PROFILES.openinference],
   // The tracer of Langfuse's Python (v3+) and JS (v4+) SDKs.
   ['langfuse-sdk', PROFILES.langfuse],
+  ['strands.', PROFILES.strands],
 ];
 
 const PYTHON_INSTRUMENTATION = 'opentelemetry.instrumentation.';
@@ -89,6 +93,7 @@ export function detectProfile(attrs: Attributes, scopeName: string, scopeVersion
   if (attrs['openinference.span.kind'] !== undefined || attrs['llm.token_count.prompt'] !== undefined) return PROFILES.openinference;
   if (attrs['ai.operationId'] !== undefined) return PROFILES.vercel;
   if (attrs['gen_ai.application_name'] !== undefined || attrs['telemetry.sdk.name'] === 'openlit') return PROFILES.openlit;
+  if (attrs['gen_ai.system'] === STRANDS || attrs['gen_ai.provider.name'] === STRANDS) return PROFILES.strands;
   if (
     attrs['traceloop.span.kind'] !== undefined ||
     attrs['traceloop.workflow.name'] !== undefined ||

@@ -1,9 +1,10 @@
 import { asNumber, asString, firstNumber, lookup, showValue } from './attributes.ts';
-import { COST_ATTRS, MODEL_ATTRS, PROVIDER_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, providerFromMetadata, type TokenField } from './families.ts';
+import { COST_ATTRS, MODEL_ATTRS, TOKEN_ATTRS, detectProfile, inputExcludesCache, normalizeProvider, type TokenField } from './families.ts';
 import { identityKeys, missingIdentityError, ownIdentity, resolveSpanIdentity, type IdentityConfig, type InheritableIdentity } from './identity.ts';
 import { jsonCounts } from './json-counts.ts';
-import { LANGFUSE_COST, LANGFUSE_USAGE, langfuseCost, langfuseProvider } from './langfuse.ts';
+import { LANGFUSE_COST, LANGFUSE_USAGE, langfuseCost } from './langfuse.ts';
 import { operationOf, roleOf, type SpanRole } from './operation.ts';
+import { providerOf } from './span-provider.ts';
 import type { Attributes, DecodedSpan, UsageEvent } from './types.ts';
 
 export interface MappingConfig {
@@ -123,8 +124,12 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   }
   const profile = detectProfile(a, span.scopeName, span.scopeVersion);
   const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
-  const named = asString(lookup(a, span.resource, PROVIDER_ATTRS)) || providerFromMetadata(a);
-  const provider = normalizeProvider(named || (profile.family === 'langfuse' ? langfuseProvider(a, span.name) : ''));
+  // Strands' invoke_agent repeats its run's calls (accumulated_usage): not usage of its own, as Pydantic AI's run
+  // totals, so no arrival order (its calls linked to it only through event-loop spans) can count it.
+  const runTotals = profile.family === 'strands' && role === 'container';
+  if (runTotals) [tokens.input, tokens.output, tokens.total, tokens.cacheRead, tokens.cacheWrite, tokens.reasoning, tokenFields] = [0, 0, 0, 0, 0, 0, 0];
+  const model = asString(lookup(a, EMPTY, MODEL_ATTRS));
+  const provider = normalizeProvider(providerOf(a, span, profile.family, model));
   if (tokens.input === 0 && tokens.output === 0 && tokens.total > 0) {
     tokens.input = tokens.total;
     tokenFields |= TOKEN_BITS.input;
@@ -144,7 +149,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     const unknown = cost.value === 0 && profile.zeroCostIsUnknown;
     if ((currency === '' || currency === 'USD') && !unknown) spanCost = cost.value;
   }
-  const unrecognized = keys.metered && tokenFields === 0 && tokens.total === 0 && !cost ? unrecognizedUsage(a) : undefined;
+  const unrecognized = keys.metered && !runTotals && tokenFields === 0 && tokens.total === 0 && !cost ? unrecognizedUsage(a) : undefined;
 
   const time = Number(span.endTimeUnixNano / 1_000_000n);
   const startTime = Number(span.startTimeUnixNano / 1_000_000n);
@@ -181,7 +186,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
       ...identity.value,
       family: profile.family,
       provider,
-      model: asString(lookup(a, EMPTY, MODEL_ATTRS)),
+      model,
       operation,
       spanName: span.name.slice(0, 256),
       inputTokens: tokens.input,

@@ -92,6 +92,29 @@ describe('mapSpan: agent frameworks and gateways', () => {
     expect(contrib.inputTokens).toBe(4129);
   });
 
+  it('reads Strands Agents spans by their model: Bedrock ids are aws.bedrock with input without cache, others keep their meaning', () => {
+    const strands = (model: string, input: number, cacheRead: number, cacheWrite?: number) =>
+      event(
+        mapSpan(
+          span(
+            { 'gen_ai.operation.name': 'chat', 'gen_ai.system': 'strands-agents', 'gen_ai.request.model': model, 'gen_ai.usage.input_tokens': input, 'gen_ai.usage.output_tokens': 40, 'gen_ai.usage.cache_read_input_tokens': cacheRead, ...(cacheWrite === undefined ? {} : { 'gen_ai.usage.cache_write_input_tokens': cacheWrite }) },
+            { name: 'chat', scopeName: 'strands.telemetry.tracer' },
+          ),
+          config,
+          NOW,
+        ),
+      );
+    const bedrock = strands('global.anthropic.claude-sonnet-4-6', 4133, 1899, 249);
+    expect([bedrock.provider, bedrock.family, bedrock.inputTokens, bedrock.cacheReadTokens, bedrock.cacheWriteTokens]).toEqual(['aws.bedrock', 'strands', 6281, 1899, 249]);
+    expect(strands('arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0', 10, 0).provider).toBe('aws.bedrock');
+    // OpenAI through Strands: prompt_tokens already hold the cached ones, and the provider is not named
+    const openai = strands('gpt-4o', 2000, 1024);
+    expect([openai.provider, openai.inputTokens, openai.cacheReadTokens]).toEqual(['', 2000, 1024]);
+    // its invoke_agent span repeats the run's sum: no usage of its own, and not an unknown vocabulary either
+    const run = event(mapSpan(span({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.system': 'strands-agents', 'gen_ai.usage.input_tokens': 8311, 'gen_ai.usage.output_tokens': 2223 }, { name: 'invoke_agent A', scopeName: 'strands.telemetry.tracer' }), config, NOW));
+    expect([run.role, run.inputTokens, run.outputTokens, run.meta.unrecognized]).toEqual(['container', 0, 0, undefined]);
+  });
+
   it("finds identity under Mastra's mastra.metadata.* attributes", () => {
     const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
     expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);

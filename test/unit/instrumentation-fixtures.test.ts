@@ -83,6 +83,7 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
       'python-openlit',
       'python-otel-genai',
       'python-pydantic-ai',
+      'python-strands',
       'python-traceloop',
       'traceloop',
       'vercel-ai',
