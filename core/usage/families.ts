@@ -31,6 +31,8 @@ export const PROFILES = {
   langfuse: profile('langfuse'),
   // Strands passes its model provider's counts: Bedrock's (its default) leave the cache out.
   strands: profile('strands', ['aws.bedrock']),
+  // Spring AI (through Micrometer, under Spring Boot's tracer) passes Anthropic's and Bedrock Converse's own input counts.
+  springAi: profile('semconv', ['anthropic', 'bedrock_converse']),
 } as const satisfies Record<string, Profile>;
 
 /** Scope-name prefixes (lower case), most specific first. The scope beats attributes: Traceloop stamps its attributes on foreign spans. */
@@ -47,6 +49,7 @@ const SCOPE_RULES: readonly (readonly [string, Profile])[] = [
   // The tracer of Langfuse's Python (v3+) and JS (v4+) SDKs.
   ['langfuse-sdk', PROFILES.langfuse],
   ['strands.', PROFILES.strands],
+  ['org.springframework.boot', PROFILES.springAi],
 ];
 
 const PYTHON_INSTRUMENTATION = 'opentelemetry.instrumentation.';

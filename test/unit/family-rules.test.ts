@@ -115,6 +115,12 @@ describe('mapSpan: agent frameworks and gateways', () => {
     expect([run.role, run.inputTokens, run.outputTokens, run.meta.unrecognized]).toEqual(['container', 0, 0, undefined]);
   });
 
+  it("adds the cache back to Spring AI's Anthropic and Bedrock Converse input (the provider's own count), not to OpenAI's", () => {
+    const spring = (system: string, input: number) =>
+      event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.system': system, 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': input, 'gen_ai.usage.output_tokens': 9, 'gen_ai.usage.cache_read.input_tokens': 1000 }, { scopeName: 'org.springframework.boot', scopeVersion: '4.0.1' }), config, NOW)).inputTokens;
+    expect([spring('anthropic', 4124), spring('bedrock_converse', 4124), spring('openai', 4124)]).toEqual([5124, 5124, 4124]);
+  });
+
   it("finds identity under Mastra's mastra.metadata.* attributes", () => {
     const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
     expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);

@@ -65,6 +65,7 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
     expect([...families].sort()).toEqual([
       'anthropic-sdk',
       'aws-bedrock',
+      'java-spring-ai',
       'langchain-openinference',
       'langchain-traceloop',
       'langfuse',
