@@ -9,6 +9,8 @@ export type SpanRole = 'inference' | 'tool' | 'container' | 'other';
 const INFERENCE_OPS = new Set([
   'chat',
   'text_completion',
+  // Semantic Kernel (Python) names text completions in the plural.
+  'text_completions',
   'generate_content',
   'embeddings',
   'completion',

@@ -84,6 +84,7 @@ describe('instrumentation fixtures: real exports meter like the provider billed 
       'python-openlit',
       'python-otel-genai',
       'python-pydantic-ai',
+      'python-semantic-kernel',
       'python-strands',
       'python-traceloop',
       'traceloop',
