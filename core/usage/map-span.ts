@@ -94,7 +94,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
   const keys = scanKeys(a, identityKeys(config.identity));
   const op = asString(a['gen_ai.operation.name']);
   if (!keys.metered) {
-    const role = roleOf(a, span.name, false);
+    const role = roleOf(a, span.name, false, span.scopeName);
     if (!op && role !== 'inference' && role !== 'tool') {
       const identity = keys.identity ? ownIdentity(a, config.identity) : undefined;
       return identity ? { kind: 'ignored', identity } : { kind: 'ignored' };
@@ -123,7 +123,7 @@ export function mapSpan(span: DecodedSpan, config: MappingConfig, now: number): 
     }
   }
   const profile = detectProfile(a, span.scopeName, span.scopeVersion);
-  const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0);
+  const role = roleOf(a, span.name, tokenFields !== 0 || tokens.total > 0, span.scopeName);
   // Strands' invoke_agent repeats its run's calls (accumulated_usage): not usage of its own, as Pydantic AI's run
   // totals, so no arrival order (its calls linked to it only through event-loop spans) can count it.
   const runTotals = profile.family === 'strands' && role === 'container';

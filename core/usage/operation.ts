@@ -34,6 +34,16 @@ const LANGFUSE_CALLS = new Set(['generation', 'embedding']);
 /** First words of semconv span names (`chat gpt-4o`) that name a call, trusted only on spans with token counts. */
 const CALL_NAME_WORDS = new Set(['chat', 'text_completion', 'embeddings', 'generate_content']);
 
+/**
+ * `execute_tool` spans that are no tool run: Google ADK's record after parallel calls, and Semantic Kernel's span
+ * around every kernel function the app itself invoked (a prompt function wraps model calls; the model's tool calls
+ * carry gen_ai.tool.call.id).
+ */
+function ranNoTool(attrs: Attributes, scopeName: string): boolean {
+  if (attrs['gen_ai.tool.name'] === ADK_MERGED_TOOLS) return true;
+  return scopeName.startsWith('semantic_kernel') && attrs['gen_ai.tool.call.id'] === undefined;
+}
+
 /** The operation stored on the event: semconv name, else the family's own word for it. */
 export function operationOf(attrs: Attributes): string {
   return (
@@ -52,7 +62,7 @@ export function operationOf(attrs: Attributes): string {
  * Traceloop span kind, Langfuse observation type, and last the semconv span name, only for a span that carries
  * token counts.
  */
-export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean): SpanRole {
+export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean, scopeName = ''): SpanRole {
   const vercel = asString(attrs['ai.operationId']);
   if (vercel) {
     if (vercel === 'ai.toolCall') return 'tool';
@@ -60,7 +70,7 @@ export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean):
     if (vercel.endsWith('.doGenerate') || vercel.endsWith('.doStream') || vercel.endsWith('.doEmbed')) return 'inference';
   }
   const op = asString(attrs['gen_ai.operation.name']);
-  if (op === 'execute_tool') return attrs['gen_ai.tool.name'] === ADK_MERGED_TOOLS ? 'container' : 'tool';
+  if (op === 'execute_tool') return ranNoTool(attrs, scopeName) ? 'container' : 'tool';
   if (INFERENCE_OPS.has(op)) return 'inference';
   if (CONTAINER_OPS.has(op)) return 'container';
   const oi = asString(attrs['openinference.span.kind']).toUpperCase();

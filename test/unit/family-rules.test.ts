@@ -121,6 +121,12 @@ describe('mapSpan: agent frameworks and gateways', () => {
     expect([spring('anthropic', 4124), spring('bedrock_converse', 4124), spring('openai', 4124)]).toEqual([5124, 5124, 4124]);
   });
 
+  it("Semantic Kernel's execute_tool span around a function the app invoked is no tool call; the model's calls (with a call id) are", () => {
+    const sk = (extra: Record<string, string>, scopeName = 'semantic_kernel.functions.kernel_function') =>
+      counted(mapSpan(span({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'assistant-ask', ...extra }, { name: 'execute_tool assistant-ask', scopeName }), config, NOW));
+    expect([sk({}), sk({ 'gen_ai.tool.call.id': 'call_1' }), sk({}, 'my-app')]).toEqual([[0, 0], [0, 1], [0, 1]]);
+  });
+
   it("finds identity under Mastra's mastra.metadata.* attributes", () => {
     const e = event(mapSpan(span({ 'gen_ai.operation.name': 'chat', 'gen_ai.usage.input_tokens': 10, 'mastra.metadata.api_key_id': 'k-m', 'mastra.metadata.tenant_id': 't-m' }), config, NOW));
     expect([e.apiKey, e.tenant]).toEqual(['k-m', 't-m']);
