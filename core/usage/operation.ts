@@ -59,8 +59,8 @@ export function operationOf(attrs: Attributes): string {
 /**
  * The role of a span, from the most specific marker down: Vercel `ai.operationId` (it tells an aggregate from its
  * steps even after Traceloop renamed both `chat <model>`), `gen_ai.operation.name`, OpenInference span kind,
- * Traceloop span kind, Langfuse observation type, and last the semconv span name, only for a span that carries
- * token counts.
+ * Traceloop span kind, the spans that name no operation (Google ADK's `call_llm`, the AWS SDK's Bedrock calls),
+ * Langfuse observation type, and last the semconv span name, only for a span that carries token counts.
  */
 export function roleOf(attrs: Attributes, spanName: string, hasTokens: boolean, scopeName = ''): SpanRole {
   const vercel = asString(attrs['ai.operationId']);
