@@ -19,10 +19,12 @@ export interface LangfuseCounts {
 /** Usage JSON is a handful of numbers; anything longer is not usage and is not parsed. */
 const MAX_CHARS = 4096;
 
-// Langfuse's own shape keeps its counts disjoint (it prices each key on its own): `input` and `output` leave out the
-// details listed here, which the JS OpenAI wrapper and the LangChain handlers subtract. They are added back.
-const INPUT_PARTS = ['input_cached_tokens', 'input_cache_read', 'input_cache_creation', 'input_audio_tokens', 'input_audio', 'cache_read_input_tokens', 'cache_creation_input_tokens'];
-const OUTPUT_PARTS = ['output_reasoning_tokens', 'output_reasoning', 'output_audio_tokens', 'output_audio', 'output_accepted_prediction_tokens', 'output_rejected_prediction_tokens'];
+// Langfuse's own shape keeps its counts disjoint (it prices each key on its own): `input` and `output` leave out
+// every `input_*` / `output_*` detail (cached, audio, reasoning, per-modality counts: the JS OpenAI wrapper and the
+// LangChain handlers subtract them), `cached_modality_*` and Anthropic's cache counts. They are added back. Priority
+// tiers are not parts (the handlers do not subtract them), nor is `cache_creation_<ttl>`, a split of the cache write.
+const inputPart = (k: string) => (k.startsWith('input_') || k.startsWith('cached_modality_') || k === 'cache_read_input_tokens' || k === 'cache_creation_input_tokens') && !k.includes('priority');
+const outputPart = (k: string) => k.startsWith('output_') && !k.includes('priority');
 
 function parseObject(raw: unknown): Record<string, unknown> | undefined {
   if (typeof raw !== 'string' || raw.length > MAX_CHARS || raw.charCodeAt(0) !== 123 /* { */) return undefined;
@@ -43,14 +45,21 @@ function num(o: Record<string, unknown> | undefined, key: string): number | unde
 
 const sub = (o: Record<string, unknown>, key: string) => (typeof o[key] === 'object' && o[key] !== null ? (o[key] as Record<string, unknown>) : undefined);
 const first = (o: Record<string, unknown>, keys: readonly string[]) => keys.map((k) => num(o, k)).find((v) => v !== undefined);
-const sum = (o: Record<string, unknown>, base: string, parts: readonly string[]) => {
+/** `base` plus every numeric key `isPart` accepts (a part that is not a number is not one of Langfuse's counts). */
+const sum = (o: Record<string, unknown>, base: string, isPart: (k: string) => boolean) => {
   const b = num(o, base);
   let extra: number | undefined;
-  for (const k of parts) {
-    const v = num(o, k);
-    if (v !== undefined) extra = (extra ?? 0) + v;
+  for (const k in o) {
+    const v = o[k];
+    if (isPart(k) && typeof v === 'number') extra = (extra ?? 0) + v;
   }
   return b === undefined && extra === undefined ? undefined : (b ?? 0) + (extra ?? 0);
+};
+/** The sum of the numeric keys with a prefix, undefined when there is none. */
+const prefixed = (o: Record<string, unknown>, prefix: string) => {
+  let s: number | undefined;
+  for (const k in o) if (k.startsWith(prefix) && typeof o[k] === 'number') s = (s ?? 0) + (o[k] as number);
+  return s;
 };
 
 /**
@@ -76,7 +85,7 @@ export function langfuseCounts(attrs: Attributes): LangfuseCounts | undefined {
     const cacheWrite = num(o, 'cache_creation_input_tokens');
     const anthropic = cacheRead !== undefined || cacheWrite !== undefined;
     return {
-      input: anthropic ? sum(o, 'input_tokens', ['cache_read_input_tokens', 'cache_creation_input_tokens']) : num(o, 'input_tokens'),
+      input: anthropic ? sum(o, 'input_tokens', (k) => k === 'cache_read_input_tokens' || k === 'cache_creation_input_tokens') : num(o, 'input_tokens'),
       output: num(o, 'output_tokens'),
       total: num(o, 'total_tokens'),
       cacheRead: anthropic ? cacheRead : num(sub(o, 'input_tokens_details') ?? {}, 'cached_tokens'),
@@ -85,10 +94,10 @@ export function langfuseCounts(attrs: Attributes): LangfuseCounts | undefined {
     };
   }
   return {
-    input: sum(o, 'input', INPUT_PARTS),
-    output: sum(o, 'output', OUTPUT_PARTS),
+    input: sum(o, 'input', inputPart),
+    output: sum(o, 'output', outputPart),
     total: num(o, 'total'),
-    cacheRead: first(o, ['input_cached_tokens', 'input_cache_read', 'cache_read_input_tokens']),
+    cacheRead: first(o, ['input_cached_tokens', 'input_cache_read', 'cache_read_input_tokens']) ?? prefixed(o, 'cached_modality_'),
     cacheWrite: first(o, ['input_cache_creation', 'cache_creation_input_tokens']),
     reasoning: first(o, ['output_reasoning_tokens', 'output_reasoning']),
   };

@@ -25,6 +25,17 @@ describe('Langfuse usage_details: every shape in semconv meaning', () => {
     expect(counts(usage({ input: 40, output: 200, cache_read_input_tokens: 1800, cache_creation_input_tokens: 0 }))).toEqual({ input: 1840, output: 200, cacheRead: 1800, cacheWrite: 0, reasoning: 0 });
   });
 
+  it("the LangChain handlers' other parts: per-modality counts (Gemini), cached modality, Anthropic's cache split by TTL", () => {
+    // Gemini through LangChain: every prompt token is TEXT, so input and output were cut to 0 and the modality counts hold them
+    const gemini = { input: 0, output: 0, total: 2096, input_modality_TEXT: 1400, cached_modality_TEXT: 100, output_modality_TEXT: 596 };
+    expect(counts(usage(gemini))).toEqual({ input: 1500, output: 596, cacheRead: 100, cacheWrite: 0, reasoning: 0 });
+    // raw Anthropic usage through response_metadata: cache_creation_ephemeral_* split the write and are not added again
+    const anthropic = { input: 42, output: 211, cache_read_input_tokens: 1801, cache_creation_input_tokens: 151, cache_creation_ephemeral_5m_input_tokens: 151, cache_creation_ephemeral_1h_input_tokens: 0 };
+    expect(counts(usage(anthropic))).toEqual({ input: 1994, output: 211, cacheRead: 1801, cacheWrite: 151, reasoning: 0 });
+    // priority-tier keys are not parts; a part that is not a number is not a count
+    expect(counts(usage({ input: 90, output: 10, input_priority: 90, input_note: 'x' }))).toMatchObject({ input: 90, output: 10 });
+  });
+
   it("Python's OpenAI integration: the raw Chat Completions usage, nested details included", () => {
     const u = { prompt_tokens: 2013, completion_tokens: 311, total_tokens: 2324, prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 65 } };
     expect(counts(usage(u))).toEqual({ input: 2013, output: 311, cacheRead: 1024, cacheWrite: 0, reasoning: 65 });
