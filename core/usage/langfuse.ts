@@ -58,7 +58,10 @@ const sum = (o: Record<string, unknown>, base: string, isPart: (k: string) => bo
 /** The sum of the numeric keys with a prefix, undefined when there is none. */
 const prefixed = (o: Record<string, unknown>, prefix: string) => {
   let s: number | undefined;
-  for (const k in o) if (k.startsWith(prefix) && typeof o[k] === 'number') s = (s ?? 0) + (o[k] as number);
+  for (const k in o) {
+    const v = o[k];
+    if (k.startsWith(prefix) && typeof v === 'number') s = (s ?? 0) + v;
+  }
   return s;
 };
 
