@@ -2,17 +2,15 @@
 // compose.test.ts (shape, ports, mounts, start order): the flags and variables are ones the CLI takes, every role
 // reads one config file, the store URL and the datasource reach the ClickHouse service as configured, the pinned
 // server is not older than the engine the tests use, and the image builds from the lock file as it is.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { compose, read, ROOT, type Service } from '../helpers/compose-file.ts';
 import { flagsNotTaken, COMMAND_NAMES } from '../../bin/usage.ts';
 import { ENV_NAMES } from '../../core/config/env-names.ts';
 import { loadConfig } from '../../core/config/load.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
 const datasources = (parse(read('dashboards/grafana/provisioning/datasources/clickhouse.yaml')) as { datasources: Datasource[] }).datasources;
 const providers = (parse(read('dashboards/grafana/provisioning/dashboards/tollkeeper.yaml')) as { providers: { options: { path: string } }[] }).providers;
@@ -22,18 +20,6 @@ const defaults = (() => {
   return r.config;
 })();
 
-interface Service {
-  image?: string;
-  build?: unknown;
-  command?: string[];
-  environment?: Record<string, string>;
-  ports?: string[];
-  expose?: string[];
-  volumes?: string[];
-  healthcheck?: { test: string[] };
-  depends_on?: Record<string, { condition: string }>;
-  restart?: string;
-}
 interface Datasource {
   uid: string;
   type: string;

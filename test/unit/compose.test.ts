@@ -8,22 +8,9 @@ import { join } from 'node:path';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { compose, read, ROOT, type Service } from '../helpers/compose-file.ts';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 
-interface Service {
-  image?: string;
-  build?: string;
-  command?: string[];
-  environment?: Record<string, string>;
-  ports?: string[];
-  expose?: string[];
-  volumes?: string[];
-  healthcheck?: { test: string[] };
-  depends_on?: Record<string, { condition: string }>;
-}
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const services = compose.services;
 const LONG_RUNNING = ['clickhouse', 'collector', 'otlp-lb', 'detector', 'grafana', 'mailpit'];
 
