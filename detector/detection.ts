@@ -157,7 +157,7 @@ export function createDetection(opts: DetectionOptions) {
       const periodResets = resets && resets.length > 0 ? resets : undefined;
       const r = detect(state, { now, observations: judged, baselines, peers: await peers(judged, now), config: o.config, ...(periodResets ? { periodResets } : {}), ...(fresh ? { fresh } : {}) });
       state = r.state;
-      const rec = withSpend(reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs }), obs, now);
+      const rec = withSpend(reconcileIncidents(open, r.findings, now, { quietMs: o.quietMs, held: r.held }), obs, now);
       return {
         ...rec,
         findings: r.findings.length,

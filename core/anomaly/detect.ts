@@ -11,7 +11,7 @@ import type { SequentialRun } from './sequential.ts';
 import { isBroad, tenantBreadth } from './tenant-breadth.ts';
 import type { Candidate } from './patterns.ts';
 import { severityFor } from './score.ts';
-import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, PeerBaseline } from './types.ts';
+import type { AnomalyConfig, Baseline, DetectorState, EntityObservation, Finding, Pattern, PeerBaseline } from './types.ts';
 import { excessOver } from './window-scores.ts';
 
 export interface DetectInput {
@@ -30,6 +30,8 @@ export interface DetectInput {
 export interface DetectResult {
   state: DetectorState;
   findings: Finding[];
+  /** Entity+patterns still anomalous but explained by another pattern: their open incidents stay open. */
+  held: Held[];
 }
 
 export function emptyDetectorState(): DetectorState {
@@ -103,22 +105,44 @@ function toFinding(f: EntityFrame, c: Candidate | FreshCandidate, state: Detecto
   };
 }
 
+/** An entity+pattern still anomalous this tick whose finding was not reported (another pattern explains it). */
+export interface Held {
+  kind: EntityKind;
+  id: string;
+  pattern: Pattern;
+}
+
+/** The findings reported for one entity, and the patterns held: anomalous, but explained by another pattern. */
+interface EntityVerdict {
+  findings: Finding[];
+  held: Pattern[];
+}
+
 /**
  * Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. "Explains" also
- * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name.
+ * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name; and while a drip
+ * runs, a burst that only warns is the drip running a little fast (a 3× drip's short runs reach 4×), not a new
+ * attack. A pattern explained away is held, not absent: its open incident stays open (the entity is not back to
+ * normal), and so does the explaining pattern's while it is in its hold-off.
  */
-function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: LargestSince, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): Finding[] {
+function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: LargestSince, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): EntityVerdict {
   const t = cfg.tuning;
-  const loopCandidate = runawayLoop(f, cfg, resets);
-  const loop = loopCandidate && toFinding(f, loopCandidate, state, cfg, now, largest);
-  if (loop) return [loop];
-  if (recentlyActive(state, f, 'runaway_loop', cfg, now)) return [];
   const finding = (c: Candidate | null): Finding | null => c && toFinding(f, c, state, cfg, now, largest);
+  const loop = finding(runawayLoop(f, cfg, resets));
   const burst = worse(finding(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets })), finding(fresh?.pattern === 'burst' ? fresh : null));
-  if (burst) return [burst];
-  if (recentlyActive(state, f, 'burst', cfg, now)) return [];
-  const drip = worse(finding(slowDrip(f, cfg)), finding(fresh?.pattern === 'slow_drip' ? fresh : null));
-  return drip ? [drip] : [];
+  const minuteDrip = finding(slowDrip(f, cfg));
+  const drip = worse(minuteDrip, finding(fresh?.pattern === 'slow_drip' ? fresh : null));
+  const present = (ps: [Pattern, Finding | null][]): Pattern[] => ps.filter(([, x]) => x !== null).map(([p]) => p);
+  if (loop) return { findings: [loop], held: present([['burst', burst], ['slow_drip', drip]]) };
+  if (recentlyActive(state, f, 'runaway_loop', cfg, now)) {
+    const held = present([['burst', burst], ['slow_drip', drip]]);
+    return { findings: [], held: held.length > 0 ? ['runaway_loop', ...held] : [] };
+  }
+  const dripRunning = minuteDrip !== null || recentlyActive(state, f, 'slow_drip', cfg, now);
+  if (burst && (burst.severity === 'critical' || !dripRunning)) return { findings: [burst], held: present([['slow_drip', drip]]) };
+  if (burst) return { findings: drip ? [drip] : [], held: drip ? [] : ['slow_drip'] };
+  if (recentlyActive(state, f, 'burst', cfg, now)) return { findings: [], held: drip ? ['burst', 'slow_drip'] : [] };
+  return { findings: drip ? [drip] : [], held: [] };
 }
 
 /** Of the minute path's and the fresh path's findings for one pattern, the more severe (then higher-scoring) one. */
@@ -191,10 +215,13 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
   };
   const largestOf = (f: EntityFrame): LargestSince => largestIn(input.fresh?.series.get(entityKey(f.o.kind, f.o.id)));
   const findings: Finding[] = [];
+  const held: Held[] = [];
   const flaggedByTenant = new Map<string, EntityFrame[]>();
   for (const f of frames) {
     if (f.o.kind === 'tenant') continue;
-    const own = entityFindings(f, freshOf(f), largestOf(f), state, cfg, now, resets);
+    const verdict = entityFindings(f, freshOf(f), largestOf(f), state, cfg, now, resets);
+    const own = verdict.findings;
+    if (scopes.has(f.o.kind)) for (const pattern of verdict.held) held.push({ kind: f.o.kind, id: f.o.id, pattern });
     if (own.length > 0 && f.o.kind === 'api_key' && f.o.tenant !== '') {
       flaggedByTenant.set(f.o.tenant, [...(flaggedByTenant.get(f.o.tenant) ?? []), f]);
     }
@@ -206,5 +233,5 @@ export function detect(stateIn: DetectorState, input: DetectInput): DetectResult
   const active: Record<string, number> = {};
   for (const [k, at] of Object.entries(state.active)) if (now - at <= cfg.tuning.hysteresisMs && at <= now + MINUTE_MS) active[k] = at;
   for (const x of findings) active[activeKey(x.kind, x.id, x.pattern)] = now;
-  return { state: { version: 1, active }, findings };
+  return { state: { version: 1, active }, findings, held };
 }

@@ -5,9 +5,14 @@ import type { Finding, Incident, Pattern, Severity } from './types.ts';
 export interface ReconcileOptions {
   /** An open incident resolves after this long without a finding (default 2 min). */
   quietMs: number;
+  /**
+   * Entity+patterns still anomalous but explained by another pattern this tick (`detect`'s `held`): their open
+   * incidents are kept open (seen now, numbers unchanged), never opened by this alone.
+   */
+  held: readonly { kind: EntityKind; id: string; pattern: Pattern }[];
 }
 
-export const DEFAULT_RECONCILE: ReconcileOptions = { quietMs: 120_000 };
+export const DEFAULT_RECONCILE: ReconcileOptions = { quietMs: 120_000, held: [] };
 
 export interface ReconcileResult {
   opened: Incident[];
@@ -81,11 +86,13 @@ function merge(inc: Incident, f: Finding, now: number): Incident {
 }
 
 /**
- * Incident lifecycle, pure: one open incident per (kind, entity, pattern); a finding opens or refreshes it; an
- * incident with no finding for `quietMs` resolves (`resolvedAt = now`; `updatedAt` stays the last time it was seen).
+ * Incident lifecycle, pure: one open incident per (kind, entity, pattern); a finding opens or refreshes it; a held
+ * pattern (still anomalous, explained by another) keeps it open; an incident neither found nor held for `quietMs`
+ * resolves (`resolvedAt = now`; `updatedAt` stays the last time it was seen).
  */
 export function reconcileIncidents(open: readonly Incident[], findings: readonly Finding[], now: number, opts: Partial<ReconcileOptions> = {}): ReconcileResult {
-  const { quietMs } = { ...DEFAULT_RECONCILE, ...opts };
+  const { quietMs, held } = { ...DEFAULT_RECONCILE, ...opts };
+  const stillAnomalous = new Set(held.map((h) => keyOf(h.kind, h.id, h.pattern)));
   const best = new Map<string, Finding>();
   for (const f of findings) {
     const k = keyOf(f.kind, f.id, f.pattern);
@@ -102,6 +109,10 @@ export function reconcileIncidents(open: readonly Incident[], findings: readonly
     const f = best.get(k);
     if (f) {
       const next = merge(inc, f, now);
+      result.updated.push(next);
+      result.open.push(next);
+    } else if (stillAnomalous.has(k)) {
+      const next = { ...inc, updatedAt: now };
       result.updated.push(next);
       result.open.push(next);
     } else if (now - inc.updatedAt >= quietMs) {

@@ -34,7 +34,7 @@ export function replayDetection(ticks: Iterable<ReplayTick>, config: AnomalyConf
     const r = detect(state, { ...tick, config });
     state = r.state;
     for (const f of r.findings) findings.push({ ...f, at: tick.now });
-    const rec = reconcileIncidents(open, r.findings, tick.now, opts);
+    const rec = reconcileIncidents(open, r.findings, tick.now, { ...opts, held: r.held });
     for (const inc of [...rec.opened, ...rec.updated, ...rec.resolved]) {
       const prev = all.get(inc.id);
       const criticalAt = prev?.criticalAt ?? (inc.severity === 'critical' ? tick.now : null);

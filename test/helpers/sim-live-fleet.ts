@@ -7,7 +7,7 @@
  */
 import { buildBaseline, entityKey } from '../../core/anomaly/baseline.ts';
 import { resolveAnomalyConfig } from '../../core/anomaly/config.ts';
-import { detect, emptyDetectorState } from '../../core/anomaly/detect.ts';
+import { detect, emptyDetectorState, type DetectResult } from '../../core/anomaly/detect.ts';
 import { addFresh, createFreshCounters, pruneFresh } from '../../core/anomaly/fresh-counters.ts';
 import { buildPeerBaseline } from '../../core/anomaly/peers.ts';
 import { METRICS } from '../../core/anomaly/types.ts';
@@ -61,6 +61,8 @@ export interface LiveRun {
   fresh?: boolean;
   /** Quota period starts, seconds into the live run (the benchmark's billing cycle starts 40 s in, for every key). */
   resetsS?: number[];
+  /** Called after every detector tick with its second, time and result (e.g. to run the incident lifecycle). */
+  onTick?: (s: number, now: number, r: DetectResult) => void;
 }
 
 export interface LiveFinding extends Finding {
@@ -164,6 +166,7 @@ export function runLiveFleet(o: LiveRun): LiveFinding[] {
     const r = detect(state, { now, observations, baselines, peers, config, ...fresh, ...resets });
     state = r.state;
     for (const f of r.findings) out.push({ ...f, s: s + 1 });
+    o.onTick?.(s + 1, now, r);
   }
   return out;
 }

@@ -49,6 +49,23 @@ describe('reconcileIncidents', () => {
     expect(reconcileIncidents([inc!], [], T + 4 * MIN, { quietMs: 5 * MIN }).resolved).toHaveLength(0);
   });
 
+  it('a held pattern (still anomalous, explained by another) keeps its open incident open, and never opens one', () => {
+    const [drip] = reconcileIncidents([], [finding({ pattern: 'slow_drip' })], T).opened;
+    const held = [{ kind: 'api_key' as const, id: 'k-42', pattern: 'slow_drip' as const }];
+    // a burst on the same key explains the drip for five minutes: the drip's incident is not back to normal
+    let open = [drip!];
+    for (let m = 1; m <= 5; m++) {
+      const r = reconcileIncidents(open, [finding({ windowStart: T + m * MIN })], T + m * MIN, { held });
+      expect(r.resolved).toEqual([]);
+      expect(r.updated.find((i) => i.id === drip!.id)).toMatchObject({ updatedAt: T + m * MIN, observed: drip!.observed, score: drip!.score });
+      open = r.open;
+    }
+    // once nothing holds it, the quiet period applies again
+    const later = reconcileIncidents(open.filter((i) => i.pattern === 'slow_drip'), [], T + 7 * MIN);
+    expect(later.resolved.map((i) => i.id)).toEqual([drip!.id]);
+    expect(reconcileIncidents([], [], T, { held }).opened).toEqual([]);
+  });
+
   it('ids are deterministic: a restart that re-derives the same onset gets the same id', () => {
     const before = reconcileIncidents([], [finding()], T).opened[0]!;
     const afterRestart = reconcileIncidents([], [finding({ windowEnd: T + 5 * MIN, score: 7 })], T + 5 * MIN).opened[0]!;
