@@ -18,7 +18,7 @@ export const DEFAULT_TUNING: AnomalyTuning = {
     minPerMinute: 3,
     metrics: ['requests', 'tool_calls'],
   },
-  slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, relativeError: 0.1, metrics: ['cost_usd', 'tokens', 'requests'] },
+  slowDrip: { allowance: 0.5, minMinutes: 60, minRatio: 1.6, relativeError: 0.1, recentMin: 15, metrics: ['cost_usd', 'tokens', 'requests'] },
   tenantSpike: { windowsMin: [2, 5], minRatio: 2, explainedShare: 0.5, metrics: ['cost_usd', 'tokens', 'requests'] },
   reset: { graceMin: 15, maxCatchUpMin: 60 },
   sequential: { alternatives: [2, 4, 10, 30], threshold: 10, capUnits: 4, levelZ: 2, dispersion: { cost_usd: 2, requests: 1.2 }, metrics: ['cost_usd', 'requests'], lumpShare: 0.5, recentMin: 2, minEvents: 2, broadThreshold: 8, broadShare: 0.5, broadMinKeys: 3, dripMultiple: 3, dripKinds: ['api_key', 'user', 'service', 'conversation'] },

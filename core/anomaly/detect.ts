@@ -6,7 +6,7 @@ import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
 import type { FreshSeries } from './fresh-counters.ts';
 import { lastWindow, moneyAtRisk, severityByMoney, type MoneyWindow } from './money.ts';
-import { rateSpike, runawayLoop, slowDrip } from './patterns.ts';
+import { rateSpike, runawayLoop, slowDrip, stillGoing } from './patterns.ts';
 import type { SequentialRun } from './sequential.ts';
 import { isBroad, tenantBreadth } from './tenant-breadth.ts';
 import type { Candidate } from './patterns.ts';
@@ -131,7 +131,9 @@ function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: L
   const loop = finding(runawayLoop(f, cfg, resets));
   const burst = worse(finding(rateSpike(f, cfg, { pattern: 'burst', ...t.burst, resets })), finding(fresh?.pattern === 'burst' ? fresh : null));
   const minuteDrip = finding(slowDrip(f, cfg));
-  const drip = worse(minuteDrip, finding(fresh?.pattern === 'slow_drip' ? fresh : null));
+  // The fresh path's drip test remembers its window (30 min): a drip that stopped is over on both paths alike.
+  const freshDrip = fresh?.pattern === 'slow_drip' && stillGoing(f, fresh.metric, fresh.span, t.slowDrip.recentMin) ? fresh : null;
+  const drip = worse(minuteDrip, finding(freshDrip));
   const present = (ps: [Pattern, Finding | null][]): Pattern[] => ps.filter(([, x]) => x !== null).map(([p]) => p);
   if (loop) return { findings: [loop], held: present([['burst', burst], ['slow_drip', drip]]) };
   if (recentlyActive(state, f, 'runaway_loop', cfg, now)) {

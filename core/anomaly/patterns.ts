@@ -91,8 +91,19 @@ export function runawayLoop(f: EntityFrame, cfg: AnomalyConfig, resets: readonly
 }
 
 /**
+ * A drip's run is still going unless its last `recentMin` minutes are nearer the usual rate than the run's own rate:
+ * a run's statistic remembers its excess long after the rate is back to normal.
+ */
+export function stillGoing(f: EntityFrame, metric: Metric, span: Span, recentMin: number): boolean {
+  const recent = lastMinutes(f, metric, Math.min(recentMin, span.minutes));
+  return ratioOf(recent.obs, recent.exp) >= (1 + ratioOf(span.obs, span.exp)) / 2;
+}
+
+/**
  * slow_drip: CUSUM of the excess over (1 + allowance) × expected locates a persistent run; the run's own robust
- * z decides. Recomputed from the series every tick, so nothing needs to survive a restart.
+ * z decides. Recomputed from the series every tick, so nothing needs to survive a restart. The run must still be
+ * going (`stillGoing`): the CUSUM falls by only `allowance` × expected a minute once a drip stops, so it would
+ * remember 100 minutes of a 3× drip for about four hours.
  */
 export function slowDrip(f: EntityFrame, cfg: AnomalyConfig): Candidate | null {
   const d = cfg.tuning.slowDrip;
@@ -109,6 +120,7 @@ export function slowDrip(f: EntityFrame, cfg: AnomalyConfig): Candidate | null {
     if (c <= 0 || start >= f.n) continue;
     const span = sinceIndex(f, metric, start);
     if (span.minutes < d.minMinutes || ratioOf(span.obs, span.exp) < d.minRatio || !aboveFloors(f, metric, span.minutes, cfg)) continue;
+    if (!stillGoing(f, metric, span, d.recentMin)) continue;
     const sc = scoreSpan(f, metric, span, cfg, d.relativeError);
     if (best !== null && sc.score <= best.score) continue;
     best = { pattern: 'slow_drip', metric, score: sc.score, scoredMinutes: span.minutes, span, sigma: sc.sigma };

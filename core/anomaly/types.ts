@@ -116,7 +116,8 @@ export interface AnomalyTuning {
   hysteresis: number;
   burst: { windowsMin: number[]; minRatio: number; minEvents: number; metrics: Metric[]; scheduledRatio: number };
   runaway: { kinds: EntityKind[]; windowMin: number; maxCv: number; maxCvVsPoisson: number; minRatio: number; minPerMinute: number; metrics: Metric[] };
-  slowDrip: { allowance: number; minMinutes: number; minRatio: number; relativeError: number; metrics: Metric[] };
+  /** `recentMin`: the run is over once its last this many minutes are nearer the usual rate than the run's own. */
+  slowDrip: { allowance: number; minMinutes: number; minRatio: number; relativeError: number; recentMin: number; metrics: Metric[] };
   tenantSpike: { windowsMin: number[]; minRatio: number; explainedShare: number; metrics: Metric[] };
   /** After a quota period reset, held-back demand (up to `maxCatchUpMin` minutes of the usual rate) may be spent at once. */
   reset: { graceMin: number; maxCatchUpMin: number };

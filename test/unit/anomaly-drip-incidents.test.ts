@@ -3,16 +3,19 @@ import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
 import type { Incident } from '../../core/anomaly/types.ts';
 import { runLiveFleet, type LiveKey } from '../helpers/sim-live-fleet.ts';
 
+const MIN = 60_000;
+
 // A 3× slow drip lasting 100 minutes, in simulated time: a key of 2 calls a minute at $0.02 a call (a week of
 // history at that rate) goes to 6 calls a minute a minute into the run, next to four steady keys; the detector ticks
 // every 10 s and its findings run through the incident lifecycle (2 min quiet period). A 3× drip's short runs
 // reach 4× now and then, which the fresh path names a burst: before the fix each of those opened a burst incident,
 // and the 3 min after it (when nothing was reported, so one attack keeps one name) closed the drip's incident,
 // which then reopened — several incidents and `anomaly.detected` alerts for one ongoing drip.
-function run(seed: number): { opened: Incident[]; resolved: Incident[] } {
+function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { opened: Incident[]; resolved: Incident[] } {
+  const stopS = o.stopS ?? Number.POSITIVE_INFINITY;
   const usd = 0.02;
   const keys: LiveKey[] = [
-    { id: 'drip', tenant: 't', perMin: 2, usd, live: (s) => (s >= 60 ? 6 : 2) },
+    { id: 'drip', tenant: 't', perMin: 2, usd, live: (s) => (s >= 60 && s < stopS ? 6 : 2) },
     ...Array.from({ length: 4 }, (_, i) => ({ id: `steady-${i}`, tenant: 't', perMin: 2, usd })),
   ];
   let open: Incident[] = [];
@@ -21,7 +24,7 @@ function run(seed: number): { opened: Incident[]; resolved: Incident[] } {
   runLiveFleet({
     keys,
     seed,
-    seconds: 100 * 60,
+    seconds: o.seconds ?? 100 * 60,
     tickS: 10,
     onTick: (_s, now, r) => {
       const rec = reconcileIncidents(open, r.findings, now, { held: r.held });
@@ -47,5 +50,21 @@ describe('an ongoing slow drip is one incident', () => {
     // may still split in two (see docs/concepts/detection.md, "Incidents").
     const single = runs.filter((r) => r.opened.length === 1 && r.opened[0]!.pattern === 'slow_drip' && r.resolved.length === 0);
     expect(single.length).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  it('and closes once the key is back at its usual rate: within 20 minutes of the drip stopping (after 100 minutes), not hours later, and stays closed', () => {
+    const start = Date.UTC(2026, 2, 31, 14, 0, 20);
+    const stop = start + 100 * MIN;
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = run(seed, { stopS: 100 * 60, seconds: 125 * 60 });
+      // the minute path's CUSUM remembered 100 minutes of excess for about four hours, and the fresh path's drip test
+      // its 30-minute window: the drip is over once the key's last 15 minutes are nearer its usual rate than the drip's
+      expect(r.resolved.filter((i) => i.pattern === 'slow_drip').length).toBeGreaterThan(0);
+      expect(r.opened.length).toBe(r.resolved.length);
+      const last = Math.max(...r.resolved.map((i) => i.resolvedAt!));
+      expect(last).toBeGreaterThan(stop);
+      expect(last).toBeLessThanOrEqual(stop + 20 * MIN);
+      expect(r.opened.filter((i) => i.detectedAt > stop)).toEqual([]);
+    }
   }, 120_000);
 });
