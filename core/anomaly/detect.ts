@@ -6,7 +6,7 @@ import { buildFrame } from './frame.ts';
 import type { EntityFrame } from './frame.ts';
 import type { FreshSeries } from './fresh-counters.ts';
 import { lastWindow, moneyAtRisk, severityByMoney, type MoneyWindow } from './money.ts';
-import { rateSpike, runawayLoop, slowDrip, stillGoing } from './patterns.ts';
+import { rateSpike, runawayLoop, slowDrip, stillAbove, stillGoing } from './patterns.ts';
 import type { SequentialRun } from './sequential.ts';
 import { isBroad, tenantBreadth } from './tenant-breadth.ts';
 import type { Candidate } from './patterns.ts';
@@ -144,7 +144,12 @@ function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: L
   if (burst && (burst.severity === 'critical' || !dripRunning)) return { findings: [burst], held: present([['slow_drip', drip]]) };
   if (burst) return { findings: drip ? [drip] : [], held: drip ? [] : ['slow_drip'] };
   if (recentlyActive(state, f, 'burst', cfg, now)) return { findings: [], held: drip ? ['burst', 'slow_drip'] : [] };
-  return { findings: drip ? [drip] : [], held: [] };
+  if (drip) return { findings: [drip], held: [] };
+  // The fresh path's drip test may miss a few minutes of a drip (a slow stretch, before the minute path's 60-minute
+  // run exists): a key reported dripping in the last 3 min whose last minutes are still above the drip allowance is
+  // not back to normal.
+  const dripping = recentlyActive(state, f, 'slow_drip', cfg, now) && stillAbove(f, t.slowDrip);
+  return { findings: [], held: dripping ? ['slow_drip'] : [] };
 }
 
 /** Of the minute path's and the fresh path's findings for one pattern, the more severe (then higher-scoring) one. */

@@ -99,6 +99,14 @@ export function stillGoing(f: EntityFrame, metric: Metric, span: Span, recentMin
   return ratioOf(recent.obs, recent.exp) >= (1 + ratioOf(span.obs, span.exp)) / 2;
 }
 
+/** The last `recentMin` minutes of some drip metric are above the drip allowance ((1 + allowance) × expected). */
+export function stillAbove(f: EntityFrame, d: AnomalyConfig['tuning']['slowDrip']): boolean {
+  return d.metrics.some((m) => {
+    const recent = lastMinutes(f, m, d.recentMin);
+    return recent.exp > 0 && recent.obs >= (1 + d.allowance) * recent.exp;
+  });
+}
+
 /**
  * slow_drip: CUSUM of the excess over (1 + allowance) × expected locates a persistent run; the run's own robust
  * z decides. Recomputed from the series every tick, so nothing needs to survive a restart. The run must still be

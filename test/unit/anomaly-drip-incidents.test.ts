@@ -37,7 +37,7 @@ function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { open
 }
 
 describe('an ongoing slow drip is one incident', () => {
-  it('a 3× drip over 100 minutes: no burst incident while it runs, and one slow_drip incident (one anomaly.detected) in ≥ 8 of 10 seeded runs', () => {
+  it('a 3× drip over 100 minutes: no burst incident while it runs, and one slow_drip incident (one anomaly.detected), in 10 seeded runs', () => {
     const runs = Array.from({ length: 10 }, (_, i) => run(1 + i));
     for (const r of runs) {
       expect(r.opened.length).toBeGreaterThan(0);
@@ -46,10 +46,12 @@ describe('an ongoing slow drip is one incident', () => {
       expect(r.opened.filter((i) => i.pattern === 'burst')).toEqual([]);
     }
     // Each opened incident emits one anomaly.detected. The fresh path alone carries the drip for its first hour (the
-    // minute path's drip needs a 60-minute run) and may lose it for over 2 minutes when the rate dips: those runs
-    // may still split in two (see docs/concepts/detection.md, "Incidents").
-    const single = runs.filter((r) => r.opened.length === 1 && r.opened[0]!.pattern === 'slow_drip' && r.resolved.length === 0);
-    expect(single.length).toBeGreaterThanOrEqual(8);
+    // minute path's drip needs a 60-minute run) and may miss it for a few minutes when the rate dips (seeds 1 and 7):
+    // the key is still above its drip allowance, so the incident stays open.
+    for (const r of runs) {
+      expect(r.opened.map((i) => i.pattern)).toEqual(['slow_drip']);
+      expect(r.resolved).toEqual([]);
+    }
   }, 120_000);
 
   it('and closes once the key is back at its usual rate: within 20 minutes of the drip stopping (after 100 minutes), not hours later, and stays closed', () => {
