@@ -121,8 +121,8 @@ interface EntityVerdict {
 /**
  * Own-entity patterns in priority order: a loop explains a burst, and either explains a drip. "Explains" also
  * holds for a few minutes after the stronger pattern was last seen, so one attack keeps one name; and while a drip
- * runs, a burst that only warns is the drip running a little fast (a 3× drip's short runs reach 4×), not a new
- * attack. A pattern explained away is held, not absent: its open incident stays open (the entity is not back to
+ * runs, a loop or a burst that only warns is the drip (a 3× drip's short runs reach 4×, and ten minutes of it can
+ * look as steady as a loop), not a new attack. A pattern explained away is held, not absent: its open incident stays open (the entity is not back to
  * normal), and so does the explaining pattern's while it is in its hold-off.
  */
 function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: LargestSince, state: DetectorState, cfg: AnomalyConfig, now: number, resets: readonly number[]): EntityVerdict {
@@ -135,14 +135,16 @@ function entityFindings(f: EntityFrame, fresh: FreshCandidate | null, largest: L
   const freshDrip = fresh?.pattern === 'slow_drip' && stillGoing(f, fresh.metric, fresh.span, t.slowDrip.recentMin) ? fresh : null;
   const drip = worse(minuteDrip, finding(freshDrip));
   const present = (ps: [Pattern, Finding | null][]): Pattern[] => ps.filter(([, x]) => x !== null).map(([p]) => p);
-  if (loop) return { findings: [loop], held: present([['burst', burst], ['slow_drip', drip]]) };
+  // While a drip runs, a loop or a burst that only warns is the drip: its fast or its steady stretches.
+  const dripRunning = minuteDrip !== null || recentlyActive(state, f, 'slow_drip', cfg, now);
+  const takesOver = (x: Finding | null): x is Finding => x !== null && (x.severity === 'critical' || !dripRunning);
+  if (takesOver(loop)) return { findings: [loop], held: present([['burst', burst], ['slow_drip', drip]]) };
   if (recentlyActive(state, f, 'runaway_loop', cfg, now)) {
     const held = present([['burst', burst], ['slow_drip', drip]]);
     return { findings: [], held: held.length > 0 ? ['runaway_loop', ...held] : [] };
   }
-  const dripRunning = minuteDrip !== null || recentlyActive(state, f, 'slow_drip', cfg, now);
-  if (burst && (burst.severity === 'critical' || !dripRunning)) return { findings: [burst], held: present([['slow_drip', drip]]) };
-  if (burst) return { findings: drip ? [drip] : [], held: drip ? [] : ['slow_drip'] };
+  if (takesOver(burst)) return { findings: [burst], held: present([['slow_drip', drip]]) };
+  if (loop || burst) return { findings: drip ? [drip] : [], held: drip ? [] : ['slow_drip'] };
   if (recentlyActive(state, f, 'burst', cfg, now)) return { findings: [], held: drip ? ['burst', 'slow_drip'] : [] };
   if (drip) return { findings: [drip], held: [] };
   // The fresh path's drip test may miss a few minutes of a drip (a slow stretch, before the minute path's 60-minute
