@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileIncidents } from '../../core/anomaly/incidents.ts';
-import type { Incident } from '../../core/anomaly/types.ts';
+import { anomalyStep } from '../../core/anomaly/step.ts';
+import type { Incident, Severity } from '../../core/anomaly/types.ts';
 import { runLiveFleet, type LiveKey } from '../helpers/sim-live-fleet.ts';
 
 const MIN = 60_000;
@@ -11,7 +12,9 @@ const MIN = 60_000;
 // reach 4× now and then, which the fresh path names a burst: before the fix each of those opened a burst incident,
 // and the 3 min after it (when nothing was reported, so one attack keeps one name) closed the drip's incident,
 // which then reopened — several incidents and `anomaly.detected` alerts for one ongoing drip.
-function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { opened: Incident[]; resolved: Incident[] } {
+const ACT = { actions: { warning: { type: 'alert' as const }, critical: { type: 'revoke' as const } }, shadow: false, ttlMs: undefined };
+
+function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { opened: Incident[]; resolved: Incident[]; detected: number; revoked: number } {
   const stopS = o.stopS ?? Number.POSITIVE_INFINITY;
   const usd = 0.02;
   const keys: LiveKey[] = [
@@ -21,6 +24,9 @@ function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { open
   let open: Incident[] = [];
   const opened: Incident[] = [];
   const resolved: Incident[] = [];
+  let acted = new Map<string, Severity>();
+  let detected = 0;
+  let revoked = 0;
   runLiveFleet({
     keys,
     seed,
@@ -31,9 +37,14 @@ function run(seed: number, o: { stopS?: number; seconds?: number } = {}): { open
       opened.push(...rec.opened);
       resolved.push(...rec.resolved);
       open = rec.open;
+      // the anomaly step as the detector runs it: alerts and actions per incident
+      const d = anomalyStep(acted, rec, now, ACT);
+      acted = d.acted;
+      detected += d.events.filter((e) => e.type === 'anomaly.detected').length;
+      revoked += d.add.length;
     },
   });
-  return { opened, resolved };
+  return { opened, resolved, detected, revoked };
 }
 
 describe('an ongoing slow drip is one incident', () => {
@@ -51,6 +62,9 @@ describe('an ongoing slow drip is one incident', () => {
     for (const r of runs) {
       expect(r.opened.map((i) => i.pattern)).toEqual(['slow_drip']);
       expect(r.resolved).toEqual([]);
+      expect(r.detected).toBe(1);
+      // a drip that turns critical (by its score, after an hour or more) is acted on once
+      expect(r.revoked).toBeLessThanOrEqual(1);
     }
   }, 120_000);
 
