@@ -1,3 +1,4 @@
+import type { TokenField } from './families.ts';
 import type { Attributes } from './types.ts';
 
 // Langfuse's SDKs (v3+ Python, v4+ JS, both OpenTelemetry based) put a generation's usage and cost in two JSON
@@ -7,14 +8,7 @@ export const LANGFUSE_USAGE = 'langfuse.observation.usage_details';
 export const LANGFUSE_COST = 'langfuse.observation.cost_details';
 
 /** Counts in semconv meaning (input with cache, output with reasoning); `total` only when nothing else was given. */
-export interface LangfuseCounts {
-  input?: number;
-  output?: number;
-  total?: number;
-  cacheRead?: number;
-  cacheWrite?: number;
-  reasoning?: number;
-}
+export type LangfuseCounts = Partial<Record<TokenField, number>>;
 
 /** Usage JSON is a handful of numbers; anything longer is not usage and is not parsed. */
 const MAX_CHARS = 4096;
@@ -45,24 +39,20 @@ function num(o: Record<string, unknown> | undefined, key: string): number | unde
 
 const sub = (o: Record<string, unknown>, key: string) => (typeof o[key] === 'object' && o[key] !== null ? (o[key] as Record<string, unknown>) : undefined);
 const first = (o: Record<string, unknown>, keys: readonly string[]) => keys.map((k) => num(o, k)).find((v) => v !== undefined);
-/** `base` plus every numeric key `isPart` accepts (a part that is not a number is not one of Langfuse's counts). */
-const sum = (o: Record<string, unknown>, base: string, isPart: (k: string) => boolean) => {
-  const b = num(o, base);
-  let extra: number | undefined;
-  for (const k in o) {
-    const v = o[k];
-    if (isPart(k) && typeof v === 'number') extra = (extra ?? 0) + v;
-  }
-  return b === undefined && extra === undefined ? undefined : (b ?? 0) + (extra ?? 0);
-};
-/** The sum of the numeric keys with a prefix, undefined when there is none. */
-const prefixed = (o: Record<string, unknown>, prefix: string) => {
+/** The sum of the numeric keys `isPart` accepts (a part that is not a number is not one of Langfuse's counts), undefined when there is none. */
+const parts = (o: Record<string, unknown>, isPart: (k: string) => boolean) => {
   let s: number | undefined;
   for (const k in o) {
     const v = o[k];
-    if (k.startsWith(prefix) && typeof v === 'number') s = (s ?? 0) + v;
+    if (isPart(k) && typeof v === 'number') s = (s ?? 0) + v;
   }
   return s;
+};
+/** `base` plus its parts. */
+const sum = (o: Record<string, unknown>, base: string, isPart: (k: string) => boolean) => {
+  const b = num(o, base);
+  const extra = parts(o, isPart);
+  return b === undefined && extra === undefined ? undefined : (b ?? 0) + (extra ?? 0);
 };
 
 /**
@@ -100,7 +90,7 @@ export function langfuseCounts(attrs: Attributes): LangfuseCounts | undefined {
     input: sum(o, 'input', inputPart),
     output: sum(o, 'output', outputPart),
     total: num(o, 'total'),
-    cacheRead: first(o, ['input_cached_tokens', 'input_cache_read', 'cache_read_input_tokens']) ?? prefixed(o, 'cached_modality_'),
+    cacheRead: first(o, ['input_cached_tokens', 'input_cache_read', 'cache_read_input_tokens']) ?? parts(o, (k) => k.startsWith('cached_modality_')),
     cacheWrite: first(o, ['input_cache_creation', 'cache_creation_input_tokens']),
     reasoning: first(o, ['output_reasoning_tokens', 'output_reasoning']),
   };
