@@ -100,14 +100,11 @@ export function createEnforcement(deps: { repo: EnforcementRepo; logger: Logger;
     /** Drops the causes whose time is up; answers the entities that left the list with it. */
     async expire(): Promise<LeftList[]> {
       const at = deps.now();
-      const before = new Map(list.list().map((e) => [`${e.kind}\u0000${e.id}`, e]));
-      const changes = list.expire(new Date(at).toISOString());
+      const left: LeftList[] = [];
+      const changes = list.expire(new Date(at).toISOString(), (entry) => left.push({ entry, reason: 'expired' }));
       if (changes.length > 0) await persist(changes.map((c) => logged(c, { actor: 'tollkeeper', reason: 'expired', source: 'expiry' }, at)));
       else if (unsaved.length > 0) await flushUnsaved();
-      return changes.flatMap((c) => {
-        const entry = c.op === 'remove' ? before.get(`${c.kind}\u0000${c.id}`) : undefined;
-        return entry ? [{ entry, reason: 'expired' }] : [];
-      });
+      return left;
     },
     /** When the list was loaded from the store (the detector's ticks keep it current from then on). */
     loadedAt,

@@ -66,12 +66,14 @@ export class RevocationList {
     return this.commit({ version: this.currentVersion + 1, op: 'upsert', kind, id, entry: toEntry(kind, id, left) });
   }
 
-  /** Drops causes whose expires_at has passed. */
-  expire(nowIso: string): Change[] {
+  /** Drops causes whose expires_at has passed; `removed` is told each entry (as it was) that left the list with it. */
+  expire(nowIso: string, removed?: (entry: Entry) => void): Change[] {
     const changes: Change[] = [];
     for (const e of [...this.entries.values()]) {
       const c = this.removeCauses(e.kind, e.id, (cause) => cause.expires_at !== undefined && cause.expires_at <= nowIso);
-      if (c) changes.push(c);
+      if (!c) continue;
+      changes.push(c);
+      if (c.op === 'remove') removed?.(e);
     }
     return changes;
   }
